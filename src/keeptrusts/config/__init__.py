@@ -1,0 +1,1 @@
+"""Policy config: YAML with positions -> validated models -> a compiled, immutable Runtime."""

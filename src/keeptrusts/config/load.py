@@ -1,0 +1,170 @@
+"""Find, read, layer and validate policy config files.
+
+Sources, first that applies: `--policy-config` files (layered, later over earlier),
+`$KEEPTRUSTS_CONFIG`, every `*.yaml` in `/etc/keeptrusts` (sorted, layered), the embedded default.
+Every error names the file, the line and the key path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from keeptrusts.config import yamlpos
+from keeptrusts.config.model import Config
+from keeptrusts.policies.registry import KINDS
+
+DEFAULT_DIR = "/etc/keeptrusts"
+EMBEDDED = "<embedded default>"
+
+
+class ConfigError(ValueError):
+    """One or more problems in a config, each naming file:line and key path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config with its per-kind settings and identity."""
+
+    config: Config
+    settings: dict[str, BaseModel]
+    sources: tuple[str, ...]
+    sha: str
+
+    @property
+    def version(self) -> str:
+        return f"{self.config.pack.version}+{self.sha[:12]}"
+
+
+def embedded_text() -> str:
+    return resources.files("keeptrusts").joinpath("data/default.yaml").read_text("utf-8")
+
+
+def discover(paths: Sequence[str], config_dir: str = DEFAULT_DIR) -> list[str]:
+    """The files to layer, in order; an empty list means the embedded default."""
+    if paths:
+        return list(paths)
+    env = os.environ.get("KEEPTRUSTS_CONFIG")
+    if env:
+        return [env]
+    directory = FsPath(config_dir)
+    if directory.is_dir():
+        return [str(p) for p in sorted(directory.glob("*.yaml")) if p.is_file()]
+    return []
+
+
+def load_files(paths: Sequence[str]) -> LoadedConfig:
+    """Read and validate `paths` (or the embedded default when empty)."""
+    texts: list[tuple[str, str]] = []
+    if not paths:
+        texts.append((EMBEDDED, embedded_text()))
+    for p in paths:
+        try:
+            texts.append((p, FsPath(p).read_text("utf-8")))
+        except OSError as exc:
+            raise ConfigError([f"{p}: cannot read policy config: {exc.strerror or exc}"]) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError([f"{p}: policy config is not UTF-8 text"]) from exc
+    return load_texts(texts)
+
+
+def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
+    merged: yamlpos.Located | None = None
+    digest = hashlib.sha256()
+    for name, text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\0")
+        try:
+            doc = yamlpos.load(text, name)
+        except yamlpos.YamlError as exc:
+            raise ConfigError([str(exc)]) from exc
+        if not isinstance(doc.data, dict):
+            raise ConfigError([f"{name}:1: the policy config must be a mapping at the top level"])
+        merged = doc if merged is None else yamlpos.merge(merged, doc)
+    assert merged is not None
+    config, settings = validate(merged)
+    return LoadedConfig(config, settings, tuple(n for n, _ in texts), digest.hexdigest())
+
+
+def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
+    data: dict[str, Any] = doc.data
+    problems: list[str] = []
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, (), doc)) from exc
+    settings: dict[str, BaseModel] = {}
+    for kind, raw in config.policy.items():
+        spec = KINDS.get(kind)
+        if spec is None:
+            problems.append(_at(doc, ("policy", kind), f"policy.{kind}", _unknown_kind(kind)))
+            continue
+        try:
+            settings[kind] = spec.settings.model_validate(raw or {})
+        except ValidationError as exc:
+            problems.extend(_describe(exc, ("policy", kind), doc))
+    for i, kind in enumerate(config.policies.chain):
+        if kind not in KINDS:
+            problems.append(
+                _at(doc, ("policies", "chain", i), f"policies.chain[{i}]", _unknown_kind(kind))
+            )
+        elif kind not in settings:
+            settings[kind] = KINDS[kind].settings.model_validate({})
+    if len(set(config.policies.chain)) != len(config.policies.chain):
+        problems.append(
+            _at(doc, ("policies", "chain"), "policies.chain", "a policy kind is listed twice")
+        )
+    if problems:
+        raise ConfigError(problems)
+    return config, settings
+
+
+def _unknown_kind(kind: str) -> str:
+    return f"unknown policy kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}"
+
+
+def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Located) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = (*prefix, *err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check its spelling and indentation)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        elif err["type"] == "literal_error":
+            msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
+        out.append(_at(doc, loc, _dotted(loc), msg))
+    return out
+
+
+def _choices(ctx: dict[str, Any]) -> str:
+    expected = str(ctx.get("expected", ""))
+    return expected.replace("'", "").replace(" or ", "|").replace(", ", "|")
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _at(doc: yamlpos.Located, loc: tuple[Any, ...], key: str, msg: str) -> str:
+    hit = yamlpos.where(doc.positions, tuple(loc))
+    where = f"{hit[0]}:{hit[1]}" if hit else "?"
+    return f"{where}: {key}: {msg}"

@@ -1,0 +1,158 @@
+"""The validated shape of a policy config (contract § Policy config).
+
+Every model forbids unknown keys. Per-kind policy settings live beside each policy
+(`keeptrusts.policies.*`) and are validated by `config.load` through the policy registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Pack(Strict):
+    name: str
+    version: str = "0.0.0"
+    enabled: bool = True
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+
+class SecretRef(Strict):
+    env: str
+
+
+class Timeouts(Strict):
+    connect: float = Field(5.0, gt=0)
+    first_byte: float = Field(60.0, gt=0)
+    total: float = Field(600.0, gt=0)
+
+
+ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible", "echo"]
+
+
+class Target(Strict):
+    id: str
+    provider: ProviderKind
+    base_url: str | None = None
+    secret_key_ref: SecretRef | None = None
+    models: list[str] = Field(default_factory=lambda: ["*"])
+    model: str | None = None
+    #: azure-openai: the `api-version` query parameter; deployments come from `model`/the request.
+    api_version: str | None = None
+    #: anthropic: the `anthropic-version` header.
+    anthropic_version: str = "2023-06-01"
+    weight: int = Field(1, ge=0)
+    timeouts: Timeouts = Timeouts()
+    #: extra static headers sent upstream (never secrets: use secret_key_ref)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+FallbackOn = Literal["connect_error", "timeout", "5xx", "429"]
+
+
+class Routing(Strict):
+    strategy: Literal["ordered", "weighted", "round_robin", "lowest_latency"] = "ordered"
+
+
+class Fallback(Strict):
+    on: list[FallbackOn] = Field(default_factory=lambda: ["connect_error", "timeout", "5xx", "429"])
+    max_attempts: int = Field(3, ge=1, le=10)
+
+
+class CircuitBreaker(Strict):
+    failure_threshold: int = Field(5, ge=1)
+    cooldown_seconds: float = Field(30.0, gt=0)
+
+
+class Providers(Strict):
+    targets: list[Target]
+    routing: Routing = Routing()
+    fallback: Fallback = Fallback()
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_ids(cls, targets: list[Target]) -> list[Target]:
+        seen: set[str] = set()
+        for t in targets:
+            if t.id in seen:
+                raise ValueError(f"duplicate target id {t.id!r}")
+            seen.add(t.id)
+        return targets
+
+
+class Policies(Strict):
+    chain: list[str]
+
+
+TenantSource = Literal["xfcc", "l5d-client-id", "header", "api_key"]
+
+
+class Tenants(Strict):
+    sources: list[TenantSource] = Field(default_factory=lambda: ["header", "api_key"])
+    trust_mesh_headers: bool = False
+    header: str = "x-keeptrusts-tenant"
+    api_keys: dict[str, str] = Field(default_factory=dict)
+    identities: dict[str, str] = Field(default_factory=dict)
+    default: str = "anonymous"
+
+
+class Price(Strict):
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cached_input_per_mtok: float | None = Field(None, ge=0)
+
+
+class State(Strict):
+    backend: Literal["memory", "redis"] = "memory"
+    url: str | None = None
+    key_prefix: str = "kt"
+
+
+class Server(Strict):
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_connections: int = Field(4096, ge=1)
+    #: env var holding the bearer token for /keeptrusts/* admin endpoints (loopback is always allowed)
+    admin_token_env: str = "KEEPTRUSTS_ADMIN_TOKEN"
+    drain_delay_seconds: float = Field(0.0, ge=0)
+    drain_timeout_seconds: float = Field(25.0, ge=0)
+
+
+class Events(Strict):
+    #: where decision events go: the control-plane API (when KEEPTRUSTS_API_URL is set), stdout
+    #: as JSON lines, and/or a JSON-lines file
+    sinks: list[Literal["api", "stdout", "file"]] = Field(default_factory=lambda: ["api"])
+    file: str | None = None
+    spool_dir: str | None = None
+    spool_max_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    batch_size: int = Field(200, ge=1, le=10000)
+    flush_interval_seconds: float = Field(0.5, gt=0)
+    queue_size: int = Field(10000, ge=1)
+    include_text: bool = False
+
+
+class Logging(Strict):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+
+
+class Config(Strict):
+    pack: Pack
+    providers: Providers | None = None
+    policies: Policies
+    policy: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tenants: Tenants = Tenants()
+    pricing: dict[str, Price] = Field(default_factory=dict)
+    state: State = State()
+    events: Events = Events()
+    server: Server = Server()
+    logging: Logging = Logging()

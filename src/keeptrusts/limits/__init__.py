@@ -1,0 +1,1 @@
+"""Shared state for rate limits and budgets: in memory, or in Redis across replicas."""

@@ -1,0 +1,1 @@
+"""The ordered policy chain: stages, verdicts and the per-request exchange."""

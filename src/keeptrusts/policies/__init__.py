@@ -1,0 +1,1 @@
+"""Policy kinds, one per module; `registry.KINDS` lists them all."""
