@@ -1,0 +1,136 @@
+"""`kt` (also `keeptrusts`): the gateway, offline policy tools, the control plane, events."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+
+from keeptrusts import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if args[0] in ("-V", "--version", "version"):
+        print(f"keeptrusts {__version__}")
+        return 0
+    group, rest = args[0], args[1:]
+    sub = rest[0] if rest else ""
+    handler = COMMANDS.get((group, sub))
+    if handler is None:
+        print(f"kt: unknown command {' '.join(args[:2])!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    return handler(rest[1:])
+
+
+USAGE = """usage: kt <command> [options]
+
+  gateway run      serve the governed OpenAI-compatible API (default 0.0.0.0:41002)
+  policy lint      validate policy config files (file:line: key: problem)
+  policy test      show what each policy decides for a text, offline
+  api run          the control-plane API (events, cost reports, managed configs)
+  events tail      follow decision events from the control-plane API
+  events export    export decision events as jsonl or csv
+  config push      upload a config for a managed gateway
+
+Run `kt <command> --help` for a command's options."""
+
+
+def gateway_run(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="kt gateway run", description="Serve the gateway.")
+    p.add_argument("--listen", default="0.0.0.0:41002", help="HOST:PORT (default 0.0.0.0:41002)")
+    p.add_argument("--policy-config", action="append", default=[], metavar="FILE",
+                   help="policy config file; repeat to layer (later over earlier)")  # fmt: skip
+    p.add_argument("--config-dir", default="/etc/keeptrusts", help=argparse.SUPPRESS)
+    p.add_argument("--fail-mode", choices=["block", "allow"], default="block",
+                   help="when the limits backend is unreachable (default block)")  # fmt: skip
+    p.add_argument("--managed", action="store_true", help="poll the control plane for config")
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--spool-dir", default=os.environ.get("KEEPTRUSTS_SPOOL_DIR"))
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--tls-client-ca")
+    a = p.parse_args(argv)
+    host, _, port = a.listen.rpartition(":")
+    if not host or not port.isdigit():
+        p.error(f"--listen must be HOST:PORT, got {a.listen!r}")
+    if a.workers > 1:
+        from keeptrusts.gateway.workers import run_workers
+
+        return run_workers(argv, a.workers)
+    from keeptrusts.gateway.server import ServeOptions, run
+    from keeptrusts.telemetry.setup import setup_process
+
+    setup_process()
+    opts = ServeOptions(
+        host=host.strip("[]"), port=int(port), policy_configs=a.policy_config,
+        config_dir=a.config_dir, fail_mode=a.fail_mode, managed=a.managed,
+        reuse_port=a.reuse_port, tls_cert=a.tls_cert, tls_key=a.tls_key,
+        tls_client_ca=a.tls_client_ca, spool_dir=a.spool_dir,
+    )  # fmt: skip
+    return _run_loop(run(opts))
+
+
+def _run_loop(coro: object) -> int:
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    result = runner(coro)
+    return int(result or 0)
+
+
+def _policy_lint(argv: list[str]) -> int:
+    from keeptrusts.cli_policy import lint_main
+
+    return lint_main(argv)
+
+
+def _policy_test(argv: list[str]) -> int:
+    from keeptrusts.cli_policy import test_main
+
+    return test_main(argv)
+
+
+def _api_run(argv: list[str]) -> int:
+    from keeptrusts.cli_api import api_main
+
+    return api_main(argv)
+
+
+def _events(sub: str) -> object:
+    def handler(argv: list[str]) -> int:
+        from keeptrusts.cli_api import events_main
+
+        return events_main([sub, *argv])
+
+    return handler
+
+
+def _config_push(argv: list[str]) -> int:
+    from keeptrusts.cli_api import config_push_main
+
+    return config_push_main(argv)
+
+
+COMMANDS = {
+    ("gateway", "run"): gateway_run,
+    ("policy", "lint"): _policy_lint,
+    ("policy", "test"): _policy_test,
+    ("api", "run"): _api_run,
+    ("events", "tail"): _events("tail"),
+    ("events", "export"): _events("export"),
+    ("config", "push"): _config_push,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The compiled, immutable runtime of one config: policies built, providers resolved, labels fixed.
+
+Built once per (re)load, never on the request path. A request keeps the Runtime it started
+with; a reload swaps the gateway's reference to a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from keeptrusts.config.load import LoadedConfig
+from keeptrusts.pipeline.stage import Policy
+from keeptrusts.pipeline.verdict import Stage
+from keeptrusts.policies.registry import KINDS, BuildContext
+from keeptrusts.pricing import Pricing
+from keeptrusts.providers.factory import build_providers
+from keeptrusts.providers.router import Router
+
+if TYPE_CHECKING:
+    from keeptrusts.gateway.identity import TenantResolver
+    from keeptrusts.limits.backend import LimitBackend
+    from keeptrusts.telemetry.metrics import Metrics
+
+OTHER = "other"
+
+
+@dataclass(frozen=True, eq=False)
+class Runtime:
+    loaded: LoadedConfig
+    policies: tuple[Policy, ...]
+    router: Router
+    pricing: Pricing
+    resolver: TenantResolver
+    #: text policies that look at requests / responses, in chain order
+    request_text: tuple[Policy, ...] = ()
+    response_text: tuple[Policy, ...] = ()
+    request_checks: tuple[Policy, ...] = ()
+    completes: tuple[Policy, ...] = ()
+    holdback: int = 0
+    model_labels: frozenset[str] = field(default_factory=frozenset)
+    tenant_labels: frozenset[str] = field(default_factory=frozenset)
+    provider_labels: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+    @property
+    def enabled(self) -> bool:
+        return self.loaded.config.pack.enabled
+
+    def model_label(self, model: str) -> str:
+        if model in self.model_labels:
+            return model
+        canonical = self.pricing.canonical(model)
+        return canonical if canonical is not None else OTHER
+
+    def tenant_label(self, tenant: str) -> str:
+        return tenant if tenant in self.tenant_labels else OTHER
+
+
+def compile_runtime(
+    loaded: LoadedConfig,
+    session: aiohttp.ClientSession,
+    limits: LimitBackend,
+    metrics: Metrics | None = None,
+) -> Runtime:
+    from keeptrusts.gateway.identity import TenantResolver
+
+    config = loaded.config
+    pricing = Pricing(config.pricing)
+    ctx = _context(loaded, pricing, limits, metrics)
+    policies = tuple(KINDS[k].build(loaded.settings[k], ctx) for k in config.policies.chain)
+    providers = build_providers(config.providers.targets, session) if config.providers else []
+    assert config.providers is not None or not providers
+    from keeptrusts.config.model import Providers
+
+    router = Router(providers, config.providers or Providers(targets=[]))
+    models = {m for t in (config.providers.targets if config.providers else []) for m in t.models}
+    models |= set(config.pricing)
+    models = {m for m in models if not any(c in m for c in "*?[")}
+    tenants = {config.tenants.default, *config.tenants.api_keys.values()}
+    tenants |= set(config.tenants.identities.values())
+    return Runtime(
+        loaded=loaded,
+        policies=policies,
+        router=router,
+        pricing=pricing,
+        resolver=TenantResolver(config.tenants),
+        request_text=tuple(p for p in policies if p.inspects_text and Stage.REQUEST in p.stages),
+        response_text=tuple(p for p in policies if p.inspects_text and Stage.RESPONSE in p.stages),
+        request_checks=tuple(p for p in policies if p.checks_request),
+        completes=tuple(p for p in policies if p.completes),
+        holdback=max(
+            (p.holdback for p in policies if p.inspects_text and Stage.RESPONSE in p.stages),
+            default=0,
+        ),
+        model_labels=frozenset(models),
+        tenant_labels=frozenset(tenants),
+        provider_labels=frozenset(p.id for p in providers),
+    )
+
+
+def _context(
+    loaded: LoadedConfig, pricing: Pricing, limits: LimitBackend, metrics: Metrics | None
+) -> BuildContext:
+    try:
+        return BuildContext(config=loaded.config, pricing=pricing, limits=limits, metrics=metrics)  # type: ignore[call-arg]
+    except TypeError:
+        return BuildContext(config=loaded.config, pricing=pricing, limits=limits)

@@ -1,0 +1,1 @@
+"""The HTTP gateway: app, handlers, identity, server lifecycle (reload, drain)."""

@@ -1,0 +1,96 @@
+"""Send a governed request to providers in the router's order, falling back while allowed.
+
+Fallback moves on after connect errors, timeouts, 5xx or 429 (as `fallback.on` says) and only
+while nothing has been sent to the client: a stream counts as established once its first
+chunk has arrived, and is never retried after that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from keeptrusts.errors import GatewayError, RateLimited, UpstreamFailed, model_not_found
+from keeptrusts.pipeline.context import Exchange
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.telemetry.metrics import Metrics
+
+T = TypeVar("T")
+PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
+
+
+async def complete(ex: Exchange, call: ProviderCall, metrics: Metrics) -> dict[str, Any]:
+    async def attempt(p: Provider) -> dict[str, Any]:
+        return await p.complete(call)
+
+    return await _with_fallback(ex, metrics, attempt)
+
+
+async def stream(
+    ex: Exchange, call: ProviderCall, metrics: Metrics
+) -> tuple[UpstreamStream, Chunk | None, AsyncIterator[Chunk]]:
+    """Open a stream and read its first chunk (so a failure before it can still fall back)."""
+
+    async def attempt(p: Provider) -> tuple[UpstreamStream, Chunk | None, AsyncIterator[Chunk]]:
+        upstream = await p.open_stream(call)
+        it = aiter(upstream)
+        try:
+            first = await anext(it, None)
+        except BaseException:
+            upstream.close()
+            raise
+        return upstream, first, it
+
+    return await _with_fallback(ex, metrics, attempt)
+
+
+async def _with_fallback(
+    ex: Exchange, metrics: Metrics, attempt: Callable[[Provider], Awaitable[T]]
+) -> T:
+    router = ex.runtime.router
+    plan = router.plan(ex.model)
+    if not plan:
+        raise model_not_found(ex.model)
+    last: UpstreamError | None = None
+    for i, provider in enumerate(plan):
+        ex.provider = provider.id
+        t0 = time.perf_counter()
+        try:
+            result = await attempt(provider)
+        except UpstreamError as exc:
+            ex.upstream_seconds += time.perf_counter() - t0
+            metrics.upstream_attempts.labels(provider.id, exc.kind).inc()
+            if exc.kind in ("connect_error", "timeout", "5xx"):
+                router.failed(provider)
+            last = exc
+            if router.retryable(exc.kind) and i + 1 < len(plan):
+                continue
+            raise to_gateway_error(exc) from exc
+        elapsed = time.perf_counter() - t0
+        ex.upstream_seconds += elapsed
+        metrics.upstream_attempts.labels(provider.id, "ok").inc()
+        router.succeeded(provider, elapsed)
+        return result
+    assert last is not None
+    raise to_gateway_error(last)
+
+
+def to_gateway_error(exc: UpstreamError) -> GatewayError:
+    msg = exc.message
+    if exc.kind == "connect_error":
+        return UpstreamFailed(msg + "; no fallback target could serve it", status=503,
+                              code="upstream_unavailable")  # fmt: skip
+    if exc.kind == "timeout":
+        return UpstreamFailed(msg + "; raise providers.targets[].timeouts or retry later",
+                              status=504, code="upstream_timeout")  # fmt: skip
+    if exc.kind == "429":
+        err = RateLimited(msg + "; retry later", retry_after=exc.retry_after or 1.0,
+                          code="upstream_rate_limited")  # fmt: skip
+        return err
+    if exc.kind == "4xx" and exc.status in (401, 403):
+        return UpstreamFailed(msg + "; check the target's secret_key_ref",
+                              status=502, code="upstream_auth_failed")  # fmt: skip
+    if exc.kind == "4xx" and exc.status in PASSED_THROUGH_4XX:
+        return UpstreamFailed(msg, status=exc.status, code="upstream_rejected")
+    return UpstreamFailed(msg, status=502, code="upstream_error")

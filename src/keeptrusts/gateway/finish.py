@@ -1,0 +1,99 @@
+"""Close a request: usage and cost, metrics, the decision event and the access log line."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from keeptrusts.gateway.state import GatewayState
+from keeptrusts.pipeline.context import Exchange, Usage
+
+log = logging.getLogger("keeptrusts.gateway")
+
+
+def take_usage(ex: Exchange, usage: Any) -> None:
+    """Copy an OpenAI `usage` block into the exchange."""
+    if not isinstance(usage, dict):
+        return
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    ex.usage = Usage(
+        input_tokens=_int(usage.get("prompt_tokens")),
+        output_tokens=_int(usage.get("completion_tokens")),
+        cached_input_tokens=_int(cached),
+    )
+
+
+def estimate_usage(ex: Exchange, output_chars: int) -> None:
+    """Where a provider reports no usage: about four characters a token, marked as estimated."""
+    if ex.usage.input_tokens or ex.usage.output_tokens:
+        return
+    ex.usage = Usage(
+        input_tokens=max(1, len(ex.raw) // 4),
+        output_tokens=(output_chars + 3) // 4,
+        estimated=True,
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def finish(state: GatewayState, ex: Exchange, status: int) -> None:
+    """Account for a finished request (any outcome). Never raises."""
+    try:
+        _finish(state, ex, status)
+    except Exception:
+        log.exception("failed to account for request %s", ex.request_id)
+
+
+def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
+    ex.status = status
+    rt = ex.runtime
+    m = state.metrics
+    model = rt.model_label(ex.model)
+    provider = ex.provider if ex.provider in rt.provider_labels else "none"
+    u = ex.usage
+    if u.input_tokens or u.output_tokens:
+        ex.cost_usd = rt.pricing.cost(ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens)
+        m.tokens.labels("input", model).inc(u.input_tokens)
+        m.tokens.labels("output", model).inc(u.output_tokens)
+        if ex.cost_usd:
+            m.cost.labels(rt.tenant_label(ex.tenant), model).inc(ex.cost_usd)
+    m.requests.labels(provider, model, str(status)).inc()
+    m.duration.labels(provider).observe(ex.elapsed())
+    m.overhead.observe(ex.overhead())
+    m.decisions.labels(ex.decision.value).inc()
+    for ev in ex.evaluations:
+        m.evaluations.labels(ev.name, ev.result.value).inc()
+    state.requests_processed += 1
+    state.events.enqueue(build_event(state, ex))
+    if rt.loaded.config.logging.access_log:
+        _access_log(ex, status)
+
+
+def build_event(state: GatewayState, ex: Exchange) -> dict[str, Any]:
+    from keeptrusts.events.event import from_exchange
+
+    return from_exchange(ex, state.gateway_id, ex.runtime.version)
+
+
+def _access_log(ex: Exchange, status: int) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    log.info(
+        "request",
+        extra={
+            "access": {
+                "request_id": ex.request_id,
+                "trace_id": ex.trace_id,
+                "tenant": ex.tenant,
+                "model": ex.model,
+                "provider": ex.provider,
+                "decision": ex.decision.value,
+                "status": status,
+                "latency_ms": round(ex.elapsed() * 1000, 3),
+                "overhead_ms": round(ex.overhead() * 1000, 3),
+            }
+        },
+    )

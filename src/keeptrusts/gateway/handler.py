@@ -1,0 +1,165 @@
+"""The governed request path for `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`.
+
+read -> validate -> identify -> request policies -> route (with fallback) -> response
+policies (or the stream guard) -> respond -> settle -> account (metrics, event, log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from keeptrusts.errors import GatewayError, InternalError
+from keeptrusts.gateway import dispatch, parse
+from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
+from keeptrusts.gateway.propagation import forwarded, trace_id_of
+from keeptrusts.gateway.relay import relay
+from keeptrusts.gateway.respond import error_response, json_response
+from keeptrusts.gateway.state import GatewayState
+from keeptrusts.pipeline.chain import run_complete, run_request, run_response
+from keeptrusts.pipeline.context import Exchange
+from keeptrusts.pipeline.verdict import Result
+from keeptrusts.providers.base import ProviderCall
+
+log = logging.getLogger("keeptrusts.gateway")
+
+
+class Handler:
+    def __init__(self, state: GatewayState, endpoint: str) -> None:
+        self.state = state
+        self.endpoint = endpoint
+        self.check = parse.CHECKS[endpoint]
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        state = self.state
+        runtime = state.runtime
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if runtime is None:
+            return error_response(InternalError("no config is loaded yet; retry shortly"),
+                                  {"x-request-id": request_id})  # fmt: skip
+        state.in_flight += 1
+        state.metrics.in_flight.inc()
+        ex: Exchange | None = None
+        try:
+            ex = await self._exchange(request, runtime, request_id)
+            return await self._serve(request, ex)
+        except GatewayError as exc:
+            return self._fail(exc, ex, request_id, runtime.version)
+        except Exception:
+            log.exception("unexpected failure on request %s", request_id)
+            return self._fail(InternalError("the gateway failed; retry, and report "
+                                            f"request id {request_id} if it persists"),
+                              ex, request_id, runtime.version)  # fmt: skip
+        finally:
+            state.in_flight -= 1
+            state.metrics.in_flight.dec()
+            if ex is not None:
+                await asyncio.shield(self._close(ex))
+
+    async def _close(self, ex: Exchange) -> None:
+        await run_complete(ex)
+        finish(self.state, ex, ex.status)
+
+    async def _exchange(self, request: web.Request, runtime: Any, request_id: str) -> Exchange:
+        limit = runtime.loaded.config.server.max_body_bytes
+        raw = await parse.read_body(request, limit)
+        body = parse.parse_json(raw)
+        model, stream = parse.check_common(body)
+        self.check(body)
+        ident = runtime.resolver.resolve(request.headers, _peer_identity(request), _api_key(request))
+        return Exchange(
+            runtime=runtime,
+            endpoint=self.endpoint,
+            body=body,
+            raw=raw,
+            request_id=request_id,
+            model=model,
+            stream=stream,
+            tenant=ident.tenant,
+            api_key_id=ident.api_key_id,
+            trace_id=trace_id_of(request.headers),
+        )
+
+    async def _serve(self, request: web.Request, ex: Exchange) -> web.StreamResponse:
+        rt = ex.runtime
+        if rt.enabled:
+            await run_request(ex)
+        wants_usage = True
+        if ex.stream:
+            wants_usage = _wants_usage(ex)
+        call = ProviderCall(
+            endpoint=self.endpoint,
+            body=ex.body,
+            raw=None if ex.body_dirty else ex.raw,
+            stream=ex.stream,
+            headers=forwarded(request.headers, ex.request_id),
+        )
+        if ex.stream:
+            resp, _status = await relay(self.state, request, ex, call, self._headers(ex), wants_usage)
+            return resp
+        body = await dispatch.complete(ex, call, self.state.metrics)
+        take_usage(ex, body.get("usage"))
+        if rt.enabled:
+            run_response(ex, body)
+        if not ex.usage.input_tokens:
+            estimate_usage(ex, 0)
+        ex.status = 200
+        return json_response(body, 200, self._headers(ex))
+
+    def _headers(self, ex: Exchange) -> dict[str, str]:
+        return {
+            "x-request-id": ex.request_id,
+            "x-keeptrusts-decision": ex.decision.value,
+            "x-keeptrusts-overhead-ms": f"{ex.overhead() * 1000:.3f}",
+            "x-keeptrusts-config-version": ex.runtime.version,
+        }
+
+    def _fail(
+        self, exc: GatewayError, ex: Exchange | None, request_id: str, version: str
+    ) -> web.Response:
+        headers = {"x-request-id": request_id, "x-keeptrusts-config-version": version}
+        if ex is not None:
+            ex.status = exc.status
+            if exc.type == "policy_violation":
+                ex.decision = Result.BLOCK
+            headers = self._headers(ex)
+        else:
+            headers["x-keeptrusts-decision"] = "allow"
+        return error_response(exc, headers)
+
+
+def _wants_usage(ex: Exchange) -> bool:
+    """Ask OpenAI-style providers for usage; remember whether the caller asked for it itself."""
+    opts = ex.body.get("stream_options")
+    if isinstance(opts, dict) and opts.get("include_usage"):
+        return True
+    if ex.endpoint in ("chat", "completions"):
+        ex.body["stream_options"] = {**(opts if isinstance(opts, dict) else {}),
+                                     "include_usage": True}  # fmt: skip
+        ex.body_dirty = True
+    return False
+
+
+def _api_key(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key")
+
+
+def _peer_identity(request: web.Request) -> str | None:
+    """The SPIFFE id from a verified client certificate (native mTLS), if any."""
+    transport = request.transport
+    if transport is None:
+        return None
+    cert = transport.get_extra_info("peercert")
+    if not cert:
+        return None
+    for kind, value in cert.get("subjectAltName", ()):
+        if kind == "URI" and str(value).startswith("spiffe://"):
+            return str(value)
+    return None

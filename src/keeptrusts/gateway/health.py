@@ -1,0 +1,71 @@
+"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready to take traffic), `/v1/models`."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from keeptrusts import __version__
+from keeptrusts.gateway.respond import json_response
+from keeptrusts.gateway.state import GatewayState
+
+
+def routes(state: GatewayState) -> list[web.RouteDef]:
+    async def health(_: web.Request) -> web.Response:
+        rt = state.runtime
+        providers: dict[str, str] = {}
+        if rt is not None:
+            for p in rt.router.providers:
+                breaker = rt.router.breakers[p.id]
+                providers[p.id] = "unreachable" if breaker.is_open else (
+                    "reachable" if rt.router.latency[p.id] > 0 or p.system == "echo" else "unknown"
+                )
+        status = "healthy"
+        if rt is None or state.draining:
+            status = "unhealthy"
+        elif providers and all(v == "unreachable" for v in providers.values()):
+            status = "unhealthy"
+        elif any(v == "unreachable" for v in providers.values()):
+            status = "degraded"
+        body = {
+            "status": status,
+            "version": __version__,
+            "uptime_seconds": round(time.monotonic() - state.started, 3),
+            "policies_loaded": len(rt.policies) if rt else 0,
+            "requests_processed": state.requests_processed,
+            "config_version": rt.version if rt else "",
+            "providers": providers,
+        }
+        return json_response(body, 200 if status != "unhealthy" else 503)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return json_response({"status": "alive"})
+
+    async def readyz(_: web.Request) -> web.Response:
+        if state.runtime is None:
+            return json_response({"status": "not ready", "reason": "no config loaded"}, 503)
+        if state.draining:
+            return json_response({"status": "not ready", "reason": "draining"}, 503)
+        return json_response({"status": "ready"})
+
+    async def models(_: web.Request) -> web.Response:
+        rt = state.runtime
+        names = rt.router.served_models() if rt else []
+        owner = rt.loaded.config.pack.name if rt else "keeptrusts"
+        data = [{"id": n, "object": "model", "created": 0, "owned_by": owner} for n in names]
+        return json_response({"object": "list", "data": data})
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(
+            body=state.metrics.render(),
+            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+        )
+
+    return [
+        web.get("/health", health),
+        web.get("/healthz", healthz),
+        web.get("/readyz", readyz),
+        web.get("/v1/models", models),
+        web.get("/metrics", metrics),
+    ]

@@ -1,0 +1,161 @@
+"""Relay a provider stream to the client as SSE, governed chunk by chunk.
+
+Chunks are written (and so flushed) as they arrive. A policy block or a provider failure after
+the first byte ends the stream with an SSE error event and `data: [DONE]`. A client that goes
+away cancels the handler, which closes the provider connection at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from keeptrusts.errors import GatewayError, InternalError
+from keeptrusts.gateway import dispatch
+from keeptrusts.gateway.finish import take_usage
+from keeptrusts.gateway.state import GatewayState
+from keeptrusts.pipeline.chain import blocked
+from keeptrusts.pipeline.context import Exchange
+from keeptrusts.pipeline.verdict import Evaluation, Stage
+from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
+from keeptrusts.streaming import sse
+from keeptrusts.streaming.chunks import flush_all, guard_chunk, is_empty
+from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
+
+SSE_HEADERS = {
+    "Content-Type": "text/event-stream; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+}
+
+
+class Relay:
+    """One stream's relay: guard state, usage, output size."""
+
+    def __init__(self, ex: Exchange, wants_usage: bool) -> None:
+        rt = ex.runtime
+        self.ex = ex
+        self.wants_usage = wants_usage
+        self.guard = (
+            StreamGuard(rt.response_text, rt.holdback)
+            if rt.enabled and rt.response_text and rt.holdback > 0
+            else None
+        )
+        self.template: dict[str, Any] | None = None
+        self.output_chars = 0
+
+    def encode(self, chunk: Chunk) -> bytes | None:
+        data = chunk.data
+        self.template = data
+        changed = False
+        usage = data.get("usage")
+        if usage:
+            take_usage(self.ex, usage)
+            if not self.wants_usage and not data.get("choices"):
+                return None
+        if self.guard is not None:
+            changed = guard_chunk(data, self.guard)
+            if changed and is_empty(data):
+                return None
+        self.output_chars += _text_len(data)
+        if changed or chunk.raw is None:
+            return sse.frame(orjson.dumps(data))
+        return sse.frame(chunk.raw)
+
+    def tail(self) -> bytes | None:
+        if self.guard is None:
+            return None
+        data = flush_all(self.template, self.guard)
+        return sse.frame(orjson.dumps(data)) if data else None
+
+    def record(self) -> None:
+        if self.guard is None:
+            return
+        for name, hits in self.guard.hits.items():
+            self.ex.record(
+                Evaluation(name, Stage.RESPONSE, hits.result, hits.reason_code, hits.seconds * 1000)
+            )
+
+
+def _text_len(data: dict[str, Any]) -> int:
+    n = 0
+    for choice in data.get("choices") or ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            n += len(delta["content"])
+        elif isinstance(choice, dict) and isinstance(choice.get("text"), str):
+            n += len(choice["text"])
+    return n
+
+
+async def relay(
+    state: GatewayState,
+    request: web.Request,
+    ex: Exchange,
+    call: ProviderCall,
+    headers: dict[str, str],
+    wants_usage: bool,
+) -> tuple[web.StreamResponse, int]:
+    """Stream the response; returns it with the status to account (409/5xx if it ended badly)."""
+    upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
+    relay_ = Relay(ex, wants_usage)
+    resp = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+    status = 200
+    try:
+        await resp.prepare(request)
+        status = await _pump(resp, relay_, first, rest)
+    finally:
+        upstream.close()
+        relay_.record()
+        ex.status = status
+    return resp, status
+
+
+async def _pump(
+    resp: web.StreamResponse, relay_: Relay, chunk: Chunk | None, rest: AsyncIterator[Chunk]
+) -> int:
+    ex = relay_.ex
+    try:
+        while chunk is not None:
+            out = relay_.encode(chunk)
+            if out is not None:
+                await resp.write(out)
+            t0 = time.perf_counter()
+            chunk = await anext(rest, None)
+            ex.upstream_seconds += time.perf_counter() - t0
+        tail = relay_.tail()
+        if tail is not None:
+            await resp.write(tail)
+    except StreamBlocked as exc:
+        error: GatewayError = blocked(exc.policy, Stage.RESPONSE, exc.reason)
+        await _end_with_error(resp, error)
+        return error.status
+    except UpstreamError as exc:
+        error = dispatch.to_gateway_error(exc)
+        await _end_with_error(resp, error)
+        return error.status
+    except (ConnectionError, OSError):
+        ex.client_gone = True
+        return 499
+    except Exception:
+        import logging
+
+        logging.getLogger("keeptrusts.gateway").exception("stream relay failed")
+        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"))
+        return 500
+    await resp.write(sse.DONE_FRAME)
+    await resp.write_eof()
+    return 200
+
+
+async def _end_with_error(resp: web.StreamResponse, error: GatewayError) -> None:
+    try:
+        await resp.write(sse.frame(error.body()))
+        await resp.write(sse.DONE_FRAME)
+        await resp.write_eof()
+    except (ConnectionError, OSError):
+        pass

@@ -1,0 +1,21 @@
+"""Building responses: JSON bodies, the error envelope, and the gateway's own headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from keeptrusts.errors import GatewayError
+
+JSON = "application/json"
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(data), status=status, content_type=JSON, headers=headers)
+
+
+def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> web.Response:
+    merged = {**(headers or {}), **error.headers}
+    return web.Response(body=error.body(), status=error.status, content_type=JSON, headers=merged)

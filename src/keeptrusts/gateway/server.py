@@ -1,0 +1,221 @@
+"""The gateway process: start-up, the main loop, reload, and a graceful drain on SIGTERM.
+
+Start-up loads and compiles the config before it listens (a bad config stops it with the
+file:line:key message). SIGHUP, `POST /keeptrusts/config/reload` and a change on disk reload:
+validate and compile, then swap; a bad new config is refused and the last good one serves.
+SIGTERM: `/readyz` turns 503 at once, traffic is still served for `drain_delay_seconds`,
+in-flight requests and streams get up to `drain_timeout_seconds`, events are flushed or
+spooled, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import ssl
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from keeptrusts.config.load import ConfigError, discover, load_files
+from keeptrusts.config.runtime import Runtime, compile_runtime
+from keeptrusts.gateway.app import build_app
+from keeptrusts.gateway.state import GatewayState
+from keeptrusts.gateway.watch import watch
+from keeptrusts.limits.backend import create_backend
+from keeptrusts.telemetry.metrics import Metrics
+
+log = logging.getLogger("keeptrusts.gateway")
+
+
+@dataclass
+class ServeOptions:
+    host: str = "0.0.0.0"
+    port: int = 41002
+    policy_configs: list[str] = field(default_factory=list)
+    config_dir: str = "/etc/keeptrusts"
+    fail_mode: str = "block"
+    managed: bool = False
+    reuse_port: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    spool_dir: str | None = None
+
+
+class GatewayServer:
+    def __init__(self, opts: ServeOptions) -> None:
+        self.opts = opts
+        self.metrics = Metrics()
+        self.state: GatewayState | None = None
+        self.runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reload_lock = asyncio.Lock()
+        self.events: object | None = None
+
+    def files(self) -> list[str]:
+        return discover(self.opts.policy_configs, self.opts.config_dir)
+
+    async def start(self) -> None:
+        loaded = load_files(self.files())  # raises ConfigError: refuse to start
+        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60,
+                                         ttl_dns_cache=300)  # fmt: skip
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
+                                        skip_auto_headers=("User-Agent",))  # fmt: skip
+        state_cfg = loaded.config.state
+        limits = create_backend(state_cfg.backend, state_cfg.url, state_cfg.key_prefix)
+        runtime = compile_runtime(loaded, session, limits, self.metrics)
+        self.state = GatewayState(
+            runtime=None,
+            metrics=self.metrics,
+            session=session,
+            limits=limits,
+            gateway_id=os.environ.get("KEEPTRUSTS_GATEWAY_ID") or f"gw-{uuid.uuid4().hex[:12]}",
+            policy_paths=tuple(self.opts.policy_configs),
+            config_dir=self.opts.config_dir,
+            fail_mode=self.opts.fail_mode,
+            admin_token=os.environ.get(loaded.config.server.admin_token_env) or None,
+        )
+        self._swap(runtime)
+        await self._start_events(loaded.config)
+        app = build_app(self.state, self.reload)
+        self.runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
+                                    shutdown_timeout=loaded.config.server.drain_timeout_seconds)  # fmt: skip
+        await self.runner.setup()
+        site = web.SockSite(self.runner, self._socket(), ssl_context=self._tls())
+        await site.start()
+        self._tasks.append(asyncio.create_task(self._watch()))
+        log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)
+
+    async def _start_events(self, config: object) -> None:
+        try:
+            from keeptrusts.events.wiring import start_events
+        except ImportError:
+            return
+        assert self.state is not None
+        self.events = await start_events(self.state, self.opts.spool_dir)
+
+    def _socket(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.opts.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.opts.reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((self.opts.host, self.opts.port))
+        sock.listen(1024)
+        sock.setblocking(False)
+        self.opts.port = sock.getsockname()[1]
+        return sock
+
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self.opts.tls_cert:
+            return None
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.opts.tls_cert, self.opts.tls_key)
+        if self.opts.tls_client_ca:
+            ctx.load_verify_locations(self.opts.tls_client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        return ctx
+
+    def _swap(self, runtime: Runtime) -> None:
+        assert self.state is not None
+        old = self.state.runtime
+        if old is not None:
+            info = old.loaded
+            self.metrics.config_info.remove(old.version, info.config.pack.name, info.sha[:12])
+        self.state.runtime = runtime
+        info = runtime.loaded
+        self.metrics.config_info.labels(runtime.version, info.config.pack.name, info.sha[:12]).set(1)
+
+    async def reload(self) -> tuple[bool, str]:
+        """Validate and compile the config on disk, then swap it in; keep the old one on error."""
+        assert self.state is not None
+        async with self._reload_lock:
+            try:
+                loaded = load_files(self.files())
+                runtime = compile_runtime(loaded, self.state.session, self.state.limits, self.metrics)
+            except ConfigError as exc:
+                self.metrics.config_reloads.labels("invalid").inc()
+                log.error("config reload refused; still serving %s:\n%s",
+                          self.state.live().version, exc)  # fmt: skip
+                return False, str(exc)
+            except Exception as exc:
+                self.metrics.config_reloads.labels("invalid").inc()
+                log.exception("config reload failed; still serving the last good config")
+                return False, f"config reload failed: {exc}"
+            self._swap(runtime)
+            self.metrics.config_reloads.labels("ok").inc()
+            log.info("config reloaded: %s", runtime.version)
+            return True, runtime.version
+
+    async def apply_text(self, text: str) -> bool:
+        """Managed mode: apply a config pushed by the control plane."""
+        from keeptrusts.config.load import load_texts
+
+        assert self.state is not None
+        try:
+            loaded = load_texts([("<managed>", text)])
+            runtime = compile_runtime(loaded, self.state.session, self.state.limits, self.metrics)
+        except Exception as exc:
+            self.metrics.config_reloads.labels("invalid").inc()
+            log.error("managed config refused: %s", exc)
+            return False
+        self._swap(runtime)
+        self.metrics.config_reloads.labels("ok").inc()
+        return True
+
+    async def _watch(self) -> None:
+        await watch(self.opts.policy_configs, None if self.opts.policy_configs else self.opts.config_dir,
+                    self.reload)  # fmt: skip
+
+    def install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+
+    async def serve_forever(self) -> None:
+        await self._stop.wait()
+        await self.drain()
+
+    async def drain(self) -> None:
+        assert self.state is not None
+        cfg = self.state.live().loaded.config.server
+        self.state.draining = True
+        log.info("draining: readyz is 503; serving for %.1fs more", cfg.drain_delay_seconds)
+        await asyncio.sleep(cfg.drain_delay_seconds)
+        deadline = asyncio.get_running_loop().time() + cfg.drain_timeout_seconds
+        while self.state.in_flight > 0 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        for task in self._tasks:
+            task.cancel()
+        if self.runner is not None:
+            await self.runner.cleanup()
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            await close(5.0)
+        await self.state.limits.close()
+        await self.state.session.close()
+        log.info("drained; exiting")
+
+
+async def run(opts: ServeOptions) -> int:
+    server = GatewayServer(opts)
+    try:
+        await server.start()
+    except ConfigError as exc:
+        log.error("refusing to start: invalid policy config\n%s", exc)
+        print(f"kt: invalid policy config:\n{exc}", flush=True)
+        return 2
+    except OSError as exc:
+        print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
+        return 1
+    server.install_signals()
+    await server.serve_forever()
+    return 0

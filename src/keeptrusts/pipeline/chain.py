@@ -1,0 +1,103 @@
+"""Run the policy chain on a request and on a whole (non-streamed) response.
+
+Request stage: every policy in `policies.chain` order; non-text checks (`on_request`) and text
+policies over every request text. A block stops the chain and becomes the client's reply;
+the provider then receives nothing. Response stage: text policies over every response text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from keeptrusts.errors import GatewayError, PolicyViolation
+from keeptrusts.pipeline.context import Exchange
+from keeptrusts.pipeline.stage import Policy
+from keeptrusts.pipeline.textscan import apply
+from keeptrusts.pipeline.texts import Slot, request_slots, response_slots
+from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
+
+
+async def run_request(ex: Exchange) -> None:
+    """Run the request stage; raises the block's GatewayError when a policy blocks."""
+    rt = ex.runtime
+    slots: list[Slot] | None = None
+    for policy in rt.policies:
+        if policy.checks_request:
+            t0 = time.perf_counter()
+            decision = await policy.on_request(ex)
+            ms = (time.perf_counter() - t0) * 1000
+            ex.record(Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms))
+            if decision.result is Result.BLOCK:
+                raise decision.error or PolicyViolation(
+                    f"request blocked by policy {policy.name!r}", policy=policy.name
+                )
+        if policy.inspects_text and Stage.REQUEST in policy.stages:
+            if slots is None:
+                slots = request_slots(ex.endpoint, ex.body)
+            if _scan_slots(ex, policy, slots, Stage.REQUEST):
+                ex.body_dirty = True
+
+
+def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
+    """Run response text policies over a whole response; True when it was changed."""
+    policies = ex.runtime.response_text
+    if not policies:
+        return False
+    slots = response_slots(body)
+    changed = False
+    for policy in policies:
+        changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
+    return changed
+
+
+def _scan_slots(ex: Exchange, policy: Policy, slots: Sequence[Slot], stage: Stage) -> bool:
+    t0 = time.perf_counter()
+    result, reason, changed = Result.ALLOW, None, False
+    for container, key in slots:
+        text = container[key]
+        matches = policy.find(text, stage) if text else []
+        if not matches:
+            continue
+        redactions = []
+        for m in matches:
+            if SEVERITY[m.action] > SEVERITY[result]:
+                result, reason = m.action, m.reason_code
+            if m.action is Result.REDACT:
+                redactions.append(m)
+        if result is Result.BLOCK:
+            break
+        if redactions:
+            container[key] = apply(text, redactions)
+            changed = True
+    ms = (time.perf_counter() - t0) * 1000
+    ex.record(Evaluation(policy.name, stage, result, reason, ms))
+    if result is Result.BLOCK:
+        raise blocked(policy, stage, reason)
+    return changed
+
+
+def blocked(policy: Policy, stage: Stage, reason: str | None) -> GatewayError:
+    custom = getattr(policy, "block_message", None)
+    what = "request" if stage is Stage.REQUEST else "response"
+    message = custom if isinstance(custom, str) and custom else (
+        f"{what} blocked by policy {policy.name!r}"
+        + (f" ({reason})" if reason else "")
+        + "; the content violates the gateway's content policy"
+    )
+    code = "input_blocked" if stage is Stage.REQUEST else "output_blocked"
+    return PolicyViolation(message, code=code, policy=policy.name)
+
+
+async def run_complete(ex: Exchange) -> None:
+    """Every policy's completion hook (settle budgets, release slots); never raises."""
+    for policy in ex.runtime.completes:
+        try:
+            await policy.on_complete(ex)
+        except Exception:  # a hook's bug must not lose the response or the event
+            import logging
+
+            logging.getLogger("keeptrusts.pipeline").exception(
+                "policy %r failed in on_complete", policy.name
+            )

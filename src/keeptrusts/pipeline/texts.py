@@ -1,0 +1,65 @@
+"""Where the text is in OpenAI-shaped bodies: every string a provider or a client would see.
+
+A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
+assignment. Requests: message contents and text parts, tool-call arguments, completion
+prompts, embedding inputs. Responses: message contents, refusals, tool-call arguments, texts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Slot = tuple[Any, Any]
+
+
+def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
+    slots: list[Slot] = []
+    if endpoint == "chat":
+        for msg in body.get("messages") or ():
+            if isinstance(msg, dict):
+                _message_slots(msg, slots)
+    elif endpoint == "completions":
+        _string_or_list(body, "prompt", slots)
+    elif endpoint == "embeddings":
+        _string_or_list(body, "input", slots)
+    return slots
+
+
+def response_slots(body: dict[str, Any]) -> list[Slot]:
+    slots: list[Slot] = []
+    for choice in body.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        if isinstance(choice.get("text"), str):
+            slots.append((choice, "text"))
+        msg = choice.get("message")
+        if isinstance(msg, dict):
+            _message_slots(msg, slots)
+            if isinstance(msg.get("refusal"), str):
+                slots.append((msg, "refusal"))
+    return slots
+
+
+def _message_slots(msg: dict[str, Any], slots: list[Slot]) -> None:
+    content = msg.get("content")
+    if isinstance(content, str):
+        slots.append((msg, "content"))
+    elif isinstance(content, list):
+        for part in content:
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                slots.append((part, "text"))
+    for call in msg.get("tool_calls") or ():
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+            slots.append((fn, "arguments"))
+    fn = msg.get("function_call")
+    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+        slots.append((fn, "arguments"))
+
+
+def _string_or_list(body: dict[str, Any], key: str, slots: list[Slot]) -> None:
+    value = body.get(key)
+    if isinstance(value, str):
+        slots.append((body, key))
+    elif isinstance(value, list):
+        slots.extend((value, i) for i, item in enumerate(value) if isinstance(item, str))

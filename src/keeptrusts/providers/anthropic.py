@@ -1,0 +1,103 @@
+"""Anthropic: OpenAI chat completions translated to and from the Messages API (JSON and SSE)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from keeptrusts.errors import ValidationFailed
+from keeptrusts.providers import anthropic_translate as tr
+from keeptrusts.providers.anthropic_stream import ChunkTranslator
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.http import raise_for_status, read_json
+from keeptrusts.streaming import sse
+
+
+class AnthropicProvider(Provider):
+    system = "anthropic"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = (self.target.base_url or "https://api.anthropic.com/v1").rstrip("/")
+        self.headers = {
+            "content-type": "application/json",
+            "anthropic-version": self.target.anthropic_version,
+            **self.target.headers,
+        }
+        if self.api_key:
+            self.headers["x-api-key"] = self.api_key
+
+    async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
+        if call.endpoint != "chat":
+            raise ValidationFailed(
+                f"target {self.id!r} (anthropic) serves only /v1/chat/completions",
+                code="invalid_request",
+            )
+        model = self.upstream_model(str(call.body.get("model", "")))
+        payload = orjson.dumps(tr.to_messages_request(call.body, model, call.stream))
+        try:
+            resp = await self.session.post(
+                self.base + "/messages",
+                data=payload,
+                headers={**self.headers, **call.headers},
+                timeout=self.timeout,
+            )
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        try:
+            await raise_for_status(resp, self.id)
+        except BaseException:
+            resp.release()
+            raise
+        return resp
+
+    async def complete(self, call: ProviderCall) -> dict[str, Any]:
+        resp = await self._post(call)
+        try:
+            msg = await read_json(resp, self.id)
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()
+        return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+
+    async def open_stream(self, call: ProviderCall) -> UpstreamStream:
+        resp = await self._post(call)
+        return UpstreamStream(self._chunks(resp, str(call.body.get("model", ""))), resp)
+
+    async def _chunks(self, resp: aiohttp.ClientResponse, model: str) -> AsyncIterator[Chunk]:
+        translator = ChunkTranslator(model)
+        try:
+            async for _name, data in sse.events(resp.content):
+                try:
+                    event = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise UpstreamError(
+                        "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
+                    ) from exc
+                if not isinstance(event, dict):
+                    continue
+                if event.get("type") == "error":
+                    err = event.get("error") or {}
+                    raise UpstreamError(
+                        "5xx",
+                        f"target {self.id!r} reported {err.get('type', 'an error')} mid-stream",
+                        target=self.id,
+                    )
+                for chunk in translator.feed(event):
+                    yield Chunk(chunk)
+                if event.get("type") == "message_stop":
+                    return
+        except UpstreamError:
+            raise
+        except sse.SseError as exc:
+            raise UpstreamError("protocol", f"target {self.id!r}: {exc}", target=self.id) from exc
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()

@@ -1,0 +1,79 @@
+"""Anthropic Messages stream events -> OpenAI chat completion chunks."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from keeptrusts.providers.anthropic_translate import STOP_REASONS, usage_of
+
+
+class ChunkTranslator:
+    """Stateful: one per stream. `feed(event)` returns the OpenAI chunks it produces."""
+
+    def __init__(self, model: str) -> None:
+        self.id = "chatcmpl-anthropic"
+        self.model = model
+        self.created = int(time.time())
+        self.usage: dict[str, Any] = {}
+        self.tool_index: dict[int, int] = {}
+
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+
+    def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = event.get("type")
+        if kind == "message_start":
+            msg = event.get("message") or {}
+            self.id = "chatcmpl-" + str(msg.get("id", "anthropic"))
+            self.model = str(msg.get("model") or self.model)
+            self.usage.update(msg.get("usage") or {})
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "content_block_start":
+            return self._block_start(event)
+        if kind == "content_block_delta":
+            return self._block_delta(event)
+        if kind == "message_delta":
+            self.usage.update(event.get("usage") or {})
+            reason = (event.get("delta") or {}).get("stop_reason")
+            return [self._chunk({}, STOP_REASONS.get(str(reason), "stop"))]
+        if kind == "message_stop":
+            return [self.usage_chunk()]
+        return []
+
+    def _block_start(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        block = event.get("content_block") or {}
+        if block.get("type") != "tool_use":
+            text = block.get("text") or ""
+            return [self._chunk({"content": text})] if text else []
+        index = len(self.tool_index)
+        self.tool_index[int(event.get("index", 0))] = index
+        call = {
+            "index": index,
+            "id": block.get("id"),
+            "type": "function",
+            "function": {"name": block.get("name"), "arguments": ""},
+        }
+        return [self._chunk({"tool_calls": [call]})]
+
+    def _block_delta(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        delta = event.get("delta") or {}
+        if delta.get("type") == "text_delta":
+            return [self._chunk({"content": delta.get("text", "")})]
+        if delta.get("type") == "input_json_delta":
+            index = self.tool_index.get(int(event.get("index", 0)), 0)
+            part = {"index": index, "function": {"arguments": delta.get("partial_json", "")}}
+            return [self._chunk({"tool_calls": [part]})]
+        return []
+
+    def usage_chunk(self) -> dict[str, Any]:
+        chunk = self._chunk({})
+        chunk["choices"] = []
+        chunk["usage"] = usage_of(self.usage)
+        return chunk

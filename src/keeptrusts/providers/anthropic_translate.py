@@ -1,0 +1,174 @@
+"""Translation between OpenAI chat completions and Anthropic's Messages API (both directions)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from keeptrusts.errors import ValidationFailed
+
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "pause_turn": "stop",
+    "refusal": "content_filter",
+}
+DEFAULT_MAX_TOKENS = 4096
+
+
+def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
+    """An OpenAI chat request as an Anthropic Messages request."""
+    system: list[str] = []
+    messages: list[dict[str, Any]] = []
+    for msg in body.get("messages") or []:
+        role = msg.get("role")
+        if role in ("system", "developer"):
+            system.append(_text_of(msg.get("content")))
+        elif role == "tool":
+            _append(messages, "user", [_tool_result(msg)])
+        elif role == "assistant":
+            _append(messages, "assistant", _assistant_blocks(msg))
+        else:
+            _append(messages, "user", _user_blocks(msg.get("content")))
+    out: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS,
+    }
+    if system:
+        out["system"] = "\n\n".join(s for s in system if s)
+    for key in ("temperature", "top_p"):
+        if body.get(key) is not None:
+            out[key] = body[key]
+    stop = body.get("stop")
+    if stop:
+        out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if body.get("tools"):
+        out["tools"] = [_tool(t) for t in body["tools"] if isinstance(t, dict)]
+    if stream:
+        out["stream"] = True
+    return out
+
+
+def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    if messages and messages[-1]["role"] == role:
+        messages[-1]["content"].extend(blocks)
+    else:
+        messages.append({"role": role, "content": blocks})
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
+    return ""
+
+
+def _user_blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks: list[dict[str, Any]] = []
+    for part in content or []:
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "text":
+            blocks.append({"type": "text", "text": part.get("text", "")})
+        elif part.get("type") == "image_url":
+            url = (part.get("image_url") or {}).get("url", "")
+            blocks.append(_image(url))
+    return blocks
+
+
+def _image(url: str) -> dict[str, Any]:
+    if url.startswith("data:") and ";base64," in url:
+        media, data = url[5:].split(";base64,", 1)
+        return {"type": "image", "source": {"type": "base64", "media_type": media, "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    text = _text_of(msg.get("content"))
+    if text:
+        blocks.append({"type": "text", "text": text})
+    for call in msg.get("tool_calls") or []:
+        fn = call.get("function") or {}
+        try:
+            args = orjson.loads(fn.get("arguments") or "{}")
+        except orjson.JSONDecodeError as exc:
+            raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
+        blocks.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args})
+    return blocks
+
+
+def _tool_result(msg: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "tool_result",
+        "tool_use_id": msg.get("tool_call_id"),
+        "content": _text_of(msg.get("content")),
+    }
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    fn = tool.get("function") or {}
+    out = {"name": fn.get("name"), "input_schema": fn.get("parameters") or {"type": "object"}}
+    if fn.get("description"):
+        out["description"] = fn["description"]
+    return out
+
+
+def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
+    """An Anthropic Messages response as an OpenAI chat completion."""
+    text: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for block in msg.get("content") or []:
+        if block.get("type") == "text":
+            text.append(block.get("text", ""))
+        elif block.get("type") == "tool_use":
+            calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {
+                        "name": block.get("name"),
+                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
+                    },
+                }
+            )
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
+    if calls:
+        message["tool_calls"] = calls
+    return {
+        "id": "chatcmpl-" + str(msg.get("id", "")),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": msg.get("model", model),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": STOP_REASONS.get(str(msg.get("stop_reason")), "stop"),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_of(msg.get("usage") or {}),
+    }
+
+
+def usage_of(u: dict[str, Any]) -> dict[str, Any]:
+    cached = int(u.get("cache_read_input_tokens") or 0)
+    prompt = int(u.get("input_tokens") or 0) + cached + int(u.get("cache_creation_input_tokens") or 0)
+    completion = int(u.get("output_tokens") or 0)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached},
+    }

@@ -1,0 +1,123 @@
+"""What a provider adapter is, and the errors it raises at the boundary.
+
+An adapter speaks one upstream wire format. It receives the (governed) request in OpenAI
+shape and returns OpenAI-shaped JSON or OpenAI-shaped stream chunks, so policies and the
+handler only ever see one format. Failures become `UpstreamError` with a `kind` the fallback
+rules understand (connect_error, timeout, 5xx, 429) or a non-retryable one (4xx, protocol).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from keeptrusts.config.model import Target
+
+
+class UpstreamError(Exception):
+    """A provider attempt that failed. `kind` drives fallback; `status` is the upstream's."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        target: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.target = target
+
+
+@dataclass(slots=True)
+class ProviderCall:
+    """One attempt's input: the governed body plus the headers to propagate."""
+
+    endpoint: str
+    body: dict[str, Any]
+    #: the client's original bytes, usable as-is when nothing changed the body
+    raw: bytes | None
+    stream: bool
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """One streamed event in OpenAI chunk shape; `raw` is its JSON when unchanged upstream bytes."""
+
+    data: dict[str, Any]
+    raw: bytes | None = None
+
+
+class UpstreamStream:
+    """An opened stream: iterate chunks; `close()` releases (or aborts) the connection."""
+
+    def __init__(self, chunks: AsyncIterator[Chunk], response: aiohttp.ClientResponse | None):
+        self._chunks = chunks
+        self._response = response
+
+    def __aiter__(self) -> AsyncIterator[Chunk]:
+        return self._chunks
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+class Provider:
+    """Base adapter. Subclasses implement `complete` and `open_stream`."""
+
+    def __init__(self, target: Target, session: aiohttp.ClientSession, api_key: str | None):
+        self.target = target
+        self.id = target.id
+        self.session = session
+        self.api_key = api_key
+        t = target.timeouts
+        self.timeout = aiohttp.ClientTimeout(
+            total=t.total, sock_connect=t.connect, sock_read=t.first_byte
+        )
+
+    #: the `gen_ai.system` value for traces
+    system = "openai"
+
+    def upstream_model(self, requested: str) -> str:
+        return self.target.model or requested
+
+    async def complete(self, call: ProviderCall) -> dict[str, Any]:
+        raise NotImplementedError
+
+    async def open_stream(self, call: ProviderCall) -> UpstreamStream:
+        raise NotImplementedError
+
+    async def probe(self) -> bool | None:
+        """Reachability for /health: True, False, or None when unknown."""
+        return None
+
+    def fail(self, exc: BaseException) -> UpstreamError:
+        """Map a transport exception to an UpstreamError naming this target."""
+        if isinstance(exc, UpstreamError):
+            return exc
+        if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+            return UpstreamError("timeout", f"target {self.id!r} timed out", target=self.id)
+        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
+            return UpstreamError(
+                "connect_error", f"target {self.id!r} is unreachable ({exc})", target=self.id
+            )
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return UpstreamError(
+                "protocol", f"target {self.id!r} sent a truncated response", target=self.id
+            )
+        if isinstance(exc, aiohttp.ClientError):
+            return UpstreamError(
+                "connect_error", f"target {self.id!r} failed: {type(exc).__name__}", target=self.id
+            )
+        return UpstreamError("protocol", f"target {self.id!r} failed: {exc}", target=self.id)

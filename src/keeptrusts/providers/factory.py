@@ -1,0 +1,44 @@
+"""Build provider adapters from config targets (one adapter class per `provider` kind)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import aiohttp
+
+from keeptrusts.config.model import Target
+from keeptrusts.providers.anthropic import AnthropicProvider
+from keeptrusts.providers.azure import AzureOpenAIProvider
+from keeptrusts.providers.base import Provider
+from keeptrusts.providers.echo import EchoProvider
+from keeptrusts.providers.openai import OpenAICompatibleProvider, OpenAIProvider
+
+log = logging.getLogger("keeptrusts.providers")
+
+ADAPTERS: dict[str, type[Provider]] = {
+    "openai": OpenAIProvider,
+    "openai-compatible": OpenAICompatibleProvider,
+    "azure-openai": AzureOpenAIProvider,
+    "anthropic": AnthropicProvider,
+    "echo": EchoProvider,
+}
+
+
+def build_providers(targets: list[Target], session: aiohttp.ClientSession) -> list[Provider]:
+    """Adapters for every usable target. A target whose key variable is unset is left out
+    (with a warning), so the embedded default routes to `echo` when OPENAI_API_KEY is absent."""
+    out: list[Provider] = []
+    for target in targets:
+        key: str | None = None
+        if target.secret_key_ref is not None:
+            key = os.environ.get(target.secret_key_ref.env) or None
+            if key is None:
+                log.warning(
+                    "target %r skipped: environment variable %s is not set",
+                    target.id,
+                    target.secret_key_ref.env,
+                )
+                continue
+        out.append(ADAPTERS[target.provider](target, session, key))
+    return out

@@ -1,0 +1,64 @@
+"""Shared HTTP plumbing for adapters: status -> UpstreamError, bounded error bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import orjson
+
+from keeptrusts.providers.base import UpstreamError
+
+MAX_ERROR_BODY = 64 * 1024
+MAX_JSON_BODY = 32 * 1024 * 1024
+
+
+async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
+    if resp.status < 400:
+        return
+    raw = await resp.content.read(MAX_ERROR_BODY)
+    detail = _error_message(raw)
+    retry_after = _retry_after(resp.headers.get("Retry-After"))
+    kind = "429" if resp.status == 429 else "5xx" if resp.status >= 500 else "4xx"
+    msg = f"target {target!r} answered HTTP {resp.status}"
+    if detail:
+        msg += f": {detail}"
+    raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
+
+
+async def read_json(resp: aiohttp.ClientResponse, target: str) -> dict[str, Any]:
+    raw = await resp.content.read(MAX_JSON_BODY + 1)
+    if len(raw) > MAX_JSON_BODY:
+        raise UpstreamError("protocol", f"target {target!r} sent a body over 32 MiB", target=target)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError(
+            "protocol", f"target {target!r} sent invalid JSON", status=resp.status, target=target
+        ) from exc
+    if not isinstance(data, dict):
+        raise UpstreamError("protocol", f"target {target!r} sent a non-object JSON", target=target)
+    return data
+
+
+def _error_message(raw: bytes) -> str:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return ""
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return str(err["message"])[:300]
+        if isinstance(err, str):
+            return err[:300]
+    return ""
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,106 @@
+"""OpenAI and OpenAI-compatible servers (vLLM, Ollama, LM Studio...): the request passes as is."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.http import raise_for_status, read_json
+from keeptrusts.streaming import sse
+
+PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
+
+
+class OpenAIProvider(Provider):
+    system = "openai"
+    default_base = "https://api.openai.com/v1"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = (self.target.base_url or self.default_base).rstrip("/")
+        self.static_headers = {"content-type": "application/json", **self.target.headers}
+        self.static_headers.update(self.auth_headers())
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def url(self, call: ProviderCall) -> str:
+        return self.base + PATHS[call.endpoint]
+
+    def payload(self, call: ProviderCall) -> bytes:
+        if call.raw is not None and self.target.model is None:
+            return call.raw
+        body = call.body
+        if self.target.model is not None:
+            body = {**body, "model": self.target.model}
+        return orjson.dumps(body)
+
+    async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
+        headers = {**self.static_headers, **call.headers}
+        try:
+            resp = await self.session.post(
+                self.url(call), data=self.payload(call), headers=headers, timeout=self.timeout
+            )
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        try:
+            await raise_for_status(resp, self.id)
+        except BaseException:
+            resp.release()
+            raise
+        return resp
+
+    async def complete(self, call: ProviderCall) -> dict[str, Any]:
+        resp = await self._post(call)
+        try:
+            return await read_json(resp, self.id)
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()
+
+    async def open_stream(self, call: ProviderCall) -> UpstreamStream:
+        resp = await self._post(call)
+        return UpstreamStream(self._chunks(resp), resp)
+
+    async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
+        try:
+            async for _name, data in sse.events(resp.content):
+                if data == sse.DONE:
+                    return
+                try:
+                    parsed = orjson.loads(data)
+                except orjson.JSONDecodeError as exc:
+                    raise UpstreamError(
+                        "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
+                    ) from exc
+                if isinstance(parsed, dict) and "error" in parsed and "choices" not in parsed:
+                    raise UpstreamError(
+                        "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
+                    )
+                if isinstance(parsed, dict):
+                    yield Chunk(parsed, data)
+        except UpstreamError:
+            raise
+        except sse.SseError as exc:
+            raise UpstreamError("protocol", f"target {self.id!r}: {exc}", target=self.id) from exc
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()
+
+    async def probe(self) -> bool | None:
+        return None
+
+
+class OpenAICompatibleProvider(OpenAIProvider):
+    """vLLM, Ollama, LM Studio, and anything else that speaks the OpenAI API."""
+
+    system = "openai_compatible"
+    default_base = "http://127.0.0.1:8000/v1"

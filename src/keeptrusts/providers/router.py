@@ -1,0 +1,92 @@
+"""Which targets serve a model, in which order; circuit breakers and latency for the order."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import random
+import re
+from collections.abc import Sequence
+
+from keeptrusts.config.model import Providers
+from keeptrusts.providers.base import Provider
+from keeptrusts.providers.circuit import Breaker
+
+MAX_CACHED_MODELS = 1024
+
+
+class Router:
+    def __init__(self, providers: Sequence[Provider], settings: Providers) -> None:
+        self.providers = list(providers)
+        self.strategy = settings.routing.strategy
+        self.fallback_on = frozenset(settings.fallback.on)
+        self.max_attempts = settings.fallback.max_attempts
+        cb = settings.circuit_breaker
+        self.breakers = {p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers}
+        self.latency = {p.id: 0.0 for p in providers}
+        # fnmatch.translate yields simple patterns; they run on config-written globs against
+        # the model name (bounded length), not on free text.
+        self._globs = [
+            (p, [re.compile(fnmatch.translate(g)) for g in p.target.models]) for p in providers
+        ]
+        self._cache: dict[str, tuple[Provider, ...]] = {}
+        self._rr = itertools.count()
+
+    def matching(self, model: str) -> tuple[Provider, ...]:
+        hit = self._cache.get(model)
+        if hit is None:
+            hit = tuple(p for p, globs in self._globs if any(g.match(model) for g in globs))
+            if len(self._cache) < MAX_CACHED_MODELS:
+                self._cache[model] = hit
+        return hit
+
+    def plan(self, model: str) -> list[Provider]:
+        """The targets to try for `model`, in order, skipping open circuits when possible."""
+        targets = list(self.matching(model))
+        if len(targets) > 1:
+            targets = self._order(targets)
+            healthy = [p for p in targets if self.breakers[p.id].available()]
+            targets = healthy + [p for p in targets if p not in healthy]
+        return targets[: self.max_attempts]
+
+    def _order(self, targets: list[Provider]) -> list[Provider]:
+        if self.strategy == "round_robin":
+            k = next(self._rr) % len(targets)
+            return targets[k:] + targets[:k]
+        if self.strategy == "weighted":
+            return _weighted_shuffle(targets)
+        if self.strategy == "lowest_latency":
+            return sorted(targets, key=lambda p: self.latency[p.id])
+        return targets
+
+    def served_models(self) -> list[str]:
+        names: set[str] = set()
+        for p in self.providers:
+            names.update(g for g in p.target.models if not any(c in g for c in "*?["))
+            if p.target.model:
+                names.add(p.target.model)
+        return sorted(names)
+
+    def succeeded(self, p: Provider, seconds: float) -> None:
+        self.breakers[p.id].success()
+        old = self.latency[p.id]
+        self.latency[p.id] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
+
+    def failed(self, p: Provider) -> None:
+        self.breakers[p.id].failure()
+
+    def retryable(self, kind: str) -> bool:
+        return kind in self.fallback_on
+
+
+def _weighted_shuffle(targets: list[Provider]) -> list[Provider]:
+    pool = list(targets)
+    out: list[Provider] = []
+    while pool:
+        weights = [max(p.target.weight, 0) for p in pool]
+        if sum(weights) <= 0:
+            out.extend(pool)
+            break
+        pick = random.choices(range(len(pool)), weights=weights)[0]
+        out.append(pool.pop(pick))
+    return out

@@ -1,0 +1,1 @@
+"""Server-sent events: parsing upstream streams and guarding what we release to the client."""

@@ -1,0 +1,115 @@
+"""Apply the stream guard to OpenAI-shaped chunks, keeping order, roles, tool calls and finish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keeptrusts.streaming.guard import StreamGuard
+
+
+def guard_chunk(data: dict[str, Any], guard: StreamGuard) -> bool:
+    """Replace each text delta by what is safe to release; True when the chunk changed."""
+    changed = False
+    for choice in data.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        idx = choice.get("index", 0)
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            changed |= _guard_delta(idx, delta, guard)
+        elif isinstance(choice.get("text"), str):
+            changed |= _swap(choice, "text", (idx, "text"), guard)
+        if choice.get("finish_reason") is not None:
+            changed |= _flush_choice(idx, choice, guard)
+    return changed
+
+
+def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
+    changed = False
+    for field in ("content", "refusal"):
+        if isinstance(delta.get(field), str):
+            changed |= _swap(delta, field, (idx, field), guard)
+    for call in delta.get("tool_calls") or ():
+        fn = call.get("function") if isinstance(call, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+            changed |= _swap(fn, "arguments", (idx, "tool", call.get("index", 0)), guard)
+    return changed
+
+
+def _swap(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -> bool:
+    original = container[field]
+    released = guard.feed(key, original)
+    if released == original:
+        return False
+    container[field] = released
+    return True
+
+
+def _flush_choice(idx: Any, choice: dict[str, Any], guard: StreamGuard) -> bool:
+    changed = False
+    for key in guard.keys():
+        if not (isinstance(key, tuple) and key[0] == idx):
+            continue
+        rest = guard.flush(key)
+        if not rest:
+            continue
+        changed = True
+        _append(choice, key, rest)
+    return changed
+
+
+def _append(choice: dict[str, Any], key: tuple[Any, ...], text: str) -> None:
+    if key[1] == "text":
+        choice["text"] = (choice.get("text") or "") + text
+        return
+    delta = choice.setdefault("delta", {})
+    if key[1] in ("content", "refusal"):
+        delta[key[1]] = (delta.get(key[1]) or "") + text
+        return
+    calls = delta.setdefault("tool_calls", [])
+    for call in calls:
+        if isinstance(call, dict) and call.get("index", 0) == key[2]:
+            fn = call.setdefault("function", {})
+            fn["arguments"] = (fn.get("arguments") or "") + text
+            return
+    calls.append({"index": key[2], "function": {"arguments": text}})
+
+
+def flush_all(template: dict[str, Any] | None, guard: StreamGuard) -> dict[str, Any] | None:
+    """A chunk carrying everything still held (a stream that ended without finish_reason)."""
+    keys = guard.keys()
+    if not keys:
+        return None
+    choices: dict[Any, dict[str, Any]] = {}
+    completions = bool(template and template.get("object") == "text_completion")
+    for key in keys:
+        rest = guard.flush(key)
+        if not rest or not isinstance(key, tuple):
+            continue
+        choice = choices.setdefault(key[0], {"index": key[0], "finish_reason": None})
+        if not completions:
+            choice.setdefault("delta", {})
+        _append(choice, key, rest)
+    if not choices:
+        return None
+    base = {k: v for k, v in (template or {}).items() if k in ("id", "object", "created", "model")}
+    return {**base, "choices": list(choices.values())}
+
+
+def is_empty(data: dict[str, Any]) -> bool:
+    """A chunk the guard emptied: no text, no role, no tool call, no finish, no usage."""
+    if data.get("usage"):
+        return False
+    choices = data.get("choices") or ()
+    if not choices:
+        return False
+    for choice in choices:
+        if not isinstance(choice, dict) or choice.get("finish_reason") is not None:
+            return False
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            if any(v for k, v in delta.items() if k != "content") or delta.get("content"):
+                return False
+        elif choice.get("text"):
+            return False
+    return True

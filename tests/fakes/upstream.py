@@ -1,0 +1,261 @@
+"""A fake LLM provider on 127.0.0.1 speaking the real OpenAI and Anthropic wire formats.
+
+It runs in its own thread and event loop (so sync SDK clients in tests cannot stall it),
+records every request it receives, and misbehaves on command through `behaviour`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Behaviour:
+    reply: str = "Hello from the fake upstream."
+    #: chunks to stream; None splits `reply` into words
+    chunks: list[str] | None = None
+    status: int = 200
+    #: answer `status` only to the first N requests (then 200); -1 means always
+    fail_times: int = -1
+    retry_after: str | None = None
+    prompt_tokens: int = 11
+    completion_tokens: int = 7
+    include_usage: bool = True
+    first_byte_delay: float = 0.0
+    chunk_delay: float = 0.0
+    #: after this many chunks, fail: "abort" drops the connection, "error" sends an error event
+    fail_after_chunks: int | None = None
+    fail_kind: str = "abort"
+    #: send invalid JSON / truncated SSE
+    garbage: bool = False
+    tool_call: dict[str, Any] | None = None
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeUpstream:
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    requests: list[Recorded] = field(default_factory=list)
+    port: int = 0
+    disconnects: list[float] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+    _served: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeUpstream:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+        fut.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+
+    def reset(self, **changes: Any) -> None:
+        self.behaviour = Behaviour(**changes)
+        self.requests.clear()
+        self.disconnects.clear()
+        self._served = 0
+
+    async def _shutdown(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def _run(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+        ready.set()
+        self._loop.run_forever()
+
+    async def _serve(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/completions", self._openai)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/openai/deployments/{dep}/chat/completions", self._openai)
+        self._runner = web.AppRunner(app, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def _record(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+        raw = await request.read()
+        body = json.loads(raw) if raw else {}
+        self.requests.append(Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, body))
+        b = self.behaviour
+        self._served += 1
+        if b.first_byte_delay:
+            await asyncio.sleep(b.first_byte_delay)
+        failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
+        if failing:
+            headers = {"Retry-After": b.retry_after} if b.retry_after else None
+            err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
+            return body, web.json_response(err, status=b.status, headers=headers)
+        return body, None
+
+    def _chunks(self) -> list[str]:
+        b = self.behaviour
+        if b.chunks is not None:
+            return b.chunks
+        words = b.reply.split(" ")
+        return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        body, failure = await self._record(request)
+        if failure is not None:
+            return failure
+        b = self.behaviour
+        completions = request.path.endswith("/v1/completions")
+        usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": b.completion_tokens,
+                 "total_tokens": b.prompt_tokens + b.completion_tokens}  # fmt: skip
+        if not body.get("stream"):
+            if b.garbage:
+                return web.Response(body=b"{not json", content_type="application/json")
+            return web.json_response(self._openai_json(body, completions, usage))
+        return await self._openai_stream(request, body, completions, usage)
+
+    def _openai_json(self, body: dict[str, Any], completions: bool, usage: dict[str, int]) -> dict[str, Any]:
+        b = self.behaviour
+        if completions:
+            choice: dict[str, Any] = {"index": 0, "text": b.reply, "finish_reason": "stop", "logprobs": None}
+            return {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()),
+                    "model": body.get("model"), "choices": [choice], "usage": usage}  # fmt: skip
+        message: dict[str, Any] = {"role": "assistant", "content": b.reply}
+        finish = "stop"
+        if b.tool_call:
+            message["tool_calls"] = [{"id": "call_1", "type": "function", "function": b.tool_call}]
+            finish = "tool_calls"
+        return {
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model"),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "usage": usage,
+        }  # fmt: skip
+
+    async def _openai_stream(
+        self, request: web.Request, body: dict[str, Any], completions: bool, usage: dict[str, int]
+    ) -> web.StreamResponse:
+        b = self.behaviour
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        base = {"id": "chatcmpl-fake", "object": "text_completion" if completions else "chat.completion.chunk",
+                "created": int(time.time()), "model": body.get("model")}  # fmt: skip
+        try:
+            for i, piece in enumerate(self._chunks()):
+                if b.fail_after_chunks is not None and i == b.fail_after_chunks:
+                    return await self._fail_stream(request, resp)
+                if b.garbage and i == 1:
+                    await resp.write(b"data: {truncated\n\n")
+                    continue
+                if completions:
+                    choice: dict[str, Any] = {"index": 0, "text": piece, "finish_reason": None}
+                else:
+                    delta: dict[str, Any] = {"content": piece}
+                    if i == 0:
+                        delta["role"] = "assistant"
+                    choice = {"index": 0, "delta": delta, "finish_reason": None}
+                await resp.write(b"data: " + json.dumps({**base, "choices": [choice]}).encode() + b"\n\n")
+                if b.chunk_delay:
+                    await asyncio.sleep(b.chunk_delay)
+            last: dict[str, Any] = ({"index": 0, "text": "", "finish_reason": "stop"} if completions
+                                    else {"index": 0, "delta": {}, "finish_reason": "stop"})  # fmt: skip
+            await resp.write(b"data: " + json.dumps({**base, "choices": [last]}).encode() + b"\n\n")
+            opts = body.get("stream_options") or {}
+            if b.include_usage and opts.get("include_usage"):
+                await resp.write(b"data: " + json.dumps({**base, "choices": [], "usage": usage}).encode() + b"\n\n")
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+        except (asyncio.CancelledError, ConnectionError):
+            self.disconnects.append(time.monotonic())
+            raise
+        return resp
+
+    async def _fail_stream(self, request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+        if self.behaviour.fail_kind == "error":
+            await resp.write(b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n')
+            await resp.write_eof()
+            return resp
+        transport = request.transport
+        if transport is not None:
+            transport.abort()
+        return resp
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        body, failure = await self._record(request)
+        if failure is not None:
+            return failure
+        inputs = body.get("input")
+        items = inputs if isinstance(inputs, list) else [inputs]
+        data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(items)]
+        return web.json_response({"object": "list", "data": data, "model": body.get("model"),
+                                  "usage": {"prompt_tokens": 3, "total_tokens": 3}})  # fmt: skip
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        body, failure = await self._record(request)
+        if failure is not None:
+            return failure
+        b = self.behaviour
+        if not body.get("stream"):
+            content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
+            if b.tool_call:
+                content.append({"type": "tool_use", "id": "toolu_1", "name": b.tool_call["name"],
+                                "input": json.loads(b.tool_call["arguments"])})  # fmt: skip
+            return web.json_response({
+                "id": "msg_fake", "type": "message", "role": "assistant", "model": body.get("model"),
+                "content": content, "stop_reason": "tool_use" if b.tool_call else "end_turn",
+                "stop_sequence": None,
+                "usage": {"input_tokens": b.prompt_tokens, "output_tokens": b.completion_tokens},
+            })  # fmt: skip
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+
+        async def send(name: str, data: dict[str, Any]) -> None:
+            await resp.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+
+        await send("message_start", {"type": "message_start", "message": {
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": body.get("model"),
+            "content": [], "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": b.prompt_tokens, "output_tokens": 1}}})  # fmt: skip
+        await send("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}})  # fmt: skip
+        await send("ping", {"type": "ping"})
+        for piece in self._chunks():
+            await send("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                               "delta": {"type": "text_delta", "text": piece}})  # fmt: skip
+        await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+        await send("message_delta", {"type": "message_delta",
+                                     "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                                     "usage": {"output_tokens": b.completion_tokens}})  # fmt: skip
+        await send("message_stop", {"type": "message_stop"})
+        await resp.write_eof()
+        return resp
