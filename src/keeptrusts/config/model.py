@@ -67,6 +67,12 @@ class Fallback(Strict):
     on: list[FallbackOn] = Field(default_factory=lambda: ["connect_error", "timeout", "5xx", "429"])
     max_attempts: int = Field(3, ge=1, le=10)
 
+    @field_validator("on", mode="before")
+    @classmethod
+    def _status_as_text(cls, v: Any) -> Any:
+        # `on: [5xx, 429]` reads 429 as an integer
+        return [str(x) if isinstance(x, int) else x for x in v] if isinstance(v, list) else v
+
 
 class CircuitBreaker(Strict):
     failure_threshold: int = Field(5, ge=1)

@@ -27,7 +27,8 @@ async def errors_middleware(
             f"{request.method} {request.path}: {exc.reason}", status=exc.status,
             code="not_found" if exc.status == 404 else "invalid_request",
         )  # fmt: skip
-        return error_response(err, dict(exc.headers) if exc.status == 405 else None)
+        allow = exc.headers.get("Allow")
+        return error_response(err, {"Allow": allow} if allow else None)
 
 
 def build_app(
