@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from keeptrusts import __version__
 
@@ -44,11 +45,20 @@ Run `kt <command> --help` for a command's options."""
 def gateway_run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kt gateway run", description="Serve the gateway.")
     p.add_argument("--listen", default="0.0.0.0:41002", help="HOST:PORT (default 0.0.0.0:41002)")
-    p.add_argument("--policy-config", action="append", default=[], metavar="FILE",
-                   help="policy config file; repeat to layer (later over earlier)")  # fmt: skip
+    p.add_argument(
+        "--policy-config",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="policy config file; repeat to layer (later over earlier)",
+    )
     p.add_argument("--config-dir", default="/etc/keeptrusts", help=argparse.SUPPRESS)
-    p.add_argument("--fail-mode", choices=["block", "allow"], default="block",
-                   help="when the limits backend is unreachable (default block)")  # fmt: skip
+    p.add_argument(
+        "--fail-mode",
+        choices=["block", "allow"],
+        default="block",
+        help="when the limits backend is unreachable (default block)",
+    )
     p.add_argument("--managed", action="store_true", help="poll the control plane for config")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
@@ -69,23 +79,27 @@ def gateway_run(argv: list[str]) -> int:
 
     setup_process()
     opts = ServeOptions(
-        host=host.strip("[]"), port=int(port), policy_configs=a.policy_config,
-        config_dir=a.config_dir, fail_mode=a.fail_mode, managed=a.managed,
-        reuse_port=a.reuse_port, tls_cert=a.tls_cert, tls_key=a.tls_key,
-        tls_client_ca=a.tls_client_ca, spool_dir=a.spool_dir,
-    )  # fmt: skip
+        host=host.strip("[]"),
+        port=int(port),
+        policy_configs=a.policy_config,
+        config_dir=a.config_dir,
+        fail_mode=a.fail_mode,
+        managed=a.managed,
+        reuse_port=a.reuse_port,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
+        tls_client_ca=a.tls_client_ca,
+        spool_dir=a.spool_dir,
+    )
     return _run_loop(run(opts))
 
 
-def _run_loop(coro: object) -> int:
+def _run_loop(coro: Coroutine[Any, Any, int]) -> int:
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        runner = asyncio.run
-    result = runner(coro)
-    return int(result or 0)
+        return asyncio.run(coro)
+    return int(uvloop.run(coro))
 
 
 def _policy_lint(argv: list[str]) -> int:
@@ -106,7 +120,7 @@ def _api_run(argv: list[str]) -> int:
     return api_main(argv)
 
 
-def _events(sub: str) -> object:
+def _events(sub: str) -> Callable[[list[str]], int]:
     def handler(argv: list[str]) -> int:
         from keeptrusts.cli_api import events_main
 
@@ -121,7 +135,7 @@ def _config_push(argv: list[str]) -> int:
     return config_push_main(argv)
 
 
-COMMANDS = {
+COMMANDS: dict[tuple[str, str], Callable[[list[str]], int]] = {
     ("gateway", "run"): gateway_run,
     ("policy", "lint"): _policy_lint,
     ("policy", "test"): _policy_test,

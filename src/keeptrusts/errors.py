@@ -2,8 +2,8 @@
 
     GatewayError                      every failure a client can see
     ├── ValidationFailed             400/413/422/404  validation_error
-    ├── PolicyViolation              409              policy_violation  (input_blocked / output_blocked)
-    ├── RateLimited                  429              rate_limit        (rate_limited / budget_exceeded)
+    ├── PolicyViolation              409              policy_violation  (input_/output_blocked)
+    ├── RateLimited                  429              rate_limit        (rate_limited, budget_*)
     └── UpstreamFailed               502/503/504      upstream_error    (upstream_*)
 
 Each carries what the contract's envelope needs: status, type, code, message and the policy's name.
@@ -82,9 +82,7 @@ class RateLimited(GatewayError):
         policy: str | None = None,
     ) -> None:
         seconds = max(1, int(retry_after + 0.999))
-        super().__init__(
-            message, code=code, policy=policy, headers={"Retry-After": str(seconds)}
-        )
+        super().__init__(message, code=code, policy=policy, headers={"Retry-After": str(seconds)})
         self.retry_after = seconds
 
 

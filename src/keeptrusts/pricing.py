@@ -52,7 +52,9 @@ class Pricing:
         if p is None:
             return 0.0
         cached = min(cached_input_tokens, input_tokens)
-        cached_rate = p.cached_input_per_mtok if p.cached_input_per_mtok is not None else p.input_per_mtok
+        cached_rate = (
+            p.cached_input_per_mtok if p.cached_input_per_mtok is not None else p.input_per_mtok
+        )
         return (
             (input_tokens - cached) * p.input_per_mtok
             + cached * cached_rate

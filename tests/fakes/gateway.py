@@ -79,7 +79,15 @@ class GatewayFactory:
     ) -> Gateway:
         self.n += 1
         port = port or free_port()
-        cmd = [sys.executable, "-m", "keeptrusts", "gateway", "run", "--listen", f"127.0.0.1:{port}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "keeptrusts",
+            "gateway",
+            "run",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ]
         path: Path | None = None
         if config is not None:
             path = self.tmp / f"config-{self.n}.yaml"
@@ -88,7 +96,9 @@ class GatewayFactory:
         else:
             cmd += ["--config-dir", str(self.tmp / "no-such-dir")]
         cmd += args or []
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith(("KEEPTRUSTS_", "OTEL_"))}
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("KEEPTRUSTS_", "OTEL_"))
+        }
         full_env.pop("OPENAI_API_KEY", None)
         full_env.update(env or {})
         log = self.tmp / f"gateway-{self.n}.log"

@@ -111,7 +111,9 @@ class FakeUpstream:
     async def _record(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
-        self.requests.append(Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, body))
+        self.requests.append(
+            Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, body)
+        )
         b = self.behaviour
         self._served += 1
         if b.first_byte_delay:
@@ -136,31 +138,51 @@ class FakeUpstream:
             return failure
         b = self.behaviour
         completions = request.path.endswith("/v1/completions")
-        usage = {"prompt_tokens": b.prompt_tokens, "completion_tokens": b.completion_tokens,
-                 "total_tokens": b.prompt_tokens + b.completion_tokens}  # fmt: skip
+        usage = {
+            "prompt_tokens": b.prompt_tokens,
+            "completion_tokens": b.completion_tokens,
+            "total_tokens": b.prompt_tokens + b.completion_tokens,
+        }
         if not body.get("stream"):
             if b.garbage:
                 return web.Response(body=b"{not json", content_type="application/json")
             return web.json_response(self._openai_json(body, completions, usage))
         return await self._openai_stream(request, body, completions, usage)
 
-    def _openai_json(self, body: dict[str, Any], completions: bool, usage: dict[str, int]) -> dict[str, Any]:
+    def _openai_json(
+        self, body: dict[str, Any], completions: bool, usage: dict[str, int]
+    ) -> dict[str, Any]:
         b = self.behaviour
         if completions:
-            choice: dict[str, Any] = {"index": 0, "text": b.reply, "finish_reason": "stop", "logprobs": None}
-            return {"id": "cmpl-fake", "object": "text_completion", "created": int(time.time()),
-                    "model": body.get("model"), "choices": [choice], "usage": usage}  # fmt: skip
+            choice: dict[str, Any] = {
+                "index": 0,
+                "text": b.reply,
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+            return {
+                "id": "cmpl-fake",
+                "object": "text_completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [choice],
+                "usage": usage,
+            }
         message: dict[str, Any] = {"role": "assistant", "content": b.reply}
         finish = "stop"
         if b.tool_call:
             message["tool_calls"] = [{"id": "call_1", "type": "function", "function": b.tool_call}]
             finish = "tool_calls"
         return {
-            "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body.get("model"),
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "choices": [
+                {"index": 0, "message": message, "finish_reason": finish, "logprobs": None}
+            ],
             "usage": usage,
-        }  # fmt: skip
+        }
 
     async def _openai_stream(
         self, request: web.Request, body: dict[str, Any], completions: bool, usage: dict[str, int]
@@ -168,8 +190,12 @@ class FakeUpstream:
         b = self.behaviour
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
-        base = {"id": "chatcmpl-fake", "object": "text_completion" if completions else "chat.completion.chunk",
-                "created": int(time.time()), "model": body.get("model")}  # fmt: skip
+        base = {
+            "id": "chatcmpl-fake",
+            "object": "text_completion" if completions else "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model"),
+        }
         try:
             for i, piece in enumerate(self._chunks()):
                 if b.fail_after_chunks is not None and i == b.fail_after_chunks:
@@ -184,15 +210,24 @@ class FakeUpstream:
                     if i == 0:
                         delta["role"] = "assistant"
                     choice = {"index": 0, "delta": delta, "finish_reason": None}
-                await resp.write(b"data: " + json.dumps({**base, "choices": [choice]}).encode() + b"\n\n")
+                await resp.write(
+                    b"data: " + json.dumps({**base, "choices": [choice]}).encode() + b"\n\n"
+                )
                 if b.chunk_delay:
                     await asyncio.sleep(b.chunk_delay)
-            last: dict[str, Any] = ({"index": 0, "text": "", "finish_reason": "stop"} if completions
-                                    else {"index": 0, "delta": {}, "finish_reason": "stop"})  # fmt: skip
+            last: dict[str, Any] = (
+                {"index": 0, "text": "", "finish_reason": "stop"}
+                if completions
+                else {"index": 0, "delta": {}, "finish_reason": "stop"}
+            )
             await resp.write(b"data: " + json.dumps({**base, "choices": [last]}).encode() + b"\n\n")
             opts = body.get("stream_options") or {}
             if b.include_usage and opts.get("include_usage"):
-                await resp.write(b"data: " + json.dumps({**base, "choices": [], "usage": usage}).encode() + b"\n\n")
+                await resp.write(
+                    b"data: "
+                    + json.dumps({**base, "choices": [], "usage": usage}).encode()
+                    + b"\n\n"
+                )
             await resp.write(b"data: [DONE]\n\n")
             await resp.write_eof()
         except (asyncio.CancelledError, ConnectionError):
@@ -200,9 +235,13 @@ class FakeUpstream:
             raise
         return resp
 
-    async def _fail_stream(self, request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+    async def _fail_stream(
+        self, request: web.Request, resp: web.StreamResponse
+    ) -> web.StreamResponse:
         if self.behaviour.fail_kind == "error":
-            await resp.write(b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n')
+            await resp.write(
+                b'data: {"error": {"message": "overloaded", "type": "server_error"}}\n\n'
+            )
             await resp.write_eof()
             return resp
         transport = request.transport
@@ -216,9 +255,18 @@ class FakeUpstream:
             return failure
         inputs = body.get("input")
         items = inputs if isinstance(inputs, list) else [inputs]
-        data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(items)]
-        return web.json_response({"object": "list", "data": data, "model": body.get("model"),
-                                  "usage": {"prompt_tokens": 3, "total_tokens": 3}})  # fmt: skip
+        data = [
+            {"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+            for i, _ in enumerate(items)
+        ]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model"),
+                "usage": {"prompt_tokens": 3, "total_tokens": 3},
+            }
+        )
 
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body, failure = await self._record(request)
@@ -228,34 +276,78 @@ class FakeUpstream:
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
             if b.tool_call:
-                content.append({"type": "tool_use", "id": "toolu_1", "name": b.tool_call["name"],
-                                "input": json.loads(b.tool_call["arguments"])})  # fmt: skip
-            return web.json_response({
-                "id": "msg_fake", "type": "message", "role": "assistant", "model": body.get("model"),
-                "content": content, "stop_reason": "tool_use" if b.tool_call else "end_turn",
-                "stop_sequence": None,
-                "usage": {"input_tokens": b.prompt_tokens, "output_tokens": b.completion_tokens},
-            })  # fmt: skip
+                content.append(
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": b.tool_call["name"],
+                        "input": json.loads(b.tool_call["arguments"]),
+                    }
+                )
+            return web.json_response(
+                {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body.get("model"),
+                    "content": content,
+                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": b.prompt_tokens,
+                        "output_tokens": b.completion_tokens,
+                    },
+                }
+            )
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
 
         async def send(name: str, data: dict[str, Any]) -> None:
             await resp.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
 
-        await send("message_start", {"type": "message_start", "message": {
-            "id": "msg_fake", "type": "message", "role": "assistant", "model": body.get("model"),
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": b.prompt_tokens, "output_tokens": 1}}})  # fmt: skip
-        await send("content_block_start", {"type": "content_block_start", "index": 0,
-                                           "content_block": {"type": "text", "text": ""}})  # fmt: skip
+        await send(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body.get("model"),
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": b.prompt_tokens, "output_tokens": 1},
+                },
+            },
+        )
+        await send(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        )
         await send("ping", {"type": "ping"})
         for piece in self._chunks():
-            await send("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                               "delta": {"type": "text_delta", "text": piece}})  # fmt: skip
+            await send(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": piece},
+                },
+            )
         await send("content_block_stop", {"type": "content_block_stop", "index": 0})
-        await send("message_delta", {"type": "message_delta",
-                                     "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                     "usage": {"output_tokens": b.completion_tokens}})  # fmt: skip
+        await send(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": b.completion_tokens},
+            },
+        )
         await send("message_stop", {"type": "message_stop"})
         await resp.write_eof()
         return resp

@@ -19,12 +19,17 @@ def test_anthropic_json(gateways: GatewayFactory, fake: FakeUpstream) -> None:
     gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     resp = c.chat.completions.create(
-        model="claude-sonnet-4-5", max_tokens=100,
+        model="claude-sonnet-4-5",
+        max_tokens=100,
         messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
-    )  # fmt: skip
+    )
     assert resp.choices[0].message.content == fake.behaviour.reply
     assert resp.choices[0].finish_reason == "stop"
-    assert resp.usage is not None and resp.usage.prompt_tokens == 11 and resp.usage.completion_tokens == 7
+    assert (
+        resp.usage is not None
+        and resp.usage.prompt_tokens == 11
+        and resp.usage.completion_tokens == 7
+    )
     sent = fake.requests[0]
     assert sent.path == "/v1/messages"
     assert sent.headers["x-api-key"] == PROVIDER_KEY and "authorization" not in sent.headers
@@ -37,13 +42,19 @@ def test_anthropic_json(gateways: GatewayFactory, fake: FakeUpstream) -> None:
 def test_anthropic_stream(gateways: GatewayFactory, fake: FakeUpstream) -> None:
     gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
-    chunks = list(c.chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "hi"}], stream=True,
-        stream_options={"include_usage": True},
-    ))  # fmt: skip
+    chunks = list(
+        c.chat.completions.create(
+            model="claude-sonnet-4-5",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == fake.behaviour.reply
-    finishes = [ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason]
+    finishes = [
+        ch.choices[0].finish_reason for ch in chunks if ch.choices and ch.choices[0].finish_reason
+    ]
     assert finishes == ["stop"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 7
     assert fake.requests[0].body["stream"] is True
@@ -54,10 +65,18 @@ def test_anthropic_tool_call_round_trip(gateways: GatewayFactory, fake: FakeUpst
     gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     resp = c.chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "weather?"}],
-        tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
-    )  # fmt: skip
+        model="claude-sonnet-4-5",
+        messages=[{"role": "user", "content": "weather?"}],
+        tools=[
+            {
+                "type": "function",
+                "function": {"name": "get_weather", "parameters": {"type": "object"}},
+            }
+        ],
+    )
     call = resp.choices[0].message.tool_calls[0]  # type: ignore[index]
-    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {"city": "Paris"}
+    assert call.function.name == "get_weather" and json.loads(call.function.arguments) == {
+        "city": "Paris"
+    }
     assert resp.choices[0].finish_reason == "tool_calls"
     assert fake.requests[0].body["tools"][0]["name"] == "get_weather"

@@ -28,7 +28,9 @@ def ask(gw, stream: bool = False):  # type: ignore[no-untyped-def]
     )
 
 
-def test_503_falls_back_to_second_target(gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream) -> None:
+def test_503_falls_back_to_second_target(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
     fake.reset(status=503)
     gw = gateways.start(openai_config(("a", fake.base_url), ("b", second.base_url)), env=ENV)
     resp = ask(gw)
@@ -47,18 +49,24 @@ def test_refused_connection_falls_back(gateways: GatewayFactory, second: FakeUps
 def test_all_targets_down_is_503_envelope(gateways: GatewayFactory) -> None:
     dead = f"http://127.0.0.1:{free_port()}/v1"
     gw = gateways.start(openai_config(("dead", dead)), env=ENV)
-    r = httpx.post(gw.base_url + "/chat/completions",
-                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 503
     assert r.json()["error"]["type"] == "upstream_error"
     assert r.json()["error"]["code"] == "upstream_unavailable"
 
 
-def test_429_passes_retry_after_when_no_fallback(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_429_passes_retry_after_when_no_fallback(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
     fake.reset(status=429, retry_after="7")
     gw = gateways.start(openai_config(("a", fake.base_url)), env=ENV)
-    r = httpx.post(gw.base_url + "/chat/completions",
-                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 429 and r.headers["retry-after"] == "7"
 
 
@@ -67,9 +75,12 @@ def test_failure_after_first_streamed_byte_is_not_retried(
 ) -> None:
     fake.reset(reply="one two three four five", fail_after_chunks=2)
     gw = gateways.start(openai_config(("a", fake.base_url), ("b", second.base_url)), env=ENV)
-    with httpx.stream("POST", gw.base_url + "/chat/completions",
-                      json={"model": "gpt-4o", "stream": True,
-                            "messages": [{"role": "user", "content": "hi"}]}, timeout=10) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=10,
+    ) as r:
         body = r.read().decode()
     assert r.status_code == 200
     events = [line[6:] for line in body.splitlines() if line.startswith("data: ")]
@@ -78,12 +89,17 @@ def test_failure_after_first_streamed_byte_is_not_retried(
     assert second.requests == []
 
 
-def test_client_disconnect_closes_upstream_within_a_second(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_client_disconnect_closes_upstream_within_a_second(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
     fake.reset(chunks=[f"w{i} " for i in range(200)], chunk_delay=0.05)
     gw = gateways.start(openai_config(("a", fake.base_url)), env=ENV)
-    with httpx.stream("POST", gw.base_url + "/chat/completions",
-                      json={"model": "gpt-4o", "stream": True,
-                            "messages": [{"role": "user", "content": "hi"}]}, timeout=10) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+        timeout=10,
+    ) as r:
         for _ in r.iter_raw():
             break
         dropped = time.monotonic()

@@ -41,8 +41,11 @@ def test_chat_json_with_sdk(gw, fake: FakeUpstream) -> None:  # type: ignore[no-
 
 
 def test_upstream_gets_configured_key_and_trace_headers_not_caller_auth(gw, fake) -> None:  # type: ignore[no-untyped-def]
-    r = httpx.post(gw.base_url + "/chat/completions", headers={**TRACE, "Authorization": "Bearer sk-caller-secret"},
-                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        headers={**TRACE, "Authorization": "Bearer sk-caller-secret"},
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert r.status_code == 200
     seen = fake.requests[0].headers
     assert seen["authorization"] == f"Bearer {PROVIDER_KEY}"
@@ -56,8 +59,10 @@ def test_upstream_gets_configured_key_and_trace_headers_not_caller_auth(gw, fake
 
 
 def test_request_id_is_made_when_absent(gw, fake) -> None:  # type: ignore[no-untyped-def]
-    r = httpx.post(gw.base_url + "/chat/completions",
-                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     rid = r.headers["x-request-id"]
     assert len(rid) >= 16 and fake.requests[0].headers["x-request-id"] == rid
 
@@ -83,18 +88,25 @@ async def test_async_stream_with_sdk(gw, fake) -> None:  # type: ignore[no-untyp
 
 def test_sync_stream_with_usage_requested(gw, fake) -> None:  # type: ignore[no-untyped-def]
     stream = client(gw).chat.completions.create(
-        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True,
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
         stream_options={"include_usage": True},
-    )  # fmt: skip
+    )
     chunks = list(stream)
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 7
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == fake.behaviour.reply
+    assert (
+        "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        == fake.behaviour.reply
+    )
 
 
 def test_stream_headers(gw, fake) -> None:  # type: ignore[no-untyped-def]
-    with httpx.stream("POST", gw.base_url + "/chat/completions",
-                      json={"model": "gpt-4o", "stream": True,
-                            "messages": [{"role": "user", "content": "hi"}]}) as r:  # fmt: skip
+    with httpx.stream(
+        "POST",
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+    ) as r:
         body = r.read().decode()
     assert r.headers["cache-control"] == "no-cache"
     assert r.headers["x-accel-buffering"] == "no"
@@ -130,14 +142,21 @@ def test_block_is_409_and_upstream_sees_nothing(gw, fake) -> None:  # type: igno
     [
         (b"{not json", 400, "invalid_request"),
         (b'{"messages": [{"role": "user", "content": "x"}]}', 400, "invalid_request"),
-        (b'{"model": "unknown-model", "messages": [{"role": "user", "content": "x"}]}', 404, "model_not_found"),
+        (
+            b'{"model": "unknown-model", "messages": [{"role": "user", "content": "x"}]}',
+            404,
+            "model_not_found",
+        ),
         (b'{"model": "gpt-4o", "messages": "nope"}', 400, "invalid_request"),
         (b"[]", 400, "invalid_request"),
     ],
 )
 def test_bad_requests_get_the_envelope(gw, fake, data: bytes, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
-    r = httpx.post(gw.base_url + "/chat/completions", content=data,
-                   headers={"content-type": "application/json"})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        content=data,
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == status
     err = r.json()["error"]
     assert err["code"] == code and err["type"] == "validation_error" and err["policy"] is None
@@ -147,8 +166,10 @@ def test_bad_requests_get_the_envelope(gw, fake, data: bytes, status: int, code:
 
 def test_oversized_body_is_413(gw, fake) -> None:  # type: ignore[no-untyped-def]
     big = "x" * (5 * 1024 * 1024)
-    r = httpx.post(gw.base_url + "/chat/completions",
-                   json={"model": "gpt-4o", "messages": [{"role": "user", "content": big}]})  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": big}]},
+    )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "request_too_large"
 

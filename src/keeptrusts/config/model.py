@@ -64,7 +64,7 @@ class Routing(Strict):
 
 
 class Fallback(Strict):
-    on: list[FallbackOn] = Field(default_factory=lambda: ["connect_error", "timeout", "5xx", "429"])
+    on: list[FallbackOn] = ["connect_error", "timeout", "5xx", "429"]
     max_attempts: int = Field(3, ge=1, le=10)
 
     @field_validator("on", mode="before")
@@ -104,7 +104,7 @@ TenantSource = Literal["xfcc", "l5d-client-id", "header", "api_key"]
 
 
 class Tenants(Strict):
-    sources: list[TenantSource] = Field(default_factory=lambda: ["header", "api_key"])
+    sources: list[TenantSource] = ["header", "api_key"]
     trust_mesh_headers: bool = False
     header: str = "x-keeptrusts-tenant"
     api_keys: dict[str, str] = Field(default_factory=dict)
@@ -127,7 +127,7 @@ class State(Strict):
 class Server(Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_connections: int = Field(4096, ge=1)
-    #: env var holding the bearer token for /keeptrusts/* admin endpoints (loopback is always allowed)
+    #: env var with the bearer token for /keeptrusts/* admin endpoints (loopback always allowed)
     admin_token_env: str = "KEEPTRUSTS_ADMIN_TOKEN"
     drain_delay_seconds: float = Field(0.0, ge=0)
     drain_timeout_seconds: float = Field(25.0, ge=0)
@@ -136,7 +136,7 @@ class Server(Strict):
 class Events(Strict):
     #: where decision events go: the control-plane API (when KEEPTRUSTS_API_URL is set), stdout
     #: as JSON lines, and/or a JSON-lines file
-    sinks: list[Literal["api", "stdout", "file"]] = Field(default_factory=lambda: ["api"])
+    sinks: list[Literal["api", "stdout", "file"]] = ["api"]
     file: str | None = None
     spool_dir: str | None = None
     spool_max_bytes: int = Field(256 * 1024 * 1024, ge=1024)

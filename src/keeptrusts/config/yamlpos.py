@@ -73,7 +73,7 @@ def _build(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = loader.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
                 raise YamlError(f"{filename}:{key_node.start_mark.line + 1}: keys must be scalars")
             child = (*path, key)
@@ -85,7 +85,7 @@ def _build(
             _build(item, (*path, i), filename, positions, loader)
             for i, item in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return loader.construct_object(node, deep=True)
 
 
 def merge(base: Located, over: Located) -> Located:

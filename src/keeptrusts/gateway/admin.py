@@ -45,9 +45,12 @@ def routes(
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def wrapper(request: web.Request) -> web.StreamResponse:
             if not allowed(state, request):
-                return error_response(Forbidden(
-                    "admin endpoints accept loopback callers or `Authorization: Bearer "
-                    "<token>` where the token is in $KEEPTRUSTS_ADMIN_TOKEN"))  # fmt: skip
+                return error_response(
+                    Forbidden(
+                        "admin endpoints accept loopback callers or `Authorization: Bearer "
+                        "<token>` where the token is in $KEEPTRUSTS_ADMIN_TOKEN"
+                    )
+                )
             return await fn(request)
 
         return wrapper
@@ -55,11 +58,13 @@ def routes(
     async def show_config(_: web.Request) -> web.StreamResponse:
         rt = state.live()
         data = rt.loaded.config.model_dump(mode="json")
-        return json_response({
-            "config_version": rt.version,
-            "sources": list(rt.loaded.sources),
-            "config": mask(data),
-        })  # fmt: skip
+        return json_response(
+            {
+                "config_version": rt.version,
+                "sources": list(rt.loaded.sources),
+                "config": mask(data),
+            }
+        )
 
     async def do_reload(_: web.Request) -> web.StreamResponse:
         ok, message = await reload()

@@ -24,9 +24,10 @@ async def errors_middleware(
         if exc.status < 400:
             raise
         err: GatewayError = ValidationFailed(
-            f"{request.method} {request.path}: {exc.reason}", status=exc.status,
+            f"{request.method} {request.path}: {exc.reason}",
+            status=exc.status,
             code="not_found" if exc.status == 404 else "invalid_request",
-        )  # fmt: skip
+        )
         allow = exc.headers.get("Allow")
         return error_response(err, {"Allow": allow} if allow else None)
 

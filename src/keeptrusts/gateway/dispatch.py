@@ -79,18 +79,24 @@ async def _with_fallback(
 def to_gateway_error(exc: UpstreamError) -> GatewayError:
     msg = exc.message
     if exc.kind == "connect_error":
-        return UpstreamFailed(msg + "; no fallback target could serve it", status=503,
-                              code="upstream_unavailable")  # fmt: skip
+        return UpstreamFailed(
+            msg + "; no fallback target could serve it", status=503, code="upstream_unavailable"
+        )
     if exc.kind == "timeout":
-        return UpstreamFailed(msg + "; raise providers.targets[].timeouts or retry later",
-                              status=504, code="upstream_timeout")  # fmt: skip
+        return UpstreamFailed(
+            msg + "; raise providers.targets[].timeouts or retry later",
+            status=504,
+            code="upstream_timeout",
+        )
     if exc.kind == "429":
-        err = RateLimited(msg + "; retry later", retry_after=exc.retry_after or 1.0,
-                          code="upstream_rate_limited")  # fmt: skip
+        err = RateLimited(
+            msg + "; retry later", retry_after=exc.retry_after or 1.0, code="upstream_rate_limited"
+        )
         return err
     if exc.kind == "4xx" and exc.status in (401, 403):
-        return UpstreamFailed(msg + "; check the target's secret_key_ref",
-                              status=502, code="upstream_auth_failed")  # fmt: skip
+        return UpstreamFailed(
+            msg + "; check the target's secret_key_ref", status=502, code="upstream_auth_failed"
+        )
     if exc.kind == "4xx" and exc.status in PASSED_THROUGH_4XX:
         return UpstreamFailed(msg, status=exc.status, code="upstream_rejected")
     return UpstreamFailed(msg, status=502, code="upstream_error")

@@ -55,7 +55,9 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
     provider = ex.provider if ex.provider in rt.provider_labels else "none"
     u = ex.usage
     if u.input_tokens or u.output_tokens:
-        ex.cost_usd = rt.pricing.cost(ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens)
+        ex.cost_usd = rt.pricing.cost(
+            ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens
+        )
         m.tokens.labels("input", model).inc(u.input_tokens)
         m.tokens.labels("output", model).inc(u.output_tokens)
         if ex.cost_usd:
@@ -75,7 +77,8 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
 def build_event(state: GatewayState, ex: Exchange) -> dict[str, Any]:
     from keeptrusts.events.event import from_exchange
 
-    return from_exchange(ex, state.gateway_id, ex.runtime.version)
+    event: dict[str, Any] = from_exchange(ex, state.gateway_id, ex.runtime.version)
+    return event
 
 
 def _access_log(ex: Exchange, status: int) -> None:

@@ -39,8 +39,10 @@ class Handler:
         runtime = state.runtime
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         if runtime is None:
-            return error_response(InternalError("no config is loaded yet; retry shortly"),
-                                  {"x-request-id": request_id})  # fmt: skip
+            return error_response(
+                InternalError("no config is loaded yet; retry shortly"),
+                {"x-request-id": request_id},
+            )
         state.in_flight += 1
         state.metrics.in_flight.inc()
         ex: Exchange | None = None
@@ -51,9 +53,14 @@ class Handler:
             return self._fail(exc, ex, request_id, runtime.version)
         except Exception:
             log.exception("unexpected failure on request %s", request_id)
-            return self._fail(InternalError("the gateway failed; retry, and report "
-                                            f"request id {request_id} if it persists"),
-                              ex, request_id, runtime.version)  # fmt: skip
+            return self._fail(
+                InternalError(
+                    f"the gateway failed; retry, and report request id {request_id} if it persists"
+                ),
+                ex,
+                request_id,
+                runtime.version,
+            )
         finally:
             state.in_flight -= 1
             state.metrics.in_flight.dec()
@@ -70,7 +77,9 @@ class Handler:
         body = parse.parse_json(raw)
         model, stream = parse.check_common(body)
         self.check(body)
-        ident = runtime.resolver.resolve(request.headers, _peer_identity(request), _api_key(request))
+        ident = runtime.resolver.resolve(
+            request.headers, _peer_identity(request), _api_key(request)
+        )
         return Exchange(
             runtime=runtime,
             endpoint=self.endpoint,
@@ -99,7 +108,9 @@ class Handler:
             headers=forwarded(request.headers, ex.request_id),
         )
         if ex.stream:
-            resp, _status = await relay(self.state, request, ex, call, self._headers(ex), wants_usage)
+            resp, _status = await relay(
+                self.state, request, ex, call, self._headers(ex), wants_usage
+            )
             return resp
         body = await dispatch.complete(ex, call, self.state.metrics)
         take_usage(ex, body.get("usage"))
@@ -138,8 +149,10 @@ def _wants_usage(ex: Exchange) -> bool:
     if isinstance(opts, dict) and opts.get("include_usage"):
         return True
     if ex.endpoint in ("chat", "completions"):
-        ex.body["stream_options"] = {**(opts if isinstance(opts, dict) else {}),
-                                     "include_usage": True}  # fmt: skip
+        ex.body["stream_options"] = {
+            **(opts if isinstance(opts, dict) else {}),
+            "include_usage": True,
+        }
         ex.body_dirty = True
     return False
 

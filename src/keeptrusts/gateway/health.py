@@ -1,4 +1,4 @@
-"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready to take traffic), `/v1/models`."""
+"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`."""
 
 from __future__ import annotations
 
@@ -18,13 +18,18 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
         if rt is not None:
             for p in rt.router.providers:
                 breaker = rt.router.breakers[p.id]
-                providers[p.id] = "unreachable" if breaker.is_open else (
-                    "reachable" if rt.router.latency[p.id] > 0 or p.system == "echo" else "unknown"
+                providers[p.id] = (
+                    "unreachable"
+                    if breaker.is_open
+                    else (
+                        "reachable"
+                        if rt.router.latency[p.id] > 0 or p.system == "echo"
+                        else "unknown"
+                    )
                 )
         status = "healthy"
-        if rt is None or state.draining:
-            status = "unhealthy"
-        elif providers and all(v == "unreachable" for v in providers.values()):
+        all_down = bool(providers) and all(v == "unreachable" for v in providers.values())
+        if rt is None or state.draining or all_down:
             status = "unhealthy"
         elif any(v == "unreachable" for v in providers.values()):
             status = "degraded"

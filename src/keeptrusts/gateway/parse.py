@@ -67,7 +67,9 @@ def check_common(body: dict[str, Any]) -> tuple[str, bool]:
         raise ValidationFailed("'stream' must be true or false")
     for key in ("max_tokens", "max_completion_tokens", "n"):
         value = body.get(key)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
             raise ValidationFailed(f"'{key}' must be a non-negative integer")
     return model, stream
 

@@ -64,10 +64,12 @@ class GatewayServer:
 
     async def start(self) -> None:
         loaded = load_files(self.files())  # raises ConfigError: refuse to start
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, keepalive_timeout=60,
-                                         ttl_dns_cache=300)  # fmt: skip
-        session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
-                                        skip_auto_headers=("User-Agent",))  # fmt: skip
+        connector = aiohttp.TCPConnector(
+            limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
+        )
+        session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
+        )
         state_cfg = loaded.config.state
         limits = create_backend(state_cfg.backend, state_cfg.url, state_cfg.key_prefix)
         runtime = compile_runtime(loaded, session, limits, self.metrics)
@@ -85,8 +87,12 @@ class GatewayServer:
         self._swap(runtime)
         await self._start_events(loaded.config)
         app = build_app(self.state, self.reload)
-        self.runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
-                                    shutdown_timeout=loaded.config.server.drain_timeout_seconds)  # fmt: skip
+        self.runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=loaded.config.server.drain_timeout_seconds,
+        )
         await self.runner.setup()
         site = web.SockSite(self.runner, self._socket(), ssl_context=self._tls())
         await site.start()
@@ -131,7 +137,9 @@ class GatewayServer:
             self.metrics.config_info.remove(old.version, info.config.pack.name, info.sha[:12])
         self.state.runtime = runtime
         info = runtime.loaded
-        self.metrics.config_info.labels(runtime.version, info.config.pack.name, info.sha[:12]).set(1)
+        self.metrics.config_info.labels(runtime.version, info.config.pack.name, info.sha[:12]).set(
+            1
+        )
 
     async def reload(self) -> tuple[bool, str]:
         """Validate and compile the config on disk, then swap it in; keep the old one on error."""
@@ -139,11 +147,14 @@ class GatewayServer:
         async with self._reload_lock:
             try:
                 loaded = load_files(self.files())
-                runtime = compile_runtime(loaded, self.state.session, self.state.limits, self.metrics)
+                runtime = compile_runtime(
+                    loaded, self.state.session, self.state.limits, self.metrics
+                )
             except ConfigError as exc:
                 self.metrics.config_reloads.labels("invalid").inc()
-                log.error("config reload refused; still serving %s:\n%s",
-                          self.state.live().version, exc)  # fmt: skip
+                log.error(
+                    "config reload refused; still serving %s:\n%s", self.state.live().version, exc
+                )
                 return False, str(exc)
             except Exception as exc:
                 self.metrics.config_reloads.labels("invalid").inc()
@@ -171,8 +182,11 @@ class GatewayServer:
         return True
 
     async def _watch(self) -> None:
-        await watch(self.opts.policy_configs, None if self.opts.policy_configs else self.opts.config_dir,
-                    self.reload)  # fmt: skip
+        await watch(
+            self.opts.policy_configs,
+            None if self.opts.policy_configs else self.opts.config_dir,
+            self.reload,
+        )
 
     def install_signals(self) -> None:
         loop = asyncio.get_running_loop()
@@ -191,7 +205,7 @@ class GatewayServer:
         log.info("draining: readyz is 503; serving for %.1fs more", cfg.drain_delay_seconds)
         await asyncio.sleep(cfg.drain_delay_seconds)
         deadline = asyncio.get_running_loop().time() + cfg.drain_timeout_seconds
-        while self.state.in_flight > 0 and asyncio.get_running_loop().time() < deadline:
+        while self.state.in_flight > 0 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         for task in self._tasks:
             task.cancel()

@@ -14,8 +14,8 @@ from typing import Any
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.stage import Policy
-from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.texts import Slot, request_slots, response_slots
+from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 
 
@@ -28,7 +28,9 @@ async def run_request(ex: Exchange) -> None:
             t0 = time.perf_counter()
             decision = await policy.on_request(ex)
             ms = (time.perf_counter() - t0) * 1000
-            ex.record(Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms))
+            ex.record(
+                Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms)
+            )
             if decision.result is Result.BLOCK:
                 raise decision.error or PolicyViolation(
                     f"request blocked by policy {policy.name!r}", policy=policy.name
@@ -81,10 +83,14 @@ def _scan_slots(ex: Exchange, policy: Policy, slots: Sequence[Slot], stage: Stag
 def blocked(policy: Policy, stage: Stage, reason: str | None) -> GatewayError:
     custom = getattr(policy, "block_message", None)
     what = "request" if stage is Stage.REQUEST else "response"
-    message = custom if isinstance(custom, str) and custom else (
-        f"{what} blocked by policy {policy.name!r}"
-        + (f" ({reason})" if reason else "")
-        + "; the content violates the gateway's content policy"
+    message = (
+        custom
+        if isinstance(custom, str) and custom
+        else (
+            f"{what} blocked by policy {policy.name!r}"
+            + (f" ({reason})" if reason else "")
+            + "; the content violates the gateway's content policy"
+        )
     )
     code = "input_blocked" if stage is Stage.REQUEST else "output_blocked"
     return PolicyViolation(message, code=code, policy=policy.name)

@@ -37,7 +37,9 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     out: dict[str, Any] = {
         "model": model,
         "messages": messages,
-        "max_tokens": body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS,
+        "max_tokens": body.get("max_completion_tokens")
+        or body.get("max_tokens")
+        or DEFAULT_MAX_TOKENS,
     }
     if system:
         out["system"] = "\n\n".join(s for s in system if s)
@@ -104,7 +106,9 @@ def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
             args = orjson.loads(fn.get("arguments") or "{}")
         except orjson.JSONDecodeError as exc:
             raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
-        blocks.append({"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args})
+        blocks.append(
+            {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args}
+        )
     return blocks
 
 
@@ -164,7 +168,9 @@ def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
 
 def usage_of(u: dict[str, Any]) -> dict[str, Any]:
     cached = int(u.get("cache_read_input_tokens") or 0)
-    prompt = int(u.get("input_tokens") or 0) + cached + int(u.get("cache_creation_input_tokens") or 0)
+    prompt = (
+        int(u.get("input_tokens") or 0) + cached + int(u.get("cache_creation_input_tokens") or 0)
+    )
     completion = int(u.get("output_tokens") or 0)
     return {
         "prompt_tokens": prompt,

@@ -1,4 +1,4 @@
-"""A simple per-target circuit breaker: open after N consecutive failures, retry after a cooldown."""
+"""A per-target circuit breaker: open after N consecutive failures, retry after a cooldown."""
 
 from __future__ import annotations
 

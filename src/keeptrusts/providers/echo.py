@@ -31,9 +31,7 @@ def _prompt_text(call: ProviderCall) -> str:
             if isinstance(content, str):
                 return content
             if isinstance(content, list):
-                return "".join(
-                    str(p.get("text", "")) for p in content if isinstance(p, dict)
-                )
+                return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return ""
 
 
@@ -73,7 +71,11 @@ class EchoProvider(Provider):
         }
 
     def _usage(self, call: ProviderCall, text: str) -> dict[str, int]:
-        prompt = sum(_estimate_tokens(str(m.get("content", ""))) for m in call.body.get("messages") or [] if isinstance(m, dict))
+        prompt = sum(
+            _estimate_tokens(str(m.get("content", "")))
+            for m in call.body.get("messages") or []
+            if isinstance(m, dict)
+        )
         prompt = prompt or _estimate_tokens(text)
         out = _estimate_tokens(text)
         return {"prompt_tokens": prompt, "completion_tokens": out, "total_tokens": prompt + out}

@@ -22,7 +22,9 @@ class Router:
         self.fallback_on = frozenset(settings.fallback.on)
         self.max_attempts = settings.fallback.max_attempts
         cb = settings.circuit_breaker
-        self.breakers = {p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers}
+        self.breakers = {
+            p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
+        }
         self.latency = {p.id: 0.0 for p in providers}
         # fnmatch.translate yields simple patterns; they run on config-written globs against
         # the model name (bounded length), not on free text.

@@ -47,7 +47,7 @@ def _swap(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -
 
 def _flush_choice(idx: Any, choice: dict[str, Any], guard: StreamGuard) -> bool:
     changed = False
-    for key in guard.keys():
+    for key in guard.keys():  # noqa: SIM118 - a list copy: flush mutates
         if not (isinstance(key, tuple) and key[0] == idx):
             continue
         rest = guard.flush(key)

@@ -21,8 +21,19 @@ from prometheus_client import (
 DURATION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, float("inf"))
 #: The gateway's own time: tens of microseconds to tens of milliseconds.
 OVERHEAD_BUCKETS = (
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, float("inf"),
-)  # fmt: skip
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    float("inf"),
+)
 
 DECISIONS = ("allow", "redact", "escalate", "block")
 
@@ -34,63 +45,84 @@ class Metrics:
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         self.decisions = Counter(
-            "keeptrusts_policy_decisions", "Requests by final policy decision.",
-            ["decision"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_policy_decisions",
+            "Requests by final policy decision.",
+            ["decision"],
+            registry=r,
+        )
         self.evaluations = Counter(
-            "keeptrusts_gateway_policy_evaluations", "Policy evaluations by policy and result.",
-            ["policy", "result"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_gateway_policy_evaluations",
+            "Policy evaluations by policy and result.",
+            ["policy", "result"],
+            registry=r,
+        )
         self.requests = Counter(
-            "keeptrusts_gateway_requests", "Requests by provider target, model and HTTP status.",
-            ["provider", "model", "status"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_gateway_requests",
+            "Requests by provider target, model and HTTP status.",
+            ["provider", "model", "status"],
+            registry=r,
+        )
         self.duration = Histogram(
             "keeptrusts_gateway_request_duration_seconds",
             "End-to-end request duration, provider included.",
-            ["provider"], buckets=DURATION_BUCKETS, registry=r,
-        )  # fmt: skip
+            ["provider"],
+            buckets=DURATION_BUCKETS,
+            registry=r,
+        )
         self.overhead = Histogram(
             "keeptrusts_gateway_overhead_seconds",
             "Time the gateway itself spent on a request, provider time excluded.",
-            buckets=OVERHEAD_BUCKETS, registry=r,
-        )  # fmt: skip
+            buckets=OVERHEAD_BUCKETS,
+            registry=r,
+        )
         self.tokens = Counter(
-            "keeptrusts_gateway_tokens", "Tokens by direction (input|output) and model.",
-            ["direction", "model"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_gateway_tokens",
+            "Tokens by direction (input|output) and model.",
+            ["direction", "model"],
+            registry=r,
+        )
         self.cost = Counter(
-            "keeptrusts_gateway_cost_usd", "Spend in USD by tenant and model.",
-            ["tenant", "model"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_gateway_cost_usd",
+            "Spend in USD by tenant and model.",
+            ["tenant", "model"],
+            registry=r,
+        )
         self.in_flight = Gauge(
             "keeptrusts_gateway_in_flight_requests", "Requests being served now.", registry=r
         )
         self.config_info = Gauge(
-            "keeptrusts_config_info", "The live policy config (value 1).",
-            ["version", "pack", "sha"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_config_info",
+            "The live policy config (value 1).",
+            ["version", "pack", "sha"],
+            registry=r,
+        )
         self.config_reloads = Counter(
-            "keeptrusts_config_reloads", "Config reload attempts by result (ok|invalid).",
-            ["result"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_config_reloads",
+            "Config reload attempts by result (ok|invalid).",
+            ["result"],
+            registry=r,
+        )
         self.upstream_attempts = Counter(
             "keeptrusts_gateway_upstream_attempts",
             "Provider attempts by target and outcome (ok|connect_error|timeout|5xx|429|4xx).",
-            ["provider", "outcome"], registry=r,
-        )  # fmt: skip
+            ["provider", "outcome"],
+            registry=r,
+        )
         self.circuit_open = Gauge(
-            "keeptrusts_gateway_circuit_open", "1 while a target's circuit breaker is open.",
-            ["provider"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_gateway_circuit_open",
+            "1 while a target's circuit breaker is open.",
+            ["provider"],
+            registry=r,
+        )
         # decision events (events issue)
         self.events_queue_depth = Gauge(
             "keeptrusts_events_queue_depth", "Decision events waiting in memory.", registry=r
         )
         self.events_spool_depth = Gauge(
-            "keeptrusts_events_spool_depth", "Decision events waiting in the disk spool.",
+            "keeptrusts_events_spool_depth",
+            "Decision events waiting in the disk spool.",
             registry=r,
-        )  # fmt: skip
+        )
         self.events_sent = Counter(
             "keeptrusts_events_sent", "Decision events delivered, by sink.", ["sink"], registry=r
         )
@@ -104,16 +136,21 @@ class Metrics:
         self.limit_fallbacks = Counter(
             "keeptrusts_limits_backend_fallbacks",
             "Requests decided by --fail-mode because the limits backend was unreachable.",
-            ["mode"], registry=r,
-        )  # fmt: skip
+            ["mode"],
+            registry=r,
+        )
         self.budget_spent = Gauge(
-            "keeptrusts_budget_spent_usd", "Settled spend in the current budget window.",
-            ["tenant"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_budget_spent_usd",
+            "Settled spend in the current budget window.",
+            ["tenant"],
+            registry=r,
+        )
         self.budget_remaining = Gauge(
-            "keeptrusts_budget_remaining_usd", "Budget left in the current window.",
-            ["tenant"], registry=r,
-        )  # fmt: skip
+            "keeptrusts_budget_remaining_usd",
+            "Budget left in the current window.",
+            ["tenant"],
+            registry=r,
+        )
         for d in DECISIONS:
             self.decisions.labels(decision=d)
 
