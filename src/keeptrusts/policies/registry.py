@@ -35,10 +35,21 @@ class PolicyKind:
 
 
 def _kinds() -> dict[str, PolicyKind]:
-    from keeptrusts.policies import dlp
+    from keeptrusts.policies import dlp, injection, model_allowlist, pii, size_limits
 
-    kinds = [dlp.KIND]
+    kinds = [injection.KIND, pii.KIND, dlp.KIND, model_allowlist.KIND, size_limits.KIND]
     return {k.name: k for k in kinds}
 
 
-KINDS: dict[str, PolicyKind] = _kinds()
+def __getattr__(name: str) -> Any:
+    # KINDS is built on first use, not at import: policy modules import this module for
+    # BuildContext/PolicyKind, so building it at import time would be circular.
+    if name == "KINDS":
+        kinds = _kinds()
+        globals()["KINDS"] = kinds
+        return kinds
+    raise AttributeError(name)
+
+
+if TYPE_CHECKING:
+    KINDS: dict[str, PolicyKind]
