@@ -58,16 +58,16 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
         ex.cost_usd = rt.pricing.cost(
             ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens
         )
-        m.tokens.labels("input", model).inc(u.input_tokens)
-        m.tokens.labels("output", model).inc(u.output_tokens)
+        m.child(m.tokens, "input", model).inc(u.input_tokens)
+        m.child(m.tokens, "output", model).inc(u.output_tokens)
         if ex.cost_usd:
-            m.cost.labels(rt.tenant_label(ex.tenant), model).inc(ex.cost_usd)
-    m.requests.labels(provider, model, str(status)).inc()
-    m.duration.labels(provider).observe(ex.elapsed())
+            m.child(m.cost, rt.tenant_label(ex.tenant), model).inc(ex.cost_usd)
+    m.child(m.requests, provider, model, str(status)).inc()
+    m.child(m.duration, provider).observe(ex.elapsed())
     m.overhead.observe(ex.overhead())
-    m.decisions.labels(ex.decision.value).inc()
+    m.child(m.decisions, ex.decision.value).inc()
     for ev in ex.evaluations:
-        m.evaluations.labels(ev.name, ev.result.value).inc()
+        m.child(m.evaluations, ev.name, ev.result.value).inc()
     state.requests_processed += 1
     state.events.enqueue(build_event(state, ex))
     if rt.loaded.config.logging.access_log:

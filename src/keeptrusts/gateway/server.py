@@ -25,6 +25,7 @@ from aiohttp import web
 from keeptrusts.config.load import ConfigError, discover, load_files
 from keeptrusts.config.runtime import Runtime, compile_runtime
 from keeptrusts.gateway.app import build_app
+from keeptrusts.gateway.listener import LimitedSite
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import create_backend
@@ -94,7 +95,8 @@ class GatewayServer:
             shutdown_timeout=loaded.config.server.drain_timeout_seconds,
         )
         await self.runner.setup()
-        site = web.SockSite(self.runner, self._socket(), ssl_context=self._tls())
+        limit = loaded.config.server.max_connections
+        site = LimitedSite(self.runner, self._socket(), limit, ssl_context=self._tls())
         await site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
         log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)

@@ -7,6 +7,8 @@ callers fold anything else into `other` (see `config.runtime.Runtime.model_label
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -42,6 +44,7 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
         self.decisions = Counter(
@@ -153,6 +156,14 @@ class Metrics:
         )
         for d in DECISIONS:
             self.decisions.labels(decision=d)
+
+    def child(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, cached: label sets are bounded, lookups are hot."""
+        key = (id(metric), values)
+        hit = self._children.get(key)
+        if hit is None:
+            hit = self._children[key] = metric.labels(*values)
+        return hit
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
