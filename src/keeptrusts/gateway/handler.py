@@ -72,8 +72,10 @@ class Handler:
         finish(self.state, ex, ex.status)
 
     async def _exchange(self, request: web.Request, runtime: Any, request_id: str) -> Exchange:
-        limit = runtime.loaded.config.server.max_body_bytes
-        raw = await parse.read_body(request, limit)
+        server = runtime.loaded.config.server
+        raw = await parse.read_body(
+            request, server.max_body_bytes, server.body_read_timeout_seconds
+        )
         body = parse.parse_json(raw)
         model, stream = parse.check_common(body)
         self.check(body)

@@ -1,31 +1,280 @@
-"""TEMPORARY PLACEHOLDER written by the lead so the core can run: the identity helper
-replaces this whole file with the real TenantResolver (same names and signatures)."""
+"""Who is calling: a request's tenant from its mesh identity, a tenant header or an API key.
+
+`TenantResolver` is compiled once per config (`tenants:` section) and answers per request with
+an `Identity`. Evidence is weighed in this order:
+
+1. The SPIFFE id of a client certificate the gateway verified itself (native mTLS). It is
+   always trusted and is tried first, whatever `tenants.sources` says.
+2. `tenants.sources`, in the configured order, first match wins:
+   - `xfcc`: Istio/Envoy's `X-Forwarded-Client-Cert`. The LAST element is the one the
+     gateway's own sidecar appended for the immediate client (earlier elements come from
+     further away, or from the caller itself under Istio's default `APPEND_FORWARD`); its
+     first `URI=spiffe://...` value is the identity.
+   - `l5d-client-id`: Linkerd's `<sa>.<ns>.serviceaccount.identity.<control-ns>.<domain>`,
+     rewritten as `spiffe://<domain>/ns/<ns>/sa/<sa>` so one `identities` glob such as
+     `spiffe://cluster.local/ns/data-science/*` covers Istio and Linkerd callers alike.
+   - `header`: the value of `tenants.header`, taken as the tenant name.
+   - `api_key`: the bearer token (or `x-api-key`), hashed with SHA-256 and looked up in
+     `tenants.api_keys` (`sha256:<hex>` -> tenant).
+3. `tenants.default`.
+
+Mesh headers are ignored unless `tenants.trust_mesh_headers` is true: without a sidecar that
+sets them, any client could forge them. A mesh identity that matches no `identities` glob
+does not decide the tenant (the next source is tried), but it is kept as the principal.
+Globs are shell-style (`*` also crosses `/`), case-sensitive, tried in config order, and
+compiled into one RE2 pattern (no backtracking).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import re2
+
+from keeptrusts.config.load import ConfigError
 from keeptrusts.config.model import Tenants
+from keeptrusts.detect.glob import translate
+
+XFCC = "x-forwarded-client-cert"
+XFCC_SOURCE = "xfcc"
+L5D_SOURCE = "l5d-client-id"
+L5D_CLIENT_ID = "l5d-client-id"
+SPIFFE = "spiffe://"
+#: SPIFFE ids are at most 2048 bytes; tenant names from a header at most this long
+MAX_SPIFFE_ID = 2048
+MAX_TENANT = 128
+_LINKERD_MARK = ".serviceaccount.identity."
+_DNS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+_TENANT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._:@/")
+_HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
+    """The caller of one request, as far as the gateway can tell."""
+
     tenant: str
+    #: what decided the tenant: `mtls`, `xfcc`, `l5d-client-id`, `header`, `api_key`, `default`
     source: str
+    #: an authenticated workload identity (SPIFFE id), when one was presented and trusted
     principal: str | None = None
+    #: `sha256:<hex of the key>`, the form `tenants.api_keys` and `model-allowlist` use;
+    #: a digest, never the key
     api_key_id: str | None = None
+
+    @property
+    def api_key_label(self) -> str | None:
+        """A short form of `api_key_id` for logs: `sha256:` + 12 hex digits."""
+        return self.api_key_id[:19] if self.api_key_id else None
+
+
+class XfccError(ValueError):
+    """A malformed X-Forwarded-Client-Cert value."""
+
+
+def parse_xfcc(value: str) -> list[list[tuple[str, str]]]:
+    """Split an XFCC value into elements, each a list of (lower-cased key, value) pairs.
+
+    Elements are separated by `,`, pairs by `;`, key from value by the first `=`; a value
+    holding any of those is double-quoted, with `\\"` standing for `"` (Envoy's format).
+    One linear pass, no regex. Raises `XfccError` on an unterminated quote or a pair with
+    no `=`.
+    """
+    elements: list[list[tuple[str, str]]] = []
+    pairs: list[tuple[str, str]] = []
+    key: str | None = None
+    buf: list[str] = []
+    quoted = False
+    i, n = 0, len(value)
+    while i < n:
+        c = value[i]
+        i += 1
+        if quoted:
+            if c == "\\" and i < n and value[i] == '"':
+                buf.append('"')
+                i += 1
+            elif c == '"':
+                quoted = False
+            else:
+                buf.append(c)
+        elif c == '"':
+            quoted = True
+        elif c == "=" and key is None:
+            key = "".join(buf).strip().lower()
+            buf = []
+        elif c in ";,":
+            _end_pair(pairs, key, buf)
+            key, buf = None, []
+            if c == ",":
+                if pairs:
+                    elements.append(pairs)
+                pairs = []
+        else:
+            buf.append(c)
+    if quoted:
+        raise XfccError("unterminated quoted value")
+    _end_pair(pairs, key, buf)
+    if pairs:
+        elements.append(pairs)
+    return elements
+
+
+def _end_pair(pairs: list[tuple[str, str]], key: str | None, buf: list[str]) -> None:
+    text = "".join(buf).strip()
+    if key is None:
+        if text:
+            raise XfccError(f"pair without '=': {text[:40]!r}")
+        return
+    if not key:
+        raise XfccError("pair with an empty key")
+    pairs.append((key, text))
+
+
+def xfcc_client(value: str) -> str | None:
+    """The SPIFFE id of the immediate client: the first spiffe URI of the LAST element."""
+    try:
+        elements = parse_xfcc(value)
+    except XfccError:
+        return None
+    if not elements:
+        return None
+    for key, val in elements[-1]:
+        if key == "uri" and _is_spiffe(val):
+            return val
+    return None
+
+
+def linkerd_principal(client_id: str) -> str | None:
+    """`<sa>.<ns>.serviceaccount.identity.<control-ns>.<domain>` as a SPIFFE-style id."""
+    value = client_id.strip()
+    if not value or len(value) > MAX_SPIFFE_ID or not set(value) <= _DNS_CHARS:
+        return None
+    head, mark, tail = value.partition(_LINKERD_MARK)
+    if not mark:
+        return None
+    # namespaces are DNS labels (no dots); service-account names may hold dots
+    sa, _, ns = head.rpartition(".")
+    control_ns, _, domain = tail.partition(".")
+    if not (sa and ns and control_ns and domain):
+        return None
+    return f"{SPIFFE}{domain}/ns/{ns}/sa/{sa}"
+
+
+def api_key_id(api_key: str) -> str:
+    """`sha256:<hex>` of an API key: how `tenants.api_keys` names it."""
+    return "sha256:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def _is_spiffe(value: str) -> bool:
+    return value.startswith(SPIFFE) and len(SPIFFE) < len(value) <= MAX_SPIFFE_ID
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """All values of a header joined with `,` (a repeated header is one list, RFC 9110)."""
+    getall: Callable[[str, list[str]], list[str]] | None = getattr(headers, "getall", None)
+    if getall is not None:
+        values = getall(name, [])
+        return ",".join(values) if values else None
+    return headers.get(name)
+
+
+class IdentityGlobs:
+    """`identities` (glob -> tenant) as one RE2 alternation; the first glob in order wins."""
+
+    def __init__(self, identities: Mapping[str, str]) -> None:
+        self._tenants = tuple(identities.values())
+        body = "|".join(f"({translate(g)})" for g in identities)
+        self._regex: Any = re2.compile(f"(?s:{body})") if identities else None
+
+    def tenant(self, principal: str) -> str | None:
+        if self._regex is None:
+            return None
+        m = self._regex.fullmatch(principal)
+        if m is None or m.lastindex is None:
+            return None
+        return self._tenants[m.lastindex - 1]  # type: ignore[no-any-return]
 
 
 class TenantResolver:
+    """Compiled `tenants:` config; `resolve` maps one request's evidence to an `Identity`."""
+
     def __init__(self, tenants: Tenants) -> None:
         self.tenants = tenants
+        self._default = tenants.default
+        self._header_name = tenants.header.lower()
+        self._globs = IdentityGlobs(tenants.identities)
+        self._api_keys = _compile_api_keys(tenants.api_keys)
+        mesh = tenants.trust_mesh_headers
+        self._sources = tuple(
+            s for s in dict.fromkeys(tenants.sources) if mesh or s not in (XFCC_SOURCE, L5D_SOURCE)
+        )
 
     def resolve(
         self, headers: Mapping[str, str], peer_spiffe_id: str | None, api_key: str | None
     ) -> Identity:
-        key_id = None
-        if api_key:
-            key_id = "sha256:" + hashlib.sha256(api_key.encode()).hexdigest()[:12]
-        return Identity(self.tenants.default, "default", None, key_id)
+        """The caller's tenant; `headers` is case-insensitive or has lower-case keys."""
+        key_id = api_key_id(api_key) if api_key else None
+        principal: str | None = None
+        if peer_spiffe_id and _is_spiffe(peer_spiffe_id):
+            principal = peer_spiffe_id
+            tenant = self._globs.tenant(peer_spiffe_id)
+            if tenant is not None:
+                return Identity(tenant, "mtls", principal, key_id)
+        for source in self._sources:
+            if source in (XFCC_SOURCE, L5D_SOURCE):
+                mesh_id = self._mesh_identity(source, headers)
+                if mesh_id is None:
+                    continue
+                principal = principal or mesh_id
+                tenant = self._globs.tenant(mesh_id)
+                if tenant is not None:
+                    return Identity(tenant, source, mesh_id, key_id)
+            elif source == "header":
+                tenant = _tenant_name(headers.get(self._header_name))
+                if tenant is not None:
+                    return Identity(tenant, source, principal, key_id)
+            elif key_id is not None:
+                tenant = self._api_keys.get(key_id)
+                if tenant is not None:
+                    return Identity(tenant, source, principal, key_id)
+        return Identity(self._default, "default", principal, key_id)
+
+    @staticmethod
+    def _mesh_identity(source: str, headers: Mapping[str, str]) -> str | None:
+        if source == XFCC_SOURCE:
+            value = _header(headers, XFCC)
+            return xfcc_client(value) if value else None
+        value = headers.get(L5D_CLIENT_ID)
+        return linkerd_principal(value) if value else None
+
+
+def _tenant_name(value: str | None) -> str | None:
+    """A tenant header value, if it is a plausible name (bounded, no spaces or controls)."""
+    if value is None:
+        return None
+    name = value.strip()
+    if not name or len(name) > MAX_TENANT or not set(name) <= _TENANT_CHARS:
+        return None
+    return name
+
+
+def _compile_api_keys(api_keys: Mapping[str, str]) -> dict[str, str]:
+    """`tenants.api_keys` with the digests lower-cased; a malformed digest is a config error."""
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for digest, tenant in api_keys.items():
+        algo, _, hexpart = digest.partition(":")
+        hexpart = hexpart.lower()
+        if algo.lower() != "sha256" or len(hexpart) != 64 or not set(hexpart) <= _HEX:
+            problems.append(
+                f"tenants.api_keys: {digest[:24]!r} is not 'sha256:<64 hex digits>' "
+                "(store the SHA-256 of the key, never the key)"
+            )
+            continue
+        out["sha256:" + hexpart] = tenant
+    if problems:
+        raise ConfigError(problems)
+    return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
-from keeptrusts.errors import UpstreamFailed
+from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed, ValidationFailed
 
 _BUSY = UpstreamFailed(
     "the gateway is at its connection limit (server.max_connections); retry shortly",
@@ -26,10 +28,38 @@ BUSY_RESPONSE = (
 )
 
 
+class EnvelopeRequestHandler(RequestHandler):
+    """aiohttp's connection handler, whose own protocol errors (bad request line, too many
+    or too long headers, undecodable bodies) answer in the contract's envelope, not text."""
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)
+        if status >= 500:
+            error: GatewayError = InternalError("the gateway failed to read the request; retry")
+        else:
+            reason = _first_line(message or (str(exc) if exc else "") or "bad request")
+            error = ValidationFailed(f"malformed HTTP request: {reason}", status=status)
+        resp = web.Response(body=error.body(), status=error.status, content_type="application/json")
+        if plain.keep_alive is False:
+            resp.force_close()
+        return resp
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else "bad request"
+    return line[:200]
+
+
 class _Refuse(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.WriteTransport)
-        transport.write(BUSY_RESPONSE)
+        # uvloop's transports are not asyncio.WriteTransport subclasses; they do write
+        transport.write(BUSY_RESPONSE)  # type: ignore[attr-defined]
         transport.close()
 
 
@@ -45,13 +75,13 @@ class LimitedSite(web.SockSite):
         server = self._runner.server
         assert server is not None
         limit = self.limit
+        loop = asyncio.get_running_loop()
 
         def factory() -> asyncio.BaseProtocol:
             if len(server.connections) >= limit:
                 return _Refuse()
-            return server()
+            return EnvelopeRequestHandler(server, loop=loop, **server._kwargs)
 
-        loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             factory, sock=self._sock, ssl=self._ssl_context, backlog=self._backlog
         )

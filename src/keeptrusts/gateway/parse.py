@@ -2,33 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from keeptrusts.errors import ValidationFailed
 
 MAX_MODEL_LEN = 256
+PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def read_body(request: web.Request, limit: int, seconds: float) -> bytes:
+    try:
+        async with asyncio.timeout(seconds):
+            return await _read_body(request, limit)
+    except TimeoutError as exc:
+        raise ValidationFailed(
+            f"the request body did not arrive within {seconds:g}s; send it faster",
+            status=408,
+            code="request_timeout",
+        ) from exc
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
     length = request.content_length
     if length is not None and length > limit:
         raise too_large(limit)
-    if request.headers.get("Content-Encoding", "identity").lower() not in ("identity", ""):
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip", "deflate"):
         raise ValidationFailed(
-            "compressed request bodies are not accepted; send the JSON uncompressed",
+            f"Content-Encoding {encoding!r} is not supported; send identity, gzip or deflate",
             status=415,
             code="invalid_request",
         )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
+    # aiohttp inflates gzip/deflate bodies as they stream in: the bound applies after inflation
+    try:
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+    except (HttpProcessingError, RequestPayloadError) as exc:
+        raise ValidationFailed(
+            f"request body could not be decoded ({encoding or 'identity'}); send valid data"
+        ) from exc
     return b"".join(chunks)
 
 
@@ -94,6 +117,11 @@ def _check_parts(i: int, parts: list[Any]) -> None:
     for j, part in enumerate(parts):
         if not isinstance(part, dict) or not isinstance(part.get("type"), str):
             raise ValidationFailed(f"messages[{i}].content[{j}] must be an object with a 'type'")
+        if part["type"] not in PART_TYPES:
+            raise ValidationFailed(
+                f"messages[{i}].content[{j}].type {part['type'][:40]!r} is not supported; "
+                f"use one of {', '.join(sorted(PART_TYPES))}"
+            )
         if part["type"] == "text" and not isinstance(part.get("text"), str):
             raise ValidationFailed(f"messages[{i}].content[{j}].text must be a string")
 
