@@ -50,27 +50,39 @@ def wait_for(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def
     return False
 
 
-def test_kubelet_symlink_swap_reloads(gateways: GatewayFactory, fake: FakeUpstream, tmp_path: Path) -> None:
+def test_kubelet_symlink_swap_reloads(
+    gateways: GatewayFactory, fake: FakeUpstream, tmp_path: Path
+) -> None:
     configmap_dir(tmp_path, dlp_config(fake, "1.0.0", "alpha"), "2026_01")
     gw = gateways.start(None, env=ENV, args=["--config-dir", str(tmp_path)])
     assert version_of(gw).startswith("1.0.0+")
     configmap_dir(tmp_path, dlp_config(fake, "2.0.0", "omega"), "2026_02")
     assert wait_for(lambda: version_of(gw).startswith("2.0.0+")), gw.logs()
-    r = httpx.post(gw.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "omega"}]})
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "omega"}]},
+    )
     assert r.headers["x-keeptrusts-config-version"].startswith("2.0.0+")
     assert fake.requests[-1].body["messages"][0]["content"] == "[REDACTED:TERM]"
 
 
-def test_invalid_config_is_refused_and_old_one_serves(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_invalid_config_is_refused_and_old_one_serves(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
     gw = gateways.start(dlp_config(fake, "1.0.0", "alpha"), env=ENV)
     before = version_of(gw)
     assert gw.config is not None
-    gw.config.write_text(dlp_config(fake, "2.0.0", "alpha").replace("action: redact", "action: mask"))
+    gw.config.write_text(
+        dlp_config(fake, "2.0.0", "alpha").replace("action: redact", "action: mask")
+    )
     r = httpx.post(gw.url + "/keeptrusts/config/reload")
     assert r.status_code == 422
     assert "policy.dlp-filter.action" in r.json()["error"]["message"]
     assert version_of(gw) == before
-    ok = httpx.post(gw.base_url + "/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    ok = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert ok.status_code == 200
     metrics = httpx.get(gw.url + "/metrics").text
     assert 'keeptrusts_config_reloads_total{result="invalid"}' in metrics
@@ -81,15 +93,25 @@ def test_invalid_config_is_refused_and_old_one_serves(gateways: GatewayFactory, 
     assert 'keeptrusts_config_info{pack="test",sha=' in httpx.get(gw.url + "/metrics").text
 
 
-def test_in_flight_stream_finishes_on_its_old_config(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_in_flight_stream_finishes_on_its_old_config(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
     fake.reset(chunks=["alpha ", "omega "] * 10 + ["end"], chunk_delay=0.1)
     gw = gateways.start(dlp_config(fake, "1.0.0", "alpha"), env=ENV)
     assert gw.config is not None
     body: list[str] = []
 
     def consume() -> None:
-        with httpx.stream("POST", gw.base_url + "/chat/completions", timeout=20,
-                          json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
+        with httpx.stream(
+            "POST",
+            gw.base_url + "/chat/completions",
+            timeout=20,
+            json={
+                "model": "gpt-4o",
+                "stream": True,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+        ) as r:
             body.append(r.read().decode())
 
     t = threading.Thread(target=consume)
@@ -103,11 +125,18 @@ def test_in_flight_stream_finishes_on_its_old_config(gateways: GatewayFactory, f
     assert version_of(gw).startswith("2.0.0+")
 
 
-def test_admin_endpoints_refuse_proxied_callers_without_token(gateways: GatewayFactory, fake: FakeUpstream) -> None:
-    gw = gateways.start(dlp_config(fake, "1.0.0", "alpha"), env={**ENV, "KEEPTRUSTS_ADMIN_TOKEN": "adm-secret-1"})
+def test_admin_endpoints_refuse_proxied_callers_without_token(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    gw = gateways.start(
+        dlp_config(fake, "1.0.0", "alpha"), env={**ENV, "KEEPTRUSTS_ADMIN_TOKEN": "adm-secret-1"}
+    )
     r = httpx.get(gw.url + "/keeptrusts/config", headers={"x-forwarded-for": "10.0.0.1"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "admin_forbidden"
-    r = httpx.get(gw.url + "/keeptrusts/config", headers={"x-forwarded-for": "10.0.0.1", "Authorization": "Bearer adm-secret-1"})
+    r = httpx.get(
+        gw.url + "/keeptrusts/config",
+        headers={"x-forwarded-for": "10.0.0.1", "Authorization": "Bearer adm-secret-1"},
+    )
     assert r.status_code == 200
     shown = r.text
     assert "FAKE_PROVIDER_KEY" in shown and ENV["FAKE_PROVIDER_KEY"] not in shown
@@ -121,8 +150,16 @@ def test_sigterm_drains_open_streams(gateways: GatewayFactory, fake: FakeUpstrea
     lock = threading.Lock()
 
     def consume() -> None:
-        with httpx.stream("POST", gw.base_url + "/chat/completions", timeout=30,
-                          json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
+        with httpx.stream(
+            "POST",
+            gw.base_url + "/chat/completions",
+            timeout=30,
+            json={
+                "model": "gpt-4o",
+                "stream": True,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+        ) as r:
             text = r.read().decode()
         with lock:
             results.append(text)
