@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import os
 import ipaddress
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -80,11 +82,31 @@ def routes(
             return json_response({"tenant": tenant, "limits": []})
         return json_response(await limits_report(state.live().policies, tenant))
 
+    async def stats(_: web.Request) -> web.StreamResponse:
+        connector = state.session.connector
+        return json_response(
+            {
+                "in_flight": state.in_flight,
+                "requests_processed": state.requests_processed,
+                "asyncio_tasks": len(asyncio.all_tasks()),
+                "open_fds": _open_fds(),
+                "upstream_connections": len(getattr(connector, "_acquired", ())),
+            }
+        )
+
     return [
+        web.get("/keeptrusts/stats", guarded(stats)),
         web.get("/keeptrusts/config", guarded(show_config)),
         web.post("/keeptrusts/config/reload", guarded(do_reload)),
         web.get("/keeptrusts/limits", guarded(limits)),
     ]
+
+
+def _open_fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
 
 
 def mask(value: Any, key: str = "") -> Any:

@@ -1,0 +1,130 @@
+"""Upstream faults: the gateway falls back where allowed, else answers the contract's error,
+never hangs a client, and leaks no task or socket."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.upstream import FakeUpstream
+from tests.integration.configs import ENV
+
+CONFIG = """
+pack: {{name: faults, version: 1.0.0}}
+providers:
+  targets:
+    - id: flaky
+      provider: openai
+      base_url: {url}
+      secret_key_ref: {{env: FAKE_PROVIDER_KEY}}
+      models: ["*"]
+      timeouts: {{connect: 1, first_byte: 1, total: 5}}
+  fallback: {{on: [connect_error, timeout, 5xx], max_attempts: 1}}
+policies: {{chain: [dlp-filter]}}
+policy: {{dlp-filter: {{blocked_terms: [secret plan], action: redact}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    factory = GatewayFactory(tmp_path_factory.mktemp("faults"))
+    yield factory.start(CONFIG.format(url=upstream.base_url), env=ENV)
+    factory.stop_all()
+
+
+def stats(gw: Gateway) -> dict[str, int]:
+    return httpx.get(gw.url + "/keeptrusts/stats").json()  # type: ignore[no-any-return]
+
+
+def chat(gw: Gateway, stream: bool = False) -> httpx.Response:
+    body = {"model": "gpt-4o", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+
+
+@pytest.fixture
+def no_leaks(gw: Gateway) -> Iterator[None]:
+    chat(gw)  # warm the connection pool
+    before = stats(gw)
+    yield
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        after = stats(gw)
+        if (
+            after["in_flight"] == 0
+            and after["asyncio_tasks"] <= before["asyncio_tasks"]
+            and after["open_fds"] <= before["open_fds"] + 1
+        ):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"leak: before {before}, after {after}")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "status", "code"),
+    [
+        ({"first_byte_delay": 2.0}, 504, "upstream_timeout"),
+        ({"status": 500}, 502, "upstream_error"),
+        ({"status": 400}, 400, "upstream_rejected"),
+        ({"status": 401}, 502, "upstream_auth_failed"),
+        ({"garbage": True}, 502, "upstream_error"),
+    ],
+)
+def test_json_faults(
+    gw: Gateway,
+    fake: FakeUpstream,
+    no_leaks: None,
+    behaviour: dict[str, object],
+    status: int,
+    code: str,
+) -> None:
+    fake.reset(**behaviour)  # type: ignore[arg-type]
+    t0 = time.monotonic()
+    r = chat(gw)
+    assert time.monotonic() - t0 < 6
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["code"] == code and err["type"] == "upstream_error"
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        {"fail_after_chunks": 2, "fail_kind": "abort"},
+        {"fail_after_chunks": 2, "fail_kind": "error"},
+        {"garbage": True},
+        {"chunk_delay": 2.0},
+    ],
+)
+def test_stream_faults_end_with_error_and_done(
+    gw: Gateway, fake: FakeUpstream, no_leaks: None, behaviour: dict[str, object]
+) -> None:
+    fake.reset(reply="one two three four five six", **behaviour)  # type: ignore[arg-type]
+    t0 = time.monotonic()
+    r = chat(gw, stream=True)
+    assert time.monotonic() - t0 < 8
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert '"error"' in events[-2] and '"upstream_error"' in events[-2]
+
+
+def test_stall_before_headers_on_stream_is_504(
+    gw: Gateway, fake: FakeUpstream, no_leaks: None
+) -> None:
+    fake.reset(first_byte_delay=2.0)
+    r = chat(gw, stream=True)
+    assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
+
+
+def test_secret_key_never_in_outputs(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(status=401)
+    r = chat(gw)
+    key = ENV["FAKE_PROVIDER_KEY"]
+    assert key not in r.text
+    assert key not in httpx.get(gw.url + "/metrics").text
+    assert key not in httpx.get(gw.url + "/keeptrusts/config").text
+    assert key not in httpx.get(gw.url + "/health").text
+    assert key not in gw.logs()
