@@ -77,7 +77,7 @@ def gateway_run(argv: list[str]) -> int:
     from keeptrusts.gateway.server import ServeOptions, run
     from keeptrusts.telemetry.setup import setup_process
 
-    setup_process()
+    tracing = setup_process()
     opts = ServeOptions(
         host=host.strip("[]"),
         port=int(port),
@@ -91,7 +91,11 @@ def gateway_run(argv: list[str]) -> int:
         tls_client_ca=a.tls_client_ca,
         spool_dir=a.spool_dir,
     )
-    return _run_loop(run(opts))
+    try:
+        return _run_loop(run(opts))
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
 
 
 def _run_loop(coro: Coroutine[Any, Any, int]) -> int:

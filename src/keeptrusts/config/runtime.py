@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 
 from keeptrusts.config.load import LoadedConfig
+from keeptrusts.config.model import Providers
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import Stage
 from keeptrusts.policies.registry import KINDS, BuildContext
@@ -75,9 +76,6 @@ def compile_runtime(
     ctx = _context(loaded, pricing, limits, metrics)
     policies = tuple(KINDS[k].build(loaded.settings[k], ctx) for k in config.policies.chain)
     providers = build_providers(config.providers.targets, session) if config.providers else []
-    assert config.providers is not None or not providers
-    from keeptrusts.config.model import Providers
-
     router = Router(providers, config.providers or Providers(targets=[]))
     models = {m for t in (config.providers.targets if config.providers else []) for m in t.models}
     models |= set(config.pricing)
@@ -107,7 +105,4 @@ def compile_runtime(
 def _context(
     loaded: LoadedConfig, pricing: Pricing, limits: LimitBackend, metrics: Metrics | None
 ) -> BuildContext:
-    try:
-        return BuildContext(config=loaded.config, pricing=pricing, limits=limits, metrics=metrics)  # type: ignore[call-arg]
-    except TypeError:
-        return BuildContext(config=loaded.config, pricing=pricing, limits=limits)
+    return BuildContext(config=loaded.config, pricing=pricing, limits=limits, metrics=metrics)

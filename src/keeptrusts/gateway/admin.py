@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import os
 import ipaddress
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 

@@ -15,8 +15,10 @@ from keeptrusts.errors import GatewayError, RateLimited, UpstreamFailed, model_n
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.telemetry.metrics import Metrics
+from keeptrusts.telemetry.tracing import ProviderSpan
 
 T = TypeVar("T")
+PROVIDER_SPAN = "_provider_span"
 PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
 
 
@@ -24,7 +26,7 @@ async def complete(ex: Exchange, call: ProviderCall, metrics: Metrics) -> dict[s
     async def attempt(p: Provider) -> dict[str, Any]:
         return await p.complete(call)
 
-    return await _with_fallback(ex, metrics, attempt)
+    return await _with_fallback(ex, call, metrics, attempt)
 
 
 async def stream(
@@ -42,11 +44,38 @@ async def stream(
             raise
         return upstream, first, it
 
-    return await _with_fallback(ex, metrics, attempt)
+    return await _with_fallback(ex, call, metrics, attempt)
+
+
+def _span(ex: Exchange, provider: Provider, call: ProviderCall) -> ProviderSpan | None:
+    """A provider span for this attempt; its headers carry the trace to the provider."""
+    if ex.trace is None:
+        return None
+    span = ex.trace.provider_span(
+        provider.id, provider.system, provider.upstream_model(ex.model), call.endpoint
+    )
+    call.headers = {"x-request-id": ex.request_id, **span.headers()}
+    return span
+
+
+def end_provider_span(ex: Exchange) -> None:
+    """End the successful attempt's span with the response's usage (JSON or stream end)."""
+    span = ex.scratch.pop(PROVIDER_SPAN, None)
+    if span is not None:
+        span.set_attributes(
+            response_model=ex.model,
+            input_tokens=ex.usage.input_tokens,
+            output_tokens=ex.usage.output_tokens,
+            http_status=ex.status,
+        )
+        span.end(None)
 
 
 async def _with_fallback(
-    ex: Exchange, metrics: Metrics, attempt: Callable[[Provider], Awaitable[T]]
+    ex: Exchange,
+    call: ProviderCall,
+    metrics: Metrics,
+    attempt: Callable[[Provider], Awaitable[T]],
 ) -> T:
     router = ex.runtime.router
     plan = router.plan(ex.model)
@@ -55,11 +84,15 @@ async def _with_fallback(
     last: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
+        span = _span(ex, provider, call)
         t0 = time.perf_counter()
         try:
             result = await attempt(provider)
         except UpstreamError as exc:
             ex.upstream_seconds += time.perf_counter() - t0
+            if span is not None:
+                span.set_attributes(http_status=exc.status)
+                span.end(exc)
             metrics.upstream_attempts.labels(provider.id, exc.kind).inc()
             if exc.kind in ("connect_error", "timeout", "5xx"):
                 router.failed(provider)
@@ -71,6 +104,8 @@ async def _with_fallback(
         ex.upstream_seconds += elapsed
         metrics.upstream_attempts.labels(provider.id, "ok").inc()
         router.succeeded(provider, elapsed)
+        if span is not None:
+            ex.scratch[PROVIDER_SPAN] = span
         return result
     assert last is not None
     raise to_gateway_error(last)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from keeptrusts.gateway.dispatch import end_provider_span
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.pipeline.context import Exchange, Usage
+from keeptrusts.telemetry.logging import access_log
 
 log = logging.getLogger("keeptrusts.gateway")
 
@@ -70,8 +72,24 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
         m.child(m.evaluations, ev.name, ev.result.value).inc()
     state.requests_processed += 1
     state.events.enqueue(build_event(state, ex))
+    _end_trace(ex, status)
     if rt.loaded.config.logging.access_log:
         _access_log(ex, status)
+
+
+def _end_trace(ex: Exchange, status: int) -> None:
+    end_provider_span(ex)
+    trace = ex.trace
+    if trace is not None:
+        if trace.recording:
+            trace.set_attributes(
+                request_model=ex.model,
+                input_tokens=ex.usage.input_tokens,
+                output_tokens=ex.usage.output_tokens,
+                tenant=ex.tenant,
+                decision=ex.decision.value,
+            )
+        trace.end(status)
 
 
 def build_event(state: GatewayState, ex: Exchange) -> dict[str, Any]:
@@ -82,21 +100,16 @@ def build_event(state: GatewayState, ex: Exchange) -> dict[str, Any]:
 
 
 def _access_log(ex: Exchange, status: int) -> None:
-    if not log.isEnabledFor(logging.INFO):
-        return
-    log.info(
-        "request",
-        extra={
-            "access": {
-                "request_id": ex.request_id,
-                "trace_id": ex.trace_id,
-                "tenant": ex.tenant,
-                "model": ex.model,
-                "provider": ex.provider,
-                "decision": ex.decision.value,
-                "status": status,
-                "latency_ms": round(ex.elapsed() * 1000, 3),
-                "overhead_ms": round(ex.overhead() * 1000, 3),
-            }
-        },
+    access_log(
+        {
+            "request_id": ex.request_id,
+            "trace_id": ex.trace_id,
+            "tenant": ex.tenant,
+            "model": ex.model,
+            "provider": ex.provider,
+            "decision": ex.decision.value,
+            "status": status,
+            "latency_ms": round(ex.elapsed() * 1000, 3),
+            "overhead_ms": round(ex.overhead() * 1000, 3),
+        }
     )

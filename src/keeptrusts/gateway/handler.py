@@ -16,7 +16,6 @@ from aiohttp import web
 from keeptrusts.errors import GatewayError, InternalError
 from keeptrusts.gateway import dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
-from keeptrusts.gateway.propagation import forwarded, trace_id_of
 from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.respond import error_response, json_response
 from keeptrusts.gateway.state import GatewayState
@@ -24,8 +23,14 @@ from keeptrusts.pipeline.chain import run_complete, run_request, run_response
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Result
 from keeptrusts.providers.base import ProviderCall
+from keeptrusts.telemetry.tracing import RequestTrace
 
 log = logging.getLogger("keeptrusts.gateway")
+ROUTES = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+}
 
 
 class Handler:
@@ -33,11 +38,13 @@ class Handler:
         self.state = state
         self.endpoint = endpoint
         self.check = parse.CHECKS[endpoint]
+        self.route = ROUTES[endpoint]
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         runtime = state.runtime
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        trace = RequestTrace.start(request.headers, request.method, self.route)
         if runtime is None:
             return error_response(
                 InternalError("no config is loaded yet; retry shortly"),
@@ -47,9 +54,11 @@ class Handler:
         state.metrics.in_flight.inc()
         ex: Exchange | None = None
         try:
-            ex = await self._exchange(request, runtime, request_id)
+            ex = await self._exchange(request, runtime, request_id, trace)
             return await self._serve(request, ex)
         except GatewayError as exc:
+            if ex is None:
+                trace.end(exc.status)
             return self._fail(exc, ex, request_id, runtime.version)
         except Exception:
             log.exception("unexpected failure on request %s", request_id)
@@ -65,13 +74,19 @@ class Handler:
             state.in_flight -= 1
             state.metrics.in_flight.dec()
             if ex is not None:
-                await asyncio.shield(self._close(ex))
+                if ex.runtime.completes:
+                    # settle budgets even if the client's disconnect cancels this task
+                    await asyncio.shield(self._close(ex))
+                else:
+                    finish(state, ex, ex.status)
 
     async def _close(self, ex: Exchange) -> None:
         await run_complete(ex)
         finish(self.state, ex, ex.status)
 
-    async def _exchange(self, request: web.Request, runtime: Any, request_id: str) -> Exchange:
+    async def _exchange(
+        self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
+    ) -> Exchange:
         server = runtime.loaded.config.server
         raw = await parse.read_body(
             request, server.max_body_bytes, server.body_read_timeout_seconds
@@ -92,7 +107,8 @@ class Handler:
             stream=stream,
             tenant=ident.tenant,
             api_key_id=ident.api_key_id,
-            trace_id=trace_id_of(request.headers),
+            trace_id=trace.trace_id,
+            trace=trace,
         )
 
     async def _serve(self, request: web.Request, ex: Exchange) -> web.StreamResponse:
@@ -107,7 +123,7 @@ class Handler:
             body=ex.body,
             raw=None if ex.body_dirty else ex.raw,
             stream=ex.stream,
-            headers=forwarded(request.headers, ex.request_id),
+            headers={"x-request-id": ex.request_id},
         )
         if ex.stream:
             resp, _status = await relay(

@@ -1,9 +1,12 @@
-"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`."""
+"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`,
+`/metrics`, `/openapi.json` (the OpenAPI description shipped in `data/openapi.yaml`)."""
 
 from __future__ import annotations
 
 import time
+from importlib import resources
 
+import yaml
 from aiohttp import web
 
 from keeptrusts import __version__
@@ -67,7 +70,13 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
         )
 
+    spec = yaml.safe_load(resources.files("keeptrusts").joinpath("data/openapi.yaml").read_text())
+
+    async def openapi(_: web.Request) -> web.Response:
+        return json_response(spec)
+
     return [
+        web.get("/openapi.json", openapi),
         web.get("/health", health),
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),

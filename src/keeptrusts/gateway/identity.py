@@ -22,7 +22,9 @@ Mesh headers are ignored unless `tenants.trust_mesh_headers` is true: without a 
 sets them, any client could forge them. A mesh identity that matches no `identities` glob
 does not decide the tenant (the next source is tried), but it is kept as the principal.
 Globs are shell-style (`*` also crosses `/`), case-sensitive, tried in config order, and
-compiled into one RE2 pattern (no backtracking).
+compiled into one RE2 pattern (no backtracking). Parsed mesh headers and glob results are
+memoised per config in small bounded dicts: a caller's sidecar sends the same value on every
+request, so the per-request cost is a dict lookup.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ _LINKERD_MARK = ".serviceaccount.identity."
 _DNS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 _TENANT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._:@/")
 _HEX = frozenset("0123456789abcdef")
+_NUL = "\x00"
+#: distinct mesh header values / principals remembered per config (callers repeat the same
+#: few values), and the longest one worth remembering: the caches stay well under 1 MiB
+CACHE_SIZE = 1024
+CACHE_VALUE_MAX = 512
+_MISS = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,42 +88,43 @@ def parse_xfcc(value: str) -> list[list[tuple[str, str]]]:
 
     Elements are separated by `,`, pairs by `;`, key from value by the first `=`; a value
     holding any of those is double-quoted, with `\\"` standing for `"` (Envoy's format).
-    One linear pass, no regex. Raises `XfccError` on an unterminated quote or a pair with
-    no `=`.
+    Linear, with the scanning done by `str` methods: the text is cut at quotes, and only the
+    unquoted parts are split at separators. Raises `XfccError` on an unterminated quote, a
+    `\\"` outside quotes or a pair with no `=`.
     """
+    if _NUL in value:
+        raise XfccError("NUL in value")
+    parts = value.replace('\\"', _NUL).split('"')
+    if len(parts) % 2 == 0:
+        raise XfccError("unterminated quoted value")
     elements: list[list[tuple[str, str]]] = []
     pairs: list[tuple[str, str]] = []
     key: str | None = None
     buf: list[str] = []
-    quoted = False
-    i, n = 0, len(value)
-    while i < n:
-        c = value[i]
-        i += 1
-        if quoted:
-            if c == "\\" and i < n and value[i] == '"':
-                buf.append('"')
-                i += 1
-            elif c == '"':
-                quoted = False
-            else:
-                buf.append(c)
-        elif c == '"':
-            quoted = True
-        elif c == "=" and key is None:
-            key = "".join(buf).strip().lower()
-            buf = []
-        elif c in ";,":
-            _end_pair(pairs, key, buf)
-            key, buf = None, []
-            if c == ",":
+    for index, part in enumerate(parts):
+        if index % 2:
+            buf.append(part.replace(_NUL, '"'))
+            continue
+        if _NUL in part:
+            raise XfccError('\\" outside a quoted value')
+        for e, chunk in enumerate(part.split(",")):
+            if e:
+                _end_pair(pairs, key, buf)
+                key, buf = None, []
                 if pairs:
                     elements.append(pairs)
                 pairs = []
-        else:
-            buf.append(c)
-    if quoted:
-        raise XfccError("unterminated quoted value")
+            for p, piece in enumerate(chunk.split(";")):
+                if p:
+                    _end_pair(pairs, key, buf)
+                    key, buf = None, []
+                if key is None:
+                    name, eq, rest = piece.partition("=")
+                    if eq:
+                        key = ("".join(buf) + name).strip().lower()
+                        buf = [rest]
+                        continue
+                buf.append(piece)
     _end_pair(pairs, key, buf)
     if pairs:
         elements.append(pairs)
@@ -188,8 +197,18 @@ class IdentityGlobs:
         self._tenants = tuple(identities.values())
         body = "|".join(f"({translate(g)})" for g in identities)
         self._regex: Any = re2.compile(f"(?s:{body})") if identities else None
+        #: principal -> tenant; a call into RE2 costs far more than a dict lookup
+        self._cache: dict[str, str | None] = {}
 
     def tenant(self, principal: str) -> str | None:
+        cached = self._cache.get(principal, _MISS)
+        if cached is not _MISS:
+            return cached  # type: ignore[return-value]
+        tenant = self._match(principal)
+        _remember(self._cache, principal, tenant)
+        return tenant
+
+    def _match(self, principal: str) -> str | None:
         if self._regex is None:
             return None
         m = self._regex.fullmatch(principal)
@@ -207,6 +226,9 @@ class TenantResolver:
         self._header_name = tenants.header.lower()
         self._globs = IdentityGlobs(tenants.identities)
         self._api_keys = _compile_api_keys(tenants.api_keys)
+        #: header value -> principal, per mesh source: one sidecar writes the same value for
+        #: every request of a caller, so parsing is paid once per distinct value
+        self._seen: dict[str, dict[str, str | None]] = {XFCC_SOURCE: {}, L5D_SOURCE: {}}
         mesh = tenants.trust_mesh_headers
         self._sources = tuple(
             s for s in dict.fromkeys(tenants.sources) if mesh or s not in (XFCC_SOURCE, L5D_SOURCE)
@@ -242,13 +264,25 @@ class TenantResolver:
                     return Identity(tenant, source, principal, key_id)
         return Identity(self._default, "default", principal, key_id)
 
-    @staticmethod
-    def _mesh_identity(source: str, headers: Mapping[str, str]) -> str | None:
-        if source == XFCC_SOURCE:
-            value = _header(headers, XFCC)
-            return xfcc_client(value) if value else None
-        value = headers.get(L5D_CLIENT_ID)
-        return linkerd_principal(value) if value else None
+    def _mesh_identity(self, source: str, headers: Mapping[str, str]) -> str | None:
+        value = _header(headers, XFCC) if source == XFCC_SOURCE else headers.get(L5D_CLIENT_ID)
+        if not value:
+            return None
+        cache = self._seen[source]
+        if value in cache:
+            return cache[value]
+        principal = xfcc_client(value) if source == XFCC_SOURCE else linkerd_principal(value)
+        _remember(cache, value, principal)
+        return principal
+
+
+def _remember(cache: dict[str, str | None], key: str, value: str | None) -> None:
+    """Bounded memo: a caller sending ever-new values only costs a re-parse, never memory."""
+    if len(key) > CACHE_VALUE_MAX:
+        return
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 def _tenant_name(value: str | None) -> str | None:

@@ -29,6 +29,7 @@ from keeptrusts.gateway.listener import LimitedSite
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import create_backend
+from keeptrusts.telemetry.logging import set_level
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
@@ -86,6 +87,7 @@ class GatewayServer:
             admin_token=os.environ.get(loaded.config.server.admin_token_env) or None,
         )
         self._swap(runtime)
+        set_level(loaded.config.logging.level)
         await self._start_events(loaded.config)
         app = build_app(self.state, self.reload)
         self.runner = web.AppRunner(
@@ -163,6 +165,7 @@ class GatewayServer:
                 log.exception("config reload failed; still serving the last good config")
                 return False, f"config reload failed: {exc}"
             self._swap(runtime)
+            set_level(loaded.config.logging.level)
             self.metrics.config_reloads.labels("ok").inc()
             log.info("config reloaded: %s", runtime.version)
             return True, runtime.version

@@ -1,26 +1,168 @@
-"""The state a rate limit or budget keeps, behind one interface (memory or Redis)."""
+"""The state rate limits and budgets keep, behind one interface: in memory or in Redis.
+
+Every operation is one atomic check-and-update (in Redis: one Lua script, one round trip).
+Money is counted in integer nano-dollars (1e-9 USD) so sums are exact; time in epoch
+seconds passed by the caller (`now`), so both backends share one notion of a window.
+
+    create_backend(kind, url, key_prefix, fail_mode=..., metrics=...)
+        -> MemoryBackend | RedisBackend
+
+A backend that cannot reach its store raises `LimitsUnavailable` (503); the policies then
+follow `fail_mode` (`block`: reply 503; `allow`: let the request through and count
+`keeptrusts_limits_backend_fallbacks_total{mode}`).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from keeptrusts.errors import GatewayError
+from keeptrusts.limits.windows import Window
+
+if TYPE_CHECKING:
+    from keeptrusts.telemetry.metrics import Metrics
+
+FailMode = Literal["block", "allow"]
+FAIL_MODES: tuple[str, ...] = ("block", "allow")
+
+NANO = 1_000_000_000
+
+#: why a rate check refused (0 = admitted)
+RATE_OK, RATE_RPM, RATE_TPM, RATE_PARALLEL = 0, 1, 2, 3
+
+
+def to_nano(usd: float) -> int:
+    """USD -> integer nano-dollars, rounded (a float's last bit must not cost a request)."""
+    return round(usd * NANO)
+
+
+def to_usd(nano: int) -> float:
+    return nano / NANO
+
+
+class LimitsUnavailable(GatewayError):
+    """The limits backend (Redis) did not answer in time; `--fail-mode block` replies with it."""
+
+    status = 503
+    type = "upstream_error"
+    code = "limits_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """One subject's limits; 0 means "no limit" for that dimension."""
+
+    requests_per_minute: int = 0
+    tokens_per_minute: int = 0
+    max_parallel: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateResult:
+    """The outcome of a rate check; counts are after the update when admitted."""
+
+    refused: int  # RATE_OK or the dimension that refused
+    retry_after: float
+    requests: int
+    tokens: int
+    parallel: int
+    #: the second the request was counted in (to correct its tokens later)
+    bucket: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateState:
+    requests: int
+    tokens: int
+    parallel: int
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetResult:
+    admitted: bool
+    spent: int  # nano-USD settled in the current window
+    reserved: int  # nano-USD reserved by requests in flight (this one included if admitted)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    spent: int
+    reserved: int
 
 
 class LimitBackend(Protocol):
     """Atomic check-and-update operations. Implementations: `memory.py`, `redis.py`."""
 
     name: str
+    fail_mode: FailMode
+    metrics: Metrics | None
+
+    async def rate_acquire(
+        self, key: str, rule: RateRule, tokens: int, lease: str, now: float
+    ) -> RateResult:
+        """Admit one request if every limit of `rule` allows it, and count it (one step)."""
+        ...
+
+    async def rate_release(
+        self, key: str, lease: str, bucket: int, token_delta: int, request_delta: int, now: float
+    ) -> None:
+        """Free the parallel slot; correct the counted tokens (and requests, to undo)."""
+        ...
+
+    async def rate_state(self, key: str, now: float) -> RateState: ...
+
+    async def budget_reserve(
+        self, key: str, window: Window, limit: int, amount: int, reservation: str, now: float
+    ) -> BudgetResult:
+        """Reserve `amount` if spent + reserved + amount <= limit (one step)."""
+        ...
+
+    async def budget_settle(
+        self, key: str, window: Window, reservation: str, actual: int, now: float
+    ) -> BudgetState:
+        """Drop the reservation (if still held) and add `actual` to the window's spend."""
+        ...
+
+    async def budget_state(self, key: str, window: Window, now: float) -> BudgetState: ...
 
     async def close(self) -> None: ...
 
 
-class NullBackend:
-    """Used when no policy needs shared state."""
+def create_backend(
+    kind: str,
+    url: str | None,
+    key_prefix: str,
+    *,
+    fail_mode: str = "block",
+    metrics: Metrics | None = None,
+    timeout: float = 0.2,
+    lease_ttl: float = 30.0,
+) -> LimitBackend:
+    """The backend the config's `state:` section names.
 
-    name = "memory"
+    `fail_mode` is `--fail-mode`; `metrics` receives `limit_fallbacks`. `timeout` bounds each
+    Redis round trip (a dead Redis must not stall requests); `lease_ttl` is how long a
+    parallel slot or a budget reservation outlives a replica that crashed while holding it.
+    """
+    if fail_mode not in FAIL_MODES:
+        raise ValueError(f"--fail-mode must be one of {'|'.join(FAIL_MODES)}, not {fail_mode!r}")
+    mode: FailMode = "allow" if fail_mode == "allow" else "block"
+    if kind == "memory":
+        from keeptrusts.limits.memory import MemoryBackend
 
-    async def close(self) -> None:
-        return None
+        return MemoryBackend(fail_mode=mode, metrics=metrics)
+    if kind == "redis":
+        if not url:
+            raise ValueError("state.backend: redis needs state.url (redis://host:6379/0)")
+        from keeptrusts.limits.redis import RedisBackend
 
-
-def create_backend(kind: str, url: str | None, key_prefix: str) -> LimitBackend:
-    return NullBackend()
+        return RedisBackend(
+            url,
+            key_prefix,
+            fail_mode=mode,
+            metrics=metrics,
+            timeout=timeout,
+            lease_ttl=lease_ttl,
+        )
+    raise ValueError(f"state.backend must be memory or redis, not {kind!r}")

@@ -23,23 +23,35 @@ async def run_request(ex: Exchange) -> None:
     """Run the request stage; raises the block's GatewayError when a policy blocks."""
     rt = ex.runtime
     slots: list[Slot] | None = None
+    traced = ex.trace is not None and ex.trace.recording
     for policy in rt.policies:
-        if policy.checks_request:
-            t0 = time.perf_counter()
-            decision = await policy.on_request(ex)
-            ms = (time.perf_counter() - t0) * 1000
-            ex.record(
-                Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms)
+        if traced:
+            assert ex.trace is not None
+            with ex.trace.stage_span(f"policy {policy.name} request"):
+                slots = await _request_stage(ex, policy, slots)
+        else:
+            slots = await _request_stage(ex, policy, slots)
+
+
+async def _request_stage(
+    ex: Exchange, policy: Policy, slots: list[Slot] | None
+) -> list[Slot] | None:
+    """One policy's request stage; returns the (lazily built) list of request texts."""
+    if policy.checks_request:
+        t0 = time.perf_counter()
+        decision = await policy.on_request(ex)
+        ms = (time.perf_counter() - t0) * 1000
+        ex.record(Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms))
+        if decision.result is Result.BLOCK:
+            raise decision.error or PolicyViolation(
+                f"request blocked by policy {policy.name!r}", policy=policy.name
             )
-            if decision.result is Result.BLOCK:
-                raise decision.error or PolicyViolation(
-                    f"request blocked by policy {policy.name!r}", policy=policy.name
-                )
-        if policy.inspects_text and Stage.REQUEST in policy.stages:
-            if slots is None:
-                slots = request_slots(ex.endpoint, ex.body)
-            if _scan_slots(ex, policy, slots, Stage.REQUEST):
-                ex.body_dirty = True
+    if policy.inspects_text and Stage.REQUEST in policy.stages:
+        if slots is None:
+            slots = request_slots(ex.endpoint, ex.body)
+        if _scan_slots(ex, policy, slots, Stage.REQUEST):
+            ex.body_dirty = True
+    return slots
 
 
 def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
@@ -49,8 +61,14 @@ def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
         return False
     slots = response_slots(body)
     changed = False
+    traced = ex.trace is not None and ex.trace.recording
     for policy in policies:
-        changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
+        if traced:
+            assert ex.trace is not None
+            with ex.trace.stage_span(f"policy {policy.name} response"):
+                changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
+        else:
+            changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
     return changed
 
 

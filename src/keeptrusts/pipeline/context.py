@@ -10,6 +10,7 @@ from keeptrusts.pipeline.verdict import Evaluation, Result, most_severe
 
 if TYPE_CHECKING:
     from keeptrusts.config.runtime import Runtime
+    from keeptrusts.telemetry.tracing import RequestTrace
 
 
 class Endpoint:
@@ -55,6 +56,8 @@ class Exchange:
     scratch: dict[str, Any] = field(default_factory=dict)
     #: True once the client went away mid-response
     client_gone: bool = False
+    #: the request's trace (W3C/B3 continued or started); spans only when export is on
+    trace: RequestTrace | None = None
 
     def record(self, evaluation: Evaluation) -> None:
         self.evaluations.append(evaluation)

@@ -13,9 +13,10 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from keeptrusts.config.model import Config
+    from keeptrusts.limits.backend import LimitBackend
     from keeptrusts.pipeline.stage import Policy
     from keeptrusts.pricing import Pricing
-    from keeptrusts.limits.backend import LimitBackend
+    from keeptrusts.telemetry.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class BuildContext:
     config: Config
     pricing: Pricing
     limits: LimitBackend
+    #: the process's metrics (budget gauges); None in offline tools and tests
+    metrics: Metrics | None = None
 
 
 @dataclass(frozen=True)
@@ -35,9 +38,18 @@ class PolicyKind:
 
 
 def _kinds() -> dict[str, PolicyKind]:
-    from keeptrusts.policies import dlp, injection, model_allowlist, pii, size_limits
+    from keeptrusts.policies import (
+        budget,
+        dlp,
+        injection,
+        model_allowlist,
+        pii,
+        ratelimit,
+        size_limits,
+    )
 
     kinds = [injection.KIND, pii.KIND, dlp.KIND, model_allowlist.KIND, size_limits.KIND]
+    kinds += [ratelimit.KIND, budget.KIND]
     return {k.name: k for k in kinds}
 
 

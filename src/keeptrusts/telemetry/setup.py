@@ -1,16 +1,15 @@
-"""Process-wide telemetry set-up, in one place: logging now, tracing when configured."""
+"""Process-wide telemetry set-up, in one place: JSON logging, and tracing when configured."""
 
 from __future__ import annotations
 
-import logging
 import os
 
+from keeptrusts.telemetry.logging import setup_logging
+from keeptrusts.telemetry.tracing import TracingSetup, setup_tracing
 
-def setup_process() -> None:
-    level = os.environ.get("KEEPTRUSTS_LOG_LEVEL", "info").upper()
-    try:
-        from keeptrusts.telemetry.logging import setup_logging
 
-        setup_logging(level.lower())
-    except ImportError:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def setup_process() -> TracingSetup | None:
+    """Logging from `$KEEPTRUSTS_LOG_LEVEL` (the config's `logging.level` applies once loaded);
+    the OpenTelemetry SDK only when the standard `OTEL_*` variables ask for export."""
+    setup_logging(os.environ.get("KEEPTRUSTS_LOG_LEVEL", "info").lower())
+    return setup_tracing()

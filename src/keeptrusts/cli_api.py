@@ -1,0 +1,280 @@
+"""`kt api run`, `kt events tail|export` and `kt config push`: the control plane from the shell.
+
+The client commands read `$KEEPTRUSTS_API_URL` (default http://127.0.0.1:8080) and a token from
+`--token`, `$KEEPTRUSTS_API_TOKEN`, the first of `$KEEPTRUSTS_API_TOKENS`, or
+`$KEEPTRUSTS_GATEWAY_TOKEN`. They use only the standard library's HTTP client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+
+DEFAULT_API_URL = "http://127.0.0.1:8080"
+CSV_FIELDS = (
+    "id",
+    "timestamp",
+    "gateway_id",
+    "config_version",
+    "request_id",
+    "trace_id",
+    "tenant",
+    "model",
+    "provider",
+    "decision",
+    "policies_evaluated",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "latency_ms",
+    "overhead_ms",
+    "status",
+    "usage_estimated",
+)
+FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_id")
+
+
+class ApiError(Exception):
+    """The API refused or could not be reached; the message says which and what to do."""
+
+
+# -- kt api run --------------------------------------------------------------------------------
+
+
+def api_main(args: list[str]) -> int:
+    from keeptrusts.controlplane.server import DEFAULT_DATABASE, ApiOptions, serve
+
+    p = argparse.ArgumentParser(prog="kt api run", description="Run the control-plane API.")
+    p.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT (default 0.0.0.0:8080)")
+    p.add_argument(
+        "--database",
+        default=os.environ.get("KEEPTRUSTS_DATABASE_URL") or DEFAULT_DATABASE,
+        help="sqlite:///PATH (default sqlite:///keeptrusts.db) or postgresql://USER@HOST/DB",
+    )
+    a = p.parse_args(args)
+    host, _, port = a.listen.rpartition(":")
+    if not host or not port.isdigit():
+        p.error(f"--listen must be HOST:PORT, got {a.listen!r}")
+    _setup_logging()
+    opts = ApiOptions(host=host.strip("[]"), port=int(port), database=a.database)
+    return _run(serve(opts))
+
+
+def _setup_logging() -> None:
+    from keeptrusts.telemetry.setup import setup_process
+
+    setup_process()
+
+
+def _run(coro: Any) -> int:
+    try:
+        import uvloop
+
+        return int(uvloop.run(coro))
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return int(asyncio.run(coro))
+
+
+# -- HTTP client -------------------------------------------------------------------------------
+
+
+class Client:
+    def __init__(self, api_url: str | None, token: str | None, timeout: float = 30.0) -> None:
+        self.base = (api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL).rstrip("/")
+        self.token = token or default_token()
+        self.timeout = timeout
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> bytes:
+        req = urllib.request.Request(self.base + path, data=body, method=method)
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        if body is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                data: bytes = resp.read()
+                return data
+        except urllib.error.HTTPError as exc:
+            raise ApiError(
+                f"{method} {self.base}{path}: HTTP {exc.code}: {_message(exc)}"
+            ) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiError(
+                f"cannot reach the control-plane API at {self.base}: {reason}; "
+                "set KEEPTRUSTS_API_URL or --api-url"
+            ) from None
+
+    def events(self, params: dict[str, str]) -> dict[str, Any]:
+        query = urllib.parse.urlencode({k: v for k, v in params.items() if v})
+        page: dict[str, Any] = orjson.loads(self.request("GET", "/v1/events?" + query))
+        return page
+
+
+def default_token() -> str | None:
+    for name in ("KEEPTRUSTS_API_TOKEN", "KEEPTRUSTS_API_TOKENS", "KEEPTRUSTS_GATEWAY_TOKEN"):
+        value = os.environ.get(name, "").split(",")[0].strip()
+        if value:
+            return value
+    return None
+
+
+def _message(exc: urllib.error.HTTPError) -> str:
+    try:
+        err = orjson.loads(exc.read()).get("error", {})
+        return str(err.get("message") or exc.reason)
+    except (orjson.JSONDecodeError, AttributeError, OSError):
+        return str(exc.reason)
+
+
+# -- kt events tail|export ---------------------------------------------------------------------
+
+
+def events_main(args: list[str]) -> int:
+    if not args or args[0] not in ("tail", "export"):
+        print("usage: kt events tail|export [options]", file=sys.stderr)
+        return 2
+    sub, rest = args[0], args[1:]
+    p = argparse.ArgumentParser(prog=f"kt events {sub}")
+    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
+    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    for name in FILTERS:
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            help="RFC 3339 time or an age like 1h" if name in ("since", "until") else None,
+        )
+    if sub == "tail":
+        p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+        p.add_argument("-n", "--limit", type=int, default=20, help="events shown first (20)")
+        p.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
+    else:
+        p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        p.add_argument("-o", "--output", help="file to write (default stdout)")
+    a = p.parse_args(rest)
+    client = Client(a.api_url, a.token)
+    filters = {name: getattr(a, name) or "" for name in FILTERS}
+    try:
+        if sub == "tail":
+            return tail(client, filters, a.limit, a.follow, a.interval, sys.stdout)
+        return export(client, filters, a.format, a.output)
+    except ApiError as exc:
+        print(f"kt events {sub}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def tail(
+    client: Client, filters: dict[str, str], limit: int, follow: bool, interval: float, out: IO[str]
+) -> int:
+    page = client.events({**filters, "order": "desc", "limit": str(max(1, limit))})
+    for event in reversed(page["events"][:limit] if limit > 0 else []):
+        out.write(orjson.dumps(event).decode() + "\n")
+    out.flush()
+    cursor = page.get("cursor")
+    while follow:
+        page = client.events({**filters, "cursor": cursor or "", "limit": "1000"})
+        for event in page["events"]:
+            out.write(orjson.dumps(event).decode() + "\n")
+        out.flush()
+        cursor = page.get("cursor") or cursor
+        if not page.get("next_cursor"):
+            time.sleep(interval)
+    return 0
+
+
+def export(client: Client, filters: dict[str, str], fmt: str, output: str | None) -> int:
+    out: IO[str] = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        writer = csv.writer(out) if fmt == "csv" else None
+        if writer is not None:
+            writer.writerow(CSV_FIELDS)
+        n = 0
+        for event in iterate(client, filters):
+            if writer is not None:
+                writer.writerow([_csv_value(event.get(f)) for f in CSV_FIELDS])
+            else:
+                out.write(orjson.dumps(event).decode() + "\n")
+            n += 1
+        out.flush()
+    finally:
+        if output:
+            out.close()
+    print(f"kt events export: {n} events", file=sys.stderr)
+    return 0
+
+
+def iterate(client: Client, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
+    cursor = ""
+    while True:
+        page = client.events({**filters, "cursor": cursor, "limit": "1000"})
+        yield from page["events"]
+        cursor = page.get("next_cursor") or ""
+        if not cursor:
+            return
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):  # policies_evaluated: name:stage:result;...
+        return ";".join(
+            f"{p.get('name')}:{p.get('stage')}:{p.get('result')}"
+            for p in value
+            if isinstance(p, dict)
+        )
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return orjson.dumps(value).decode()
+    return value
+
+
+# -- kt config push ----------------------------------------------------------------------------
+
+
+def config_push_main(args: list[str]) -> int:
+    from keeptrusts.config.load import ConfigError, load_files
+
+    p = argparse.ArgumentParser(
+        prog="kt config push", description="Upload a policy config for a managed gateway."
+    )
+    p.add_argument("file", help="the policy config file")
+    p.add_argument("--gateway", required=True, help="the gateway id (KEEPTRUSTS_GATEWAY_ID)")
+    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
+    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    a = p.parse_args(args)
+    try:
+        loaded = load_files([a.file])
+    except ConfigError as exc:
+        print(f"kt config push: {a.file} is invalid, nothing uploaded:\n{exc}", file=sys.stderr)
+        return 2
+    with open(a.file, "rb") as f:
+        raw = f.read()
+    client = Client(a.api_url, a.token)
+    gateway = urllib.parse.quote(a.gateway, safe="")
+    try:
+        reply = orjson.loads(
+            client.request("PUT", f"/v1/gateways/{gateway}/config", raw, "application/yaml")
+        )
+    except ApiError as exc:
+        print(f"kt config push: {exc}", file=sys.stderr)
+        return 1
+    print(f"pushed {a.file} ({loaded.version}) to gateway {a.gateway}: etag {reply['etag']}")
+    return 0

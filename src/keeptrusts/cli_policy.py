@@ -1,0 +1,147 @@
+"""`kt policy lint` and `kt policy test`: check a policy config and try it on a text, offline.
+
+kt policy lint FILE...            validate (files are layered, later over earlier, as
+                                  `kt gateway run --policy-config` does); prints
+                                  `file:line: key: problem` per problem, exits 1 on any
+kt policy test FILE... --input TEXT | --file F [--stage request|response] [--json]
+                                  each text policy's verdict, reason code and the text
+                                  after redaction, for one text
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from keeptrusts.config.load import ConfigError, LoadedConfig, load_files
+from keeptrusts.pipeline.stage import Policy
+from keeptrusts.pipeline.textscan import ScanOutcome, scan
+from keeptrusts.pipeline.verdict import Result, Stage
+
+
+def lint_main(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kt policy lint", description="Validate policy config files (layered in order)."
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="policy config files")
+    parser.add_argument(
+        "--file", action="append", default=[], dest="more", metavar="FILE", help=argparse.SUPPRESS
+    )
+    a = parser.parse_args(args)
+    files = [*a.files, *a.more]
+    if not files:
+        parser.error("give at least one policy config FILE")
+    try:
+        loaded = load_files(files)
+        policies = build_policies(loaded)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return 1
+    chain = ", ".join(p.name for p in policies) or "(empty)"
+    print(f"ok: {', '.join(files)} (config {loaded.version}); chain: {chain}")
+    return 0
+
+
+def test_main(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kt policy test",
+        description="Show what each policy in the chain decides for one text, offline.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="policy config files")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", metavar="TEXT", help="the text to test")
+    source.add_argument("--file", metavar="F", help="read the text from a file ('-': stdin)")
+    parser.add_argument("--stage", choices=["request", "response"], default="request")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    a = parser.parse_args(args)
+    try:
+        text = a.input if a.input is not None else _read(a.file)
+    except OSError as exc:
+        print(f"{a.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        policies = build_policies(load_files(a.files))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    stage = Stage(a.stage)
+    outcome = scan([p for p in policies if p.inspects_text], text, stage)
+    rows = _rows(policies, outcome, stage)
+    decision = _decision(rows)
+    if a.json:
+        report = {
+            "stage": stage.value,
+            "decision": decision,
+            "policies": rows,
+            "text": None if outcome.blocked_by else outcome.text,
+        }
+        sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    width = max((len(r["name"] or "") for r in rows), default=6)
+    for r in rows:
+        reason = r["reason_code"] or "-"
+        print(f"{r['name']:<{width}}  {r['result']:<13}  {reason}")
+    print(f"decision: {decision}")
+    if outcome.blocked_by is not None:
+        print(f"blocked by {outcome.blocked_by.name} ({outcome.block_reason}); nothing is sent on")
+    else:
+        print("text:")
+        print(outcome.text)
+    return 0
+
+
+def build_policies(loaded: LoadedConfig) -> list[Policy]:
+    """The config's chain, compiled as the gateway compiles it (raises ConfigError)."""
+    from keeptrusts.limits.memory import MemoryBackend
+    from keeptrusts.policies.registry import KINDS, BuildContext
+    from keeptrusts.pricing import Pricing
+
+    config = loaded.config
+    ctx = BuildContext(config=config, pricing=Pricing(config.pricing), limits=MemoryBackend())
+    policies: list[Policy] = []
+    problems: list[str] = []
+    for kind in config.policies.chain:
+        try:
+            policies.append(KINDS[kind].build(loaded.settings[kind], ctx))
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{loaded.sources[-1]}: policy.{kind}: {exc}")
+    if problems:
+        raise ConfigError(problems)
+    return policies
+
+
+def _rows(
+    policies: Sequence[Policy], outcome: ScanOutcome, stage: Stage
+) -> list[dict[str, str | None]]:
+    rows: list[dict[str, str | None]] = []
+    for p in policies:
+        hits = outcome.hits.get(p.name)
+        if not p.inspects_text:
+            result, reason = "not-text", None
+        elif stage not in p.stages:
+            result, reason = "not-at-stage", None
+        elif hits is None:
+            result, reason = "not-reached", None
+        else:
+            result, reason = hits.result.value, hits.reason_code
+        rows.append({"name": p.name, "result": result, "reason_code": reason})
+    return rows
+
+
+def _decision(rows: list[dict[str, str | None]]) -> str:
+    order = [Result.ALLOW.value, Result.REDACT.value, Result.ESCALATE.value, Result.BLOCK.value]
+    seen = [r["result"] for r in rows if r["result"] in order]
+    return max(seen, key=order.index, default=Result.ALLOW.value) or Result.ALLOW.value
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text("utf-8")

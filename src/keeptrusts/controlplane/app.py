@@ -1,0 +1,330 @@
+"""The control-plane HTTP API (contract § Control-plane API).
+
+    GET  /health                      liveness and database reachability (no token)
+    POST /v1/events                   a batch {"events": [...]}, idempotent by event id
+    GET  /v1/events                   filtered, paginated by an opaque cursor
+    GET  /v1/reports/cost             cost and tokens summed by tenant/model/... over a range
+    GET  /v1/gateways/{id}/config     a managed gateway's config (ETag, If-None-Match -> 304)
+    PUT  /v1/gateways/{id}/config     upload one (validated first)
+
+Every /v1 route wants a bearer token from `$KEEPTRUSTS_API_TOKENS` (comma-separated) or
+`$KEEPTRUSTS_GATEWAY_TOKEN`; errors use the gateway's `{"error": {...}}` envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from keeptrusts import __version__
+from keeptrusts.controlplane.store import (
+    GROUP_COLUMNS,
+    CostQuery,
+    EventQuery,
+    InvalidEvent,
+    Store,
+    event_row,
+)
+from keeptrusts.controlplane.timeparse import parse_time, text_utc
+from keeptrusts.errors import GatewayError, InternalError, ValidationFailed
+
+log = logging.getLogger("keeptrusts.controlplane")
+
+MAX_BATCH = 10_000
+MAX_BODY = 64 * 1024 * 1024
+MAX_CONFIG = 1024 * 1024
+MAX_PAGE = 1000
+GATEWAY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+STORE = web.AppKey("store", Store)
+TOKENS = web.AppKey("tokens", frozenset[str])
+STARTED = web.AppKey("started", float)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Unauthorized(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_token"
+
+
+class Unavailable(GatewayError):
+    status = 503
+    type = "unavailable"
+    code = "storage_unavailable"
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
+    )
+
+
+def error_response(err: GatewayError) -> web.Response:
+    headers = dict(err.headers)
+    if isinstance(err, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    return web.Response(
+        body=err.body(), status=err.status, headers=headers, content_type="application/json"
+    )
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except GatewayError as err:
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = "not_found" if exc.status == 404 else "invalid_request"
+        return error_response(ValidationFailed(exc.reason, status=exc.status, code=code))
+    except (OSError, ConnectionError) as exc:
+        log.error("storage unavailable: %s", exc)
+        return error_response(Unavailable("the event store is unavailable; retry later"))
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(InternalError("internal error; see the API's log"))
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/v1/"):
+        check_token(request.headers.get("Authorization", ""), request.app[TOKENS])
+    return await handler(request)
+
+
+def check_token(header: str, tokens: frozenset[str]) -> None:
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token:
+        for known in tokens:
+            if hmac.compare_digest(token.encode(), known.encode()):
+                return
+    raise Unauthorized(
+        "missing or unknown bearer token; send Authorization: Bearer <token> "
+        "with a token listed in KEEPTRUSTS_API_TOKENS"
+    )
+
+
+# -- handlers ----------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    try:
+        ok = await store.ping()
+    except Exception:
+        ok = False
+    body = {
+        "status": "healthy" if ok else "unhealthy",
+        "version": __version__,
+        "database": store.backend,
+        "uptime_seconds": round(time.monotonic() - request.app[STARTED], 3),
+    }
+    return json_response(body, 200 if ok else 503)
+
+
+async def post_events(request: web.Request) -> web.Response:
+    try:
+        payload = orjson.loads(await request.read())
+    except orjson.JSONDecodeError:
+        raise ValidationFailed("request body is not valid JSON") from None
+    events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(events, list):
+        raise ValidationFailed('body must be {"events": [...]}', status=422)
+    if len(events) > MAX_BATCH:
+        raise ValidationFailed(
+            f"at most {MAX_BATCH} events per batch", status=413, code="request_too_large"
+        )
+    try:
+        rows = [event_row(i, e) for i, e in enumerate(events)]
+    except InvalidEvent as exc:
+        raise ValidationFailed(str(exc), status=422) from None
+    inserted = await request.app[STORE].insert_events(rows) if rows else 0
+    return json_response({"accepted": len(rows), "inserted": inserted})
+
+
+async def get_events(request: web.Request) -> web.Response:
+    q = request.query
+    query = EventQuery(
+        limit=_int_param(q, "limit", 100, 1, MAX_PAGE),
+        cursor=_cursor(q.get("cursor")),
+        since=_time(q, "since"),
+        until=_time(q, "until"),
+        tenant=q.get("tenant") or None,
+        decision=q.get("decision") or None,
+        policy=q.get("policy") or None,
+        model=q.get("model") or None,
+        gateway_id=q.get("gateway_id") or None,
+        descending=_order(q.get("order")),
+    )
+    page = await request.app[STORE].list_events(query)
+    next_cursor = str(page.last_seq) if page.more and page.last_seq is not None else None
+    # `cursor`: after the newest event seen, to poll for newer ones (`kt events tail -f`),
+    # also when this was the last page or a newest-first (`order=desc`) page
+    seen = [s for s in (page.first_seq, page.last_seq) if s is not None]
+    resume = str(max(seen)) if seen else (None if query.descending else q.get("cursor") or None)
+    body = (
+        b'{"events":['
+        + ",".join(page.events).encode()
+        + b"],"
+        + b'"next_cursor":'
+        + orjson.dumps(next_cursor)
+        + b',"cursor":'
+        + orjson.dumps(resume)
+        + b"}"
+    )
+    return web.Response(body=body, content_type="application/json")
+
+
+async def cost_report(request: web.Request) -> web.Response:
+    q = request.query
+    group_by = tuple(g.strip() for g in q.get("group_by", "").split(",") if g.strip())
+    for g in group_by:
+        if g not in GROUP_COLUMNS:
+            raise ValidationFailed(
+                f"group_by: {g!r} is not one of {', '.join(GROUP_COLUMNS)}", status=422
+            )
+    since, until = _time(q, "since"), _time(q, "until")
+    query = CostQuery(
+        group_by=group_by,
+        since=since,
+        until=until,
+        tenant=q.get("tenant") or None,
+        model=q.get("model") or None,
+    )
+    rows = await request.app[STORE].cost_report(query)
+    total = {
+        "requests": sum(r["requests"] for r in rows),
+        "input_tokens": sum(r["input_tokens"] for r in rows),
+        "output_tokens": sum(r["output_tokens"] for r in rows),
+        "cost_usd": round(sum(r["cost_usd"] for r in rows), 10),
+    }
+    return json_response(
+        {
+            "group_by": list(group_by),
+            "since": text_utc(since) if since else None,
+            "until": text_utc(until) if until else None,
+            "rows": rows if group_by else [],
+            "total": total,
+        }
+    )
+
+
+async def get_config(request: web.Request) -> web.Response:
+    gateway_id = _gateway_id(request)
+    stored = await request.app[STORE].get_config(gateway_id)
+    if stored is None:
+        hint = "upload one with `kt config push FILE --gateway ID`"
+        msg = f"no config stored for gateway {gateway_id!r}; {hint}"
+        raise ValidationFailed(msg, status=404, code="not_found")
+    etag = f'"{stored.etag}"'
+    headers = {
+        "ETag": etag,
+        "Last-Modified": stored.updated_at.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+    }
+    if etag in _etags(request.headers.get("If-None-Match", "")):
+        return web.Response(status=304, headers=headers)
+    return web.Response(text=stored.body, content_type="application/yaml", headers=headers)
+
+
+async def put_config(request: web.Request) -> web.Response:
+    gateway_id = _gateway_id(request)
+    raw = await request.read()
+    if len(raw) > MAX_CONFIG:
+        raise ValidationFailed("config larger than 1 MiB", status=413, code="request_too_large")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationFailed("config is not UTF-8 text", status=422) from None
+    _validate_config(gateway_id, text)
+    etag = hashlib.sha256(raw).hexdigest()
+    stored = await request.app[STORE].put_config(gateway_id, text, etag)
+    body = {"gateway_id": gateway_id, "etag": etag, "updated_at": text_utc(stored.updated_at)}
+    return json_response(body, headers={"ETag": f'"{etag}"'})
+
+
+def _validate_config(gateway_id: str, text: str) -> None:
+    from keeptrusts.config.load import ConfigError, load_texts
+
+    try:
+        load_texts([(f"<gateway {gateway_id}>", text)])
+    except ConfigError as exc:
+        raise ValidationFailed("invalid policy config:\n" + str(exc), status=422) from None
+
+
+# -- parameters --------------------------------------------------------------------------------
+
+
+def _int_param(q: Any, name: str, default: int, low: int, high: int) -> int:
+    raw = q.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise ValidationFailed(f"{name}: {raw!r} is not a whole number", status=422)
+    return max(low, min(high, int(raw)))
+
+
+def _cursor(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed(f"cursor: {raw!r} is not a cursor this API returned", status=422)
+    return int(raw)
+
+
+def _time(q: Any, name: str) -> Any:
+    raw = q.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_time(raw)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name}: {exc}", status=422) from None
+
+
+def _order(raw: str | None) -> bool:
+    if raw in (None, "", "asc"):
+        return False
+    if raw == "desc":
+        return True
+    raise ValidationFailed(f"order: {raw!r} is not asc or desc", status=422)
+
+
+def _gateway_id(request: web.Request) -> str:
+    gateway_id = request.match_info["gateway_id"]
+    if not gateway_id or len(gateway_id) > 128 or not set(gateway_id) <= GATEWAY_ID_CHARS:
+        raise ValidationFailed("gateway id: use 1-128 letters, digits, '.', '_' or '-'", status=422)
+    return gateway_id
+
+
+def _etags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+def build_app(store: Store, tokens: frozenset[str]) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[errors_middleware, auth_middleware]
+    )
+    app[STORE] = store
+    app[TOKENS] = tokens
+    app[STARTED] = time.monotonic()
+    app.router.add_get("/health", health)
+    app.router.add_post("/v1/events", post_events)
+    app.router.add_get("/v1/events", get_events)
+    app.router.add_get("/v1/reports/cost", cost_report)
+    app.router.add_get("/v1/gateways/{gateway_id}/config", get_config)
+    app.router.add_put("/v1/gateways/{gateway_id}/config", put_config)
+    return app

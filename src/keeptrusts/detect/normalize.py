@@ -1,0 +1,144 @@
+"""Undo the usual evasions before matching injection patterns.
+
+The injection scanner looks at lower-cased UTF-8 renderings of one text:
+
+1. the text itself; non-ASCII text first loses invisible characters (zero-width spaces and
+   joiners, soft hyphens, bidi controls, variation selectors), has Unicode tag characters
+   (an invisible copy of ASCII) turned back into ASCII, and is NFKC-normalised (full-width
+   and mathematical letters, ligatures, circled letters become plain letters);
+2. the same with homoglyphs folded (Cyrillic `о`, Greek `ο` -> Latin `o`, ...) when that
+   changes anything, kept apart so Cyrillic and Greek text still matches its own patterns;
+3. the same with leetspeak folded (`1gn0r3` -> `ignore`) when that changes anything;
+4. the same with letter-spacing removed (`i g n o r e` -> `ignore`) when present;
+5. the decoded text of base64 runs that decode to readable UTF-8 (one level deep).
+
+Renderings 3-5 are made only when the scan of the text saw a sign of them (a digit inside
+a word, a letter-spaced run, a base64-looking run), so plain text costs one RE2 pass.
+Everything is str/bytes built-ins plus RE2, linear in the text.
+"""
+
+from __future__ import annotations
+
+import binascii
+import unicodedata
+
+from keeptrusts.detect.engine import Encoded, compile_pattern
+
+_INVISIBLE = [
+    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
+    *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
+    *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0xE0000, 0xE0001, 0xE007F,
+]  # fmt: skip
+_STRIP: dict[int, str | None] = {cp: None for cp in _INVISIBLE}
+# Unicode tag characters mirror printable ASCII invisibly ("ASCII smuggling")
+_STRIP.update({0xE0000 + c: chr(c) for c in range(0x20, 0x7F)})
+
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
+        "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
+        "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ɑ": "a",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+        # Latin look-alikes and IPA
+        "ı": "i", "ȷ": "j", "ℓ": "l", "ɩ": "i", "ʏ": "y", "ɴ": "n", "ʀ": "r", "ꜱ": "s",
+    }
+)  # fmt: skip
+_STRIP.update({ord(c): " " for c in "“”«»„"})
+_STRIP.update({ord(c): "'" for c in "‘’"})
+_MARKUP = bytes.maketrans(b'"*`', b"   ")
+_LEET = bytes.maketrans(b"0134578@$|!", b"oieastbasii")
+#: RE2 bodies the injection scanner joins to its own pass (lower-cased text)
+SPACED_PATTERN = r"(?:\b[a-z][ .\-_*]{1,3}){2,}[a-z]\b"
+BASE64_PATTERN = r"[a-z0-9+/_\-]{20,}={0,2}"
+LEET_PATTERN = r"[a-z][0134578@$|!]+[a-z]|\b[0134578@$|][a-z]{2,}"
+_BASE64 = compile_pattern(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
+_B64_FIX = bytes.maketrans(b"-_", b"+/")
+
+#: decoded base64 payloads looked at per text, and their total size
+MAX_PAYLOADS = 16
+MAX_DECODED = 64 * 1024
+
+
+def clean(text: str, *, unicode: bool = True) -> bytes:
+    """Lower-cased UTF-8 text without invisible characters, NFKC-normalised (non-ASCII only).
+
+    Markup that splits words (`"`, `*`, backticks) becomes spaces: `**ignore** "all"` reads
+    as `ignore all`. An ASCII text keeps its character offsets.
+    """
+    if text.isascii() or not unicode:
+        return text.lower().encode("utf-8", "surrogatepass").translate(_MARKUP)
+    stripped = text.translate(_STRIP)
+    cleaned = unicodedata.normalize("NFKC", stripped).lower()
+    return cleaned.encode("utf-8", "surrogatepass").translate(_MARKUP)
+
+
+def fold_homoglyphs(cleaned: bytes) -> bytes:
+    """`cleaned` with Cyrillic, Greek and other look-alike letters folded to Latin."""
+    return (
+        cleaned.decode("utf-8", "surrogatepass")
+        .translate(_HOMOGLYPHS)
+        .encode("utf-8", "surrogatepass")
+    )
+
+
+def fold_leet(data: bytes) -> bytes:
+    """`1gn0r3` -> `ignore` (lower-case UTF-8 bytes in, same length out)."""
+    return data.translate(_LEET)
+
+
+def squeeze(data: bytes, spans: list[tuple[int, int]]) -> bytes:
+    """`data` with the letter-spaced runs at `spans` (byte offsets) closed up.
+
+    Single separators inside a run go; longer ones (`e. .p`) become one space.
+    """
+    parts: list[bytes] = []
+    pos = 0
+    for start, end in spans:
+        parts.append(data[pos:start])
+        run = data[start:end]
+        for i, c in enumerate(run):
+            if 0x61 <= c <= 0x7A:
+                parts.append(run[i : i + 1])
+            elif i + 1 < len(run) and not 0x61 <= run[i + 1] <= 0x7A and 0x61 <= run[i - 1] <= 0x7A:
+                parts.append(b" ")
+        pos = end
+    parts.append(data[pos:])
+    return b"".join(parts)
+
+
+def decode_payload(run: str) -> str | None:
+    """The readable UTF-8 text a base64 (or base64url) run encodes, or None."""
+    return _decode(run)
+
+
+def decoded_payloads(text: str) -> list[str]:
+    """Readable text hidden in base64 runs of `text` (bounded in number and size)."""
+    if not text.isascii():
+        text = text.encode("ascii", "ignore").decode("ascii")
+    out: list[str] = []
+    budget = MAX_DECODED
+    for spans in _BASE64.iter(Encoded(text)):
+        start, end = spans[0]
+        if len(out) >= MAX_PAYLOADS or end - start > budget:
+            break
+        decoded = _decode(text[start:end])
+        if decoded is not None:
+            out.append(decoded)
+            budget -= end - start
+    return out
+
+
+def _decode(run: str) -> str | None:
+    raw = run.encode("ascii").translate(_B64_FIX).rstrip(b"=")
+    raw += b"=" * (-len(raw) % 4)
+    try:
+        data = binascii.a2b_base64(raw)
+        text = data.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not text or sum(ch.isprintable() or ch.isspace() for ch in text) < 0.9 * len(text):
+        return None
+    return text

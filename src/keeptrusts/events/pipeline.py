@@ -1,0 +1,355 @@
+"""The decision-event pipeline: enqueue on the request path, deliver in the background.
+
+    enqueue(event) ──> memory queue ──(batch_size | flush_interval)──> local sinks (stdout, file)
+                            │                                      └──> ApiSink ──ok──> done
+                            │ full: whole queue, in order                   │ failed / slow
+                            ▼                                               ▼
+                         spool (SQLite, on disk, ordered by seq) <──────────┘
+                            └──(API back: oldest first, before anything newer)──> ApiSink
+
+Every event gets a sequence number when it is enqueued. The spool is ordered by it, and the
+memory queue is only sent while the spool is empty, so the API receives events in enqueue order
+(each at least once; the API deduplicates by id). Each event reaches the local sinks exactly once,
+when it leaves the memory queue. All blocking I/O (spool, local sinks) runs on one worker thread,
+in submission order; `enqueue` itself never blocks and never does I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import orjson
+
+from keeptrusts.config.model import Events
+from keeptrusts.events.sinks import ApiSink, FileSink, LocalSink, StdoutSink
+from keeptrusts.events.spool import Spool
+from keeptrusts.telemetry.metrics import Metrics
+
+log = logging.getLogger("keeptrusts.events")
+
+T = TypeVar("T")
+Item = tuple[int, dict[str, Any]]
+Row = tuple[int, bytes]
+
+DEFAULT_EVENTS_FILE = "keeptrusts-events.jsonl"
+
+
+def default_spool_dir() -> str:
+    return os.path.join(tempfile.gettempdir(), "keeptrusts-spool")
+
+
+class Backoff:
+    """Exponential backoff with jitter: base * 2^n, capped, times a random factor in [0.5, 1]."""
+
+    def __init__(self, base: float = 0.2, cap: float = 5.0) -> None:
+        self.base, self.cap, self.attempt = base, cap, 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.base * (2.0**self.attempt))
+        self.attempt = min(self.attempt + 1, 30)
+        return delay * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class EventPipeline:
+    """Batches, delivers, spools and replays decision events for one gateway process."""
+
+    def __init__(
+        self,
+        settings: Events,
+        metrics: Metrics,
+        *,
+        api_url: str | None,
+        token: str | None,
+        spool_dir: str | None,
+        gateway_id: str,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.gateway_id = gateway_id
+        self.remote = ApiSink(api_url, token) if api_url and "api" in settings.sinks else None
+        self.local: list[LocalSink] = []
+        if "stdout" in settings.sinks:
+            self.local.append(StdoutSink())
+        if "file" in settings.sinks:
+            self.local.append(FileSink(settings.file or DEFAULT_EVENTS_FILE))
+        self.discard = self.remote is None and not self.local
+        directory = spool_dir or settings.spool_dir or default_spool_dir()
+        self.spool = Spool(directory, settings.spool_max_bytes, metrics) if self.remote else None
+        self._mem: deque[Item] = deque()
+        self._seq = 0
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kt-events-io")
+        self._pending_spills = 0
+        self._inflight: list[Item] = []
+        self._backoff = Backoff()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._closed = False
+
+    # -- public API ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.spool is not None:
+            await self._open_spool(self.spool)
+            self._seq = max(self._seq, self.spool.last_seq)
+        if not self.discard:
+            self._task = asyncio.create_task(self._run(), name="keeptrusts-events")
+        where = self.remote.url if self.remote else "nowhere (no KEEPTRUSTS_API_URL)"
+        log.info(
+            "decision events: api=%s local=%s spool=%s",
+            where,
+            [s.name for s in self.local],
+            self.spool.path if self.spool else None,
+        )
+
+    def enqueue(self, event: dict[str, Any]) -> None:
+        """Hand over one event. Never blocks, never does I/O, never raises for a full queue."""
+        if self.discard:
+            self.metrics.events_sent.labels("discard").inc()
+            return
+        if self._closed:
+            self.metrics.events_dropped.inc()
+            log.error(
+                "decision event %s enqueued after the pipeline closed; dropped", event.get("id")
+            )
+            return
+        self._seq += 1
+        self._mem.append((self._seq, event))
+        if len(self._mem) > self.settings.queue_size and self._loop is not None:
+            # keep the order: the whole queue (older first) goes to the spool, not just the newest
+            overflow = list(self._mem)
+            self._mem.clear()
+            self._spill_soon(overflow)
+        elif len(self._mem) >= self.settings.batch_size:
+            self._wake.set()
+        self.metrics.events_queue_depth.set(len(self._mem))
+
+    def depth(self) -> dict[str, int]:
+        """For /health: events waiting in memory and on disk."""
+        return {"queue": len(self._mem), "spool": self.spool.count if self.spool else 0}
+
+    async def wait_drained(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until nothing is queued or spooled (tests, and drain logs)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not self._mem and not self._inflight and not self._spool_has_data():
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    async def close(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Deliver what can be delivered within `timeout`, spool the rest, release files."""
+        if self._closing:
+            return
+        self._closing = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self._stop.set()
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), max(0.1, timeout * 0.8))
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        await self._final_flush(deadline)
+        self._closed = True
+        await self._io_call(self._close_files)
+        if self.remote is not None:
+            await self.remote.close()
+        self._io.shutdown(wait=True)
+        self.metrics.events_queue_depth.set(0)
+        left = self.spool.count if self.spool else 0
+        if left:
+            log.warning("decision events: %d spooled on disk for the next start", left)
+
+    # -- background loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.remote is not None and self._spool_has_data():
+                    await self._replay_step(self.remote)
+                    continue
+                batch = await self._take_batch()
+                if batch:
+                    await self._ship(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("decision-event pipeline step failed; retrying")
+                await self._pause(1.0)
+
+    async def _take_batch(self) -> list[Item]:
+        if len(self._mem) < self.settings.batch_size:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.flush_interval_seconds)
+        if self.remote is not None and self._spool_has_data():
+            return []  # older events are on disk: they go first
+        n = min(self.settings.batch_size, len(self._mem))
+        batch = [self._mem.popleft() for _ in range(n)]
+        self.metrics.events_queue_depth.set(len(self._mem))
+        return batch
+
+    async def _ship(self, batch: list[Item]) -> None:
+        self._inflight = batch
+        rows = [(seq, orjson.dumps(ev)) for seq, ev in batch]
+        if self.local:
+            await self._io_call(self._write_local, rows)
+        if self.remote is None:
+            self._inflight = []
+            return
+        ok = await self.remote.deliver([body for _, body in rows])
+        if ok:
+            self._inflight = []
+            self._sent(len(rows))
+            return
+        self.metrics.events_retried.inc()
+        await self._io_call(self._spool_rows, rows)  # already written to the local sinks
+        self._inflight = []
+        await self._outage()
+
+    async def _replay_step(self, remote: ApiSink) -> None:
+        assert self.spool is not None
+        rows = await self._io_call(self.spool.read, self.settings.batch_size)
+        if not rows:
+            return  # only pending spills: the next read sees them (same I/O thread, FIFO)
+        if await remote.deliver([body for _, body in rows]):
+            await self._io_call(self.spool.remove, rows)
+            self._sent(len(rows))
+            return
+        self.metrics.events_retried.inc()
+        await self._outage()
+
+    async def _outage(self) -> None:
+        """The API is down or slow: keep new events on disk, wait a backoff, then try again."""
+        await self._spill_memory()
+        delay = self._backoff.next()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + delay
+        while not self._stop.is_set() and loop.time() < until:
+            await self._pause(min(self.settings.flush_interval_seconds, until - loop.time()))
+            await self._spill_memory()
+
+    def _sent(self, n: int) -> None:
+        self._backoff.reset()
+        self.metrics.events_sent.labels("api").inc(n)
+
+    # -- closing -------------------------------------------------------------------------------
+
+    async def _final_flush(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._inflight:  # the loop was cancelled mid-delivery: keep that batch
+            self._mem.extendleft(reversed(self._inflight))
+            self._inflight = []
+        while self._mem and loop.time() < deadline - 0.1:
+            if self.remote is not None and self._spool_has_data():
+                break  # older events wait on disk; newer ones join them there
+            n = min(self.settings.batch_size, len(self._mem))
+            batch = [self._mem.popleft() for _ in range(n)]
+            rows = [(seq, orjson.dumps(ev)) for seq, ev in batch]
+            if self.local:
+                await self._io_call(self._write_local, rows)
+            if self.remote is None:
+                continue
+            try:
+                ok = await asyncio.wait_for(
+                    self.remote.deliver([b for _, b in rows]), max(0.1, deadline - loop.time())
+                )
+            except TimeoutError:
+                ok = False
+            if not ok:
+                await self._io_call(self._spool_rows, rows)
+                break
+            self._sent(len(rows))
+        await self._spill_memory()
+
+    def _close_files(self) -> None:
+        for sink in self.local:
+            sink.close()
+        if self.spool is not None:
+            self.spool.close()
+
+    # -- the I/O thread ------------------------------------------------------------------------
+
+    async def _open_spool(self, spool: Spool) -> None:
+        try:
+            await self._io_call(spool.open)
+        except (OSError, RuntimeError) as exc:
+            fallback = tempfile.mkdtemp(prefix="keeptrusts-spool-")
+            log.error(
+                "event spool %s unusable (%s); spooling to %s instead, which may not survive "
+                "a restart",
+                spool.directory,
+                exc,
+                fallback,
+            )
+            spool.directory = type(spool.directory)(fallback)
+            await self._io_call(spool.open)
+
+    def _spill_soon(self, items: list[Item]) -> None:
+        assert self._loop is not None
+        self._pending_spills += 1
+        fut = self._loop.run_in_executor(self._io, self._spill, items)
+        fut.add_done_callback(self._spill_done)
+
+    def _spill_done(self, fut: asyncio.Future[None]) -> None:
+        self._pending_spills -= 1
+        if not fut.cancelled() and fut.exception() is not None:
+            log.error("spooling decision events failed", exc_info=fut.exception())
+
+    async def _spill_memory(self) -> None:
+        if self._mem:
+            items = list(self._mem)
+            self._mem.clear()
+            self.metrics.events_queue_depth.set(0)
+            await self._io_call(self._spill, items)
+
+    def _spill(self, items: list[Item]) -> None:
+        """I/O thread: events that leave memory without a delivery attempt."""
+        rows = [(seq, orjson.dumps(ev)) for seq, ev in items]
+        self._write_local(rows)
+        if self.remote is not None:
+            self._spool_rows(rows)
+
+    def _spool_rows(self, rows: list[Row]) -> None:
+        if self.spool is not None:
+            self.spool.append(rows)
+
+    def _write_local(self, rows: list[Row]) -> None:
+        bodies = [body for _, body in rows]
+        for sink in self.local:
+            try:
+                sink.write(bodies)
+                self.metrics.events_sent.labels(sink.name).inc(len(bodies))
+            except OSError as exc:
+                self.metrics.events_dropped.inc(len(bodies))
+                log.error("event sink %s failed, %d events lost: %s", sink.name, len(bodies), exc)
+
+    def _spool_has_data(self) -> bool:
+        return self._pending_spills > 0 or (self.spool is not None and self.spool.count > 0)
+
+    async def _io_call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._io, fn, *args)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), max(0.0, seconds))

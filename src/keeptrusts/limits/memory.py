@@ -1,0 +1,163 @@
+"""The in-memory backend: exact for one process (the default).
+
+Each operation runs without awaiting between its check and its update, so on one event
+loop it is atomic. It mirrors the Redis scripts' semantics (see `redis_scripts.py`):
+a 60 s sliding window of one-second buckets for requests and tokens per minute, a set of
+parallel slots, and per-window spend plus in-flight reservations in nano-dollars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from keeptrusts.limits.backend import (
+    RATE_OK,
+    RATE_PARALLEL,
+    RATE_RPM,
+    RATE_TPM,
+    BudgetResult,
+    BudgetState,
+    FailMode,
+    RateResult,
+    RateRule,
+    RateState,
+)
+from keeptrusts.limits.windows import Window
+
+if TYPE_CHECKING:
+    from keeptrusts.telemetry.metrics import Metrics
+
+RATE_WINDOW = 60
+
+
+@dataclass
+class _Rate:
+    requests: dict[int, int] = field(default_factory=dict)
+    tokens: dict[int, int] = field(default_factory=dict)
+    leases: set[str] = field(default_factory=set)
+
+    def prune(self, sec: int) -> None:
+        oldest = sec - RATE_WINDOW + 1
+        for table in (self.requests, self.tokens):
+            for s in [s for s in table if s < oldest]:
+                del table[s]
+
+
+@dataclass
+class _Budget:
+    spent: dict[int, int] = field(default_factory=dict)
+    reservations: dict[str, int] = field(default_factory=dict)
+
+    def window_spent(self, bucket: int, buckets: int) -> int:
+        oldest = bucket - buckets + 1
+        for b in [b for b in self.spent if b < oldest]:
+            del self.spent[b]
+        return sum(self.spent.values())
+
+    def reserved(self) -> int:
+        return sum(self.reservations.values())
+
+
+def retry_after(buckets: dict[int, int], need: int, now: float) -> float:
+    """Seconds until the oldest buckets holding `need` units leave the 60 s window."""
+    total = 0
+    for sec in sorted(buckets):
+        total += buckets[sec]
+        if total >= need:
+            return max(0.0, sec + RATE_WINDOW - now)
+    return float(RATE_WINDOW)
+
+
+class MemoryBackend:
+    name = "memory"
+
+    def __init__(self, fail_mode: FailMode = "block", metrics: Metrics | None = None) -> None:
+        self.fail_mode: FailMode = fail_mode
+        self.metrics = metrics
+        self._rates: dict[str, _Rate] = {}
+        self._budgets: dict[str, _Budget] = {}
+
+    async def rate_acquire(
+        self, key: str, rule: RateRule, tokens: int, lease: str, now: float
+    ) -> RateResult:
+        sec = int(now)
+        st = self._rates.setdefault(key, _Rate())
+        st.prune(sec)
+        reqs, toks = sum(st.requests.values()), sum(st.tokens.values())
+        par = len(st.leases)
+        refused, wait = RATE_OK, 0.0
+        if rule.requests_per_minute and reqs + 1 > rule.requests_per_minute:
+            refused = RATE_RPM
+            wait = retry_after(st.requests, reqs + 1 - rule.requests_per_minute, now)
+        elif rule.tokens_per_minute and toks + tokens > rule.tokens_per_minute:
+            refused = RATE_TPM
+            need = toks + tokens - rule.tokens_per_minute
+            wait = float(RATE_WINDOW)
+            if tokens <= rule.tokens_per_minute:
+                wait = retry_after(st.tokens, need, now)
+        elif rule.max_parallel and par + 1 > rule.max_parallel:
+            refused, wait = RATE_PARALLEL, 1.0
+        if refused:
+            return RateResult(refused, wait, reqs, toks, par, sec)
+        st.requests[sec] = st.requests.get(sec, 0) + 1
+        if tokens:
+            st.tokens[sec] = st.tokens.get(sec, 0) + tokens
+        if rule.max_parallel:
+            st.leases.add(lease)
+        return RateResult(RATE_OK, 0.0, reqs + 1, toks + tokens, len(st.leases), sec)
+
+    async def rate_release(
+        self, key: str, lease: str, bucket: int, token_delta: int, request_delta: int, now: float
+    ) -> None:
+        st = self._rates.get(key)
+        if st is None:
+            return
+        st.leases.discard(lease)
+        sec = int(now)
+        st.prune(sec)
+        live = bucket >= sec - RATE_WINDOW + 1
+        if token_delta > 0 and request_delta == 0:
+            st.tokens[sec] = st.tokens.get(sec, 0) + token_delta
+        elif token_delta < 0 and live:
+            st.tokens[bucket] = max(0, st.tokens.get(bucket, 0) + token_delta)
+        if request_delta and live:
+            st.requests[bucket] = max(0, st.requests.get(bucket, 0) + request_delta)
+
+    async def rate_state(self, key: str, now: float) -> RateState:
+        st = self._rates.get(key)
+        if st is None:
+            return RateState(0, 0, 0)
+        st.prune(int(now))
+        return RateState(sum(st.requests.values()), sum(st.tokens.values()), len(st.leases))
+
+    async def budget_reserve(
+        self, key: str, window: Window, limit: int, amount: int, reservation: str, now: float
+    ) -> BudgetResult:
+        span = window.span(now)
+        st = self._budgets.setdefault(key, _Budget())
+        spent, reserved = st.window_spent(span.bucket, span.buckets), st.reserved()
+        if spent + reserved + amount > limit:
+            return BudgetResult(False, spent, reserved)
+        st.reservations[reservation] = amount
+        return BudgetResult(True, spent, reserved + amount)
+
+    async def budget_settle(
+        self, key: str, window: Window, reservation: str, actual: int, now: float
+    ) -> BudgetState:
+        span = window.span(now)
+        st = self._budgets.setdefault(key, _Budget())
+        st.reservations.pop(reservation, None)
+        if actual > 0:
+            st.spent[span.bucket] = st.spent.get(span.bucket, 0) + actual
+        return BudgetState(st.window_spent(span.bucket, span.buckets), st.reserved())
+
+    async def budget_state(self, key: str, window: Window, now: float) -> BudgetState:
+        span = window.span(now)
+        st = self._budgets.get(key)
+        if st is None:
+            return BudgetState(0, 0)
+        return BudgetState(st.window_spent(span.bucket, span.buckets), st.reserved())
+
+    async def close(self) -> None:
+        return None

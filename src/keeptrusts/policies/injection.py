@@ -1,0 +1,217 @@
+"""`prompt-injection`: instruction overrides, system-prompt extraction, role-play jailbreaks
+and forged role delimiters, in several languages, after undoing common evasions.
+
+Request stage only. Each text is normalised into a few renderings (`detect.normalize`:
+NFKC, invisible characters, homoglyphs, leetspeak, letter-spacing, base64 payloads) and
+every rendering is scanned with one RE2 alternation of the built-in patterns
+(`detect.attacks`) plus `detection.attack_patterns`. A match preceded by a negation
+("never reveal your system prompt") does not count.
+
+On a detection `response.action` decides: `block` (default; 409 `input_blocked` with
+`response.message` when set) or `escalate` (let through, flag for review).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from keeptrusts.config.model import Strict
+from keeptrusts.detect import normalize
+from keeptrusts.detect.attacks import ATTACKS, NEGATIONS
+from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
+from keeptrusts.pipeline.stage import Policy
+from keeptrusts.pipeline.verdict import Match, Result, Stage
+from keeptrusts.policies.pii import RegexText
+from keeptrusts.policies.registry import BuildContext, PolicyKind
+
+CUSTOM = "injection.custom_pattern"
+
+# what a rendering already went through
+_LEET = 1
+_SQUEEZED = 2
+_DECODED = 4
+#: renderings scanned per text at most, and base64 payloads decoded per rendering
+_MAX_RENDERINGS = 24
+_MAX_PAYLOADS = 8
+
+
+class _Signs:
+    """Evasions the scan of one rendering noticed (so the next renderings are worth making)."""
+
+    __slots__ = ("base64", "leet", "spaced")
+
+    def __init__(self) -> None:
+        self.leet = False
+        self.spaced: list[tuple[int, int]] = []
+        self.base64: list[tuple[int, int]] = []
+
+
+def _payload(decoded: str) -> bytes:
+    return normalize.clean(decoded)
+
+
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+
+
+def _b64_run(text: str, start: int, end: int) -> str:
+    """The base64 run of the original text around a candidate (markup may have split it)."""
+    while start > 0 and text[start - 1] in _B64_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _B64_CHARS:
+        end += 1
+    while end < len(text) and text[end] == "=" and end - start < len(text):
+        end += 1
+    return text[start:end]
+
+
+class Detection(Strict):
+    #: extra RE2 patterns (matched case-insensitively against the normalised text)
+    attack_patterns: list[RegexText] = Field(default_factory=list)
+    #: the built-in catalogue (detect/attacks.py); false leaves only attack_patterns
+    builtin_patterns: bool = True
+
+
+class Encoding(Strict):
+    decode_base64: bool = True
+    normalize_unicode: bool = True
+    detect_homoglyphs: bool = True
+
+
+class Response(Strict):
+    action: Literal["block", "escalate"] = "block"
+    message: str | None = None
+
+
+class Settings(Strict):
+    detection: Detection = Detection()
+    encoding: Encoding = Encoding()
+    response: Response = Response()
+
+
+class PromptInjection(Policy):
+    kind = "prompt-injection"
+    inspects_text = True
+
+    def __init__(self, settings: Settings, name: str = "prompt-injection") -> None:
+        super().__init__(name, frozenset({Stage.REQUEST}))
+        self.action = Result.BLOCK if settings.response.action == "block" else Result.ESCALATE
+        self.block_message = settings.response.message
+        self.encoding = settings.encoding
+        reasons: list[str] = []
+        alternatives: list[str] = []
+        if settings.detection.builtin_patterns:
+            for reason, patterns in ATTACKS.items():
+                reasons.append(reason)
+                alternatives.append("|".join(f"(?:{p})" for p in patterns))
+        for p in settings.detection.attack_patterns:
+            reasons.append(CUSTOM)
+            alternatives.append(f"(?i:{p})")
+        self.reasons = tuple(reasons)
+        self._n_reasons = len(reasons)
+        signs = [normalize.LEET_PATTERN, normalize.SPACED_PATTERN, normalize.BASE64_PATTERN]
+        self._pattern: Pattern | None = (
+            compile_pattern("|".join(f"({a})" for a in [*alternatives, *signs]))
+            if alternatives
+            else None
+        )
+
+    def find(self, text: str, stage: Stage) -> list[Match]:
+        reason = self.detect(text)
+        if reason is None:
+            return []
+        return [Match(0, len(text), self.action, reason)]
+
+    def detect(self, text: str) -> str | None:
+        """The reason code of the first attack found in `text`, or None."""
+        if self._pattern is None:
+            return None
+        enc = self.encoding
+        cleaned = normalize.clean(text, unicode=enc.normalize_unicode)
+        queue = [(cleaned, 0)]
+        if enc.detect_homoglyphs and not cleaned.isascii():
+            folded = normalize.fold_homoglyphs(cleaned)
+            if folded != cleaned:
+                queue.append((folded, 0))
+        if enc.decode_base64 and not text.isascii():
+            queue.extend((_payload(p), _DECODED) for p in normalize.decoded_payloads(text))
+        seen = 0
+        while queue and seen < _MAX_RENDERINGS:
+            data, flags = queue.pop(0)
+            seen += 1
+            found = self._scan(data, flags)
+            if isinstance(found, str):
+                return found
+            queue.extend(self._renderings(text, data, flags, found))
+        return None
+
+    def _scan(self, data: bytes, flags: int) -> str | _Signs:
+        """The first attack's reason, or the signs of evasion seen on the way."""
+        assert self._pattern is not None
+        enc = Encoded.from_bytes(data)
+        signs = _Signs()
+        pos = 0
+        n = self._n_reasons
+        while pos <= len(data):
+            spans = self._pattern.search(enc, pos)
+            if spans is None:
+                break
+            start, end = spans[0]
+            group = _group(spans)
+            pos = end if end > start else end + 1
+            if group <= n:
+                if not _negated(data, start):
+                    return self.reasons[group - 1]
+            elif group == n + 1:
+                signs.leet = True
+            elif group == n + 2:
+                signs.spaced.append((start, end))
+            else:
+                signs.base64.append((start, end))
+        return signs
+
+    def _renderings(
+        self, text: str, data: bytes, flags: int, signs: _Signs
+    ) -> list[tuple[bytes, int]]:
+        out: list[tuple[bytes, int]] = []
+        if signs.leet and not flags & _LEET:
+            out.append((normalize.fold_leet(data), flags | _LEET))
+        if signs.spaced and not flags & _SQUEEZED:
+            out.append((normalize.squeeze(data, signs.spaced), flags | _SQUEEZED))
+        # renderings of an ASCII text keep its offsets: decode the original-case run
+        if signs.base64 and self.encoding.decode_base64 and not flags and text.isascii():
+            for start, end in signs.base64[:_MAX_PAYLOADS]:
+                payload = normalize.decode_payload(_b64_run(text, start, end))
+                if payload is not None:
+                    out.append((_payload(payload), _DECODED))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {
+            **super().describe(),
+            "action": self.action.value,
+            "patterns": len(self.reasons),
+            "encoding": self.encoding.model_dump(),
+        }
+
+
+def _negated(data: bytes, start: int) -> bool:
+    window = data[max(0, start - 24) : start]
+    return any(window.endswith(n) or (n + b"to ") in window for n in NEGATIONS) or any(
+        window.endswith(n + b"you ") or window.endswith(n + b"ever ") for n in NEGATIONS
+    )
+
+
+def _group(spans: list[tuple[int, int]]) -> int:
+    for i in range(1, len(spans)):
+        if spans[i][0] >= 0:
+            return i
+    return 1
+
+
+def build(settings: Settings, ctx: BuildContext) -> Policy:
+    return PromptInjection(settings)
+
+
+KIND = PolicyKind("prompt-injection", Settings, build)

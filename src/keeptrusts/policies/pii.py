@@ -1,0 +1,209 @@
+"""`pii-detector`: e-mail, phone, card, IBAN, SSN, IP addresses and credentials in any text.
+
+Every built-in entity is on by default (`entities` narrows the list); `detect_patterns` adds
+RE2 patterns, plain or named. Findings are redacted with a marker (`[REDACTED:EMAIL]` by
+default) or block the text (`action: block`).
+
+Cost: each detector is gated by something cheap to test first (an `@`, enough digits, two
+colons, a literal prefix such as `sk-`), so most texts pay a few substring checks, one
+UTF-8 encode and one RE2 pass for digit runs.
+
+Streaming hold-back (`holdback`, HOLDBACK characters): the longest text that can still turn
+into a match when more arrives (an e-mail address is at most 254 characters; keys and
+tokens are far shorter before they first match). Spans that can keep growing (a private
+key block without its END line, a JWT) match through the end of the text, so a stream
+must never release text inside a match that touches its end.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+
+from keeptrusts.config.model import Strict
+from keeptrusts.detect import contact, numbers, secrets
+from keeptrusts.detect.engine import Encoded, Pattern, PatternError, compile_pattern
+from keeptrusts.detect.findings import Finding
+from keeptrusts.detect.phone import SUPPORTED_REGIONS, PhoneValidator
+from keeptrusts.detect.tokens import TokenScanner
+from keeptrusts.pipeline.stage import BOTH_STAGES, Policy
+from keeptrusts.pipeline.verdict import Match, Result, Stage
+from keeptrusts.policies.registry import BuildContext, PolicyKind
+
+#: characters a stream holds back for this policy (see the module docstring)
+HOLDBACK = 256
+
+Entity = Literal[
+    "email",
+    "phone",
+    "credit_card",
+    "iban",
+    "ssn",
+    "ip_address",
+    "openai_key",
+    "anthropic_key",
+    "aws_access_key",
+    "github_token",
+    "slack_token",
+    "private_key",
+    "jwt",
+    "secrets",
+]
+BUILT_IN: tuple[Entity, ...] = tuple(e for e in get_args(Entity) if e != "secrets")
+StageName = Literal["request", "response"]
+
+
+def both_stages() -> list[StageName]:
+    return ["request", "response"]
+
+
+def _all_entities() -> list[Entity]:
+    return list(BUILT_IN)
+
+
+_DIGIT_BYTES = b"0123456789"
+
+
+def _re2_pattern(value: str) -> str:
+    try:
+        compile_pattern(value)
+    except PatternError as exc:
+        raise ValueError(f"not a valid RE2 pattern: {exc}") from None
+    return value
+
+
+RegexText = Annotated[str, AfterValidator(_re2_pattern)]
+
+
+class NamedPattern(Strict):
+    """A `detect_patterns` entry: a plain RE2 string, or `{name, pattern}`."""
+
+    name: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+    pattern: RegexText
+
+
+def _pattern_entry(value: object) -> object:
+    return {"pattern": value} if isinstance(value, str) else value
+
+
+PatternEntry = Annotated[NamedPattern, BeforeValidator(_pattern_entry)]
+
+
+class Redaction(Strict):
+    #: `[REDACTED:{entity}]` style template ({entity} is the upper-case entity name),
+    #: `label` (the same), or `asterisks` (one `*` per redacted character)
+    marker_format: str = "[REDACTED:{entity}]"
+    #: entity -> marker, overriding marker_format for that entity
+    custom_markers: dict[str, str] = Field(default_factory=dict)
+    #: replace with as many `*` as the value had characters
+    preserve_length: bool = False
+
+
+class Settings(Strict):
+    action: Literal["redact", "block"] = "redact"
+    entities: list[Entity] = Field(default_factory=_all_entities)
+    detect_patterns: list[PatternEntry] = Field(default_factory=list)
+    redaction: Redaction = Redaction()
+    #: regions whose national formats are read as phone numbers (`+` numbers: any region)
+    phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
+    stages: list[StageName] = Field(default_factory=both_stages)
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, regions: list[str]) -> list[str]:
+        unknown = [r for r in regions if r not in SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown region code(s) {unknown}; use ISO 3166 codes like US, GB")
+        return regions
+
+
+class PiiDetector(Policy):
+    kind = "pii-detector"
+    inspects_text = True
+
+    def __init__(self, settings: Settings, name: str = "pii-detector") -> None:
+        super().__init__(name, frozenset(Stage(s) for s in settings.stages) or BOTH_STAGES)
+        self.action = Result(settings.action)
+        enabled: set[str] = set(settings.entities)
+        if "secrets" in enabled:
+            enabled |= set(secrets.SECRETS)
+        self.entities = frozenset(e for e in BUILT_IN if e in enabled)
+        phones = PhoneValidator(settings.phone_regions) if "phone" in enabled else None
+        self._numbers = numbers.NumberScanner(self.entities, phones)
+        self._number_min_digits = 4 if self._numbers.ipv4 else numbers.MIN_WINDOW_DIGITS
+        self._numbers_on = self._numbers.windows or self._numbers.ipv4
+        self._tokens = TokenScanner(self.entities)
+        self._custom: list[tuple[str, Pattern]] = [
+            ((p.name or "custom").lower(), compile_pattern(p.pattern))
+            for p in settings.detect_patterns
+        ]
+        self._redaction = settings.redaction
+        names = [*self.entities, *(n for n, _ in self._custom)]
+        self._markers = {e: _marker(settings.redaction, e) for e in names}
+        self._reasons = {e: f"pii.{e}" for e in names}
+        self.holdback = HOLDBACK
+
+    def find(self, text: str, stage: Stage) -> list[Match]:
+        found = self.findings(text)
+        if not found:
+            return []
+        if self.action is Result.BLOCK:
+            first = min(found)
+            return [Match(first.start, first.end, Result.BLOCK, self._reasons[first.entity])]
+        found.sort()
+        return [
+            Match(f.start, f.end, Result.REDACT, self._reasons[f.entity], self._replace(text, f))
+            for f in found
+        ]
+
+    def findings(self, text: str) -> list[Finding]:
+        """Every entity found in `text`, in no particular order (spans may overlap)."""
+        enc = Encoded(text)
+        out: list[Finding] = []
+        if "email" in self.entities:
+            contact.emails(enc, out)
+        data = enc.data
+        digits = len(data) - len(data.translate(None, _DIGIT_BYTES))
+        if self._numbers_on and digits >= self._number_min_digits:
+            self._numbers.scan(enc, out)
+        self._tokens.scan(enc, out)
+        for name, pattern in self._custom:
+            for spans in pattern.iter(enc):
+                start, end = enc.span(spans[0])
+                if end > start:
+                    out.append(Finding(start, end, name))
+        return out
+
+    def _replace(self, text: str, f: Finding) -> str:
+        marker = self._markers[f.entity]
+        return marker if marker else "*" * (f.end - f.start)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            **super().describe(),
+            "action": self.action.value,
+            "entities": sorted(self.entities),
+            "detect_patterns": len(self._custom),
+            "holdback": self.holdback,
+        }
+
+
+def _marker(redaction: Redaction, entity: str) -> str:
+    """The replacement for `entity`; empty means one `*` per character."""
+    custom = redaction.custom_markers.get(entity)
+    if custom is not None:
+        return custom
+    fmt = redaction.marker_format
+    if redaction.preserve_length or fmt in ("asterisks", "asterisk", "mask"):
+        return ""
+    if fmt == "label":
+        fmt = "[REDACTED:{entity}]"
+    return fmt.replace("{entity}", entity.upper())
+
+
+def build(settings: Settings, ctx: BuildContext) -> Policy:
+    return PiiDetector(settings)
+
+
+KIND = PolicyKind("pii-detector", Settings, build)

@@ -1,0 +1,205 @@
+"""`rate-limit`: requests and tokens per minute and parallel requests, per subject.
+
+```yaml
+policy:
+  rate-limit:
+    rules:
+      - {scope: tenant, requests_per_minute: 600, tokens_per_minute: 200000, max_parallel: 32}
+```
+
+Each rule counts one subject (the tenant, the API key, the model, or everyone) in a 60 s
+sliding window of one-second buckets. A request is admitted only if every limit of every
+rule allows it; the check and the count are one atomic step in the backend. Tokens are
+counted at admission as the prompt estimate plus the request's own output cap
+(`max_tokens`/`max_completion_tokens`, if given), and corrected to the real usage when the
+request completes. A refusal is 429 `rate_limited` with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator
+
+from keeptrusts.config.model import Strict
+from keeptrusts.errors import RateLimited
+from keeptrusts.limits.backend import (
+    RATE_PARALLEL,
+    RATE_RPM,
+    LimitBackend,
+    LimitsUnavailable,
+    RateResult,
+    RateRule,
+)
+from keeptrusts.limits.estimate import max_output_tokens, prompt_tokens
+from keeptrusts.limits.failmode import fall_back
+from keeptrusts.limits.subjects import GLOBAL, Scope, model_folder, safe, subject
+from keeptrusts.pipeline.stage import Policy
+from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
+from keeptrusts.policies.registry import BuildContext, PolicyKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from keeptrusts.pipeline.context import Exchange
+
+
+class Rule(Strict):
+    scope: Scope = "tenant"
+    requests_per_minute: int | None = Field(None, ge=1)
+    tokens_per_minute: int | None = Field(None, ge=1)
+    max_parallel: int | None = Field(None, ge=1)
+
+    def limits(self) -> RateRule:
+        return RateRule(
+            self.requests_per_minute or 0, self.tokens_per_minute or 0, self.max_parallel or 0
+        )
+
+
+class Settings(Strict):
+    rules: list[Rule] = Field(default_factory=list)
+    chars_per_token: float = Field(4.0, gt=0)
+
+    @field_validator("rules")
+    @classmethod
+    def _one_rule_per_scope(cls, rules: list[Rule]) -> list[Rule]:
+        scopes = [r.scope for r in rules]
+        for s in scopes:
+            if scopes.count(s) > 1:
+                raise ValueError(f"two rules with scope {s!r}: put its limits in one rule")
+        return rules
+
+
+@dataclass(slots=True)
+class Held:
+    """What one admitted request holds, to settle on completion."""
+
+    lease: str
+    tokens: int
+    counted: list[tuple[str, RateResult]]
+
+
+REASONS = {RATE_RPM: "requests_per_minute", RATE_PARALLEL: "max_parallel"}
+
+
+class RateLimit(Policy):
+    kind = "rate-limit"
+    checks_request = True
+    completes = True
+
+    def __init__(self, settings: Settings, backend: LimitBackend, fold: Callable[[str], str]):
+        super().__init__(self.kind, frozenset({Stage.REQUEST}))
+        self.settings = settings
+        self.backend = backend
+        self.fold = fold
+
+    def _keys(self, ex: Exchange) -> list[tuple[str, Rule]]:
+        out = []
+        for rule in self.settings.rules:
+            who = subject(rule.scope, ex, self.fold)
+            if who is not None:
+                out.append((f"{rule.scope}:{who}", rule))
+        return out
+
+    async def on_request(self, ex: Exchange) -> Decision:
+        keys = self._keys(ex)
+        if not keys:
+            return ALLOW
+        tokens = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
+        tokens += max_output_tokens(ex.body) or 0
+        lease, now = uuid.uuid4().hex, time.time()
+        results = await asyncio.gather(
+            *(self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys),
+            return_exceptions=True,
+        )
+        counted = [(k, r) for (k, _), r in zip(keys, results, strict=True)]
+        admitted = [(k, r) for k, r in counted if isinstance(r, RateResult) and not r.refused]
+        failure = next((r for _, r in counted if isinstance(r, BaseException)), None)
+        refusal = next((r for _, r in counted if isinstance(r, RateResult) and r.refused), None)
+        if failure is not None or refusal is not None:
+            await self._undo(admitted, lease, tokens)
+        if isinstance(failure, LimitsUnavailable):
+            return fall_back(self.backend, self.name, failure)
+        if failure is not None:
+            raise failure
+        if refusal is not None:
+            return self._refuse(ex, keys, counted, refusal)
+        ex.scratch[self.name] = Held(lease, tokens, admitted)
+        return ALLOW
+
+    def _refuse(
+        self,
+        ex: Exchange,
+        keys: list[tuple[str, Rule]],
+        counted: list[tuple[str, Any]],
+        refusal: RateResult,
+    ) -> Decision:
+        idx = next(i for i, (_, r) in enumerate(counted) if r is refusal)
+        rule = keys[idx][1]
+        what = REASONS.get(refusal.refused, "tokens_per_minute")
+        limit = getattr(rule, what)
+        scope = "all requests" if rule.scope == "global" else f"this {rule.scope}"
+        message = (
+            f"rate limit exceeded: {what} ({limit}) for {scope}, set by policy "
+            f"{self.name!r}; retry after the Retry-After delay"
+        )
+        error = RateLimited(
+            message, retry_after=refusal.retry_after, code="rate_limited", policy=self.name
+        )
+        return Decision(Result.BLOCK, f"rate_limit.{what}", error)
+
+    async def _undo(self, admitted: list[tuple[str, RateResult]], lease: str, tokens: int) -> None:
+        """Un-count a request another rule refused (so it costs no one a slot)."""
+        now = time.time()
+        for key, res in admitted:
+            with contextlib.suppress(LimitsUnavailable):
+                await self.backend.rate_release(key, lease, res.bucket, -tokens, -1, now)
+
+    async def on_complete(self, ex: Exchange) -> None:
+        held = ex.scratch.get(self.name)
+        if not isinstance(held, Held):
+            return
+        used = ex.usage.input_tokens + ex.usage.output_tokens
+        delta = used - held.tokens if used else 0
+        now = time.time()
+        for key, res in held.counted:
+            with contextlib.suppress(LimitsUnavailable):  # else the lease expires by itself
+                await self.backend.rate_release(key, held.lease, res.bucket, delta, 0, now)
+
+    async def report(self, tenant: str) -> list[dict[str, object]]:
+        """This policy's counters for `tenant` (tenant and global rules)."""
+        out: list[dict[str, object]] = []
+        now = time.time()
+        for rule in self.settings.rules:
+            if rule.scope not in ("tenant", "global"):
+                continue
+            who = safe(tenant) if rule.scope == "tenant" else GLOBAL
+            entry: dict[str, object] = {"policy": self.name, "kind": self.kind, "scope": rule.scope}
+            entry.update(rule.model_dump(exclude={"scope"}))
+            try:
+                st = await self.backend.rate_state(f"{rule.scope}:{who}", now)
+            except LimitsUnavailable as exc:
+                entry["error"] = exc.message
+            else:
+                entry.update(
+                    requests_last_minute=st.requests,
+                    tokens_last_minute=st.tokens,
+                    in_flight=st.parallel,
+                )
+            out.append(entry)
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {**super().describe(), **self.settings.model_dump()}
+
+
+def build(settings: Settings, ctx: BuildContext) -> Policy:
+    return RateLimit(settings, ctx.limits, model_folder(ctx.config, ctx.pricing))
+
+
+KIND = PolicyKind("rate-limit", Settings, build)

@@ -1,0 +1,523 @@
+"""Request tracing: continue the caller's trace (W3C TraceContext, B3); export spans if configured.
+
+The request path uses only the OpenTelemetry *API* (`RequestTrace`), and only when
+`setup_tracing()` found export configured by the standard `OTEL_*` variables. With export off a
+`RequestTrace` is a few parsed ids: the provider gets the caller's own trace headers back unchanged
+(or a fresh `traceparent` when the caller sent none), at a cost of a couple of microseconds. The
+SDK (OTLP over HTTP, batch processor, resource) is wired in `setup_tracing()` alone.
+
+Header parsing is strict and linear: fixed offsets, length checks and hex-set membership, no regex.
+Invalid trace headers count as absent (a new trace starts) and are not forwarded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    Tracer,
+    TraceState,
+)
+from opentelemetry.util.types import AttributeValue
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVICE_NAME: Final = "keeptrusts-gateway"
+DEFAULT_OTLP_TRACES_ENDPOINT: Final = "http://localhost:4318/v1/traces"
+TRACER_NAME: Final = "keeptrusts.gateway"
+
+#: Trace-context headers this module reads and re-emits (all lower case).
+TRACE_HEADERS: Final = (
+    "traceparent",
+    "tracestate",
+    "b3",
+    "x-b3-traceid",
+    "x-b3-spanid",
+    "x-b3-parentspanid",
+    "x-b3-sampled",
+    "x-b3-flags",
+)
+#: Headers passed to the provider unchanged, whatever the tracing mode.
+OPAQUE_HEADERS: Final = ("baggage", "x-ot-span-context")
+
+_W3C: Final = 1
+_B3_SINGLE: Final = 2
+_B3_MULTI: Final = 4
+_LOWER_HEX: Final = "0123456789abcdef"
+_ANY_HEX: Final = "0123456789abcdefABCDEF"
+_ZERO_TRACE: Final = "0" * 32
+_ZERO_SPAN: Final = "0" * 16
+_B3_FLAGS: Final = ("0", "1", "d")  # `b3: 0` and friends: a sampling decision with no ids
+_ODD_HEX: Final = "13579bdf"  # flags whose low (sampled) bit is set
+_MAX_HEADER: Final = 512  # longer trace headers are not trace context; W3C caps tracestate at 512
+
+_tracer: Tracer | None = None  # set by setup_tracing(); None means export is off
+
+
+# --------------------------------------------------------------------------- header parsing
+
+
+class Parent:
+    """The caller's span: ids in lower-case hex (trace id padded to 32), and its sampling bits."""
+
+    __slots__ = ("debug", "sampled", "span_id", "trace_id")
+
+    def __init__(self, trace_id: str, span_id: str, sampled: bool, debug: bool = False) -> None:
+        self.trace_id = trace_id
+        self.span_id = span_id
+        self.sampled = sampled
+        self.debug = debug
+
+
+def _is_hex(s: str, n: int, alphabet: str = _LOWER_HEX) -> bool:
+    """`n` hex digits, not all zero (str.strip over a fixed alphabet: linear, no regex)."""
+    return len(s) == n and not s.strip(alphabet) and bool(s.strip("0"))
+
+
+def parse_traceparent(value: str) -> Parent | None:
+    """`version-traceid-parentid-flags`; versions above 00 may append `-...` fields."""
+    n = len(value)
+    if n < 55 or n > _MAX_HEADER or value[2] != "-" or value[35] != "-" or value[52] != "-":
+        return None
+    digits = value[:55].replace("-", "")
+    if len(digits) != 52 or digits.strip(_LOWER_HEX) or value.startswith("ff"):
+        return None
+    if n > 55 and (value.startswith("00") or value[55] != "-"):
+        return None
+    trace_id, span_id = value[3:35], value[36:52]
+    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+        return None
+    return Parent(trace_id, span_id, sampled=value[54] in _ODD_HEX)
+
+
+def _b3_trace_id(value: str) -> str | None:
+    value = value.lower()
+    if len(value) == 16 and _is_hex(value, 16):
+        return "0" * 16 + value
+    return value if _is_hex(value, 32) else None
+
+
+def parse_b3_single(value: str) -> Parent | None:
+    """`traceid-spanid[-sampling[-parentspanid]]`; a lone sampling flag carries no ids (None)."""
+    if len(value) > 100:
+        return None
+    parts = value.split("-", 4)
+    if len(parts) < 2 or len(parts) > 4:
+        return None
+    trace_id = _b3_trace_id(parts[0])
+    span_id = parts[1].lower()
+    if trace_id is None or not _is_hex(span_id, 16):
+        return None
+    sampling = parts[2] if len(parts) > 2 else ""
+    if sampling not in ("", "0", "1", "d"):
+        return None
+    if len(parts) == 4 and not _is_hex(parts[3], 16, _ANY_HEX):
+        return None
+    # An absent flag defers the decision to us: our sampler decides as for a sampled parent.
+    return Parent(trace_id, span_id, sampled=sampling != "0", debug=sampling == "d")
+
+
+def parse_b3_multi(headers: Mapping[str, str], trace_value: str) -> Parent | None:
+    trace_id = _b3_trace_id(trace_value) if len(trace_value) <= 32 else None
+    span_id = headers.get("x-b3-spanid", "").lower()
+    if trace_id is None or not _is_hex(span_id, 16):
+        return None
+    debug = headers.get("x-b3-flags") == "1"
+    sampled = headers.get("x-b3-sampled", "1").lower() not in ("0", "false")
+    return Parent(trace_id, span_id, sampled=sampled or debug, debug=debug)
+
+
+def _new_trace_id() -> str:
+    return "%032x" % (random.getrandbits(128) or 1)
+
+
+def _new_span_id() -> str:
+    return "%016x" % (random.getrandbits(64) or 1)
+
+
+# --------------------------------------------------------------------------- header formatting
+
+
+def _format_headers(
+    formats: int, trace_id: str, span_id: str, parent_span_id: str | None, parent: Parent | None,
+    sampled: bool, raw: Mapping[str, str],
+) -> dict[str, str]:  # fmt: skip
+    """Trace headers in each format the caller used, naming `span_id` as the provider's parent."""
+    out: dict[str, str] = {}
+    if formats & _W3C or not formats:
+        out["traceparent"] = f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
+        if "tracestate" in raw:
+            out["tracestate"] = raw["tracestate"]
+    if formats & (_B3_SINGLE | _B3_MULTI):
+        b3_trace = trace_id[16:] if trace_id.startswith("0" * 16) else trace_id
+        debug = parent is not None and parent.debug
+        flag = "d" if debug else ("1" if sampled else "0")
+        if formats & _B3_SINGLE:
+            suffix = f"-{parent_span_id}" if parent_span_id else ""
+            out["b3"] = f"{b3_trace}-{span_id}-{flag}{suffix}"
+        if formats & _B3_MULTI:
+            out["x-b3-traceid"] = b3_trace
+            out["x-b3-spanid"] = span_id
+            if parent_span_id:
+                out["x-b3-parentspanid"] = parent_span_id
+            out["x-b3-flags" if debug else "x-b3-sampled"] = "1" if debug else flag
+    return out
+
+
+# --------------------------------------------------------------------------- spans
+
+
+def _genai_attributes(
+    system: str | None = None,
+    request_model: str | None = None,
+    response_model: str | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    http_status: int | None = None,
+) -> dict[str, AttributeValue]:
+    candidates: tuple[tuple[str, AttributeValue | None], ...] = (
+        ("gen_ai.system", system),
+        ("gen_ai.request.model", request_model),
+        ("gen_ai.response.model", response_model),
+        ("gen_ai.usage.input_tokens", input_tokens),
+        ("gen_ai.usage.output_tokens", output_tokens),
+        ("http.response.status_code", http_status),
+    )
+    return {k: v for k, v in candidates if v is not None}
+
+
+def _finish(span: Span, exc: BaseException | None) -> None:
+    if exc is not None:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+    span.end()
+
+
+class StageSpan:
+    """A child span for one policy stage (a no-op object when export is off)."""
+
+    __slots__ = ("_span",)
+
+    def __init__(self, span: Span | None) -> None:
+        self._span = span
+
+    def set_attribute(self, key: str, value: AttributeValue) -> None:
+        if self._span is not None:
+            self._span.set_attribute(key, value)
+
+    def __enter__(self) -> StageSpan:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        span, self._span = self._span, None
+        if span is not None:
+            _finish(span, exc)
+
+
+_NOOP_STAGE: Final = StageSpan(None)
+
+
+class ProviderSpan:
+    """The client span around one provider attempt; `headers()` is what the provider receives."""
+
+    __slots__ = ("_ended", "_span", "_trace")
+
+    def __init__(self, trace_: RequestTrace, span: Span | None) -> None:
+        self._trace = trace_
+        self._span = span
+        self._ended = False
+
+    def headers(self) -> dict[str, str]:
+        return self._trace._provider_headers(self._span)
+
+    def set_attributes(
+        self,
+        *,
+        response_model: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        if self._span is not None and not self._ended:
+            self._span.set_attributes(
+                _genai_attributes(
+                    None, None, response_model, input_tokens, output_tokens, http_status
+                )
+            )
+
+    def end(self, exc: BaseException | None = None) -> None:
+        if self._span is not None and not self._ended:
+            self._ended = True
+            _finish(self._span, exc)
+
+    def __enter__(self) -> ProviderSpan:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.end(exc)
+
+
+class RequestTrace:
+    """One request's trace: the caller's context, the server span (export on) and its children.
+
+    Not thread-safe; spans are parented explicitly (no context-var attach), so a span may start in
+    one task and end in another (a stream relayed after the handler returned).
+    """
+
+    __slots__ = ("_ctx", "_formats", "_parent", "_raw", "_span", "_tracer", "trace_id")
+
+    def __init__(
+        self, parent: Parent | None, formats: int, raw: dict[str, str], tracer: Tracer | None
+    ) -> None:
+        self._parent = parent
+        self._formats = formats
+        self._raw = raw
+        self._tracer = tracer
+        self._span: Span | None = None
+        self._ctx: Context | None = None
+        #: 32 lower-case hex digits: the caller's trace id, or a new one.
+        self.trace_id = parent.trace_id if parent else ""
+
+    @classmethod
+    def start(cls, headers: Mapping[str, str], method: str, route: str) -> RequestTrace:
+        """Continue the caller's trace (W3C first, then B3 single, then B3 multi) or start one.
+
+        `headers` must look up lower-case names case-insensitively (aiohttp's `request.headers`).
+        """
+        parent: Parent | None = None
+        formats = 0
+        raw: dict[str, str] = {}
+        value = headers.get("traceparent")
+        if value is not None and (parent := parse_traceparent(value)) is not None:
+            formats, raw["traceparent"] = _W3C, value
+            state = headers.get("tracestate")
+            if state is not None and len(state) <= _MAX_HEADER:
+                raw["tracestate"] = state
+        value = headers.get("b3")
+        if value is not None:
+            if (b3 := parse_b3_single(value)) is not None:
+                formats, raw["b3"] = formats | _B3_SINGLE, value
+                parent = parent or b3
+            elif value in _B3_FLAGS:  # a sampling decision alone: passed on as it came
+                raw["b3"] = value
+        value = headers.get("x-b3-traceid")
+        if value is not None and (multi := parse_b3_multi(headers, value)) is not None:
+            formats |= _B3_MULTI
+            for name in TRACE_HEADERS[3:]:
+                if (v := headers.get(name)) is not None:
+                    raw[name] = v
+            parent = parent or multi
+        for name in OPAQUE_HEADERS:
+            if (v := headers.get(name)) is not None:
+                raw[name] = v
+        rt = cls(parent, formats, raw, _tracer)
+        if _tracer is not None:
+            rt._start_server_span(_tracer, method, route)
+        elif parent is None:
+            rt.trace_id = _new_trace_id()
+        return rt
+
+    def _start_server_span(self, tracer: Tracer, method: str, route: str) -> None:
+        ctx = Context()
+        p = self._parent
+        if p is not None:
+            state = self._raw.get("tracestate")
+            remote = SpanContext(
+                int(p.trace_id, 16),
+                int(p.span_id, 16),
+                is_remote=True,
+                trace_flags=TraceFlags(TraceFlags.SAMPLED if p.sampled else TraceFlags.DEFAULT),
+                trace_state=TraceState.from_header([state]) if state else None,
+            )
+            ctx = trace.set_span_in_context(NonRecordingSpan(remote), ctx)
+        attrs: dict[str, AttributeValue] = {"http.request.method": method, "http.route": route}
+        span = tracer.start_span(f"{method} {route}", ctx, SpanKind.SERVER, attrs)
+        self._span = span
+        self._ctx = trace.set_span_in_context(span, ctx)
+        self.trace_id = f"{span.get_span_context().trace_id:032x}"
+
+    @property
+    def recording(self) -> bool:
+        """True when spans are exported (tracing is on)."""
+        return self._span is not None
+
+    def stage_span(self, name: str) -> StageSpan:
+        if self._tracer is None or self._ctx is None:
+            return _NOOP_STAGE
+        attrs: dict[str, AttributeValue] = {"keeptrusts.policy.stage": name}
+        return StageSpan(self._tracer.start_span(name, self._ctx, SpanKind.INTERNAL, attrs))
+
+    def provider_span(
+        self, target_id: str, system: str, model: str, operation: str = "chat"
+    ) -> ProviderSpan:
+        if self._tracer is None or self._ctx is None:
+            return ProviderSpan(self, None)
+        attrs = _genai_attributes(system, model)
+        attrs["gen_ai.operation.name"] = operation
+        attrs["keeptrusts.provider.target"] = target_id
+        span = self._tracer.start_span(f"{operation} {model}", self._ctx, SpanKind.CLIENT, attrs)
+        return ProviderSpan(self, span)
+
+    def _provider_headers(self, span: Span | None) -> dict[str, str]:
+        if span is None:
+            return self._passthrough_headers()
+        sc = span.get_span_context()
+        server = self._span.get_span_context().span_id if self._span is not None else 0
+        out = _format_headers(
+            self._formats,
+            self.trace_id,
+            f"{sc.span_id:016x}",
+            f"{server:016x}" if server else None,
+            self._parent,
+            sc.trace_flags.sampled,
+            self._raw,
+        )
+        for name in OPAQUE_HEADERS:
+            if name in self._raw:
+                out[name] = self._raw[name]
+        if "b3" in self._raw and "b3" not in out:
+            out["b3"] = self._raw["b3"]
+        return out
+
+    def _passthrough_headers(self) -> dict[str, str]:
+        if self._formats:
+            return dict(self._raw)
+        # No caller context: name this request as the parent; the flag says we recorded nothing.
+        out = dict(self._raw)
+        out["traceparent"] = f"00-{self.trace_id}-{_new_span_id()}-00"
+        return out
+
+    def set_attributes(
+        self,
+        *,
+        system: str | None = None,
+        request_model: str | None = None,
+        response_model: str | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        http_status: int | None = None,
+        tenant: str | None = None,
+        decision: str | None = None,
+    ) -> None:
+        if self._span is None:
+            return
+        attrs = _genai_attributes(
+            system, request_model, response_model, input_tokens, output_tokens, http_status
+        )
+        if tenant is not None:
+            attrs["keeptrusts.tenant"] = tenant
+        if decision is not None:
+            attrs["keeptrusts.decision"] = decision
+        self._span.set_attributes(attrs)
+
+    def end(self, status: int) -> None:
+        """End the server span with the response status (5xx marks it as an error). Idempotent."""
+        span, self._span = self._span, None
+        if span is None:
+            return
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+
+
+# --------------------------------------------------------------------------- SDK wiring
+
+
+@dataclass
+class TracingSetup:
+    """What `setup_tracing()` built; `shutdown()` flushes pending spans and turns export off."""
+
+    provider: TracerProvider
+    tracer: Tracer
+    endpoint: str
+
+    def force_flush(self, timeout_millis: int = 5000) -> bool:
+        return self.provider.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        global _tracer
+        if _tracer is self.tracer:
+            _tracer = None
+        self.provider.force_flush()
+        self.provider.shutdown()
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def otlp_traces_endpoint(env: Mapping[str, str]) -> str | None:
+    """The OTLP/HTTP traces URL the `OTEL_*` variables ask for, or None when export is off."""
+    if _truthy(env.get("OTEL_SDK_DISABLED")):
+        return None
+    exporters = {e.strip().lower() for e in env.get("OTEL_TRACES_EXPORTER", "").split(",") if e}
+    if "none" in exporters:
+        return None
+    signal = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    if signal:
+        return signal
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if base:
+        return base.rstrip("/") + "/v1/traces"
+    return DEFAULT_OTLP_TRACES_ENDPOINT if "otlp" in exporters else None
+
+
+def setup_tracing(*, install_global: bool = True) -> TracingSetup | None:
+    """Wire the OpenTelemetry SDK (OTLP over HTTP, batch processor) when `OTEL_*` asks for it.
+
+    Reads `OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT`, `OTEL_TRACES_EXPORTER`, `OTEL_SDK_DISABLED`,
+    `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` (service.name defaults to keeptrusts-gateway);
+    the SDK itself honours `OTEL_EXPORTER_OTLP_*_HEADERS|TIMEOUT|COMPRESSION`, `OTEL_BSP_*` and
+    `OTEL_TRACES_SAMPLER[_ARG]`. Returns None (export off, propagation only) otherwise.
+    """
+    global _tracer
+    endpoint = otlp_traces_endpoint(os.environ)
+    if endpoint is None:
+        return None
+    protocol = os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+    )
+    if protocol and protocol != "http/protobuf":
+        log.warning("OTLP protocol %r is not supported; exporting with http/protobuf", protocol)
+
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, SERVICE_VERSION, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from keeptrusts import __version__
+
+    resource = Resource.create({SERVICE_VERSION: __version__})
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    tracer = provider.get_tracer(TRACER_NAME, __version__)
+    if install_global:
+        trace.set_tracer_provider(provider)
+    _tracer = tracer
+    log.info("tracing: exporting spans to %s", endpoint)
+    return TracingSetup(provider, tracer, endpoint)

@@ -1,0 +1,38 @@
+"""Bounded edit distance and word windows."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from keeptrusts.detect.fuzzy import windows, within, words
+
+
+def _levenshtein(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def test_within() -> None:
+    assert within("atlas", "atlas", 0)
+    assert within("atlass", "atlas", 1)
+    assert within("atls", "atlas", 1)
+    assert not within("atl", "atlas", 1)
+    assert within("pr0ject atlas", "project atlas", 1)
+
+
+@given(st.text("abc", max_size=8), st.text("abc", max_size=8), st.integers(0, 3))
+def test_within_agrees_with_full_distance(a: str, b: str, limit: int) -> None:
+    assert within(a, b, limit) == (_levenshtein(a, b) <= limit)
+
+
+def test_words_and_windows() -> None:
+    text = "Hello, (project)  atlas!"
+    spans = words(text)
+    assert [text[a:b] for a, b in spans] == ["Hello", "project", "atlas"]
+    assert [text[a:b] for a, b in windows(spans, 2)] == ["Hello, (project", "project)  atlas"]

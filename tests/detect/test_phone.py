@@ -1,0 +1,53 @@
+"""Phone validation: international and national formats, cheap rejections."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeptrusts.detect.phone import PhoneValidator
+
+V = PhoneValidator(["US", "GB"])
+
+
+def _digits(s: str) -> str:
+    return "".join(c for c in s if c.isdigit())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "415-555-2671",
+        "(415) 555-2671",
+        "1 415 555 2671",
+        "+1 415 555 2671",
+        "+44 20 7946 0958",
+        "020 7946 0958",
+        "+49 30 901820",
+        "+33 1 42 68 53 00",
+        "+91 98765 43210",
+    ],
+)
+def test_valid(raw: str) -> None:
+    assert V.ok(raw, _digits(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "20240115",  # a date
+        "1700000000",  # a unix time
+        "1234567890",  # US area codes never start with 1
+        "0306406152",  # an ISBN-10
+        "12345",  # too short
+        "+999 1234 5678",  # no such country code
+        "9780306406157",  # an ISBN-13
+    ],
+)
+def test_invalid(raw: str) -> None:
+    assert not V.ok(raw, _digits(raw))
+
+
+def test_regions_decide_national_formats() -> None:
+    us_only = PhoneValidator(["US"])
+    assert not us_only.ok("020 7946 0958", "02079460958")
+    assert us_only.ok("+44 20 7946 0958", "442079460958")
