@@ -3,7 +3,7 @@ environment under bench/peers/ (gitignored) and pointed at the same nginx upstre
 
 Installation happens on the first `make bench-peers` (pip into bench/peers/litellm, npm into
 bench/peers/portkey); a peer that cannot be installed or does not start is skipped with a note.
-LiteLLM is pinned to a version chosen on purpose (a later release was compromised upstream).
+LiteLLM is pinned (its 1.107.0 release was compromised upstream and withdrawn; never float it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from bench import netutil, procs
 from bench.targets import CHAT_PATH, Stack, Target
 
-LITELLM_SPEC = "litellm[proxy]==1.74.9"
+LITELLM_SPEC = "litellm[proxy]==1.110.2"
 PORTKEY_SPEC = "@portkey-ai/gateway@1.15.2"
 
 

@@ -11,6 +11,7 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -128,9 +129,9 @@ class _Outage:
         self.thread.join(30)
 
 
-async def _wait_for_events(server: ApiServer, n: int, within: float) -> list[dict[str, object]]:
+async def _wait_for_events(server: ApiServer, n: int, within: float) -> list[dict[str, Any]]:
     deadline = time.monotonic() + within
-    events: list[dict[str, object]] = []
+    events: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         events = await asyncio.to_thread(server.all_events)
         if len(events) >= n:

@@ -14,7 +14,7 @@ from keeptrusts.telemetry.metrics import Metrics
 
 HEADER = """
 pack: {name: limits-test}
-tenants: {api_keys: {"sha256:abc": team-a}}
+tenants: {api_keys: {"sha256:abababababababababababababababababababababababababababababababab": team-a}}
 policies: {chain: [%s]}
 policy:
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -106,3 +107,17 @@ class ManagedConfigPoller:
                 self.gateway_id,
             )
         return ok
+
+
+def poller_from_env(
+    gateway_id: str, apply: Callable[[str], Awaitable[bool]], interval: float = 30.0
+) -> ManagedConfigPoller:
+    """The poller `kt gateway run --managed` needs, from `KEEPTRUSTS_API_URL` and
+    `KEEPTRUSTS_GATEWAY_TOKEN`; raises ValueError naming what is missing."""
+    api_url = os.environ.get("KEEPTRUSTS_API_URL")
+    if not api_url:
+        raise ValueError("--managed needs KEEPTRUSTS_API_URL (the control-plane API)")
+    if not os.environ.get("KEEPTRUSTS_GATEWAY_ID"):
+        raise ValueError("--managed needs KEEPTRUSTS_GATEWAY_ID (which config to fetch)")
+    token = os.environ.get("KEEPTRUSTS_GATEWAY_TOKEN") or None
+    return ManagedConfigPoller(api_url, token, gateway_id, apply, interval)

@@ -111,6 +111,18 @@ class Tenants(Strict):
     identities: dict[str, str] = Field(default_factory=dict)
     default: str = "anonymous"
 
+    @field_validator("api_keys")
+    @classmethod
+    def _hashed_keys(cls, keys: dict[str, str]) -> dict[str, str]:
+        for name in keys:
+            hexpart = name[7:] if name.lower().startswith("sha256:") else ""
+            if len(hexpart) != 64 or any(c not in "0123456789abcdefABCDEF" for c in hexpart):
+                raise ValueError(
+                    "keys must be 'sha256:<64 hex digits>' of the API key, never the key itself "
+                    "(echo -n KEY | sha256sum)"
+                )
+        return keys
+
 
 class Price(Strict):
     input_per_mtok: float = Field(ge=0)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from keeptrusts.controlplane.timeparse import parse_time
+from keeptrusts.controlplane.timeparse import parse_rfc3339
 
 MAX_ID_LENGTH = 128
 GROUP_COLUMNS = ("tenant", "model", "provider", "gateway_id", "decision")
@@ -117,9 +117,9 @@ def event_row(index: int, event: Any) -> EventRow:
     if not isinstance(ts, str):
         raise InvalidEvent(f"events[{index}].timestamp: must be an RFC 3339 string")
     try:
-        moment = parse_time(ts)
-    except ValueError as exc:
-        raise InvalidEvent(f"events[{index}].timestamp: {exc}") from None
+        moment = parse_rfc3339(ts)
+    except ValueError:
+        raise InvalidEvent(f"events[{index}].timestamp: {ts[:40]!r} is not RFC 3339") from None
     return EventRow(
         id=eid,
         ts=moment,

@@ -15,12 +15,17 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
         base = now or datetime.now(UTC)
         return base - timedelta(seconds=int(age[:-1]) * UNITS[age[-1]])
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_rfc3339(value)
     except ValueError:
         raise ValueError(
             f"{text!r} is not a time: use RFC 3339 (2026-01-02T03:04:05Z) "
             "or an age like 15m, 1h, 7d"
         ) from None
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An absolute time; a missing offset means UTC. Raises ValueError."""
+    parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)

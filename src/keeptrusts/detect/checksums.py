@@ -35,26 +35,27 @@ def luhn_ok(digits: str) -> bool:
 
 
 def card_brand(digits: str) -> str | None:
-    """The card scheme an issuer prefix and length belong to, or None when no scheme fits."""
+    """The card scheme an issuer prefix and length belong to, or None when no scheme fits.
+
+    Prefixes compare as strings: equal-length digit strings order like their numbers.
+    """
     n = len(digits)
-    two = int(digits[:2])
-    four = int(digits[:4])
-    three = int(digits[:3])
+    two, three, four = digits[:2], digits[:3], digits[:4]
     if digits[0] == "4" and n in (13, 16, 19):
         return "visa"
-    if (51 <= two <= 55 or 2221 <= four <= 2720) and n == 16:
+    if n == 16 and ("51" <= two <= "55" or "2221" <= four <= "2720"):
         return "mastercard"
-    if two in (34, 37) and n == 15:
+    if n == 15 and two in ("34", "37"):
         return "amex"
-    if (four == 6011 or two == 65 or 644 <= three <= 649) and 16 <= n <= 19:
+    if 16 <= n <= 19 and (four == "6011" or two == "65" or "644" <= three <= "649"):
         return "discover"
-    if 3528 <= four <= 3589 and 16 <= n <= 19:
+    if 16 <= n <= 19 and "3528" <= four <= "3589":
         return "jcb"
-    if (300 <= three <= 305 or two in (36, 38, 39)) and 14 <= n <= 19:
+    if 14 <= n <= 19 and ("300" <= three <= "305" or two in ("36", "38", "39")):
         return "diners"
-    if two == 62 and 16 <= n <= 19:
+    if 16 <= n <= 19 and two == "62":
         return "unionpay"
-    if two in (50, 56, 57, 58, 63, 67) and 12 <= n <= 19:
+    if 12 <= n <= 19 and two in ("50", "56", "57", "58", "63", "67"):
         return "maestro"
     return None
 

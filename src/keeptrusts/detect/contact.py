@@ -15,21 +15,27 @@ IP_ADDRESS = "ip_address"
 #: RFC 5321: an address is at most 254 characters
 EMAIL_MAX = 254
 
-_EMAIL = compile_pattern(
-    r"[\pL\pN_%+\-]+(?:\.[\pL\pN_%+\-]+)*"
-    r"@(?:[\pL\pN](?:[\pL\pN\-]*[\pL\pN])?\.)+\pL{2,63}"
+_LOCAL = r"[{w}_%+\-]+(?:\.[{w}_%+\-]+)*"
+_DOMAIN = r"(?:[{w}](?:[{w}\-]*[{w}])?\.)+[{a}]{{2,63}}"
+# ASCII text gets the ASCII pattern: Unicode classes make RE2's automaton far larger
+_EMAIL_ASCII = compile_pattern(
+    (_LOCAL + "@" + _DOMAIN).format(w="A-Za-z0-9", a="A-Za-z").replace("{{", "{").replace("}}", "}")
+)
+_EMAIL_UNICODE = compile_pattern(
+    (_LOCAL + "@" + _DOMAIN).format(w="\\pL\\pN", a="\\pL").replace("{{", "{").replace("}}", "}")
 )
 IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?: ?[a-z0-9]){11,32})"
 IPV6_PATTERN = (
-    r"(?i:(?:[0-9a-f]{1,4})?(?::[0-9a-f]{0,4}){2,7}"
-    r"(?:(?::|[0-9a-f]{1,4}:)(?:[0-9]{1,3}\.){3}[0-9]{1,3})?)"
+    r"(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
+    r"|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
+    r"(?::(?:[0-9]{1,3}\.){3}[0-9]{1,3})?)"
 )
 
 
 def emails(enc: Encoded, out: list[Finding]) -> None:
     if "@" not in enc.text:
         return
-    for spans in _EMAIL.iter(enc):
+    for spans in (_EMAIL_ASCII if enc.ascii else _EMAIL_UNICODE).iter(enc):
         start, end = enc.span(spans[0])
         out.append(Finding(start, end, EMAIL))
 
@@ -51,10 +57,10 @@ def iban_end(text: str, start: int, end: int) -> int | None:
 
 
 def ipv6_ok(text: str, start: int, end: int) -> bool:
-    candidate = text[start:end]
-    if candidate.count(":") < 2 or sum(1 for p in candidate.split(":") if p) < 2:
-        return False
     if not clear_before(text, start, ":") or not clear_after(text, end, ":"):
+        return False
+    candidate = text[start:end]
+    if sum(1 for p in candidate.split(":") if p) < 2:
         return False
     try:
         ipaddress.IPv6Address(candidate)

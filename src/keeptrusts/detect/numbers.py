@@ -30,7 +30,7 @@ MIN_WINDOW_DIGITS = 7
 MAX_RUN_CHARS = 4096
 
 _RUN = compile_pattern(r"\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3}")
-_SEPARATORS = str.maketrans({c: " " for c in ".-()+"})
+_SEPARATORS = bytes.maketrans(b".-()+", b"     ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
 
@@ -73,6 +73,10 @@ class NumberScanner:
             return
         if not self.windows:
             return
+        if " " not in run:
+            # no space inside: the run is one number or none (the common case, read fast)
+            self._whole(run, groups, start, end, out)
+            return
         digits = [run[a:b] for a, b in groups]
         # a window starts and ends where a space (or the run's edge) splits the groups:
         # `15.01.2024 415-555-2671` is read as a date and a phone, never as `2024 415-555`
@@ -96,6 +100,16 @@ class NumberScanner:
             out.append(Finding(start + a, start + groups[j][1], entity))
             remaining -= sum(map(len, digits[i : j + 1]))
             i = j + 1
+
+    def _whole(
+        self, run: str, groups: list[tuple[int, int]], start: int, end: int, out: list[Finding]
+    ) -> None:
+        digits = [run[a:b] for a, b in groups]
+        total = sum(map(len, digits))
+        if MIN_WINDOW_DIGITS <= total <= MAX_WINDOW_DIGITS:
+            entity = self._classify(run, groups, digits, 0, len(groups) - 1, total)
+            if entity is not None:
+                out.append(Finding(start, end, entity))
 
     def _window(
         self,
@@ -152,10 +166,10 @@ class NumberScanner:
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
-    """(start, end) of each digit group in a run."""
+    """(start, end) of each digit group in a run (runs are ASCII)."""
     out: list[tuple[int, int]] = []
     pos = 0
-    for part in run.translate(_SEPARATORS).split(" "):
+    for part in run.encode("ascii").translate(_SEPARATORS).split(b" "):
         if part:
             out.append((pos, pos + len(part)))
         pos += len(part) + 1

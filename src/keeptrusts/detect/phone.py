@@ -79,6 +79,14 @@ class PhoneValidator:
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = tuple(_region(r) for r in regions)
+        #: digit counts a nationally written number can have in any of the regions
+        self.national_lengths = frozenset(
+            n + extra
+            for r in self.regions
+            for n in (r.lengths or range(MIN_DIGITS, MAX_DIGITS + 1))
+            for extra in ((0, len(r.national_prefix)) if r.national_prefix == "1" else
+                          (len(r.national_prefix),))
+        )  # fmt: skip
 
     def ok(self, raw: str, digits: str) -> bool:
         """`raw` is the candidate as written, `digits` its digits only."""
@@ -86,6 +94,8 @@ class PhoneValidator:
             return False
         if raw.startswith("+"):
             return self._international(raw, digits)
+        if len(digits) not in self.national_lengths:
+            return False
         for region in self.regions:
             nsn = _national_significant(region, digits)
             if nsn is not None and region.possible(nsn) and _valid(raw, region.code):

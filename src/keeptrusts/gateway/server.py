@@ -94,7 +94,7 @@ class GatewayServer:
             app,
             handler_cancellation=True,
             access_log=None,
-            shutdown_timeout=loaded.config.server.drain_timeout_seconds,
+            shutdown_timeout=2.0,  # in-flight work was already awaited by drain()
         )
         await self.runner.setup()
         limit = loaded.config.server.max_connections

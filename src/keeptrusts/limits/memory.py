@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from keeptrusts.telemetry.metrics import Metrics
 
 RATE_WINDOW = 60
+#: above this many subjects, idle ones are dropped (a tenant header can name many tenants)
+GC_THRESHOLD = 10_000
 
 
 @dataclass
@@ -82,6 +84,8 @@ class MemoryBackend:
         self, key: str, rule: RateRule, tokens: int, lease: str, now: float
     ) -> RateResult:
         sec = int(now)
+        if key not in self._rates and len(self._rates) >= GC_THRESHOLD:
+            self._gc(sec)
         st = self._rates.setdefault(key, _Rate())
         st.prune(sec)
         reqs, toks = sum(st.requests.values()), sum(st.tokens.values())
@@ -106,6 +110,12 @@ class MemoryBackend:
         if rule.max_parallel:
             st.leases.add(lease)
         return RateResult(RATE_OK, 0.0, reqs + 1, toks + tokens, len(st.leases), sec)
+
+    def _gc(self, sec: int) -> None:
+        for key, st in list(self._rates.items()):
+            st.prune(sec)
+            if not (st.requests or st.tokens or st.leases):
+                del self._rates[key]
 
     async def rate_release(
         self, key: str, lease: str, bucket: int, token_delta: int, request_delta: int, now: float

@@ -150,6 +150,7 @@ class Budget(Policy):
         ex.scratch[self.name] = ticket
         amounts = [to_nano(self.worst_case(ex, rule)) for _, rule in keyed]
         ticket.reserved_usd = to_usd(max(amounts))
+        ticket.held = list(keyed)  # a cancelled check still releases on completion
         now = time.time()
         results = await asyncio.gather(
             *(

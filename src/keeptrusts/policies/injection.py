@@ -48,6 +48,11 @@ class _Signs:
         self.base64: list[tuple[int, int]] = []
 
 
+_SPACED = ("spaced", normalize.SPACED_PATTERN)
+_LEET_SIGN = ("leet", normalize.LEET_PATTERN)
+_B64_SIGN = ("base64", normalize.BASE64_PATTERN)
+
+
 def _payload(decoded: str) -> bytes:
     return normalize.clean(decoded)
 
@@ -110,12 +115,20 @@ class PromptInjection(Policy):
             alternatives.append(f"(?i:{p})")
         self.reasons = tuple(reasons)
         self._n_reasons = len(reasons)
-        signs = [normalize.LEET_PATTERN, normalize.SPACED_PATTERN, normalize.BASE64_PATTERN]
-        self._pattern: Pattern | None = (
-            compile_pattern("|".join(f"({a})" for a in [*alternatives, *signs]))
-            if alternatives
-            else None
-        )
+        # one pattern per set of evasion signs still worth reporting: once leetspeak was
+        # seen, or enough base64 runs were collected, the scan stops matching them
+        self._patterns: dict[tuple[bool, bool], tuple[Pattern, tuple[str, ...]]] = {}
+        if alternatives:
+            for leet in (True, False):
+                for b64 in (True, False):
+                    signs = [_SPACED]
+                    signs += [_LEET_SIGN] if leet else []
+                    signs += [_B64_SIGN] if b64 else []
+                    pattern = "|".join(f"({a})" for a in [*alternatives, *(p for _, p in signs)])
+                    self._patterns[(leet, b64)] = (
+                        compile_pattern(pattern),
+                        tuple(k for k, _ in signs),
+                    )
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         reason = self.detect(text)
@@ -125,7 +138,7 @@ class PromptInjection(Policy):
 
     def detect(self, text: str) -> str | None:
         """The reason code of the first attack found in `text`, or None."""
-        if self._pattern is None:
+        if not self._patterns:
             return None
         enc = self.encoding
         cleaned = normalize.clean(text, unicode=enc.normalize_unicode)
@@ -148,13 +161,15 @@ class PromptInjection(Policy):
 
     def _scan(self, data: bytes, flags: int) -> str | _Signs:
         """The first attack's reason, or the signs of evasion seen on the way."""
-        assert self._pattern is not None
         enc = Encoded.from_bytes(data)
         signs = _Signs()
+        want_leet = not flags & _LEET
+        want_b64 = self.encoding.decode_base64 and not flags
+        pattern, kinds = self._patterns[(want_leet, want_b64)]
         pos = 0
         n = self._n_reasons
         while pos <= len(data):
-            spans = self._pattern.search(enc, pos)
+            spans = pattern.search(enc, pos)
             if spans is None:
                 break
             start, end = spans[0]
@@ -163,12 +178,18 @@ class PromptInjection(Policy):
             if group <= n:
                 if not _negated(data, start):
                     return self.reasons[group - 1]
-            elif group == n + 1:
-                signs.leet = True
-            elif group == n + 2:
+                continue
+            kind = kinds[group - n - 1]
+            if kind == "spaced":
                 signs.spaced.append((start, end))
+                continue
+            if kind == "leet":
+                signs.leet = True
+                want_leet = False
             else:
                 signs.base64.append((start, end))
+                want_b64 = len(signs.base64) < _MAX_PAYLOADS
+            pattern, kinds = self._patterns[(want_leet, want_b64)]
         return signs
 
     def _renderings(

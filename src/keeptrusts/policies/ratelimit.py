@@ -81,7 +81,9 @@ class Held:
 
     lease: str
     tokens: int
-    counted: list[tuple[str, RateResult]]
+    #: (key, bucket the request was counted in); bucket None while the outcome is unknown
+    #: (the request was cancelled mid-check): then only the slot is freed
+    counted: list[tuple[str, int | None]]
 
 
 REASONS = {RATE_RPM: "requests_per_minute", RATE_PARALLEL: "max_parallel"}
@@ -113,6 +115,8 @@ class RateLimit(Policy):
         tokens = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
         tokens += max_output_tokens(ex.body) or 0
         lease, now = uuid.uuid4().hex, time.time()
+        held = Held(lease, tokens, [(k, None) for k, _ in keys])
+        ex.scratch[self.name] = held  # a cancelled check still frees its slots on completion
         results = await asyncio.gather(
             *(self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys),
             return_exceptions=True,
@@ -121,7 +125,9 @@ class RateLimit(Policy):
         admitted = [(k, r) for k, r in counted if isinstance(r, RateResult) and not r.refused]
         failure = next((r for _, r in counted if isinstance(r, BaseException)), None)
         refusal = next((r for _, r in counted if isinstance(r, RateResult) and r.refused), None)
+        held.counted = [(k, r.bucket) for k, r in admitted]
         if failure is not None or refusal is not None:
+            held.counted = []
             await self._undo(admitted, lease, tokens)
         if isinstance(failure, LimitsUnavailable):
             return fall_back(self.backend, self.name, failure)
@@ -129,7 +135,6 @@ class RateLimit(Policy):
             raise failure
         if refusal is not None:
             return self._refuse(ex, keys, counted, refusal)
-        ex.scratch[self.name] = Held(lease, tokens, admitted)
         return ALLOW
 
     def _refuse(
@@ -167,9 +172,13 @@ class RateLimit(Policy):
         used = ex.usage.input_tokens + ex.usage.output_tokens
         delta = used - held.tokens if used else 0
         now = time.time()
-        for key, res in held.counted:
+        for key, bucket in held.counted:
             with contextlib.suppress(LimitsUnavailable):  # else the lease expires by itself
-                await self.backend.rate_release(key, held.lease, res.bucket, delta, 0, now)
+                if bucket is None:
+                    await self.backend.rate_release(key, held.lease, 0, 0, 0, now)
+                else:
+                    await self.backend.rate_release(key, held.lease, bucket, delta, 0, now)
+        held.counted = []
 
     async def report(self, tenant: str) -> list[dict[str, object]]:
         """This policy's counters for `tenant` (tenant and global rules)."""
