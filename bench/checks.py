@@ -80,5 +80,18 @@ def _peers_and_workers(res: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def cpu_note(res: dict[str, Any]) -> str | None:
+    """Where the gateway's time goes, in one line: its CPU per request over the floor's."""
+    gw, floor = _load(res, "gateway", 16), _load(res, "passthrough", 16)
+    if not gw or not floor or not gw["cpu_us_per_req"] or not floor["cpu_us_per_req"]:
+        return None
+    g, f = gw["cpu_us_per_req"], floor["cpu_us_per_req"]
+    return (
+        f"CPU per request at 16 connections: gateway {g:,.0f} µs, floor {f:,.0f} µs "
+        f"({g / f:.2f}×): the gateway's own work is {g - f:,.0f} µs per request; at one core "
+        f"that alone caps it near {1e6 / g:,.0f} req/s against the floor's {1e6 / f:,.0f}"
+    )
+
+
 def evaluate(res: dict[str, Any]) -> list[dict[str, Any]]:
     return _gateway_load(res) + _gateway_resources(res) + _peers_and_workers(res)

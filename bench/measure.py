@@ -82,9 +82,11 @@ def one_run(target: Target, conns: int, plan: Plan, body: Path, raw: Raw, rnd: i
 
 
 def warm_up(targets: list[Target], plan: Plan, body: Path) -> None:
+    """A short run at 16 connections per target (longer for peers: Node's JIT needs it)."""
     for t in targets:
+        seconds = max(plan.warmup_s, 3.0) if t.kind == "peer" else plan.warmup_s
         try:
-            wrk.run(t.url, 16, plan.warmup_s, body, cpu=plan.load_cpu, headers=t.headers)
+            wrk.run(t.url, 16, seconds, body, cpu=plan.load_cpu, headers=t.headers)
         except (wrk.WrkError, OSError) as exc:
             _say(f"warm-up of {t.name} failed: {exc}")
 

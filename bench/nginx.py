@@ -65,12 +65,21 @@ class Upstream:
     sse_port: int
 
     @property
+    def json_root(self) -> str:
+        return f"http://127.0.0.1:{self.json_port}"
+
+    @property
+    def sse_root(self) -> str:
+        return f"http://127.0.0.1:{self.sse_port}"
+
+    @property
     def json_base(self) -> str:
-        return f"http://127.0.0.1:{self.json_port}/v1"
+        """The OpenAI-style base URL (what a provider target's `base_url` names)."""
+        return self.json_root + "/v1"
 
     @property
     def sse_base(self) -> str:
-        return f"http://127.0.0.1:{self.sse_port}/v1"
+        return self.sse_root + "/v1"
 
 
 def available() -> bool:

@@ -18,7 +18,7 @@ import yaml
 from bench import netutil, procs
 from bench.targets import CHAT_PATH, Stack, Target
 
-LITELLM_SPEC = "litellm[proxy]==1.110.2"
+LITELLM_SPEC = "litellm[proxy]==1.74.9"
 PORTKEY_SPEC = "@portkey-ai/gateway@1.15.2"
 
 

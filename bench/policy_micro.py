@@ -5,7 +5,7 @@
 Texts (built deterministically): `prose` (chat-like English, no PII), `technical` (code,
 dates, versions, hashes, prices: many look-alikes), `pii` (prose with an e-mail, a phone,
 a card and a key in every KB). Each kind runs alone with its default settings (dlp-filter
-with ten blocked terms), then the embedded default chain (prompt-injection, pii-detector,
+with ten blocked terms, exact and fuzzy), then the embedded default chain (prompt-injection, pii-detector,
 dlp-filter) runs through `textscan.scan` as the gateway runs it on a request text.
 Reports the best of R rounds of process CPU time (the least disturbed by other processes).
 """
@@ -16,6 +16,7 @@ import argparse
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, cast
 
 from keeptrusts.cli_policy import build_policies
@@ -75,6 +76,9 @@ def kinds() -> dict[str, Policy]:
         "prompt-injection": injection.PromptInjection(injection.Settings()),
         "pii-detector": pii.PiiDetector(pii.Settings()),
         "dlp-filter": dlp.DlpFilter(dlp.Settings(blocked_terms=TERMS)),
+        "dlp-filter fuzzy (d=1)": dlp.DlpFilter(
+            dlp.Settings(blocked_terms=TERMS, fuzzy_matching=True, max_distance=1)
+        ),
     }
 
 
@@ -107,30 +111,37 @@ def run_sync(policy: Policy, ex: Exchange) -> object:
     raise RuntimeError("on_request awaited something")  # pragma: no cover
 
 
+def per_kb(fn: Callable[[str], object], texts: list[str], repeat: int, kb: int) -> list[float]:
+    return [best_us(partial(fn, t), repeat) / kb for t in texts]
+
+
+def line(name: str, values: list[float]) -> str:
+    return f"{name:<26}" + "".join(f"{v:>12.1f}" for v in values)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.policy_micro")
     parser.add_argument("--kb", type=int, default=1, help="text size in KB (default 1)")
     parser.add_argument("--repeat", type=int, default=7)
     a = parser.parse_args(argv)
-    texts = {name: text_of(seed, a.kb) for name, seed in
-             (("prose", PROSE), ("technical", TECHNICAL), ("pii", PII))}  # fmt: skip
-    print(f"µs per KB (best of {a.repeat} rounds, {a.kb} KB texts)")
-    print(f"{'kind':<26}" + "".join(f"{n:>12}" for n in texts))
+    seeds = {"prose": PROSE, "technical": TECHNICAL, "pii": PII}
+    texts = [text_of(seed, a.kb) for seed in seeds.values()]
+    print(f"µs per KB (CPU time, best of {a.repeat} rounds, {a.kb} KB texts)")
+    print(f"{'kind':<26}" + "".join(f"{n:>12}" for n in seeds))
     for name, policy in kinds().items():
-        row = [best_us(lambda p=policy, t=t: p.find(t, Stage.REQUEST), a.repeat) / a.kb
-               for t in texts.values()]  # fmt: skip
-        print(f"{name:<26}" + "".join(f"{v:>12.1f}" for v in row))
+        print(line(name, per_kb(partial(policy.find, stage=Stage.REQUEST), texts, a.repeat, a.kb)))
     chain = build_policies(load_files([]))
-    row = [best_us(lambda t=t: scan(chain, t, Stage.REQUEST), a.repeat) / a.kb
-           for t in texts.values()]  # fmt: skip
-    print(f"{'default chain (request)':<26}" + "".join(f"{v:>12.1f}" for v in row))
-    row = [best_us(lambda t=t: scan(chain, t, Stage.RESPONSE), a.repeat) / a.kb
-           for t in texts.values()]  # fmt: skip
-    print(f"{'default chain (response)':<26}" + "".join(f"{v:>12.1f}" for v in row))
+    for stage in (Stage.REQUEST, Stage.RESPONSE):
+        run = partial(_scan, chain, stage=stage)
+        print(line(f"default chain ({stage.value})", per_kb(run, texts, a.repeat, a.kb)))
     print("\nper request (1 KB prompt), µs")
     for name, (policy, ex) in request_checks().items():
-        print(f"{name:<26}{best_us(lambda p=policy, e=ex: run_sync(p, e), a.repeat):>12.1f}")
+        print(line(name, [best_us(partial(run_sync, policy, ex), a.repeat)]))
     return 0
+
+
+def _scan(chain: list[Policy], text: str, *, stage: Stage) -> object:
+    return scan(chain, text, stage)
 
 
 if __name__ == "__main__":

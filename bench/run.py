@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="none",
         help="split: wrk and helpers on core 0, the server under test on core 1",
     )
+    p.add_argument("--profile", action="store_true", help="py-spy the gateway in an extra run")
     p.add_argument("--quick", action="store_true", help="1 round × 2 s, for trying the harness")
     p.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -124,6 +125,16 @@ def _event_note(stack: Stack, raw: measure.Raw) -> str | None:
     )
 
 
+def _profile(stack: Stack, body: Path) -> str:
+    from bench import profile
+
+    spy = profile.py_spy(REPO)
+    gw = next((t for t in stack.targets if t.name == "gateway"), None)
+    if spy is None or gw is None:
+        return "(no profile: py-spy is not installed or the gateway did not start)"
+    return profile.profile(gw, spy, body, stack.settings.out_dir)
+
+
 def _our_cpu() -> float:
     me = os.getpid()
     return procstat.cpu_seconds(procstat.tree(me)) + procstat.waited_children_cpu_seconds(me)
@@ -148,6 +159,7 @@ def execute(
 ) -> dict[str, Any]:
     stack = Stack(settings)
     raw = measure.Raw()
+    profiled: str | None = None
     body = settings.out_dir / "chat_request.json"
     body.write_bytes(payloads.chat_request_bytes())
     busy0, steal0 = machine.cpu_busy()
@@ -164,6 +176,8 @@ def execute(
         measure.warm_up(stack.targets, plan, body)
         measure.load_rounds(stack.targets, plan, body, raw)
         measure.stream_rounds(stack.stream_urls, plan, raw)
+        if a.profile:
+            profiled = _profile(stack, body)
         time.sleep(1.5)  # let the last event batches arrive
         note = _event_note(stack, raw)
         if note:
@@ -178,6 +192,7 @@ def execute(
         "skipped": stack.skipped,
         "errors": raw.errors,
         "runs": raw.runs,
+        "profile": profiled,
     }
 
 
@@ -210,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     res["checks"] = checks.evaluate(res)
+    note = checks.cpu_note(res)
+    if note:
+        notes.insert(0, note)
     (a.out / "latest.json").write_bytes(
         orjson.dumps(res, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
     )

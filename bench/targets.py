@@ -79,8 +79,8 @@ def start_base(stack: Stack) -> None:
     prefix = s.out_dir / "nginx"
     stack.upstream = nginx.start(prefix, netutil.free_port(), netutil.free_port(), cpus=s.load_cpus)
     up = stack.upstream
-    stack.targets.append(Target("direct", "direct", up.server, up.json_base[:-3] + CHAT_PATH))
-    stack.stream_urls["direct"] = up.sse_base[:-3] + CHAT_PATH
+    stack.targets.append(Target("direct", "direct", up.server, up.json_root + CHAT_PATH))
+    stack.stream_urls["direct"] = up.sse_root + CHAT_PATH
     stack.sink_port = netutil.free_port()
     sink_cmd = [
         sys.executable,
@@ -109,10 +109,9 @@ def _passthrough(stack: Stack, name: str, upstream_base: str) -> procs.Server:
 def start_floor(stack: Stack) -> None:
     up = stack.upstream
     assert up is not None
-    base = up.json_base[:-3]
-    pt = _passthrough(stack, "passthrough", base)
+    pt = _passthrough(stack, "passthrough", up.json_root)
     stack.targets.append(Target("passthrough", "floor", pt, pt.url + CHAT_PATH))
-    sse = _passthrough(stack, "passthrough-sse", up.sse_base[:-3])
+    sse = _passthrough(stack, "passthrough-sse", up.sse_root)
     stack.helpers.append(sse)
     stack.stream_urls["passthrough"] = sse.url + CHAT_PATH
 

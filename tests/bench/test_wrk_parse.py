@@ -113,3 +113,17 @@ def test_summary_pairs_rounds() -> None:
     assert gw["p50_added_vs_direct_us"] == pytest.approx((1100 + 2400) / 2)
     assert gw["p50_added_vs_floor_us"] == pytest.approx((200 + 500) / 2)
     assert gw["rps_all"] == [900, 400]
+
+
+def test_profile_summary_of_collapsed_stacks() -> None:
+    from bench import profile
+
+    raw = (
+        "run (asyncio/runners.py:118);handle (keeptrusts/gateway/handler.py:40);"
+        "scan (keeptrusts/detect/engine.py:10) 30\n"
+        "run (asyncio/runners.py:118);_writelines (aiohttp/http_writer.py:116) 70\n"
+    )
+    text = profile.summarise(raw)
+    assert "100 samples" in text
+    assert " 70.0%  _writelines (aiohttp/http_writer.py:116)" in text
+    assert " 30.0%  handle (keeptrusts/gateway/handler.py:40)" in text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -242,3 +244,31 @@ async def test_without_an_api_url_events_are_counted_and_discarded(tmp_path: Pat
     assert p.depth() == {"queue": 0, "spool": 0}
     assert sample(m, "keeptrusts_events_sent_total", sink="discard") == 5
     await p.close(1.0)
+
+
+async def test_a_stalled_api_counts_as_down(make_api: ApiFactory, tmp_path: Path) -> None:
+    """SIGSTOP the API: connections hang. Batches time out, go to the spool, and after SIGCONT
+    every event is stored once, in order (the stalled POSTs it finally reads are deduplicated)."""
+    api = make_api().start()
+    assert api.proc is not None
+    m = Metrics()
+    p = pipeline(api.url, tmp_path / "spool", m, delivery_timeout_seconds=0.5)
+    await p.start()
+    events = [make_event(i) for i in range(400)]
+    for e in events[:100]:
+        p.enqueue(e)
+    assert len(await wait_stored(api, 100)) == 100
+    os.kill(api.proc.pid, signal.SIGSTOP)
+    try:
+        for e in events[100:300]:
+            p.enqueue(e)
+            await asyncio.sleep(0.005)
+        assert p.depth()["spool"] > 0
+        assert sample(m, "keeptrusts_events_retried_total") >= 1
+    finally:
+        os.kill(api.proc.pid, signal.SIGCONT)
+    for e in events[300:]:
+        p.enqueue(e)
+    assert await p.wait_drained(30)
+    assert await stored_ids(api) == [e["id"] for e in events]
+    await p.close(2.0)

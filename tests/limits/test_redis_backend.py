@@ -112,12 +112,14 @@ async def test_crashed_replica_leases_expire_and_held_ones_are_refreshed(
     await crashed.rate_acquire("p", rule, 0, "dead", now)
     await alive.rate_acquire("p", rule, 0, "live", now)
     await crashed.budget_reserve("b", DAY, 10, 10, "dead", now)
+    await alive.budget_reserve("held", DAY, 10, 4, "live", now)
     assert isinstance(crashed, RedisBackend)
     crashed._held.clear()  # the replica died: nobody refreshes its leases
     await asyncio.sleep(1.0)  # > lease_ttl; `alive` refreshed its lease meanwhile
     now = time.time()
     assert (await alive.rate_state("p", now)).parallel == 1
     assert (await alive.budget_reserve("b", DAY, 10, 10, "new", now)).admitted
+    assert (await alive.budget_state("held", DAY, now)).reserved == 4  # a long stream's
 
 
 async def test_scripts_survive_a_redis_restart(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -158,6 +158,8 @@ class Events(Strict):
     flush_interval_seconds: float = Field(0.5, gt=0)
     queue_size: int = Field(10000, ge=1)
     include_text: bool = False
+    #: a POST to the control-plane API slower than this counts as failed (the batch is spooled)
+    delivery_timeout_seconds: float = Field(5.0, gt=0)
 
 
 class Logging(Strict):

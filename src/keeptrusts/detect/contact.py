@@ -15,15 +15,17 @@ IP_ADDRESS = "ip_address"
 #: RFC 5321: an address is at most 254 characters
 EMAIL_MAX = 254
 
-_LOCAL = r"[{w}_%+\-]+(?:\.[{w}_%+\-]+)*"
-_DOMAIN = r"(?:[{w}](?:[{w}\-]*[{w}])?\.)+[{a}]{{2,63}}"
+
+def _email_pattern(word: str, alpha: str) -> str:
+    return (
+        rf"[{word}_%+\-]+(?:\.[{word}_%+\-]+)*"
+        rf"@(?:[{word}](?:[{word}\-]*[{word}])?\.)+[{alpha}]{{2,63}}"
+    )
+
+
 # ASCII text gets the ASCII pattern: Unicode classes make RE2's automaton far larger
-_EMAIL_ASCII = compile_pattern(
-    (_LOCAL + "@" + _DOMAIN).format(w="A-Za-z0-9", a="A-Za-z").replace("{{", "{").replace("}}", "}")
-)
-_EMAIL_UNICODE = compile_pattern(
-    (_LOCAL + "@" + _DOMAIN).format(w="\\pL\\pN", a="\\pL").replace("{{", "{").replace("}}", "}")
-)
+_EMAIL_ASCII = compile_pattern(_email_pattern("A-Za-z0-9", "A-Za-z"))
+_EMAIL_UNICODE = compile_pattern(_email_pattern(r"\pL\pN", r"\pL"))
 IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?: ?[a-z0-9]){11,32})"
 IPV6_PATTERN = (
     r"(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"

@@ -29,7 +29,12 @@ MIN_WINDOW_DIGITS = 7
 #: the longest run that is read at all (longer runs are tables of numbers, read in pieces)
 MAX_RUN_CHARS = 4096
 
-_RUN = compile_pattern(r"\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3}")
+# group 1 is the run; the character before it is matched too, so runs glued to a word on
+# their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
+_RUN = compile_pattern(
+    r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
+    r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
+)
 _SEPARATORS = bytes.maketrans(b".-()+", b"     ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
@@ -49,10 +54,10 @@ class NumberScanner:
         text = enc.text
         data = enc.data
         for spans in _RUN.iter(enc):
-            b_start, b_end = spans[0]
+            b_start, b_end = spans[1]
             if b_end - b_start == 10 and _date_bytes(data, b_start):
                 continue
-            start, end = enc.span(spans[0])
+            start, end = enc.span(spans[1])
             if end - start > MAX_RUN_CHARS:
                 end = start + MAX_RUN_CHARS
             if text[start] in "+(" and not clear_before(text, start):
@@ -65,6 +70,11 @@ class NumberScanner:
 
     def _run(self, text: str, start: int, end: int, out: list[Finding]) -> None:
         run = text[start:end]
+        if run.isdigit():
+            entity = self._digits(run)
+            if entity is not None:
+                out.append(Finding(start, end, entity))
+            return
         if len(run) < MIN_WINDOW_DIGITS and run.count(".") != 3:
             return
         groups = _groups(run)
@@ -100,6 +110,15 @@ class NumberScanner:
             out.append(Finding(start + a, start + groups[j][1], entity))
             remaining -= sum(map(len, digits[i : j + 1]))
             i = j + 1
+
+    def _digits(self, run: str) -> str | None:
+        """A run of bare digits: a card or a phone number, or nothing."""
+        n = len(run)
+        if self.cards and 13 <= n <= MAX_WINDOW_DIGITS and card_ok(run):
+            return CREDIT_CARD
+        if self.phones is not None and self.phones.ok(run, run):
+            return PHONE
+        return None
 
     def _whole(
         self, run: str, groups: list[tuple[int, int]], start: int, end: int, out: list[Finding]

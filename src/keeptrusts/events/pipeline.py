@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import random
+import sqlite3
 import tempfile
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import orjson
 
 from keeptrusts.config.model import Events
+from keeptrusts.events.backoff import Backoff
 from keeptrusts.events.sinks import ApiSink, FileSink, LocalSink, StdoutSink
 from keeptrusts.events.spool import Spool
 from keeptrusts.telemetry.metrics import Metrics
@@ -45,21 +46,6 @@ DEFAULT_EVENTS_FILE = "keeptrusts-events.jsonl"
 
 def default_spool_dir() -> str:
     return os.path.join(tempfile.gettempdir(), "keeptrusts-spool")
-
-
-class Backoff:
-    """Exponential backoff with jitter: base * 2^n, capped, times a random factor in [0.5, 1]."""
-
-    def __init__(self, base: float = 0.2, cap: float = 5.0) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.base * (2.0**self.attempt))
-        self.attempt = min(self.attempt + 1, 30)
-        return delay * random.uniform(0.5, 1.0)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class EventPipeline:
@@ -78,7 +64,9 @@ class EventPipeline:
         self.settings = settings
         self.metrics = metrics
         self.gateway_id = gateway_id
-        self.remote = ApiSink(api_url, token) if api_url and "api" in settings.sinks else None
+        self.remote: ApiSink | None = None
+        if api_url and "api" in settings.sinks:
+            self.remote = ApiSink(api_url, token, settings.delivery_timeout_seconds)
         self.local: list[LocalSink] = []
         if "stdout" in settings.sinks:
             self.local.append(StdoutSink())
@@ -216,7 +204,7 @@ class EventPipeline:
         if self.remote is None:
             self._inflight = []
             return
-        ok = await self.remote.deliver([body for _, body in rows])
+        ok = await self._deliver(self.remote, rows)
         if ok:
             self._inflight = []
             self._sent(len(rows))
@@ -231,12 +219,19 @@ class EventPipeline:
         rows = await self._io_call(self.spool.read, self.settings.batch_size)
         if not rows:
             return  # only pending spills: the next read sees them (same I/O thread, FIFO)
-        if await remote.deliver([body for _, body in rows]):
+        if await self._deliver(remote, rows):
             await self._io_call(self.spool.remove, rows)
             self._sent(len(rows))
             return
         self.metrics.events_retried.inc()
         await self._outage()
+
+    async def _deliver(self, remote: ApiSink, rows: list[Row]) -> bool:
+        try:
+            return await remote.deliver([body for _, body in rows])
+        except Exception:  # a sink bug must not lose the batch: treat it as a failed delivery
+            log.exception("event delivery to %s raised", remote.url)
+            return False
 
     async def _outage(self) -> None:
         """The API is down or slow: keep new events on disk, wait a backoff, then try again."""
@@ -271,7 +266,7 @@ class EventPipeline:
                 continue
             try:
                 ok = await asyncio.wait_for(
-                    self.remote.deliver([b for _, b in rows]), max(0.1, deadline - loop.time())
+                    self._deliver(self.remote, rows), max(0.1, deadline - loop.time())
                 )
             except TimeoutError:
                 ok = False
@@ -330,8 +325,13 @@ class EventPipeline:
             self._spool_rows(rows)
 
     def _spool_rows(self, rows: list[Row]) -> None:
-        if self.spool is not None:
+        if self.spool is None:
+            return
+        try:
             self.spool.append(rows)
+        except sqlite3.Error as exc:  # e.g. the disk is full
+            self.metrics.events_dropped.inc(len(rows))
+            log.error("EVENT SPOOL WRITE FAILED: %d decision events lost: %s", len(rows), exc)
 
     def _write_local(self, rows: list[Row]) -> None:
         bodies = [body for _, body in rows]
@@ -339,7 +339,7 @@ class EventPipeline:
             try:
                 sink.write(bodies)
                 self.metrics.events_sent.labels(sink.name).inc(len(bodies))
-            except OSError as exc:
+            except (OSError, ValueError) as exc:
                 self.metrics.events_dropped.inc(len(bodies))
                 log.error("event sink %s failed, %d events lost: %s", sink.name, len(bodies), exc)
 

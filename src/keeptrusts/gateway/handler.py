@@ -75,8 +75,11 @@ class Handler:
             state.metrics.in_flight.dec()
             if ex is not None:
                 if ex.runtime.completes:
-                    # settle budgets even if the client's disconnect cancels this task
-                    await asyncio.shield(self._close(ex))
+                    # settle budgets after the response is out, and even if the client's
+                    # disconnect cancels this handler; drain() waits for these tasks
+                    task = asyncio.create_task(self._close(ex))
+                    state.background.add(task)
+                    task.add_done_callback(state.background.discard)
                 else:
                     finish(state, ex, ex.status)
 

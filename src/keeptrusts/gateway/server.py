@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from keeptrusts.config.load import ConfigError, discover, load_files
+from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.runtime import Runtime, compile_runtime
 from keeptrusts.gateway.app import build_app
 from keeptrusts.gateway.listener import LimitedSite
@@ -60,6 +61,7 @@ class GatewayServer:
         self._tasks: list[asyncio.Task[None]] = []
         self._reload_lock = asyncio.Lock()
         self.events: object | None = None
+        self.managed: ManagedConfigPoller | None = None
 
     def files(self) -> list[str]:
         return discover(self.opts.policy_configs, self.opts.config_dir)
@@ -73,7 +75,13 @@ class GatewayServer:
             connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
         )
         state_cfg = loaded.config.state
-        limits = create_backend(state_cfg.backend, state_cfg.url, state_cfg.key_prefix)
+        limits = create_backend(
+            state_cfg.backend,
+            state_cfg.url,
+            state_cfg.key_prefix,
+            fail_mode=self.opts.fail_mode,
+            metrics=self.metrics,
+        )
         runtime = compile_runtime(loaded, session, limits, self.metrics)
         self.state = GatewayState(
             runtime=None,
@@ -101,6 +109,8 @@ class GatewayServer:
         site = LimitedSite(self.runner, self._socket(), limit, ssl_context=self._tls())
         await site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
+        if self.opts.managed:
+            await self._start_managed()
         log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)
 
     async def _start_events(self, config: object) -> None:
@@ -186,6 +196,23 @@ class GatewayServer:
         self.metrics.config_reloads.labels("ok").inc()
         return True
 
+    async def _start_managed(self) -> None:
+        """`--managed`: poll the control plane for this gateway's config (ETag, every 30 s)."""
+        assert self.state is not None
+        api_url = os.environ.get("KEEPTRUSTS_API_URL")
+        if not api_url:
+            log.error("--managed needs KEEPTRUSTS_API_URL; serving the local config only")
+            return
+        interval = float(os.environ.get("KEEPTRUSTS_MANAGED_POLL_SECONDS", "30"))
+        self.managed = ManagedConfigPoller(
+            api_url,
+            os.environ.get("KEEPTRUSTS_GATEWAY_TOKEN"),
+            self.state.gateway_id,
+            self.apply_text,
+            interval=interval,
+        )
+        await self.managed.start()
+
     async def _watch(self) -> None:
         await watch(
             self.opts.policy_configs,
@@ -212,8 +239,12 @@ class GatewayServer:
         deadline = asyncio.get_running_loop().time() + cfg.drain_timeout_seconds
         while self.state.in_flight > 0 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        if self.state.background:
+            await asyncio.wait(list(self.state.background), timeout=5.0)
         for task in self._tasks:
             task.cancel()
+        if self.managed is not None:
+            await self.managed.close()
         if self.runner is not None:
             await self.runner.cleanup()
         close = getattr(self.events, "close", None)

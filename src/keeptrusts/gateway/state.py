@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -40,6 +41,8 @@ class GatewayState:
     in_flight: int = 0
     fail_mode: str = "block"
     admin_token: str | None = None
+    #: completion work (budget settlement) still running after its response was sent
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     def live(self) -> Runtime:
         assert self.runtime is not None

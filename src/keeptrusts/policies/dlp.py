@@ -55,7 +55,12 @@ class DlpFilter(Policy):
         if terms:
             self._automaton.make_automaton()
         self._distance = settings.max_distance if settings.fuzzy_matching else 0
-        self._fuzzy = [(t, len(t.split())) for t in terms] if self._distance else []
+        # fuzzy terms by word count, then by length: a window is compared only with terms
+        # whose length is within max_distance of its own
+        self._fuzzy: dict[int, dict[int, list[tuple[str, frozenset[str]]]]] = {}
+        for t in terms if self._distance else []:
+            by_size = self._fuzzy.setdefault(len(t.split()), {})
+            by_size.setdefault(len(t), []).append((t, frozenset(t)))
         self._patterns: list[tuple[str, Pattern]] = [
             ((p.name or "pattern").upper(), compile_pattern(p.pattern))
             for p in settings.detect_patterns
@@ -86,15 +91,25 @@ class DlpFilter(Policy):
 
     def _fuzzy_terms(self, text: str, out: list[Match]) -> None:
         spans = fuzzy.words(text)
+        folded = _fold(text)
         taken = {(m.start, m.end) for m in out}
-        for term, count in self._fuzzy:
+        limit = self._distance
+        for count, by_size in self._fuzzy.items():
             for start, end in fuzzy.windows(spans, count):
-                if (start, end) in taken:
-                    continue
-                window = " ".join(text[start:end].casefold().split())
-                if fuzzy.within(window, term, self._distance):
-                    out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
-                    taken.add((start, end))
+                window = folded[start:end]
+                if count > 1:
+                    window = " ".join(window.split())
+                size = len(window)
+                used: set[str] | None = None
+                for n in range(size - limit, size + limit + 1):
+                    for term, chars in by_size.get(n, ()):
+                        used = set(window) if used is None else used
+                        # each edit changes the set of characters used by at most two
+                        if (start, end) in taken or len(used ^ chars) > 2 * limit:
+                            continue
+                        if fuzzy.within(window, term, limit):
+                            out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
+                            taken.add((start, end))
 
     def _find_patterns(self, text: str, out: list[Match]) -> None:
         enc = Encoded(text)
@@ -112,7 +127,7 @@ class DlpFilter(Policy):
         return {
             **super().describe(),
             "action": self.action.value,
-            "blocked_terms": len(self._fuzzy) or (0 if self._empty else len(self._automaton)),
+            "blocked_terms": 0 if self._empty else len(self._automaton),
             "fuzzy_distance": self._distance,
             "detect_patterns": len(self._patterns),
             "holdback": self.holdback,

@@ -114,21 +114,21 @@ class PromptInjection(Policy):
             reasons.append(CUSTOM)
             alternatives.append(f"(?i:{p})")
         self.reasons = tuple(reasons)
-        self._n_reasons = len(reasons)
-        # one pattern per set of evasion signs still worth reporting: once leetspeak was
-        # seen, or enough base64 runs were collected, the scan stops matching them
-        self._patterns: dict[tuple[bool, bool], tuple[Pattern, tuple[str, ...]]] = {}
-        if alternatives:
-            for leet in (True, False):
-                for b64 in (True, False):
-                    signs = [_SPACED]
-                    signs += [_LEET_SIGN] if leet else []
-                    signs += [_B64_SIGN] if b64 else []
-                    pattern = "|".join(f"({a})" for a in [*alternatives, *(p for _, p in signs)])
-                    self._patterns[(leet, b64)] = (
-                        compile_pattern(pattern),
-                        tuple(k for k, _ in signs),
-                    )
+        self._attacks: Pattern | None = (
+            compile_pattern("|".join(f"({a})" for a in alternatives)) if alternatives else None
+        )
+        # evasion signs are looked for by a second, small pattern (matching them inside the
+        # large one would pay its submatch cost per sign); one variant per set of signs still
+        # worth reporting: once leetspeak was seen, or enough base64 runs were collected, the
+        # scan stops matching them
+        self._signs: dict[tuple[bool, bool], tuple[Pattern, tuple[str, ...]]] = {}
+        for leet in (True, False):
+            for b64 in (True, False):
+                signs = [_SPACED]
+                signs += [_LEET_SIGN] if leet else []
+                signs += [_B64_SIGN] if b64 else []
+                pattern = "|".join(f"({p})" for _, p in signs)
+                self._signs[(leet, b64)] = (compile_pattern(pattern), tuple(k for k, _ in signs))
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         reason = self.detect(text)
@@ -138,7 +138,7 @@ class PromptInjection(Policy):
 
     def detect(self, text: str) -> str | None:
         """The reason code of the first attack found in `text`, or None."""
-        if not self._patterns:
+        if self._attacks is None:
             return None
         enc = self.encoding
         cleaned = normalize.clean(text, unicode=enc.normalize_unicode)
@@ -160,36 +160,45 @@ class PromptInjection(Policy):
         return None
 
     def _scan(self, data: bytes, flags: int) -> str | _Signs:
-        """The first attack's reason, or the signs of evasion seen on the way."""
+        """The first attack's reason, or the signs of evasion worth another rendering."""
+        assert self._attacks is not None
         enc = Encoded.from_bytes(data)
+        pos = 0
+        while pos <= len(data):
+            spans = self._attacks.search(enc, pos)
+            if spans is None:
+                break
+            start, end = spans[0]
+            if not _negated(data, start):
+                return self.reasons[_group(spans) - 1]
+            pos = end if end > start else end + 1
+        return self._evasions(enc, flags)
+
+    def _evasions(self, enc: Encoded, flags: int) -> _Signs:
         signs = _Signs()
         want_leet = not flags & _LEET
         want_b64 = self.encoding.decode_base64 and not flags
-        pattern, kinds = self._patterns[(want_leet, want_b64)]
+        pattern, kinds = self._signs[(want_leet, want_b64)]
+        seen: set[bytes] = set()
         pos = 0
-        n = self._n_reasons
-        while pos <= len(data):
+        while pos <= len(enc.data):
             spans = pattern.search(enc, pos)
             if spans is None:
                 break
             start, end = spans[0]
-            group = _group(spans)
             pos = end if end > start else end + 1
-            if group <= n:
-                if not _negated(data, start):
-                    return self.reasons[group - 1]
-                continue
-            kind = kinds[group - n - 1]
+            kind = kinds[_group(spans) - 1]
             if kind == "spaced":
                 signs.spaced.append((start, end))
                 continue
             if kind == "leet":
                 signs.leet = True
                 want_leet = False
-            else:
+            elif enc.data[start:end] not in seen:
+                seen.add(enc.data[start:end])
                 signs.base64.append((start, end))
                 want_b64 = len(signs.base64) < _MAX_PAYLOADS
-            pattern, kinds = self._patterns[(want_leet, want_b64)]
+            pattern, kinds = self._signs[(want_leet, want_b64)]
         return signs
 
     def _renderings(
@@ -202,8 +211,13 @@ class PromptInjection(Policy):
             out.append((normalize.squeeze(data, signs.spaced), flags | _SQUEEZED))
         # renderings of an ASCII text keep its offsets: decode the original-case run
         if signs.base64 and self.encoding.decode_base64 and not flags and text.isascii():
+            budget = normalize.MAX_DECODED
             for start, end in signs.base64[:_MAX_PAYLOADS]:
-                payload = normalize.decode_payload(_b64_run(text, start, end))
+                run = _b64_run(text, start, end)
+                budget -= len(run)
+                if budget < 0:
+                    break
+                payload = normalize.decode_payload(run)
                 if payload is not None:
                     out.append((_payload(payload), _DECODED))
         return out
