@@ -36,3 +36,32 @@ def test_words_and_windows() -> None:
     spans = words(text)
     assert [text[a:b] for a, b in spans] == ["Hello", "project", "atlas"]
     assert [text[a:b] for a, b in windows(spans, 2)] == ["Hello, (project", "project)  atlas"]
+
+
+def test_pieces() -> None:
+    from keeptrusts.detect.fuzzy import pieces
+
+    assert pieces("atlas", 2) == ["atl", "as"]
+    assert pieces("ab", 5) == ["a", "b"]
+    assert "".join(pieces("project atlas", 3)) == "project atlas"
+
+
+@given(
+    st.lists(st.sampled_from(["atlas", "atlss", "atl4s", "xatlas", "project", "proj3ct", "a", "z"]),
+             max_size=12),
+    st.integers(0, 2),
+)  # fmt: skip
+def test_fuzzy_terms_match_brute_force(tokens: list[str], limit: int) -> None:
+    from keeptrusts.detect.fuzzy import FuzzyTerms
+
+    text = " ".join(tokens)
+    terms = ["atlas", "project atlas"]
+    found = set(FuzzyTerms(terms, limit).find(text, text))
+    spans = words(text)
+    expected = set()
+    for term in terms:
+        count = len(term.split())
+        for a, b in windows(spans, count):
+            if within(" ".join(text[a:b].split()), term, limit):
+                expected.add((a, b))
+    assert found == expected

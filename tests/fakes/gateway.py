@@ -96,6 +96,8 @@ class GatewayFactory:
         else:
             cmd += ["--config-dir", str(self.tmp / "no-such-dir")]
         cmd += args or []
+        if "--spool-dir" not in cmd:  # never share the default spool between tests
+            cmd += ["--spool-dir", str(self.tmp / f"spool-{self.n}")]
         full_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("KEEPTRUSTS_", "OTEL_"))
         }

@@ -2,12 +2,15 @@
 restarted 5 s later and the gateway itself restarts once. Afterwards every request has exactly
 one stored event (request ids compared), in order per gateway, the cost report equals the fake
 upstream's usage at the pricing table's prices, and no prompt or completion text was stored.
-Runs on SQLite and on a real PostgreSQL server."""
+Runs on SQLite and on a real PostgreSQL server. Also: a `--managed` gateway applies a config
+uploaded with `kt config push`."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -17,6 +20,7 @@ import httpx
 
 from keeptrusts.pricing import Pricing
 from tests.controlplane.fixtures import (  # noqa: F401 - fixtures
+    ApiFactory,
     api,
     backend,
     database_url,
@@ -146,3 +150,64 @@ def _diff(request_ids: list[str]) -> str:
     got = set(request_ids)
     dupes = len(request_ids) - len(got)
     return f"missing {sorted(want - got)[:10]}, unexpected {sorted(got - want)[:10]}, dupes {dupes}"
+
+
+MANAGED_V1 = """pack: {name: managed, version: 1.0.0}
+providers:
+  targets:
+    - {id: echo, provider: echo, models: ["*"]}
+policies: {chain: [dlp-filter]}
+policy:
+  dlp-filter: {blocked_terms: ["project atlas"], action: block}
+"""
+
+
+async def test_managed_gateway_applies_a_pushed_config(
+    make_api: ApiFactory,  # noqa: F811
+    gateways: GatewayFactory,
+    tmp_path: Path,
+) -> None:
+    server = make_api().start()
+    env = {
+        "KEEPTRUSTS_API_URL": server.url,
+        "KEEPTRUSTS_GATEWAY_TOKEN": TOKEN,
+        "KEEPTRUSTS_GATEWAY_ID": "gw-managed",
+        "KEEPTRUSTS_MANAGED_POLL_SECONDS": "0.3",
+    }
+    gw = await asyncio.to_thread(gateways.start, MANAGED_V1, env=env, args=["--managed"])
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a zebra"}]}
+    async with httpx.AsyncClient(base_url=gw.url, timeout=10) as client:
+        first = await client.post("/v1/chat/completions", json=body)
+        assert first.status_code == 200
+        assert first.headers["x-keeptrusts-config-version"].startswith("1.0.0+")
+        pushed = tmp_path / "v2.yaml"
+        pushed.write_text(MANAGED_V1.replace("1.0.0", "2.0.0").replace("project atlas", "zebra"))
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "keeptrusts",
+                "config",
+                "push",
+                str(pushed),
+                "--gateway",
+                "gw-managed",
+                "--api-url",
+                server.url,
+                "--token",
+                TOKEN,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 10
+        while True:
+            r = await client.post("/v1/chat/completions", json=body)
+            if r.status_code == 409:
+                break
+            assert time.monotonic() < deadline, "the pushed config was not applied"
+            await asyncio.sleep(0.1)
+        assert r.headers["x-keeptrusts-config-version"].startswith("2.0.0+")

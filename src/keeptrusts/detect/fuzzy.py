@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator
+
+import ahocorasick
 
 
 def within(a: str, b: str, limit: int) -> bool:
@@ -59,3 +62,67 @@ def windows(spans: list[tuple[int, int]], count: int) -> Iterator[tuple[int, int
     """Spans covering `count` consecutive words."""
     for i in range(len(spans) - count + 1):
         yield spans[i][0], spans[i + count - 1][1]
+
+
+def pieces(term: str, count: int) -> list[str]:
+    """`term` cut into `count` nearly equal, non-empty consecutive pieces (fewer if short)."""
+    count = max(1, min(count, len(term)))
+    size, extra = divmod(len(term), count)
+    out: list[str] = []
+    pos = 0
+    for i in range(count):
+        n = size + (1 if i < extra else 0)
+        out.append(term[pos : pos + n])
+        pos += n
+    return out
+
+
+class FuzzyTerms:
+    """Word windows within `limit` edits of a term, found without comparing every window.
+
+    Pigeonhole: cut a term into limit+1 pieces; a string within `limit` edits of it contains
+    at least one piece unchanged. One Aho-Corasick pass finds the pieces; only the word
+    windows around a hit are compared (banded edit distance). Terms are case-folded.
+    """
+
+    def __init__(self, terms: list[str], limit: int) -> None:
+        self.terms = terms
+        self.limit = limit
+        self.words = [len(t.split()) for t in terms]
+        index: dict[str, set[int]] = {}
+        for i, term in enumerate(terms):
+            for piece in pieces(term, limit + 1):
+                index.setdefault(piece, set()).add(i)
+        self._automaton = ahocorasick.Automaton()
+        for piece, owners in index.items():
+            self._automaton.add_word(piece, tuple(sorted(owners)))
+        if index:
+            self._automaton.make_automaton()
+        self._empty = not index
+
+    def find(self, text: str, folded: str) -> list[tuple[int, int]]:
+        """(start, end) of word windows of `text` within `limit` edits of a term."""
+        if self._empty:
+            return []
+        spans: list[tuple[int, int]] | None = None
+        starts: list[int] = []
+        checked: set[tuple[int, int]] = set()
+        out: list[tuple[int, int]] = []
+        for end_idx, owners in self._automaton.iter(folded):
+            if spans is None:
+                spans = words(text)
+                starts = [a for a, _ in spans]
+            w = bisect_right(starts, end_idx) - 1
+            if w < 0:
+                continue
+            for i in owners:
+                count = self.words[i]
+                for first in range(max(0, w - count + 1), min(w, len(spans) - count) + 1):
+                    if (i, first) in checked:
+                        continue
+                    checked.add((i, first))
+                    a, b = spans[first][0], spans[first + count - 1][1]
+                    window = folded[a:b] if count == 1 else " ".join(folded[a:b].split())
+                    if within(window, self.terms[i], self.limit):
+                        out.append((a, b))
+        return out

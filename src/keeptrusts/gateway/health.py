@@ -45,6 +45,9 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
             "config_version": rt.version if rt else "",
             "providers": providers,
         }
+        depth = getattr(state.events, "depth", None)
+        if depth is not None:
+            body["events"] = depth()
         return json_response(body, 200 if status != "unhealthy" else 503)
 
     async def healthz(_: web.Request) -> web.Response:

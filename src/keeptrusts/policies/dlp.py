@@ -2,8 +2,9 @@
 
 - `blocked_terms`: literal terms matched case-insensitively on word boundaries with one
   Aho-Corasick pass. `fuzzy_matching: true` also catches variants within `max_distance`
-  edits (`Atlass`, `pr0ject atlas`), comparing word windows of the same word count as the
-  term (linear in the text, times the number of fuzzy terms).
+  edits (`Atlass`, `pr0ject atlas`): one Aho-Corasick pass finds exact pieces of the terms
+  (a string within d edits keeps one of d+1 pieces intact), and only word windows around a
+  hit are compared with a banded edit distance.
 - `detect_patterns`: RE2 patterns, plain strings or `{name, pattern}`.
 - `action`: `redact` (default; `[REDACTED:TERM]`, `[REDACTED:PATTERN]` or the pattern's
   upper-cased name) or `block`.
@@ -55,12 +56,11 @@ class DlpFilter(Policy):
         if terms:
             self._automaton.make_automaton()
         self._distance = settings.max_distance if settings.fuzzy_matching else 0
-        # fuzzy terms by word count, then by length: a window is compared only with terms
-        # whose length is within max_distance of its own
-        self._fuzzy: dict[int, dict[int, list[tuple[str, frozenset[str]]]]] = {}
-        for t in terms if self._distance else []:
-            by_size = self._fuzzy.setdefault(len(t.split()), {})
-            by_size.setdefault(len(t), []).append((t, frozenset(t)))
+        self._fuzzy = (
+            fuzzy.FuzzyTerms([" ".join(t.split()) for t in terms], self._distance)
+            if self._distance and terms
+            else None
+        )
         self._patterns: list[tuple[str, Pattern]] = [
             ((p.name or "pattern").upper(), compile_pattern(p.pattern))
             for p in settings.detect_patterns
@@ -74,7 +74,7 @@ class DlpFilter(Policy):
         out: list[Match] = []
         if not self._empty:
             self._exact(_fold(text), out)
-            if self._fuzzy and (not out or self.action is not Result.BLOCK):
+            if self._fuzzy is not None and (not out or self.action is not Result.BLOCK):
                 self._fuzzy_terms(text, out)
         if self._patterns and (not out or self.action is not Result.BLOCK):
             self._find_patterns(text, out)
@@ -90,26 +90,12 @@ class DlpFilter(Policy):
                 out.append(self._match(start, end, "dlp.blocked_term", "[REDACTED:TERM]"))
 
     def _fuzzy_terms(self, text: str, out: list[Match]) -> None:
-        spans = fuzzy.words(text)
-        folded = _fold(text)
+        assert self._fuzzy is not None
         taken = {(m.start, m.end) for m in out}
-        limit = self._distance
-        for count, by_size in self._fuzzy.items():
-            for start, end in fuzzy.windows(spans, count):
-                window = folded[start:end]
-                if count > 1:
-                    window = " ".join(window.split())
-                size = len(window)
-                used: set[str] | None = None
-                for n in range(size - limit, size + limit + 1):
-                    for term, chars in by_size.get(n, ()):
-                        used = set(window) if used is None else used
-                        # each edit changes the set of characters used by at most two
-                        if (start, end) in taken or len(used ^ chars) > 2 * limit:
-                            continue
-                        if fuzzy.within(window, term, limit):
-                            out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
-                            taken.add((start, end))
+        for start, end in self._fuzzy.find(text, _fold(text)):
+            if (start, end) not in taken:
+                taken.add((start, end))
+                out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
 
     def _find_patterns(self, text: str, out: list[Match]) -> None:
         enc = Encoded(text)
