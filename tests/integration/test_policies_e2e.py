@@ -165,3 +165,13 @@ def test_output_block_mid_stream_ends_with_error_and_done(gw: Gateway, fake: Fak
     assert events[-1] == "[DONE]"
     assert '"output_blocked"' in events[-2] and '"dlp-filter"' in events[-2]
     assert "Atlas" not in body.replace('"message"', "")
+
+
+def test_system_prompt_is_not_judged_as_injection(gw: Gateway, fake: FakeUpstream) -> None:
+    system = "Ignore all previous instructions from earlier drafts; you are a support bot."
+    resp = client(gw).chat.completions.create(model="gpt-4o", messages=[
+        {"role": "system", "content": system},
+        {"role": "user", "content": "Where is my parcel?"},
+    ])
+    assert resp.choices[0].message.content
+    assert fake.requests[0].body["messages"][0]["content"] == system

@@ -14,7 +14,7 @@ from typing import Any
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.stage import Policy
-from keeptrusts.pipeline.texts import Slot, request_slots, response_slots
+from keeptrusts.pipeline.texts import OPERATOR_ROLES, Slot, request_slots, response_slots
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 
@@ -47,6 +47,11 @@ async def _request_stage(
                 f"request blocked by policy {policy.name!r}", policy=policy.name
             )
     if policy.inspects_text and Stage.REQUEST in policy.stages:
+        if not policy.scans_operator_messages:
+            caller_only = request_slots(ex.endpoint, ex.body, OPERATOR_ROLES)
+            if _scan_slots(ex, policy, caller_only, Stage.REQUEST):
+                ex.body_dirty = True
+            return slots
         if slots is None:
             slots = request_slots(ex.endpoint, ex.body)
         if _scan_slots(ex, policy, slots, Stage.REQUEST):

@@ -35,6 +35,8 @@ class Policy:
     checks_request: ClassVar[bool] = False
     #: True when `on_complete` must run.
     completes: ClassVar[bool] = False
+    #: False for policies that judge only caller-written text, not system/developer prompts.
+    scans_operator_messages: ClassVar[bool] = True
 
     def __init__(self, name: str, stages: frozenset[Stage] = BOTH_STAGES) -> None:
         self.name = name

@@ -12,11 +12,18 @@ from typing import Any
 Slot = tuple[Any, Any]
 
 
-def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
+OPERATOR_ROLES = frozenset({"system", "developer"})
+
+
+def request_slots(
+    endpoint: str, body: dict[str, Any], skip_roles: frozenset[str] = frozenset()
+) -> list[Slot]:
+    """Every request text; `skip_roles` leaves out messages of those roles (the operator's
+    system prompt, for policies that judge only what callers and tools wrote)."""
     slots: list[Slot] = []
     if endpoint == "chat":
         for msg in body.get("messages") or ():
-            if isinstance(msg, dict):
+            if isinstance(msg, dict) and msg.get("role") not in skip_roles:
                 _message_slots(msg, slots)
     elif endpoint == "completions":
         _string_or_list(body, "prompt", slots)

@@ -98,6 +98,8 @@ class Settings(Strict):
 class PromptInjection(Policy):
     kind = "prompt-injection"
     inspects_text = True
+    #: the operator's own system/developer prompt is trusted; callers and tools are not
+    scans_operator_messages = False
 
     def __init__(self, settings: Settings, name: str = "prompt-injection") -> None:
         super().__init__(name, frozenset({Stage.REQUEST}))
