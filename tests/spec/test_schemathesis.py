@@ -97,33 +97,15 @@ def session() -> Iterator[requests.Session]:
         yield s
 
 
-def _known_deviations(body: Any) -> None:
-    """Rewrite request values the gateway is known to mishandle, so the fuzz tests keep looking
-    for new bugs. Each has a strict xfail test below: when it is fixed, that test XPASSes
-    (and fails), and the matching rewrite here must go."""
-    if not isinstance(body, dict):
-        return
-    for key in ("max_tokens", "max_completion_tokens", "n"):
-        value = body.get(key)
-        if isinstance(value, float) and value.is_integer():
-            body[key] = int(value)
-    messages = body.get("messages")
-    for msg in messages if isinstance(messages, list) else ():
-        if isinstance(msg, dict) and isinstance(msg.get("tool_calls"), bool | int | float):
-            del msg["tool_calls"]
-
-
 @documented.parametrize()
 @SETTINGS
 def test_documented_requests_conform(case: Any, live: Gateway, session: requests.Session) -> None:
-    _known_deviations(case.body)
     case.call_and_validate(base_url=live.url, session=session, timeout=30)
 
 
 @fuzzed.parametrize()
 @SETTINGS
 def test_fuzzed_requests_conform(case: Any, live: Gateway, session: requests.Session) -> None:
-    _known_deviations(case.body)
     case.call_and_validate(base_url=live.url, session=session, timeout=30)
 
 
@@ -134,11 +116,6 @@ def test_served_description_is_the_shipped_one(live: Gateway) -> None:
     assert r.json() == SPEC
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: an integral float (JSON Schema integer) for max_tokens/n is refused; "
-    "remove _known_deviations once parse.check_common accepts it",
-)
 def test_integral_float_token_counts_are_accepted(live: Gateway) -> None:
     r = httpx.post(
         live.url + "/v1/chat/completions",
@@ -147,11 +124,6 @@ def test_integral_float_token_counts_are_accepted(live: Gateway) -> None:
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway bug: a non-iterable tool_calls (true, 5) crashes pipeline/texts.py with a 500; "
-    "remove the tool_calls rewrite in _known_deviations once it answers 400 (or forwards it)",
-)
 def test_non_iterable_tool_calls_is_not_a_server_error(live: Gateway) -> None:
     r = httpx.post(
         live.url + "/v1/chat/completions",

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from keeptrusts.errors import GatewayError, InternalError
+from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
 from keeptrusts.gateway.relay import relay
@@ -47,7 +47,9 @@ class Handler:
         trace = RequestTrace.start(request.headers, request.method, self.route)
         if runtime is None:
             return error_response(
-                InternalError("no config is loaded yet; retry shortly"),
+                UpstreamFailed(
+                    "no config is loaded yet; retry shortly", status=503, code="not_ready"
+                ),
                 {"x-request-id": request_id},
             )
         state.in_flight += 1

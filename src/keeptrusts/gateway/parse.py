@@ -90,10 +90,12 @@ def check_common(body: dict[str, Any]) -> tuple[str, bool]:
         raise ValidationFailed("'stream' must be true or false")
     for key in ("max_tokens", "max_completion_tokens", "n"):
         value = body.get(key)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 0
-        ):
-            raise ValidationFailed(f"'{key}' must be a non-negative integer")
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = body[key] = int(value)  # JSON's 1.0 is the integer 1
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+            raise ValidationFailed(f"'{key}' must be a non-negative integer below 2^63")
     return model, stream
 
 

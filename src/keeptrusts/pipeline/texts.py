@@ -55,7 +55,8 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot]) -> None:
         for part in content:
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 slots.append((part, "text"))
-    for call in msg.get("tool_calls") or ():
+    calls = msg.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
         fn = call.get("function") if isinstance(call, dict) else None
         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
             slots.append((fn, "arguments"))
