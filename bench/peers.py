@@ -1,5 +1,5 @@
 """`--peers` (best effort): LiteLLM proxy and the Portkey gateway, each installed in its own
-environment under bench/peers/ (gitignored) and pointed at the same nginx upstream.
+environment under bench/peers/ (gitignored: `litellm/.venv`, `portkey/node_modules`) and pointed at the same nginx upstream.
 
 Installation happens on the first `make bench-peers` (pip into bench/peers/litellm, npm into
 bench/peers/portkey); a peer that cannot be installed or does not start is skipped with a note.
@@ -32,7 +32,8 @@ def _run(cmd: list[str], timeout_s: float) -> str | None:
 
 
 def install_litellm(root: Path) -> Path | str:
-    venv = root / "litellm"
+    # a hidden `.venv` keeps its scripts out of `mypy bench` and `ruff` runs over bench/
+    venv = root / "litellm" / ".venv"
     exe = venv / "bin" / "litellm"
     if exe.exists():
         return exe

@@ -39,7 +39,9 @@ def summarise(raw: str, top: int = 15) -> str:
         return "(no samples)"
     out = [f"{total} samples; self time:"]
     out += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in self_t.most_common(top)]
-    out.append("keeptrusts functions, inclusive time:")
+    # py-spy roots a coroutine resumed from uvloop's C code at that coroutine, not at main(),
+    # so inclusive figures undercount callers; self time is exact
+    out.append("keeptrusts functions, inclusive time (undercounted across awaits):")
     out += [f"  {n * 100 / total:5.1f}%  {f}" for f, n in ours.most_common(top)]
     return "\n".join(out)
 

@@ -15,7 +15,8 @@ request path. Raw figures: `bench/results/latest.json` (not committed).
   scenarios while the run stays under ~5 min); about 4 minutes. Options through
   `.venv/bin/python -m bench.run --help`: `--rounds`, `--duration`, `--connections 1,16,64`,
   `--scenario events-down|redis|w2|none` (repeatable; `w2` = `kt gateway run --workers 2`),
-  `--pin split|none`, `--quick` (1 round × 2 s), `--no-docs`.
+  `--pin split|none`, `--quick` (1 round × 2 s), `--no-docs`, `--profile` (py-spy the gateway
+  in one extra 16-connection run; needs `.venv/bin/pip install py-spy`, not a dependency).
 - `make bench-peers` — the same plus LiteLLM proxy and the Portkey gateway, installed on first
   use under `bench/peers/` (a peer that cannot be installed or started is skipped with a note).
 - `make soak` — 10 minutes of mixed traffic (`--minutes N`), see `docs/soak.md`.

@@ -243,7 +243,11 @@ def _pin_text(pin: str) -> str:
             "`--pin split`: wrk, nginx, the events sink, Redis and the stream client on core 0; "
             "the server under test alone on core 1 (`--workers 2` gateways get both cores)"
         )
-    return "`--pin none`: no CPU pinning; the kernel places every process"
+    return (
+        "`--pin none`, the default: no CPU pinning. On this shared machine other work comes and "
+        "goes, and a server pinned to one core cannot move off it when that core is busy: in "
+        "trial runs `--pin split` made the floor 3–8× slower at 1 connection, and more erratic"
+    )
 
 
 if __name__ == "__main__":

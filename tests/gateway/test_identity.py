@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from keeptrusts.config.load import ConfigError
+from keeptrusts.config.load import ConfigError, load_texts
 from keeptrusts.config.model import Tenants
 from keeptrusts.gateway.identity import (
     Identity,
@@ -326,8 +326,9 @@ def test_api_key_lookup_and_id_never_the_key() -> None:
 
 @pytest.mark.parametrize("digest", ["sk-plaintext-key", "sha256:abc", "md5:" + "0" * 64])
 def test_malformed_api_key_digest_is_a_config_error(digest: str) -> None:
-    with pytest.raises(ConfigError, match=r"tenants\.api_keys"):
-        resolver(api_keys={digest: "t"})
+    text = f'pack: {{name: t}}\npolicies: {{chain: []}}\ntenants:\n  api_keys: {{"{digest}": t}}\n'
+    with pytest.raises(ConfigError, match=r"cfg\.yaml:4: tenants\.api_keys"):
+        load_texts([("cfg.yaml", text)])
 
 
 def test_defaults_and_empty_config() -> None:
