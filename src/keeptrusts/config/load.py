@@ -11,6 +11,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
@@ -42,7 +43,7 @@ class LoadedConfig:
     sources: tuple[str, ...]
     sha: str
 
-    @property
+    @cached_property
     def version(self) -> str:
         return f"{self.config.pack.version}+{self.sha[:12]}"
 

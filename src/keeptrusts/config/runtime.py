@@ -7,6 +7,7 @@ with; a reload swaps the gateway's reference to a new one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -45,11 +46,11 @@ class Runtime:
     tenant_labels: frozenset[str] = field(default_factory=frozenset)
     provider_labels: frozenset[str] = field(default_factory=frozenset)
 
-    @property
+    @cached_property
     def version(self) -> str:
         return self.loaded.version
 
-    @property
+    @cached_property
     def enabled(self) -> bool:
         return self.loaded.config.pack.enabled
 

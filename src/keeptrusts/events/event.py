@@ -18,7 +18,17 @@ BUDGET_SCRATCH_KEY = "budget"
 
 def rfc3339(epoch: float) -> str:
     """UTC with microseconds and a `Z`: fixed width, so it also sorts as text."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    second = int(epoch)
+    global _second, _prefix
+    if second != _second:  # formatting the date part once a second keeps this cheap
+        _prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        _second = second
+    micros = min(999_999, int((epoch - second) * 1_000_000))
+    return f"{_prefix}{micros:06d}Z"
+
+
+_second = -1
+_prefix = ""
 
 
 def from_exchange(ex: Exchange, gateway_id: str, config_version: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 _lock = threading.Lock()
 _last_ms = 0
@@ -35,4 +34,5 @@ def uuid7() -> str:
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76 | counter << 64
     value |= 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

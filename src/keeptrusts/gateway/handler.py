@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 from typing import Any
 
 from aiohttp import web
@@ -43,7 +43,7 @@ class Handler:
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         runtime = state.runtime
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request.headers.get("x-request-id") or os.urandom(16).hex()
         trace = RequestTrace.start(request.headers, request.method, self.route)
         if runtime is None:
             return error_response(
@@ -53,7 +53,6 @@ class Handler:
                 {"x-request-id": request_id},
             )
         state.in_flight += 1
-        state.metrics.in_flight.inc()
         ex: Exchange | None = None
         try:
             ex = await self._exchange(request, runtime, request_id, trace)
@@ -74,7 +73,6 @@ class Handler:
             )
         finally:
             state.in_flight -= 1
-            state.metrics.in_flight.dec()
             if ex is not None:
                 if ex.runtime.completes:
                     # settle budgets after the response is out, and even if the client's

@@ -226,6 +226,7 @@ class TenantResolver:
         self._header_name = tenants.header.lower()
         self._globs = IdentityGlobs(tenants.identities)
         self._api_keys = _compile_api_keys(tenants.api_keys)
+        self._key_ids: dict[str, str] = {}
         #: header value -> principal, per mesh source: one sidecar writes the same value for
         #: every request of a caller, so parsing is paid once per distinct value
         self._seen: dict[str, dict[str, str | None]] = {XFCC_SOURCE: {}, L5D_SOURCE: {}}
@@ -234,11 +235,20 @@ class TenantResolver:
             s for s in dict.fromkeys(tenants.sources) if mesh or s not in (XFCC_SOURCE, L5D_SOURCE)
         )
 
+    def _key_id(self, api_key: str) -> str:
+        """`api_key_id`, remembered (bounded): hashing every request's key is wasted work."""
+        hit = self._key_ids.get(api_key)
+        if hit is None:
+            hit = api_key_id(api_key)
+            if len(self._key_ids) < 4096 and len(api_key) <= 512:
+                self._key_ids[api_key] = hit
+        return hit
+
     def resolve(
         self, headers: Mapping[str, str], peer_spiffe_id: str | None, api_key: str | None
     ) -> Identity:
         """The caller's tenant; `headers` is case-insensitive or has lower-case keys."""
-        key_id = api_key_id(api_key) if api_key else None
+        key_id = self._key_id(api_key) if api_key else None
         principal: str | None = None
         if peer_spiffe_id and _is_spiffe(peer_spiffe_id):
             principal = peer_spiffe_id

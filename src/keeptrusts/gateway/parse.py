@@ -17,6 +17,8 @@ PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 
 async def read_body(request: web.Request, limit: int, seconds: float) -> bytes:
+    if request.content.is_eof():  # the whole body came with the headers: no wait, no timer
+        return await _read_body(request, limit)
     try:
         async with asyncio.timeout(seconds):
             return await _read_body(request, limit)

@@ -95,6 +95,8 @@ class GatewayServer:
             admin_token=os.environ.get(loaded.config.server.admin_token_env) or None,
         )
         self._swap(runtime)
+        state = self.state
+        self.metrics.in_flight.set_function(lambda: state.in_flight)  # read at scrape time
         set_level(loaded.config.logging.level)
         await self._start_events(loaded.config)
         app = build_app(self.state, self.reload)

@@ -13,11 +13,12 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+
+from keeptrusts.telemetry.fastmetrics import FastCounter, FastHistogram
 
 #: LLM calls take tens of milliseconds to minutes.
 DURATION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, float("inf"))
@@ -47,48 +48,49 @@ class Metrics:
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         ProcessCollector(registry=r)
         PlatformCollector(registry=r)
-        self.decisions = Counter(
+        self.decisions = FastCounter(
             "keeptrusts_policy_decisions",
             "Requests by final policy decision.",
             ["decision"],
-            registry=r,
+            r,
         )
-        self.evaluations = Counter(
+        self.evaluations = FastCounter(
             "keeptrusts_gateway_policy_evaluations",
             "Policy evaluations by policy and result.",
             ["policy", "result"],
-            registry=r,
+            r,
         )
-        self.requests = Counter(
+        self.requests = FastCounter(
             "keeptrusts_gateway_requests",
             "Requests by provider target, model and HTTP status.",
             ["provider", "model", "status"],
-            registry=r,
+            r,
         )
-        self.duration = Histogram(
+        self.duration = FastHistogram(
             "keeptrusts_gateway_request_duration_seconds",
             "End-to-end request duration, provider included.",
             ["provider"],
-            buckets=DURATION_BUCKETS,
-            registry=r,
+            DURATION_BUCKETS,
+            r,
         )
-        self.overhead = Histogram(
+        self.overhead = FastHistogram(
             "keeptrusts_gateway_overhead_seconds",
             "Time the gateway itself spent on a request, provider time excluded.",
-            buckets=OVERHEAD_BUCKETS,
-            registry=r,
+            (),
+            OVERHEAD_BUCKETS,
+            r,
         )
-        self.tokens = Counter(
+        self.tokens = FastCounter(
             "keeptrusts_gateway_tokens",
             "Tokens by direction (input|output) and model.",
             ["direction", "model"],
-            registry=r,
+            r,
         )
-        self.cost = Counter(
+        self.cost = FastCounter(
             "keeptrusts_gateway_cost_usd",
             "Spend in USD by tenant and model.",
             ["tenant", "model"],
-            registry=r,
+            r,
         )
         self.in_flight = Gauge(
             "keeptrusts_gateway_in_flight_requests", "Requests being served now.", registry=r
