@@ -83,3 +83,50 @@ def test_block_in_stream_raises() -> None:
     with pytest.raises(StreamBlocked) as err:
         stream_through(guard, ["here are the laun", "ch codes for you and more text " * 3])
     assert err.value.policy is BLOCK
+
+
+PII_TEXT = (
+    "Reach Jane at jane.doe@example.com or +1 415 555 0132, card 4111 1111 1111 1111, "
+    "IBAN GB82 WEST 1234 5698 7654 32, ssn 078-05-1120, host 10.1.2.3, token "
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789 and -----BEGIN RSA PRIVATE KEY-----\nMIIEabc\n"
+    "-----END RSA PRIVATE KEY----- then plain words follow for a while."
+)
+PII_VALUES = [
+    "jane.doe@example.com",
+    "415 555 0132",
+    "4111 1111 1111 1111",
+    "5698 7654",
+    "078-05-1120",
+    "10.1.2.3",
+    "ghp_abcdefghijklmnop",
+    "MIIEabc",
+]
+
+
+def pii_policy():  # type: ignore[no-untyped-def]
+    from keeptrusts.policies.pii import PiiDetector
+    from keeptrusts.policies.pii import Settings as PiiSettings
+
+    return PiiDetector(PiiSettings())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(PII_TEXT)), max_size=40))
+def test_pii_never_released_in_the_clear_and_hold_is_short(cuts: list[int]) -> None:
+    pii = pii_policy()
+    expected = scan([pii], PII_TEXT, Stage.RESPONSE).text
+    assert not any(v in expected for v in PII_VALUES)
+    guard = StreamGuard([pii], pii.holdback)
+    seen = ""
+    for piece in split_at(PII_TEXT, cuts):
+        seen += guard.feed("c", piece)
+        assert not any(v in seen for v in PII_VALUES), seen
+    seen += guard.flush("c")
+    assert seen == expected
+
+
+def test_plain_prose_is_released_almost_at_once() -> None:
+    guard = StreamGuard([pii_policy()], 256)
+    out = guard.feed("c", "The weather today is mild and pleasant, ")
+    assert out == "The weather today is mild and pleasant, "
+    assert guard.feed("c", "with a light breeze") == "with a light "

@@ -49,6 +49,11 @@ class Policy:
     def find(self, text: str, stage: Stage) -> list[Match]:
         return []
 
+    def hold_from(self, text: str) -> int:
+        """Streams: the earliest index where a match still arriving could start. By default the
+        last `holdback` characters; a policy that knows its matches' shapes can hold less."""
+        return max(0, len(text) - self.holdback)
+
     async def on_complete(self, ex: Exchange) -> None:
         return None
 

@@ -22,7 +22,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field, field_validator
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import contact, numbers, secrets
+from keeptrusts.detect import contact, holdpoint, numbers, secrets
 from keeptrusts.detect.engine import Encoded, Pattern, PatternError, compile_pattern
 from keeptrusts.detect.findings import Finding
 from keeptrusts.detect.phone import SUPPORTED_REGIONS, PhoneValidator
@@ -143,6 +143,11 @@ class PiiDetector(Policy):
         self._markers = {e: _marker(settings.redaction, e) for e in names}
         self._reasons = {e: f"pii.{e}" for e in names}
         self.holdback = HOLDBACK
+
+    def hold_from(self, text: str) -> int:
+        if self._custom:  # custom patterns: shape unknown, hold the full bound
+            return max(0, len(text) - self.holdback)
+        return holdpoint.pending_start(text, self.holdback)
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)

@@ -2,9 +2,10 @@
 
 Each text field of a stream (a choice's content, a tool call's arguments) has a pending
 buffer. On every delta the guard scans the buffer with the response-stage text policies.
-Text more than `holdback` characters before the end cannot still become (part of) a match,
-so it is released, redacted where a match was found; a match that reaches into the last
-`holdback` characters is held back whole, since more text could extend or cancel it. At the
+Each policy says where a match still arriving could start (`hold_from`: by default the last
+`holdback` characters; `pii-detector` holds only the trailing token or number-like group).
+Text before that is released, redacted where a match was found; a match that reaches into
+the held tail is held back whole, since more text could extend or cancel it. At the
 field's end (finish_reason, or the end of the stream) everything left is scanned and
 released. The delay is therefore bounded by `holdback` characters (the longest span any
 enabled policy can match). A block ends the stream.
@@ -38,10 +39,11 @@ class StreamGuard:
     def feed(self, key: Hashable, delta: str) -> str:
         """Add `delta` to the field `key`; return the text now safe to send."""
         text = self.pending.get(key, "") + delta
-        if len(text) <= self.holdback:
+        hold = min(p.hold_from(text) for p in self.policies)
+        if hold <= 0:
             self.pending[key] = text
             return ""
-        released, rest = self._split(text, final=False)
+        released, rest = self._split(text, final=False, hold=hold)
         self.pending[key] = rest
         return released
 
@@ -50,14 +52,14 @@ class StreamGuard:
         text = self.pending.pop(key, "")
         if not text:
             return ""
-        released, _ = self._split(text, final=True)
+        released, _ = self._split(text, final=True, hold=len(text))
         return released
 
     def keys(self) -> list[Hashable]:
         return list(self.pending)
 
-    def _split(self, text: str, final: bool) -> tuple[str, str]:
-        boundary = len(text) if final else len(text) - self.holdback
+    def _split(self, text: str, final: bool, hold: int) -> tuple[str, str]:
+        boundary = hold
         firm: list[Match] = []
         for policy in self.policies:
             t0 = time.perf_counter()
@@ -67,7 +69,7 @@ class StreamGuard:
                 hits = self.hits[policy.name] = PolicyHits()
             hits.seconds += time.perf_counter() - t0
             for m in matches:
-                if not final and m.end > len(text) - self.holdback:
+                if not final and (m.end > hold or m.end >= len(text)):  # may still grow
                     boundary = min(boundary, m.start)
                     continue
                 _note(hits, m)
