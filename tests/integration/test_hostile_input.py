@@ -14,7 +14,7 @@ from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config
 
-EXTRA = "server: {max_body_bytes: 65536, body_read_timeout_seconds: 1, max_connections: 64}\n"
+EXTRA = "server: {max_body_bytes: 65536, body_read_timeout_seconds: 1, header_read_timeout_seconds: 1, max_connections: 64}\n"
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +96,15 @@ def test_slow_body_gets_408(gw: Gateway) -> None:
             b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"model":'
         )
+        t0 = time.monotonic()
+        data = s.recv(65536)
+        assert time.monotonic() - t0 < 4
+    assert data.startswith(b"HTTP/1.1 408") and b'"request_timeout"' in data
+
+
+def test_slow_headers_get_408(gw: Gateway) -> None:
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
         t0 = time.monotonic()
         data = s.recv(65536)
         assert time.monotonic() - t0 < 4

@@ -26,13 +26,17 @@ providers:
   fallback: {{on: [connect_error, timeout, 5xx], max_attempts: 1}}
 policies: {{chain: [dlp-filter]}}
 policy: {{dlp-filter: {{blocked_terms: [secret plan], action: redact}}}}
+events: {{sinks: [file], file: "{events}"}}
 """
 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
-    factory = GatewayFactory(tmp_path_factory.mktemp("faults"))
-    yield factory.start(CONFIG.format(url=upstream.base_url), env=ENV)
+    tmp = tmp_path_factory.mktemp("faults")
+    factory = GatewayFactory(tmp)
+    gw = factory.start(CONFIG.format(url=upstream.base_url, events=tmp / "events.jsonl"), env=ENV)
+    gw.events_file = tmp / "events.jsonl"  # type: ignore[attr-defined]
+    yield gw
     factory.stop_all()
 
 
@@ -128,3 +132,8 @@ def test_secret_key_never_in_outputs(gw: Gateway, fake: FakeUpstream) -> None:
     assert key not in httpx.get(gw.url + "/keeptrusts/config").text
     assert key not in httpx.get(gw.url + "/health").text
     assert key not in gw.logs()
+    events = gw.events_file  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (events.exists() and events.read_text()):
+        time.sleep(0.1)
+    assert events.read_text() and key not in events.read_text()

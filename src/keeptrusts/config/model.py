@@ -139,6 +139,8 @@ class State(Strict):
 class Server(Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_connections: int = Field(4096, ge=1)
+    #: a new connection that takes longer than this to send its first headers gets 408
+    header_read_timeout_seconds: float = Field(10.0, gt=0)
     #: a client that takes longer than this to send its body gets 408
     body_read_timeout_seconds: float = Field(30.0, gt=0)
     #: env var with the bearer token for /keeptrusts/* admin endpoints (loopback always allowed)

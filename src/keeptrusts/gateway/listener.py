@@ -32,6 +32,23 @@ class EnvelopeRequestHandler(RequestHandler):
     """aiohttp's connection handler, whose own protocol errors (bad request line, too many
     or too long headers, undecodable bodies) answer in the contract's envelope, not text."""
 
+    #: seconds a new connection has to deliver its first request's headers (slowloris guard)
+    header_timeout = 10.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        loop = asyncio.get_running_loop()
+        self._header_timer = loop.call_later(self.header_timeout, self._headers_overdue, transport)
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._header_timer.cancel()
+        super().connection_lost(exc)
+
+    def _headers_overdue(self, transport: asyncio.BaseTransport) -> None:
+        if self._request_count == 0 and not transport.is_closing():
+            transport.write(SLOW_HEADERS_RESPONSE)  # type: ignore[attr-defined]
+            transport.close()
+
     def handle_error(
         self,
         request: BaseRequest,
@@ -54,6 +71,24 @@ class EnvelopeRequestHandler(RequestHandler):
 def _first_line(text: str) -> str:
     line = text.strip().splitlines()[0] if text.strip() else "bad request"
     return line[:200]
+
+
+def _raw_response(status: str, error: GatewayError) -> bytes:
+    body = error.body()
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+SLOW_HEADERS_RESPONSE = _raw_response(
+    "408 Request Timeout",
+    ValidationFailed(
+        "the request headers did not arrive in time; send them faster",
+        status=408,
+        code="request_timeout",
+    ),
+)
 
 
 class _Refuse(asyncio.Protocol):

@@ -26,7 +26,7 @@ from keeptrusts.config.load import ConfigError, discover, load_files
 from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.runtime import Runtime, compile_runtime
 from keeptrusts.gateway.app import build_app
-from keeptrusts.gateway.listener import LimitedSite
+from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import create_backend
@@ -108,6 +108,7 @@ class GatewayServer:
         )
         await self.runner.setup()
         limit = loaded.config.server.max_connections
+        EnvelopeRequestHandler.header_timeout = loaded.config.server.header_read_timeout_seconds
         site = LimitedSite(self.runner, self._socket(), limit, ssl_context=self._tls())
         await site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
