@@ -12,7 +12,6 @@ from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
-from keeptrusts.providers.http import raise_for_status, read_json
 from keeptrusts.streaming import sse
 
 
@@ -38,32 +37,10 @@ class AnthropicProvider(Provider):
             )
         model = self.upstream_model(str(call.body.get("model", "")))
         payload = orjson.dumps(tr.to_messages_request(call.body, model, call.stream))
-        try:
-            resp = await self.session.post(
-                self.base + "/messages",
-                data=payload,
-                headers={**self.headers, **call.headers},
-                timeout=self.timeout,
-            )
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        try:
-            await raise_for_status(resp, self.id)
-        except BaseException:
-            resp.release()
-            raise
-        return resp
+        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
-        resp = await self._post(call)
-        try:
-            msg = await read_json(resp, self.id)
-        except UpstreamError:
-            raise
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        finally:
-            resp.release()
+        msg = await self.read_json(await self._post(call))
         return tr.to_chat_completion(msg, str(call.body.get("model", "")))
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:

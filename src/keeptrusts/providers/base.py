@@ -102,6 +102,34 @@ class Provider:
         """Reachability for /health: True, False, or None when unknown."""
         return None
 
+    async def post(self, url: str, data: bytes, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        """POST to the provider; transport failures and error statuses become UpstreamError."""
+        from keeptrusts.providers.http import raise_for_status
+
+        try:
+            resp = await self.session.post(url, data=data, headers=headers, timeout=self.timeout)
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        try:
+            await raise_for_status(resp, self.id)
+        except BaseException:
+            resp.release()
+            raise
+        return resp
+
+    async def read_json(self, resp: aiohttp.ClientResponse) -> dict[str, Any]:
+        """The whole JSON body of a successful response, released afterwards."""
+        from keeptrusts.providers.http import read_json
+
+        try:
+            return await read_json(resp, self.id)
+        except UpstreamError:
+            raise
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()
+
     def fail(self, exc: BaseException) -> UpstreamError:
         """Map a transport exception to an UpstreamError naming this target."""
         if isinstance(exc, UpstreamError):

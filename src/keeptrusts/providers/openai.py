@@ -9,7 +9,6 @@ import aiohttp
 import orjson
 
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
-from keeptrusts.providers.http import raise_for_status, read_json
 from keeptrusts.streaming import sse
 
 PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
@@ -41,29 +40,10 @@ class OpenAIProvider(Provider):
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         headers = {**self.static_headers, **call.headers}
-        try:
-            resp = await self.session.post(
-                self.url(call), data=self.payload(call), headers=headers, timeout=self.timeout
-            )
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        try:
-            await raise_for_status(resp, self.id)
-        except BaseException:
-            resp.release()
-            raise
-        return resp
+        return await self.post(self.url(call), self.payload(call), headers)
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
-        resp = await self._post(call)
-        try:
-            return await read_json(resp, self.id)
-        except UpstreamError:
-            raise
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        finally:
-            resp.release()
+        return await self.read_json(await self._post(call))
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
