@@ -18,8 +18,11 @@ WORKDIR /src
 # Only what the wheel is built from (.dockerignore keeps the rest of the context out).
 COPY pyproject.toml README.md ./
 COPY src ./src
+# Bytecode is compiled here: the pod's root filesystem is read-only, and a start that compiles
+# every module costs readiness time.
 RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
  && /opt/keeptrusts/bin/pip install /wheels/keeptrusts-*.whl \
+ && /opt/keeptrusts/bin/python -m compileall -q /opt/keeptrusts/lib \
  && /opt/keeptrusts/bin/kt --version
 
 FROM ${PYTHON_IMAGE} AS runtime

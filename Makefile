@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit venv system-deps bench bench-peers soak clean
+.PHONY: run test lint typecheck unit venv bytecode system-deps bench bench-peers soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# compiled modules, as an installed wheel has them: every gateway start (tests spawn many)
+# skips compiling the sources, even where PYTHONDONTWRITEBYTECODE is set
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 src
+
+run: $(STAMP) bytecode
 	$(BIN)/kt gateway run
 
 system-deps:
@@ -27,19 +32,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) bytecode
 	$(BIN)/pytest -q
 
 test: $(STAMP) system-deps lint typecheck unit
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) bytecode system-deps
 	$(BIN)/python -m bench.run
 
-bench-peers: $(STAMP) system-deps
+bench-peers: $(STAMP) bytecode system-deps
 	$(BIN)/python -m bench.run --peers
 
-soak: $(STAMP) system-deps
+soak: $(STAMP) bytecode system-deps
 	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache
+	find src tests bench -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
-import yaml
-
+from keeptrusts import datafiles
 from keeptrusts.config.model import Price
 
 
 def shipped_table() -> dict[str, Price]:
-    text = resources.files("keeptrusts").joinpath("data/pricing.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text) or {}
+    raw = datafiles.load("pricing.yaml") or {}
     return {name: Price(**entry) for name, entry in raw.items()}
 
 

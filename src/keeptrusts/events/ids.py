@@ -1,12 +1,14 @@
 """Event ids: UUIDv7 strings (RFC 9562), unique and ordered by creation time within a process.
 
 48 bits of Unix milliseconds, then a 12-bit counter that keeps ids strictly increasing when
-several are made in the same millisecond, then 62 random bits.
+several are made in the same millisecond, then 62 random bits. The random bits need to be
+unique, not secret: they come from `random` (seeded from the OS at start-up and re-seeded in
+forked children), which spares a getrandom() system call per event.
 """
 
 from __future__ import annotations
 
-import os
+import random
 import threading
 import time
 
@@ -20,7 +22,7 @@ def _next_stamp() -> tuple[int, int]:
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms > _last_ms:
-            _last_ms, _counter = ms, int.from_bytes(os.urandom(2), "big") & 0x3FF
+            _last_ms, _counter = ms, random.getrandbits(10)
         else:
             _counter += 1
             if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
@@ -30,7 +32,7 @@ def _next_stamp() -> tuple[int, int]:
 
 def uuid7() -> str:
     ms, counter = _next_stamp()
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = random.getrandbits(62)
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76 | counter << 64
     value |= 0b10 << 62 | rand

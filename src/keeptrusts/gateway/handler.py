@@ -17,7 +17,7 @@ from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
 from keeptrusts.gateway.relay import relay
-from keeptrusts.gateway.respond import error_response, json_response
+from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.pipeline.chain import run_complete, run_request, run_response
 from keeptrusts.pipeline.context import Exchange
@@ -135,11 +135,13 @@ class Handler:
             return resp
         body = await dispatch.complete(ex, call, self.state.metrics)
         take_usage(ex, body.get("usage"))
-        if rt.enabled:
-            run_response(ex, body)
+        changed = run_response(ex, body) if rt.enabled else False
         if not ex.usage.input_tokens:
             estimate_usage(ex, 0)
         ex.status = 200
+        if call.response_raw is not None and not changed:
+            # nothing was redacted: the provider's bytes go out as they came (no re-encoding)
+            return raw_json_response(call.response_raw, 200, self._headers(ex))
         return json_response(body, 200, self._headers(ex))
 
     def _headers(self, ex: Exchange) -> dict[str, str]:

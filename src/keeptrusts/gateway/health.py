@@ -4,12 +4,10 @@
 from __future__ import annotations
 
 import time
-from importlib import resources
 
-import yaml
 from aiohttp import web
 
-from keeptrusts import __version__
+from keeptrusts import __version__, datafiles
 from keeptrusts.gateway.respond import json_response
 from keeptrusts.gateway.state import GatewayState
 
@@ -73,10 +71,9 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
             headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
         )
 
-    spec = yaml.safe_load(resources.files("keeptrusts").joinpath("data/openapi.yaml").read_text())
-
     async def openapi(_: web.Request) -> web.Response:
-        return json_response(spec)
+        # parsed on first request, not at start-up (it would delay readiness)
+        return json_response(datafiles.load("openapi.yaml"))
 
     return [
         web.get("/openapi.json", openapi),

@@ -18,6 +18,13 @@ def json_response(
     return web.Response(body=orjson.dumps(data), status=status, content_type=JSON, headers=headers)
 
 
+def raw_json_response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A response whose body is JSON already encoded (e.g. a provider's, unchanged)."""
+    return web.Response(body=body, status=status, content_type=JSON, headers=headers)
+
+
 def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> web.Response:
     merged = {**(headers or {}), **error.headers}
     return web.Response(body=error.body(), status=error.status, content_type=JSON, headers=merged)

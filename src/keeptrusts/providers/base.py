@@ -48,6 +48,9 @@ class ProviderCall:
     raw: bytes | None
     stream: bool
     headers: dict[str, str] = field(default_factory=dict)
+    #: the provider's JSON answer as received, when it is already in OpenAI shape (the
+    #: handler sends these bytes on when no response policy changed the body)
+    response_raw: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -117,12 +120,18 @@ class Provider:
             raise
         return resp
 
-    async def read_json(self, resp: aiohttp.ClientResponse) -> dict[str, Any]:
-        """The whole JSON body of a successful response, released afterwards."""
+    async def read_json(
+        self, resp: aiohttp.ClientResponse, keep_raw: ProviderCall | None = None
+    ) -> dict[str, Any]:
+        """The whole JSON body of a successful response, released afterwards; with `keep_raw`,
+        its bytes are kept in that call's `response_raw`."""
         from keeptrusts.providers.http import read_json
 
         try:
-            return await read_json(resp, self.id)
+            data, raw = await read_json(resp, self.id)
+            if keep_raw is not None:
+                keep_raw.response_raw = raw
+            return data
         except UpstreamError:
             raise
         except Exception as exc:

@@ -26,7 +26,8 @@ async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
 
 
-async def read_json(resp: aiohttp.ClientResponse, target: str) -> dict[str, Any]:
+async def read_json(resp: aiohttp.ClientResponse, target: str) -> tuple[dict[str, Any], bytes]:
+    """The parsed JSON object, and the bytes it was parsed from."""
     raw = await resp.content.read(MAX_JSON_BODY + 1)
     if len(raw) > MAX_JSON_BODY:
         raise UpstreamError("protocol", f"target {target!r} sent a body over 32 MiB", target=target)
@@ -38,7 +39,7 @@ async def read_json(resp: aiohttp.ClientResponse, target: str) -> dict[str, Any]
         ) from exc
     if not isinstance(data, dict):
         raise UpstreamError("protocol", f"target {target!r} sent a non-object JSON", target=target)
-    return data
+    return data, raw
 
 
 def _error_message(raw: bytes) -> str:

@@ -43,7 +43,7 @@ class OpenAIProvider(Provider):
         return await self.post(self.url(call), self.payload(call), headers)
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
-        return await self.read_json(await self._post(call))
+        return await self.read_json(await self._post(call), keep_raw=call)
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
