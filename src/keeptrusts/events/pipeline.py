@@ -76,6 +76,8 @@ class EventPipeline:
         directory = spool_dir or settings.spool_dir or default_spool_dir()
         self.spool = Spool(directory, settings.spool_max_bytes, metrics) if self.remote else None
         self._mem: deque[Item] = deque()
+        mem = self._mem
+        self.metrics.events_queue_depth.set_function(lambda: len(mem))  # read at scrape time
         self._seq = 0
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kt-events-io")
         self._pending_spills = 0
@@ -125,7 +127,6 @@ class EventPipeline:
             self._spill_soon(overflow)
         elif len(self._mem) >= self.settings.batch_size:
             self._wake.set()
-        self.metrics.events_queue_depth.set(len(self._mem))
 
     def depth(self) -> dict[str, int]:
         """For /health: events waiting in memory and on disk."""
@@ -162,7 +163,6 @@ class EventPipeline:
         if self.remote is not None:
             await self.remote.close()
         self._io.shutdown(wait=True)
-        self.metrics.events_queue_depth.set(0)
         left = self.spool.count if self.spool else 0
         if left:
             log.warning("decision events: %d spooled on disk for the next start", left)
@@ -193,7 +193,6 @@ class EventPipeline:
             return []  # older events are on disk: they go first
         n = min(self.settings.batch_size, len(self._mem))
         batch = [self._mem.popleft() for _ in range(n)]
-        self.metrics.events_queue_depth.set(len(self._mem))
         return batch
 
     async def _ship(self, batch: list[Item]) -> None:
@@ -314,7 +313,6 @@ class EventPipeline:
         if self._mem:
             items = list(self._mem)
             self._mem.clear()
-            self.metrics.events_queue_depth.set(0)
             await self._io_call(self._spill, items)
 
     def _spill(self, items: list[Item]) -> None:

@@ -93,7 +93,7 @@ async def _with_fallback(
             if span is not None:
                 span.set_attributes(http_status=exc.status)
                 span.end(exc)
-            metrics.upstream_attempts.labels(provider.id, exc.kind).inc()
+            metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
             if exc.kind in ("connect_error", "timeout", "5xx"):
                 router.failed(provider)
             last = exc
@@ -102,7 +102,7 @@ async def _with_fallback(
             raise to_gateway_error(exc) from exc
         elapsed = time.perf_counter() - t0
         ex.upstream_seconds += elapsed
-        metrics.upstream_attempts.labels(provider.id, "ok").inc()
+        metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()
         router.succeeded(provider, elapsed)
         if span is not None:
             ex.scratch[PROVIDER_SPAN] = span

@@ -81,7 +81,9 @@ class Handler:
                     state.background.add(task)
                     task.add_done_callback(state.background.discard)
                 else:
-                    finish(state, ex, ex.status)
+                    # account (metrics, event, access line) once the response is written:
+                    # aiohttp sends it before this task next yields, so this adds no latency
+                    asyncio.get_running_loop().call_soon(finish, state, ex, ex.status)
 
     async def _close(self, ex: Exchange) -> None:
         await run_complete(ex)

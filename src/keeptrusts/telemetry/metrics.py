@@ -107,11 +107,11 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        self.upstream_attempts = Counter(
+        self.upstream_attempts = FastCounter(
             "keeptrusts_gateway_upstream_attempts",
             "Provider attempts by target and outcome (ok|connect_error|timeout|5xx|429|4xx).",
             ["provider", "outcome"],
-            registry=r,
+            r,
         )
         self.circuit_open = Gauge(
             "keeptrusts_gateway_circuit_open",
