@@ -1,16 +1,16 @@
 """The Redis backend: limits that hold across replicas.
 
 Every check-and-update is one Lua script run by EVALSHA (`redis_scripts.py`): one round
-trip, atomic on the server, never read-then-write from Python. Keys of one subject share a
-hash tag so Redis Cluster works. URLs: `redis://`, `rediss://` (TLS), `redis+sentinel://
-host:26379[,host2:26379]/<service>[/db]`, `redis+cluster://host:port`.
+trip, atomic on the server, never read-then-write from Python. For `redis://` and `rediss://`
+the calls of a replica share one pipelined connection (`redis_pipeline.py`); Sentinel and
+Cluster URLs go through redis-py's pooled client. Keys of one subject share a hash tag so
+Redis Cluster works. URLs: `redis://`, `rediss://` (TLS),
+`redis+sentinel://host:26379[,host2:26379]/<service>[/db]`, `redis+cluster://host:port`.
 
-A dead Redis must not stall requests: each round trip is bounded by `timeout` (default
-200 ms; a new connection by 500 ms; waiting for one of the 32 pooled connections in a
-burst may add up to 1 s),
-redis-py's own retries are off, and after a failure calls fail fast for
-`retry_interval` (0.5 s) before the next attempt reconnects (the connection pool makes a
-new connection by itself). Failures raise `LimitsUnavailable`.
+A dead Redis must not stall requests: a call waits at most 500 ms for a new connection plus
+twice `timeout` (default 200 ms) for its answer (through the pool: up to 1 s more for a free
+connection in a burst); redis-py's own retries are off; after a failure calls fail fast for
+`retry_interval` (0.5 s), then the next call reconnects. Failures raise `LimitsUnavailable`.
 
 Parallel slots and budget reservations are leases with an expiry (`lease_ttl`, 30 s); a
 background task refreshes the leases this replica holds every `lease_ttl / 3`, so a long
@@ -30,7 +30,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from keeptrusts.limits import redis_scripts as lua
 from keeptrusts.limits.backend import (
@@ -42,6 +42,7 @@ from keeptrusts.limits.backend import (
     RateRule,
     RateState,
 )
+from keeptrusts.limits.redis_pipeline import PipelinedConnection
 from keeptrusts.limits.windows import Window
 
 if TYPE_CHECKING:
@@ -124,6 +125,12 @@ class RedisBackend:
         self.lease_ttl = lease_ttl
         self.retry_interval = retry_interval
         self.client = connect(url, timeout)
+        #: the scripts' calls share one pipelined connection (plain redis:// and rediss://)
+        self._mux = (
+            PipelinedConnection(url, self.client, max(timeout, CONNECT_TIMEOUT))
+            if url.split("://", 1)[0] in ("redis", "rediss")
+            else None
+        )
         self._scripts: dict[str, AsyncScript] = {}
         for name in ("RATE_ACQUIRE", "RATE_RELEASE", "RATE_STATE", "BUDGET_RESERVE"):
             self._scripts[name] = self.client.register_script(getattr(lua, name))
@@ -150,9 +157,14 @@ class RedisBackend:
         if time.monotonic() < self._down_until:
             raise LimitsUnavailable(self._down_message())
         try:
+            if self._mux is not None:
+                async with asyncio.timeout(CONNECT_TIMEOUT + self.timeout * 2):
+                    return await self._mux.call(self._scripts[script], keys, args)
             async with asyncio.timeout(POOL_WAIT + CONNECT_TIMEOUT + self.timeout * 2):
                 return await self._scripts[script](keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
+            if self._mux is not None and not isinstance(exc, ResponseError):
+                self._mux.reset()  # a stalled or broken connection: start a new one
             self._down_until = time.monotonic() + self.retry_interval
             log.warning("limits backend (Redis) unreachable: %s", exc)
             raise LimitsUnavailable(self._down_message()) from exc
@@ -263,5 +275,7 @@ class RedisBackend:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        if self._mux is not None:
+            await self._mux.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
