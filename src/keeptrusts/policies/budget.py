@@ -18,7 +18,6 @@ of a replica that died expire after the backend's lease TTL. Unpriced models cos
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import uuid
@@ -41,6 +40,7 @@ from keeptrusts.limits.backend import (
 from keeptrusts.limits.estimate import max_output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back
 from keeptrusts.limits.subjects import GLOBAL, Scope, model_folder, safe, subject
+from keeptrusts.limits.together import together
 from keeptrusts.limits.windows import Window, WindowKind
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
@@ -152,14 +152,13 @@ class Budget(Policy):
         ticket.reserved_usd = to_usd(max(amounts))
         ticket.held = list(keyed)  # a cancelled check still releases on completion
         now = time.time()
-        results = await asyncio.gather(
-            *(
+        results = await together(
+            [
                 self.backend.budget_reserve(
                     key, Window(r.window), to_nano(r.limit_usd), amt, ticket.reservation, now
                 )
                 for (key, r), amt in zip(keyed, amounts, strict=True)
-            ),
-            return_exceptions=True,
+            ]
         )
         ticket.held = [k for k, r in zip(keyed, results, strict=True) if _admitted(r)]
         failure = next((r for r in results if isinstance(r, BaseException)), None)

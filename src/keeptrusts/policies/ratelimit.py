@@ -17,7 +17,6 @@ request completes. A refusal is 429 `rate_limited` with `Retry-After`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 import uuid
@@ -39,6 +38,7 @@ from keeptrusts.limits.backend import (
 from keeptrusts.limits.estimate import max_output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back
 from keeptrusts.limits.subjects import GLOBAL, Scope, model_folder, safe, subject
+from keeptrusts.limits.together import together
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
 from keeptrusts.policies.registry import BuildContext, PolicyKind
@@ -117,9 +117,8 @@ class RateLimit(Policy):
         lease, now = uuid.uuid4().hex, time.time()
         held = Held(lease, tokens, [(k, None) for k, _ in keys])
         ex.scratch[self.name] = held  # a cancelled check still frees its slots on completion
-        results = await asyncio.gather(
-            *(self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys),
-            return_exceptions=True,
+        results = await together(
+            [self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys]
         )
         counted = [(k, r) for (k, _), r in zip(keys, results, strict=True)]
         admitted = [(k, r) for k, r in counted if isinstance(r, RateResult) and not r.refused]
