@@ -18,7 +18,7 @@ PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 async def read_body(request: web.Request, limit: int, seconds: float) -> bytes:
     if request.content.is_eof():  # the whole body came with the headers: no wait, no timer
-        return await _read_body(request, limit)
+        return _buffered_body(request, limit)
     try:
         async with asyncio.timeout(seconds):
             return await _read_body(request, limit)
@@ -30,7 +30,8 @@ async def read_body(request: web.Request, limit: int, seconds: float) -> bytes:
         ) from exc
 
 
-async def _read_body(request: web.Request, limit: int) -> bytes:
+def _check_headers(request: web.Request, limit: int) -> str:
+    """Refuse a declared length over the limit or an unsupported encoding; the encoding."""
     length = request.content_length
     if length is not None and length > limit:
         raise too_large(limit)
@@ -41,6 +42,29 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
             status=415,
             code="invalid_request",
         )
+    return encoding
+
+
+def _buffered_body(request: web.Request, limit: int) -> bytes:
+    """The body aiohttp has already read whole (and inflated): taken at once, no awaits."""
+    encoding = _check_headers(request, limit)
+    try:
+        data = request.content.read_nowait()
+    except (HttpProcessingError, RequestPayloadError) as exc:
+        raise undecodable(encoding) from exc
+    if len(data) > limit:
+        raise too_large(limit)
+    return data
+
+
+def undecodable(encoding: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"request body could not be decoded ({encoding or 'identity'}); send valid data"
+    )
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    encoding = _check_headers(request, limit)
     chunks: list[bytes] = []
     size = 0
     # aiohttp inflates gzip/deflate bodies as they stream in: the bound applies after inflation
@@ -51,9 +75,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
                 raise too_large(limit)
             chunks.append(chunk)
     except (HttpProcessingError, RequestPayloadError) as exc:
-        raise ValidationFailed(
-            f"request body could not be decoded ({encoding or 'identity'}); send valid data"
-        ) from exc
+        raise undecodable(encoding) from exc
     return b"".join(chunks)
 
 
