@@ -1,8 +1,9 @@
 """Relay a provider stream to the client as SSE, governed chunk by chunk.
 
-Chunks are written (and so flushed) as they arrive. A policy block or a provider failure after
-the first byte ends the stream with an SSE error event and `data: [DONE]`. A client that goes
-away cancels the handler, which closes the provider connection at once.
+Chunks are written (and so flushed) as they arrive; chunks that arrived in the same network read
+go out in one write. A policy block or a provider failure after the first byte ends the stream
+with an SSE error event and `data: [DONE]`. A client that goes away cancels the handler, which
+closes the provider connection at once.
 """
 
 from __future__ import annotations
@@ -119,24 +120,32 @@ async def _pump(
     resp: web.StreamResponse, relay_: Relay, chunk: Chunk | None, rest: AsyncIterator[Chunk]
 ) -> int:
     ex = relay_.ex
+    ready: list[bytes] = []  # encoded, not yet written: chunks that arrived together
+    first = True
     try:
         while chunk is not None:
             out = relay_.encode(chunk)
             if out is not None:
-                await resp.write(out)
+                ready.append(out)
+            # written at once, unless the next chunk has already arrived with this one: then
+            # both go in one write (the first chunk never waits: it is the time to first byte)
+            if ready and (first or not chunk.more):
+                await resp.write(b"".join(ready) if len(ready) > 1 else ready[0])
+                ready.clear()
+                first = False
             t0 = time.perf_counter()
             chunk = await anext(rest, None)
             ex.upstream_seconds += time.perf_counter() - t0
         tail = relay_.tail()
         if tail is not None:
-            await resp.write(tail)
+            ready.append(tail)
     except StreamBlocked as exc:
         error: GatewayError = blocked(exc.policy, Stage.RESPONSE, exc.reason)
-        await _end_with_error(resp, error)
+        await _end_with_error(resp, error, ready)
         return error.status
     except UpstreamError as exc:
         error = dispatch.to_gateway_error(exc)
-        await _end_with_error(resp, error)
+        await _end_with_error(resp, error, ready)
         return error.status
     except (ConnectionError, OSError):
         ex.client_gone = True
@@ -145,17 +154,20 @@ async def _pump(
         import logging
 
         logging.getLogger("keeptrusts.gateway").exception("stream relay failed")
-        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"))
+        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"), ready)
         return 500
-    await resp.write(sse.DONE_FRAME)
+    ready.append(sse.DONE_FRAME)
+    await resp.write(b"".join(ready))
     await resp.write_eof()
     return 200
 
 
-async def _end_with_error(resp: web.StreamResponse, error: GatewayError) -> None:
+async def _end_with_error(
+    resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
+) -> None:
+    """Write what was already released, then the error event and `[DONE]`."""
     try:
-        await resp.write(sse.frame(error.body()))
-        await resp.write(sse.DONE_FRAME)
+        await resp.write(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))
         await resp.write_eof()
     except (ConnectionError, OSError):
         pass

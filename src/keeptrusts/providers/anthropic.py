@@ -50,7 +50,7 @@ class AnthropicProvider(Provider):
     async def _chunks(self, resp: aiohttp.ClientResponse, model: str) -> AsyncIterator[Chunk]:
         translator = ChunkTranslator(model)
         try:
-            async for _name, data in sse.events(resp.content):
+            async for _name, data, _more in sse.events(resp.content):
                 try:
                     event = orjson.loads(data)
                 except orjson.JSONDecodeError as exc:

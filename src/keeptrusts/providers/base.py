@@ -59,6 +59,8 @@ class Chunk:
 
     data: dict[str, Any]
     raw: bytes | None = None
+    #: the next chunk has already arrived (same network read): writing may wait for it
+    more: bool = False
 
 
 class UpstreamStream:

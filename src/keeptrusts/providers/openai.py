@@ -51,7 +51,7 @@ class OpenAIProvider(Provider):
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
         try:
-            async for _name, data in sse.events(resp.content):
+            async for _name, data, more in sse.events(resp.content):
                 if data == sse.DONE:
                     return
                 try:
@@ -65,7 +65,7 @@ class OpenAIProvider(Provider):
                         "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
                     )
                 if isinstance(parsed, dict):
-                    yield Chunk(parsed, data)
+                    yield Chunk(parsed, data, more)
         except UpstreamError:
             raise
         except sse.SseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import NamedTuple
 
 import aiohttp
 
@@ -16,35 +17,98 @@ class SseError(Exception):
     pass
 
 
-async def events(content: aiohttp.StreamReader) -> AsyncIterator[tuple[str | None, bytes]]:
-    """Yield `(event_name, data)` per SSE event. Multi-line data is joined with newlines."""
-    name: str | None = None
-    data: list[bytes] = []
-    size = 0
+class Event(NamedTuple):
+    name: str | None
+    data: bytes
+    #: another complete event arrived in the same read: the relay may write both at once
+    more: bool
+
+
+async def events(content: aiohttp.StreamReader) -> AsyncIterator[Event]:
+    """Yield each SSE event (multi-line data joined with newlines) as its last line arrives.
+
+    The body is read in the blocks the network delivers and split here; each event says
+    whether the next one came in the same block (parsed one event ahead, so a comment or a
+    partial event after it never counts).
+    """
+    parser = SseParser()
     while True:
-        line = await content.readline()
-        if not line:
-            if data:
-                yield name, b"\n".join(data)
+        block = await content.readany()
+        if not block:
+            for name, data in parser.finish():
+                yield Event(name, data, False)
             return
-        line = line.rstrip(b"\r\n")
+        parser.push(block)
+        event = parser.next_event()
+        while event is not None:
+            following = parser.next_event()
+            yield Event(event[0], event[1], following is not None)
+            event = following
+
+
+class SseParser:
+    """Lines to events; an unfinished line or event is bounded by MAX_EVENT_BYTES."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.pos = 0
+        self.name: str | None = None
+        self.data: list[bytes] = []
+        self.size = 0
+
+    def push(self, block: bytes) -> None:
+        self.buf = self.buf[self.pos :] + block if self.pos < len(self.buf) else block
+        self.pos = 0
+
+    def next_event(self) -> tuple[str | None, bytes] | None:
+        """The next complete event in what was pushed, or None until more arrives."""
+        buf = self.buf
+        while True:
+            nl = buf.find(b"\n", self.pos)
+            if nl < 0:
+                if len(buf) - self.pos > MAX_EVENT_BYTES:
+                    raise SseError("upstream SSE event exceeds 1 MiB")
+                return None
+            line = buf[self.pos : nl]
+            self.pos = nl + 1
+            event = self._line(line[:-1] if line.endswith(b"\r") else line)
+            if event is not None:
+                return event
+
+    def finish(self) -> list[tuple[str | None, bytes]]:
+        """The end of the body: every event left, the last one even without its blank line."""
+        out: list[tuple[str | None, bytes]] = []
+        while (event := self.next_event()) is not None:
+            out.append(event)
+        tail = self.buf[self.pos :]
+        self.buf, self.pos = b"", 0
+        if tail:
+            event = self._line(tail.rstrip(b"\r"))
+            if event is not None:
+                out.append(event)
+        if self.data:
+            out.append((self.name, b"\n".join(self.data)))
+            self.name, self.data, self.size = None, [], 0
+        return out
+
+    def _line(self, line: bytes) -> tuple[str | None, bytes] | None:
         if not line:
-            if data:
-                yield name, b"\n".join(data)
-            name, data, size = None, [], 0
-            continue
+            event = (self.name, b"\n".join(self.data)) if self.data else None
+            self.name, self.data, self.size = None, [], 0
+            return event
         if line.startswith(b":"):
-            continue
+            return None
         field, _, value = line.partition(b":")
         if value.startswith(b" "):
             value = value[1:]
         if field == b"data":
-            size += len(value)
-            if size > MAX_EVENT_BYTES:
+            self.size += len(value)
+            if self.size > MAX_EVENT_BYTES:
                 raise SseError("upstream SSE event exceeds 1 MiB")
-            data.append(value)
+            self.data.append(value)
         elif field == b"event":
-            name = value.decode("utf-8", "replace")
+            self.name = value.decode("utf-8", "replace")
+        return None
 
 
 def frame(payload: bytes) -> bytes:
