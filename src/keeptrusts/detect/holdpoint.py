@@ -9,8 +9,9 @@ run's start is held. Never more than `cap` characters are held (the policy's `ho
 
 from __future__ import annotations
 
-_NUMBERISH = frozenset("0123456789+()-./")
-_GROUP = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_NOT_NUMBERISH = str.maketrans("", "", "0123456789+()-./")  # deletes the number-like
+_NOT_PUNCT = str.maketrans("", "", "+()-./")  # keeps the digits of a number-like token
+_NOT_GROUP = str.maketrans("", "", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 BEGIN = "-----BEGIN"
 
 
@@ -18,26 +19,30 @@ def pending_start(text: str, cap: int) -> int:
     """The earliest index at which an unfinished match could start (`len(text)` if none)."""
     n = len(text)
     floor = max(0, n - cap)
-    i = n
-    while i > floor and not text[i - 1].isspace():  # the last (possibly partial) token
-        i -= 1
+    i = _token_start(text, floor, n)  # the last (possibly partial) token
     while i > floor:  # earlier tokens that could belong to the same grouped number
         j = i - 1
         if text[j] != " " or j == 0 or text[j - 1].isspace():
             break
-        k = j
-        while k > floor and not text[k - 1].isspace():
-            k -= 1
+        k = _token_start(text, floor, j)
         if not _grouped(text[k:j]):
             break
         i = k
     return min(i, _open_key_block(text, floor))
 
 
+def _token_start(text: str, floor: int, end: int) -> int:
+    """Where the whitespace-free run ending at `end` starts (not before `floor`)."""
+    if end <= floor or text[end - 1].isspace():
+        return end
+    # str.rsplit splits on exactly the characters str.isspace() accepts
+    return end - len(text[floor:end].rsplit(None, 1)[-1])
+
+
 def _grouped(token: str) -> bool:
-    if token and all(c in _NUMBERISH for c in token) and any(c.isdigit() for c in token):
-        return True
-    return 0 < len(token) <= 4 and all(c in _GROUP for c in token)
+    if token and not token.translate(_NOT_NUMBERISH) and token.translate(_NOT_PUNCT):
+        return True  # only number-like characters, at least one digit
+    return 0 < len(token) <= 4 and not token.translate(_NOT_GROUP)
 
 
 def _open_key_block(text: str, floor: int) -> int:

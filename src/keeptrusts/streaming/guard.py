@@ -39,7 +39,11 @@ class StreamGuard:
     def feed(self, key: Hashable, delta: str) -> str:
         """Add `delta` to the field `key`; return the text now safe to send."""
         text = self.pending.get(key, "") + delta
-        hold = min(p.hold_from(text) for p in self.policies)
+        hold = len(text)
+        for policy in self.policies:
+            at = policy.hold_from(text)
+            if at < hold:
+                hold = at
         if hold <= 0:
             self.pending[key] = text
             return ""
