@@ -33,8 +33,9 @@ class Behaviour:
     #: after this many chunks, fail: "abort" drops the connection, "error" sends an error event
     fail_after_chunks: int | None = None
     fail_kind: str = "abort"
-    #: send invalid JSON / truncated SSE
+    #: send invalid JSON / truncated SSE (streams: `garbage_event` as the second event)
     garbage: bool = False
+    garbage_event: bytes = b"data: {truncated\n\n"
     tool_call: dict[str, Any] | None = None
 
 
@@ -201,7 +202,7 @@ class FakeUpstream:
                 if b.fail_after_chunks is not None and i == b.fail_after_chunks:
                     return await self._fail_stream(request, resp)
                 if b.garbage and i == 1:
-                    await resp.write(b"data: {truncated\n\n")
+                    await resp.write(b.garbage_event)
                     continue
                 if completions:
                     choice: dict[str, Any] = {"index": 0, "text": piece, "finish_reason": None}

@@ -100,6 +100,7 @@ def test_json_faults(
         {"fail_after_chunks": 2, "fail_kind": "abort"},
         {"fail_after_chunks": 2, "fail_kind": "error"},
         {"garbage": True},
+        {"garbage": True, "garbage_event": b"data: [1, 2]\n\n"},  # JSON, but not an object
         {"chunk_delay": 2.0},
     ],
 )

@@ -60,12 +60,17 @@ class OpenAIProvider(Provider):
                     raise UpstreamError(
                         "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
                     ) from exc
-                if isinstance(parsed, dict) and "error" in parsed and "choices" not in parsed:
+                if not isinstance(parsed, dict):  # (skipping it could stall a held chunk)
+                    raise UpstreamError(
+                        "protocol",
+                        f"target {self.id!r} streamed a non-object event",
+                        target=self.id,
+                    )
+                if "error" in parsed and "choices" not in parsed:
                     raise UpstreamError(
                         "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
                     )
-                if isinstance(parsed, dict):
-                    yield Chunk(parsed, data, more)
+                yield Chunk(parsed, data, more)
         except UpstreamError:
             raise
         except sse.SseError as exc:
