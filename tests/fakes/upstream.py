@@ -30,6 +30,8 @@ class Behaviour:
     include_usage: bool = True
     first_byte_delay: float = 0.0
     chunk_delay: float = 0.0
+    #: streams: the first N chunks go out in one write (a burst), then `chunk_delay` applies
+    burst: int = 0
     #: after this many chunks, fail: "abort" drops the connection, "error" sends an error event
     fail_after_chunks: int | None = None
     fail_kind: str = "abort"
@@ -197,6 +199,7 @@ class FakeUpstream:
             "created": int(time.time()),
             "model": body.get("model"),
         }
+        held: list[bytes] = []  # a burst's chunks, written together
         try:
             for i, piece in enumerate(self._chunks()):
                 if b.fail_after_chunks is not None and i == b.fail_after_chunks:
@@ -211,9 +214,13 @@ class FakeUpstream:
                     if i == 0:
                         delta["role"] = "assistant"
                     choice = {"index": 0, "delta": delta, "finish_reason": None}
-                await resp.write(
+                held.append(
                     b"data: " + json.dumps({**base, "choices": [choice]}).encode() + b"\n\n"
                 )
+                if i < b.burst - 1:
+                    continue
+                await resp.write(b"".join(held))
+                held.clear()
                 if b.chunk_delay:
                     await asyncio.sleep(b.chunk_delay)
             last: dict[str, Any] = (

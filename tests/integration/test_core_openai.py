@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
@@ -99,6 +101,26 @@ def test_sync_stream_with_usage_requested(gw, fake) -> None:  # type: ignore[no-
         "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         == fake.behaviour.reply
     )
+
+
+def test_chunks_that_arrive_together_are_relayed_before_the_next_pause(gw, fake) -> None:  # type: ignore[no-untyped-def]
+    # three chunks in one upstream write, then a second of silence before the fourth; the
+    # config's DLP term ("project atlas") lets the stream guard hold back 14 characters at most
+    burst = ["one two three four five ", "six seven eight nine ten ", "eleven twelve "]
+    fake.reset(chunks=[*burst, "end"], burst=3, chunk_delay=1.0)
+    released = "".join(burst)[:-14]
+    start = time.monotonic()
+    text, burst_seen = "", None
+    for chunk in client(gw).chat.completions.create(
+        model="gpt-4o", stream=True, messages=[{"role": "user", "content": "hi"}]
+    ):
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            if burst_seen is None and text.startswith(released):
+                burst_seen = time.monotonic() - start
+    assert text == "".join(burst) + "end"
+    assert burst_seen is not None and burst_seen < 0.8, burst_seen  # not held for "end"
+    assert time.monotonic() - start >= 1.0
 
 
 def test_stream_headers(gw, fake) -> None:  # type: ignore[no-untyped-def]

@@ -130,7 +130,7 @@ async def _pump(
             # written at once, unless the next chunk has already arrived with this one: then
             # both go in one write (the first chunk never waits: it is the time to first byte)
             if ready and (first or not chunk.more):
-                await resp.write(b"".join(ready) if len(ready) > 1 else ready[0])
+                await resp.write(b"".join(ready))
                 ready.clear()
                 first = False
             t0 = time.perf_counter()

@@ -49,10 +49,6 @@ class PipelinedConnection:
         self._opening: asyncio.Lock | None = None
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._reader: asyncio.Task[None] | None = None
-        #: connection attempts so far, and the last one's error (calls queued behind a
-        #: failed attempt fail with it instead of each trying again)
-        self._attempts = 0
-        self._open_error: Exception | None = None
 
     async def call(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """Run `script`; its answer, or the error Redis or the connection gave."""
@@ -79,19 +75,10 @@ class PipelinedConnection:
     async def _open(self) -> AbstractConnection:
         if self._opening is None:
             self._opening = asyncio.Lock()
-        tried = self._attempts
-        async with self._opening:
+        async with self._opening:  # one connect at a time; each call is bounded by its deadline
             if self._conn is None:
-                if self._attempts != tried and self._open_error is not None:
-                    raise self._open_error  # it failed while this call waited: no second try
-                self._attempts += 1
                 conn = self._pool.make_connection()  # type: ignore[no-untyped-call]
-                try:
-                    await conn.connect()
-                except Exception as exc:
-                    self._open_error = exc
-                    raise
-                self._open_error = None
+                await conn.connect()
                 self._reader = asyncio.create_task(self._read(conn))
                 self._conn = conn
             return self._conn

@@ -71,7 +71,7 @@ class SseParser:
                 return None
             line = buf[self.pos : nl]
             self.pos = nl + 1
-            event = self._line(line[:-1] if line.endswith(b"\r") else line)
+            event = self._line(line)
             if event is not None:
                 return event
 
@@ -83,7 +83,7 @@ class SseParser:
         tail = self.buf[self.pos :]
         self.buf, self.pos = b"", 0
         if tail:
-            event = self._line(tail.rstrip(b"\r"))
+            event = self._line(tail)
             if event is not None:
                 out.append(event)
         if self.data:
@@ -92,6 +92,8 @@ class SseParser:
         return out
 
     def _line(self, line: bytes) -> tuple[str | None, bytes] | None:
+        if line.endswith(b"\r"):
+            line = line[:-1]
         if not line:
             event = (self.name, b"\n".join(self.data)) if self.data else None
             self.name, self.data, self.size = None, [], 0
