@@ -45,7 +45,7 @@ def from_exchange(ex: Exchange, gateway_id: str, config_version: str) -> dict[st
         "tenant": ex.tenant,
         "model": ex.model,
         "provider": ex.provider,
-        "decision": ex.decision.value,
+        "decision": ex.decision,
         "policies_evaluated": [e.as_event() for e in ex.evaluations],
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,

@@ -38,9 +38,11 @@ def build_app(
     app = web.Application(middlewares=[errors_middleware], client_max_size=1024**3)
     app.add_routes(
         [
-            web.post("/v1/chat/completions", Handler(state, "chat")),
-            web.post("/v1/completions", Handler(state, "completions")),
-            web.post("/v1/embeddings", Handler(state, "embeddings")),
+            # bound methods: aiohttp calls an async function directly (an object with an async
+            # __call__ would get a per-request compatibility wrapper and a DeprecationWarning)
+            web.post("/v1/chat/completions", Handler(state, "chat").__call__),
+            web.post("/v1/completions", Handler(state, "completions").__call__),
+            web.post("/v1/embeddings", Handler(state, "embeddings").__call__),
             *health.routes(state),
             *admin.routes(state, reload),
         ]

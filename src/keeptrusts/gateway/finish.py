@@ -67,9 +67,9 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
     m.child(m.requests, provider, model, str(status)).inc()
     m.child(m.duration, provider).observe(ex.elapsed())
     m.overhead.observe(ex.overhead())
-    m.child(m.decisions, ex.decision.value).inc()
+    m.child(m.decisions, ex.decision).inc()
     for ev in ex.evaluations:
-        m.child(m.evaluations, ev.name, ev.result.value).inc()
+        m.child(m.evaluations, ev.name, ev.result).inc()
     state.requests_processed += 1
     state.events.enqueue(build_event(state, ex))
     _end_trace(ex, status)
@@ -107,7 +107,7 @@ def _access_log(ex: Exchange, status: int) -> None:
             "tenant": ex.tenant,
             "model": ex.model,
             "provider": ex.provider,
-            "decision": ex.decision.value,
+            "decision": ex.decision,
             "status": status,
             "latency_ms": round(ex.elapsed() * 1000, 3),
             "overhead_ms": round(ex.overhead() * 1000, 3),

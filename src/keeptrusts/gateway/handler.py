@@ -149,7 +149,7 @@ class Handler:
     def _headers(self, ex: Exchange) -> dict[str, str]:
         return {
             "x-request-id": ex.request_id,
-            "x-keeptrusts-decision": ex.decision.value,
+            "x-keeptrusts-decision": ex.decision,
             "x-keeptrusts-overhead-ms": f"{ex.overhead() * 1000:.3f}",
             "x-keeptrusts-config-version": ex.runtime.version,
         }

@@ -14,7 +14,7 @@ from typing import Any
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.stage import Policy
-from keeptrusts.pipeline.texts import OPERATOR_ROLES, Slot, request_slots, response_slots
+from keeptrusts.pipeline.texts import Slot, request_texts, response_slots
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 
@@ -22,21 +22,24 @@ from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 async def run_request(ex: Exchange) -> None:
     """Run the request stage; raises the block's GatewayError when a policy blocks."""
     rt = ex.runtime
-    slots: list[Slot] | None = None
+    texts: Texts | None = None
     traced = ex.trace is not None and ex.trace.recording
     for policy in rt.policies:
         if traced:
             assert ex.trace is not None
             with ex.trace.stage_span(f"policy {policy.name} request"):
-                slots = await _request_stage(ex, policy, slots)
+                texts = await _request_stage(ex, policy, texts)
         else:
-            slots = await _request_stage(ex, policy, slots)
+            texts = await _request_stage(ex, policy, texts)
 
 
-async def _request_stage(
-    ex: Exchange, policy: Policy, slots: list[Slot] | None
-) -> list[Slot] | None:
-    """One policy's request stage; returns the (lazily built) list of request texts."""
+#: the request's texts: every one, and the callers' (see `request_texts`)
+Texts = tuple[list[Slot], list[Slot]]
+
+
+async def _request_stage(ex: Exchange, policy: Policy, texts: Texts | None) -> Texts | None:
+    """One policy's request stage; returns the request's texts (found once, when first needed:
+    a redaction rewrites a text in its place, so later policies see the redacted text)."""
     if policy.checks_request:
         t0 = time.perf_counter()
         decision = await policy.on_request(ex)
@@ -47,16 +50,12 @@ async def _request_stage(
                 f"request blocked by policy {policy.name!r}", policy=policy.name
             )
     if policy.inspects_text and Stage.REQUEST in policy.stages:
-        if not policy.scans_operator_messages:
-            caller_only = request_slots(ex.endpoint, ex.body, OPERATOR_ROLES)
-            if _scan_slots(ex, policy, caller_only, Stage.REQUEST):
-                ex.body_dirty = True
-            return slots
-        if slots is None:
-            slots = request_slots(ex.endpoint, ex.body)
+        if texts is None:
+            texts = request_texts(ex.endpoint, ex.body)
+        slots = texts[0] if policy.scans_operator_messages else texts[1]
         if _scan_slots(ex, policy, slots, Stage.REQUEST):
             ex.body_dirty = True
-    return slots
+    return texts
 
 
 def run_response(ex: Exchange, body: dict[str, Any]) -> bool:

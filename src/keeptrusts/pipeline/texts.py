@@ -15,21 +15,33 @@ Slot = tuple[Any, Any]
 OPERATOR_ROLES = frozenset({"system", "developer"})
 
 
-def request_slots(
-    endpoint: str, body: dict[str, Any], skip_roles: frozenset[str] = frozenset()
-) -> list[Slot]:
-    """Every request text; `skip_roles` leaves out messages of those roles (the operator's
-    system prompt, for policies that judge only what callers and tools wrote)."""
-    slots: list[Slot] = []
+def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
+    """Every request text."""
     if endpoint == "chat":
-        for msg in body.get("messages") or ():
-            if isinstance(msg, dict) and msg.get("role") not in skip_roles:
-                _message_slots(msg, slots)
-    elif endpoint == "completions":
+        return request_texts(endpoint, body)[0]
+    slots: list[Slot] = []
+    if endpoint == "completions":
         _string_or_list(body, "prompt", slots)
     elif endpoint == "embeddings":
         _string_or_list(body, "input", slots)
     return slots
+
+
+def request_texts(endpoint: str, body: dict[str, Any]) -> tuple[list[Slot], list[Slot]]:
+    """Every request text, and those of them that callers and tools wrote (without the
+    operator's system/developer messages): both from one walk over the body."""
+    if endpoint != "chat":
+        slots = request_slots(endpoint, body)
+        return slots, slots  # prompts and inputs have no roles: callers wrote them all
+    every: list[Slot] = []
+    caller: list[Slot] = []
+    for msg in body.get("messages") or ():
+        if isinstance(msg, dict):
+            start = len(every)
+            _message_slots(msg, every)
+            if msg.get("role") not in OPERATOR_ROLES:
+                caller += every[start:]
+    return every, caller
 
 
 def response_slots(body: dict[str, Any]) -> list[Slot]:

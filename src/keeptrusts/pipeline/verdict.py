@@ -74,8 +74,8 @@ class Evaluation:
     def as_event(self) -> dict[str, object]:
         return {
             "name": self.name,
-            "stage": self.stage.value,
-            "result": self.result.value,
+            "stage": self.stage,  # StrEnum members are their value (as str, and in JSON)
+            "result": self.result,
             "reason_code": self.reason_code,
             "latency_ms": round(self.latency_ms, 4),
         }
