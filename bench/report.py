@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench import speed
+
 _INTRO = """\
 # Benchmarks
 
@@ -161,6 +163,7 @@ def render(res: dict[str, Any]) -> str:
         f"{s['duration_s']:g} s per target and connection count; {s['stream_requests']} streams "
         f"per target; command: `{s['command']}`.\n"
     )
-    parts = [head, _machine(res["machine"]), when, _checks(res), _load_table(res),
-             _resources(res), _streams(res), _micro(res), _profile(res), _notes(res)]  # fmt: skip
+    parts = [head, _machine(res["machine"]), when, _checks(res), speed.render(res),
+             _load_table(res), _resources(res), _streams(res), _micro(res), _profile(res),
+             _notes(res)]  # fmt: skip
     return "\n".join(p for p in parts if p)
