@@ -8,6 +8,7 @@ closes the provider connection at once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -157,8 +158,7 @@ async def _pump(
         await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"), ready)
         return 500
     ready.append(sse.DONE_FRAME)
-    await resp.write(b"".join(ready))
-    await resp.write_eof()
+    await resp.write_eof(b"".join(ready))  # the last chunk, [DONE] and the end in one write
     return 200
 
 
@@ -166,8 +166,5 @@ async def _end_with_error(
     resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
 ) -> None:
     """Write what was already released, then the error event and `[DONE]`."""
-    try:
-        await resp.write(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))
-        await resp.write_eof()
-    except (ConnectionError, OSError):
-        pass
+    with contextlib.suppress(ConnectionError, OSError):
+        await resp.write_eof(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))

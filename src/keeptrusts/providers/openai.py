@@ -50,27 +50,19 @@ class OpenAIProvider(Provider):
         return UpstreamStream(self._chunks(resp), resp)
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
+        # the SSE parser is driven here rather than through `sse.events`: one async generator
+        # fewer for every chunk to pass through
+        parser = sse.SseParser()
+        content = resp.content
         try:
-            async for _name, data, more in sse.events(resp.content):
-                if data == sse.DONE:
+            while True:
+                block = await content.readany()
+                for _name, data, more in parser.take(block):
+                    if data == sse.DONE:
+                        return
+                    yield Chunk(self._event(data), data, more)
+                if not block:
                     return
-                try:
-                    parsed = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise UpstreamError(
-                        "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
-                    ) from exc
-                if not isinstance(parsed, dict):  # (skipping it could stall a held chunk)
-                    raise UpstreamError(
-                        "protocol",
-                        f"target {self.id!r} streamed a non-object event",
-                        target=self.id,
-                    )
-                if "error" in parsed and "choices" not in parsed:
-                    raise UpstreamError(
-                        "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
-                    )
-                yield Chunk(parsed, data, more)
         except UpstreamError:
             raise
         except sse.SseError as exc:
@@ -79,6 +71,24 @@ class OpenAIProvider(Provider):
             raise self.fail(exc) from exc
         finally:
             resp.release()
+
+    def _event(self, data: bytes) -> dict[str, Any]:
+        """One streamed event's JSON object; anything else is the provider's error."""
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise UpstreamError(
+                "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
+            ) from exc
+        if not isinstance(parsed, dict):  # (skipping it could stall a held chunk)
+            raise UpstreamError(
+                "protocol", f"target {self.id!r} streamed a non-object event", target=self.id
+            )
+        if "error" in parsed and "choices" not in parsed:
+            raise UpstreamError(
+                "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
+            )
+        return parsed
 
     async def probe(self) -> bool | None:
         return None

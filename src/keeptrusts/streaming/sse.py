@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import NamedTuple
 
 import aiohttp
@@ -25,25 +25,14 @@ class Event(NamedTuple):
 
 
 async def events(content: aiohttp.StreamReader) -> AsyncIterator[Event]:
-    """Yield each SSE event (multi-line data joined with newlines) as its last line arrives.
-
-    The body is read in the blocks the network delivers and split here; each event says
-    whether the next one came in the same block (parsed one event ahead, so a comment or a
-    partial event after it never counts).
-    """
+    """Yield each SSE event (multi-line data joined with newlines) as its last line arrives."""
     parser = SseParser()
     while True:
         block = await content.readany()
+        for event in parser.take(block):
+            yield event
         if not block:
-            for name, data in parser.finish():
-                yield Event(name, data, False)
             return
-        parser.push(block)
-        event = parser.next_event()
-        while event is not None:
-            following = parser.next_event()
-            yield Event(event[0], event[1], following is not None)
-            event = following
 
 
 class SseParser:
@@ -55,6 +44,22 @@ class SseParser:
         self.name: str | None = None
         self.data: list[bytes] = []
         self.size = 0
+
+    def take(self, block: bytes) -> Iterator[Event]:
+        """The events one network block completes (`b""`: the end of the body, every event
+        left). The body is read in the blocks the network delivers and split here; each event
+        says whether the next one came with it (parsed one event ahead, so a comment or a
+        partial event after it never counts)."""
+        if not block:
+            for name, data in self.finish():
+                yield Event(name, data, False)
+            return
+        self.push(block)
+        event = self.next_event()
+        while event is not None:
+            following = self.next_event()
+            yield Event(event[0], event[1], following is not None)
+            event = following
 
     def push(self, block: bytes) -> None:
         self.buf = self.buf[self.pos :] + block if self.pos < len(self.buf) else block
