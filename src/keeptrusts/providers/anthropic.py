@@ -12,6 +12,7 @@ from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
 
@@ -51,12 +52,7 @@ class AnthropicProvider(Provider):
         translator = ChunkTranslator(model)
         try:
             async for _name, data, _more in sse.events(resp.content):
-                try:
-                    event = orjson.loads(data)
-                except orjson.JSONDecodeError as exc:
-                    raise UpstreamError(
-                        "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
-                    ) from exc
+                event = stream_event(data, self.id)
                 if not isinstance(event, dict):
                     continue
                 if event.get("type") == "error":

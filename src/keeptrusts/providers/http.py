@@ -42,6 +42,16 @@ async def read_json(resp: aiohttp.ClientResponse, target: str) -> tuple[dict[str
     return data, raw
 
 
+def stream_event(data: bytes, target: str) -> Any:
+    """One streamed event's JSON (any JSON value); invalid JSON is the provider's error."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError(
+            "protocol", f"target {target!r} streamed invalid JSON", target=target
+        ) from exc
+
+
 def _error_message(raw: bytes) -> str:
     try:
         data = orjson.loads(raw)

@@ -9,6 +9,7 @@ import aiohttp
 import orjson
 
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
 PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
@@ -74,12 +75,7 @@ class OpenAIProvider(Provider):
 
     def _event(self, data: bytes) -> dict[str, Any]:
         """One streamed event's JSON object; anything else is the provider's error."""
-        try:
-            parsed = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise UpstreamError(
-                "protocol", f"target {self.id!r} streamed invalid JSON", target=self.id
-            ) from exc
+        parsed = stream_event(data, self.id)
         if not isinstance(parsed, dict):  # (skipping it could stall a held chunk)
             raise UpstreamError(
                 "protocol", f"target {self.id!r} streamed a non-object event", target=self.id
