@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
+from keeptrusts.pipeline.verdict import Result
 from keeptrusts.telemetry.logging import (
     access_fields,
     access_log,
@@ -78,6 +79,12 @@ def test_access_line_never_carries_text_or_keys(out: io.StringIO) -> None:
 def test_access_fields_keeps_known_scalars_only() -> None:
     fields = access_fields({"status": 409, "stream": True, "cost_usd": None, "body": "x"})
     assert fields == {"status": 409, "stream": True, "cost_usd": None}
+
+
+def test_access_fields_write_str_enums_as_their_value() -> None:
+    fields = access_fields({"decision": Result.BLOCK, "status": 403})
+    assert fields == {"decision": "block", "status": 403}
+    assert type(fields["decision"]) is str
 
 
 def test_level_controls_output(out: io.StringIO) -> None:

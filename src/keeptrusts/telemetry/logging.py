@@ -134,8 +134,8 @@ def access_fields(fields: Mapping[str, object]) -> dict[str, object]:
         if key not in ACCESS_FIELDS:
             continue
         kind = type(value)
-        if kind is str:
-            text: str = value  # type: ignore[assignment]
+        if isinstance(value, str):  # str subclasses too (a StrEnum verdict is its value)
+            text = value if kind is str else str(value)
             out[key] = text if len(text) <= _MAX_STR else text[:_MAX_STR] + "..."
         elif kind in _SCALARS:
             out[key] = value
