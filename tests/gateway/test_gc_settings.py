@@ -1,0 +1,29 @@
+"""The collector settings the gateway applies once it has started."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from keeptrusts.gateway import server
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    (gc.enable if enabled else gc.disable)()
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_start_up_heap_is_frozen_and_young_collections_are_rarer() -> None:
+    gc.disable()  # as `kt gateway run` does while it loads
+    _, older, oldest = gc.get_threshold()
+    server._settle_gc()
+    assert gc.isenabled()
+    assert gc.get_threshold() == (server.GC_YOUNG_THRESHOLD, older, oldest)
+    assert gc.get_freeze_count() > 0
