@@ -11,7 +11,6 @@ spooled, and the process exits 0.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import signal
@@ -28,6 +27,7 @@ from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.runtime import Runtime, compile_runtime
 from keeptrusts.gateway.app import build_app
 from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
+from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import create_backend
@@ -271,26 +271,6 @@ async def run(opts: ServeOptions) -> int:
         print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
         return 1
     server.install_signals()
-    _settle_gc()
+    settle_memory()
     await server.serve_forever()
     return 0
-
-
-#: container allocations (net of frees) between two young-generation collections. CPython's
-#: 700 is crossed over and over by the objects of the requests in flight alone, each time
-#: tracing all of them: at 16 connections ~600 collections per 10,000 requests, ≈ 50 µs of
-#: CPU per request (gc.callbacks timing). Requests free almost all they allocate (no cycles),
-#: so at 10,000 the collector runs a few times per 10,000 requests; cycles (tracebacks of
-#: failed requests) still trigger it long before they could matter for memory.
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def _settle_gc() -> None:
-    """Start-up objects (modules, compiled config, patterns) live as long as the process: move
-    them out of the collector's sight so its passes on the request path stay short, collect
-    the young generation less often (GC_YOUNG_THRESHOLD), and turn the collector back on if
-    `kt gateway run` switched it off to start faster."""
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
-    gc.enable()

@@ -1,13 +1,14 @@
-"""The collector settings the gateway applies once it has started."""
+"""The memory settings the serving process applies once it has started."""
 
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 
 import pytest
 
-from keeptrusts.gateway import server
+from keeptrusts.gateway import process
 
 
 @pytest.fixture
@@ -23,7 +24,13 @@ def restore_gc() -> Iterator[None]:
 def test_start_up_heap_is_frozen_and_young_collections_are_rarer() -> None:
     gc.disable()  # as `kt gateway run` does while it loads
     _, older, oldest = gc.get_threshold()
-    server._settle_gc()
+    process.settle_gc()
     assert gc.isenabled()
-    assert gc.get_threshold() == (server.GC_YOUNG_THRESHOLD, older, oldest)
+    assert gc.get_threshold() == (process.GC_YOUNG_THRESHOLD, older, oldest)
     assert gc.get_freeze_count() > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_large_buffers_are_returned_to_the_system() -> None:
+    # glibc accepts the fixed mmap threshold (this machine and the image are glibc)
+    assert process.return_freed_memory() is True
