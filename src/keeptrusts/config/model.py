@@ -138,6 +138,9 @@ class State(Strict):
 
 class Server(Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    #: request-body bytes worked on at once; past it a request gets 503 `overloaded` (each body
+    #: costs two to three times its size while the policies run: keep within the pod's memory)
+    max_inflight_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
     max_connections: int = Field(4096, ge=1)
     #: a new connection that takes longer than this to send its first headers gets 408
     header_read_timeout_seconds: float = Field(10.0, gt=0)

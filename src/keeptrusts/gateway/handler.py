@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
-from keeptrusts.gateway import dispatch, parse
+from keeptrusts.gateway import admission, dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
 from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
@@ -73,6 +73,7 @@ class Handler:
             )
         finally:
             state.in_flight -= 1
+            admission.release(state, request)
             if ex is not None:
                 if ex.runtime.completes:
                     # settle budgets after the response is out, and even if the client's
@@ -93,9 +94,17 @@ class Handler:
         self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
     ) -> Exchange:
         server = runtime.loaded.config.server
+        budget = server.max_inflight_body_bytes
+        declared = request.content_length
+        if declared is not None and declared <= server.max_body_bytes:
+            admission.reserve(self.state, request, declared, budget)
         raw = await parse.read_body(
             request, server.max_body_bytes, server.body_read_timeout_seconds
         )
+        if declared is None:  # (a declared length over max_body_bytes was refused with 413)
+            admission.reserve(self.state, request, len(raw), budget)
+        elif len(raw) > declared:  # inflated (gzip, deflate)
+            admission.grow(self.state, request, len(raw) - declared)
         body = parse.parse_json(raw)
         model, stream = parse.check_common(body)
         self.check(body)

@@ -39,6 +39,8 @@ class GatewayState:
     requests_processed: int = 0
     draining: bool = False
     in_flight: int = 0
+    #: bytes of request bodies being worked on (gateway/admission.py)
+    body_bytes_in_flight: int = 0
     fail_mode: str = "block"
     admin_token: str | None = None
     #: completion work (budget settlement) still running after its response was sent

@@ -1,0 +1,54 @@
+"""Admission by request-body bytes in flight: a bound on what large prompts can cost in memory.
+
+Bodies of requests whose handlers have started are buffered while they wait for the event
+loop, then parsed and copied on their way through the policies (text, its UTF-8 bytes,
+normalised and folded renderings, the redacted copy). `server.max_inflight_body_bytes` caps
+the body bytes of admitted requests, reserved from the declared length before the body is
+read; past it a request gets 503 `overloaded` with `Retry-After` (the mesh or the client
+retries, possibly on another replica). One request is always admitted when nothing else is
+in flight, so any body within `server.max_body_bytes` can pass.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from keeptrusts.errors import UpstreamFailed
+from keeptrusts.gateway.state import GatewayState
+
+#: the request's admitted body size, to release when it ends
+ADMITTED = "keeptrusts.admitted_body_bytes"
+
+
+def reserve(state: GatewayState, request: web.Request, size: int, budget: int) -> None:
+    """Count `size` body bytes of this request as in flight, or refuse the request. Called with
+    the declared length before the body is read (so waiting bodies count too), else with the
+    length read."""
+    if _over(state, size, budget):
+        raise _busy(budget)
+    grow(state, request, size)
+
+
+def grow(state: GatewayState, request: web.Request, size: int) -> None:
+    """Count `size` more bytes for a request already admitted (a body that inflated)."""
+    state.body_bytes_in_flight += size
+    request[ADMITTED] = request.get(ADMITTED, 0) + size
+
+
+def release(state: GatewayState, request: web.Request) -> None:
+    state.body_bytes_in_flight -= request.get(ADMITTED, 0)
+
+
+def _over(state: GatewayState, size: int, budget: int) -> bool:
+    return state.body_bytes_in_flight > 0 and state.body_bytes_in_flight + size > budget
+
+
+def _busy(budget: int) -> UpstreamFailed:
+    return UpstreamFailed(
+        f"the gateway is busy with large requests (request bodies in flight would exceed "
+        f"server.max_inflight_body_bytes = {budget} bytes); retry shortly, or raise the setting "
+        "together with the pod's memory limit",
+        status=503,
+        code="overloaded",
+        headers={"Retry-After": "1"},
+    )
