@@ -123,6 +123,15 @@ def test_chunks_that_arrive_together_are_relayed_before_the_next_pause(gw, fake)
     assert time.monotonic() - start >= 1.0
 
 
+def test_an_answer_larger_than_one_network_read_arrives_whole(gw, fake) -> None:  # type: ignore[no-untyped-def]
+    answer = "the quick brown fox jumps over the lazy dog " * 25_000  # ≈ 1.1 MB of JSON
+    fake.reset(reply=answer)
+    r = client(gw).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert r.choices[0].message.content == answer
+
+
 def test_stream_headers(gw, fake) -> None:  # type: ignore[no-untyped-def]
     with httpx.stream(
         "POST",

@@ -13,17 +13,33 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from keeptrusts.config.model import Server
 from keeptrusts.errors import UpstreamFailed
+from keeptrusts.gateway import parse
 from keeptrusts.gateway.state import GatewayState
 
 #: the request's admitted body size, to release when it ends
 ADMITTED = "keeptrusts.admitted_body_bytes"
 
 
+async def read_body(state: GatewayState, request: web.Request, server: Server) -> bytes:
+    """The request's body, counted in flight until `release`: reserved from the declared length
+    before it is read (so bodies waiting for the event loop count too), else from what was read;
+    a body that inflated (gzip, deflate) counts its inflated size."""
+    budget = server.max_inflight_body_bytes
+    declared = request.content_length
+    if declared is not None and declared <= server.max_body_bytes:  # (larger: 413 when read)
+        reserve(state, request, declared, budget)
+    raw = await parse.read_body(request, server.max_body_bytes, server.body_read_timeout_seconds)
+    if declared is None:
+        reserve(state, request, len(raw), budget)
+    elif len(raw) > declared:
+        grow(state, request, len(raw) - declared)
+    return raw
+
+
 def reserve(state: GatewayState, request: web.Request, size: int, budget: int) -> None:
-    """Count `size` body bytes of this request as in flight, or refuse the request. Called with
-    the declared length before the body is read (so waiting bodies count too), else with the
-    length read."""
+    """Count `size` body bytes of this request as in flight, or refuse the request."""
     if _over(state, size, budget):
         raise _busy(budget)
     grow(state, request, size)

@@ -93,18 +93,7 @@ class Handler:
     async def _exchange(
         self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
     ) -> Exchange:
-        server = runtime.loaded.config.server
-        budget = server.max_inflight_body_bytes
-        declared = request.content_length
-        if declared is not None and declared <= server.max_body_bytes:
-            admission.reserve(self.state, request, declared, budget)
-        raw = await parse.read_body(
-            request, server.max_body_bytes, server.body_read_timeout_seconds
-        )
-        if declared is None:  # (a declared length over max_body_bytes was refused with 413)
-            admission.reserve(self.state, request, len(raw), budget)
-        elif len(raw) > declared:  # inflated (gzip, deflate)
-            admission.grow(self.state, request, len(raw) - declared)
+        raw = await admission.read_body(self.state, request, runtime.loaded.config.server)
         body = parse.parse_json(raw)
         model, stream = parse.check_common(body)
         self.check(body)

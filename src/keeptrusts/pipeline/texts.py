@@ -17,23 +17,19 @@ OPERATOR_ROLES = frozenset({"system", "developer"})
 
 def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
     """Every request text."""
-    if endpoint == "chat":
-        return request_texts(endpoint, body)[0]
-    slots: list[Slot] = []
-    if endpoint == "completions":
-        _string_or_list(body, "prompt", slots)
-    elif endpoint == "embeddings":
-        _string_or_list(body, "input", slots)
-    return slots
+    return request_texts(endpoint, body)[0]
 
 
 def request_texts(endpoint: str, body: dict[str, Any]) -> tuple[list[Slot], list[Slot]]:
     """Every request text, and those of them that callers and tools wrote (without the
     operator's system/developer messages): both from one walk over the body."""
-    if endpoint != "chat":
-        slots = request_slots(endpoint, body)
-        return slots, slots  # prompts and inputs have no roles: callers wrote them all
     every: list[Slot] = []
+    if endpoint != "chat":
+        if endpoint == "completions":
+            _string_or_list(body, "prompt", every)
+        elif endpoint == "embeddings":
+            _string_or_list(body, "input", every)
+        return every, every  # prompts and inputs have no roles: callers wrote them all
     caller: list[Slot] = []
     for msg in body.get("messages") or ():
         if isinstance(msg, dict):

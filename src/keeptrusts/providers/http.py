@@ -16,7 +16,7 @@ MAX_JSON_BODY = 32 * 1024 * 1024
 async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     if resp.status < 400:
         return
-    raw = await resp.content.read(MAX_ERROR_BODY)
+    raw = await read_bounded(resp.content, MAX_ERROR_BODY)
     detail = _error_message(raw)
     retry_after = _retry_after(resp.headers.get("Retry-After"))
     kind = "429" if resp.status == 429 else "5xx" if resp.status >= 500 else "4xx"
@@ -26,9 +26,23 @@ async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
 
 
+async def read_bounded(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body to its end, or its first `limit + 1` bytes when it is longer (for the caller to
+    refuse). `StreamReader.read(n)` alone returns only what has arrived so far: for an answer
+    larger than one network read, its beginning."""
+    first = await content.read(limit + 1)
+    if not first or len(first) > limit or content.at_eof():
+        return first
+    parts, size = [first], len(first)
+    while size <= limit and (block := await content.read(limit + 1 - size)):
+        parts.append(block)
+        size += len(block)
+    return b"".join(parts)
+
+
 async def read_json(resp: aiohttp.ClientResponse, target: str) -> tuple[dict[str, Any], bytes]:
     """The parsed JSON object, and the bytes it was parsed from."""
-    raw = await resp.content.read(MAX_JSON_BODY + 1)
+    raw = await read_bounded(resp.content, MAX_JSON_BODY)
     if len(raw) > MAX_JSON_BODY:
         raise UpstreamError("protocol", f"target {target!r} sent a body over 32 MiB", target=target)
     try:

@@ -51,19 +51,11 @@ class OpenAIProvider(Provider):
         return UpstreamStream(self._chunks(resp), resp)
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
-        # the SSE parser is driven here rather than through `sse.events`: one async generator
-        # fewer for every chunk to pass through
-        parser = sse.SseParser()
-        content = resp.content
         try:
-            while True:
-                block = await content.readany()
-                for _name, data, more in parser.take(block):
-                    if data == sse.DONE:
-                        return
-                    yield Chunk(self._event(data), data, more)
-                if not block:
+            async for _name, data, more in sse.events(resp.content):
+                if data == sse.DONE:
                     return
+                yield Chunk(self._event(data), data, more)
         except UpstreamError:
             raise
         except sse.SseError as exc:
