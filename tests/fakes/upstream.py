@@ -46,6 +46,8 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    #: every header line as sent, lower-cased names (a repeated header shows twice here)
+    header_lines: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -115,7 +117,12 @@ class FakeUpstream:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
         self.requests.append(
-            Recorded(request.path, {k.lower(): v for k, v in request.headers.items()}, body)
+            Recorded(
+                request.path,
+                {k.lower(): v for k, v in request.headers.items()},
+                body,
+                [(k.lower(), v) for k, v in request.headers.items()],
+            )
         )
         b = self.behaviour
         self._served += 1

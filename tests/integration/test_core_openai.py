@@ -8,6 +8,7 @@ import httpx
 import openai
 import pytest
 
+from keeptrusts import __version__
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, PROVIDER_KEY, openai_config
@@ -58,6 +59,19 @@ def test_upstream_gets_configured_key_and_trace_headers_not_caller_auth(gw, fake
     assert r.headers["x-keeptrusts-decision"] == "allow"
     assert float(r.headers["x-keeptrusts-overhead-ms"]) >= 0
     assert r.headers["x-keeptrusts-config-version"].startswith("1.0.0+")
+
+
+def test_target_headers_replace_defaults_whatever_their_case(gateways, fake) -> None:  # type: ignore[no-untyped-def]
+    text = openai_config(("primary", fake.base_url)).replace(
+        "      timeouts:",
+        "      headers: {Content-Type: application/json, X-Team: payments}\n      timeouts:",
+    )
+    gw = gateways.start(text, env=ENV)
+    client(gw).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    lines = fake.requests[0].header_lines
+    assert [v for k, v in lines if k == "content-type"] == ["application/json"]
+    assert ("x-team", "payments") in lines
+    assert [v for k, v in lines if k == "user-agent"] == [f"keeptrusts-gateway/{__version__}"]
 
 
 def test_request_id_is_made_when_absent(gw, fake) -> None:  # type: ignore[no-untyped-def]

@@ -1,13 +1,30 @@
-"""Fixtures for telemetry tests: a real OTLP/HTTP receiver and tracing wired to it."""
+"""Fixtures for telemetry tests: logs into a buffer, a real OTLP/HTTP receiver and tracing wired
+to it."""
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Iterator
 
 import pytest
 
+from keeptrusts.telemetry.logging import flush_access, setup_logging
 from keeptrusts.telemetry.tracing import TracingSetup, setup_tracing
 from tests.fakes.otlp_receiver import OtlpReceiver
+
+
+@pytest.fixture
+def out() -> Iterator[io.StringIO]:
+    """JSON logging into a string buffer; the previous handlers come back afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    buf = io.StringIO()
+    setup_logging("info", buf)
+    yield buf
+    flush_access()
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
 
 
 @pytest.fixture(scope="module")

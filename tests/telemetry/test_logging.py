@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 import orjson
 import pytest
@@ -30,17 +29,6 @@ REQUEST = {
     "latency_ms": 812.5,
     "overhead_ms": 0.42,
 }
-
-
-@pytest.fixture
-def out() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    buf = io.StringIO()
-    setup_logging("info", buf)
-    yield buf
-    root.handlers[:] = saved[0]
-    root.setLevel(saved[1])
 
 
 def lines(buf: io.StringIO) -> list[dict[str, object]]:

@@ -31,7 +31,7 @@ from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import create_backend
-from keeptrusts.telemetry.logging import set_level
+from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
@@ -72,9 +72,9 @@ class GatewayServer:
         connector = aiohttp.TCPConnector(
             limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
         )
-        session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-        )
+        # no skip_auto_headers: adapters send a User-Agent of their own (base_headers), and
+        # a session-wide skip list costs a header merge on every request
+        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         state_cfg = loaded.config.state
         limits = create_backend(
             state_cfg.backend,
@@ -256,6 +256,7 @@ class GatewayServer:
             await close(5.0)
         await self.state.limits.close()
         await self.state.session.close()
+        flush_access()
         log.info("drained; exiting")
 
 

@@ -22,11 +22,9 @@ class AnthropicProvider(Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.base = (self.target.base_url or "https://api.anthropic.com/v1").rstrip("/")
-        self.headers = {
-            "content-type": "application/json",
-            "anthropic-version": self.target.anthropic_version,
-            **self.target.headers,
-        }
+        self.headers = self.base_headers(
+            {"content-type": "application/json", "anthropic-version": self.target.anthropic_version}
+        )
         if self.api_key:
             self.headers["x-api-key"] = self.api_key
 

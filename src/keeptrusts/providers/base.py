@@ -15,7 +15,11 @@ from typing import Any
 
 import aiohttp
 
+from keeptrusts import __version__
 from keeptrusts.config.model import Target
+
+#: sent to every provider unless a target sets its own `User-Agent` in `headers`
+USER_AGENT = f"keeptrusts-gateway/{__version__}"
 
 
 class UpstreamError(Exception):
@@ -90,6 +94,14 @@ class Provider:
         self.timeout = aiohttp.ClientTimeout(
             total=t.total, sock_connect=t.connect, sock_read=t.first_byte
         )
+
+    def base_headers(self, defaults: dict[str, str]) -> dict[str, str]:
+        """Headers for every call: our User-Agent, `defaults`, then the target's `headers`
+        (names lower-cased, so a target's `Content-Type` replaces ours rather than doubling it).
+        Sending a User-Agent of our own also spares aiohttp a per-request header merge."""
+        out = {"user-agent": USER_AGENT, **defaults}
+        out.update((name.lower(), value) for name, value in self.target.headers.items())
+        return out
 
     #: the `gen_ai.system` value for traces
     system = "openai"

@@ -22,7 +22,7 @@ class OpenAIProvider(Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.base = (self.target.base_url or self.default_base).rstrip("/")
-        self.static_headers = {"content-type": "application/json", **self.target.headers}
+        self.static_headers = self.base_headers({"content-type": "application/json"})
         self.static_headers.update(self.auth_headers())
 
     def auth_headers(self) -> dict[str, str]:

@@ -7,6 +7,7 @@ and clips strings, so prompt or completion text and keys cannot reach the log by
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import sys
@@ -15,6 +16,8 @@ from collections.abc import Mapping
 from typing import IO, Any, Final
 
 import orjson
+
+from keeptrusts.telemetry.linebatch import LineBatcher
 
 ACCESS_LOGGER: Final = "keeptrusts.access"
 
@@ -65,6 +68,41 @@ _handler: logging.StreamHandler[IO[str]] | None = None
 _second: list[object] = [-1, ""]  # the last whole second formatted, and its text
 
 
+def _write_lines(data: bytes) -> None:
+    """Write encoded lines to the log handler's stream, bytes straight to its buffer if any."""
+    handler = _handler
+    if handler is None:
+        return
+    stream = handler.stream
+    with handler.lock or _NO_LOCK:
+        raw = getattr(stream, "buffer", None)
+        if raw is None:
+            stream.write(data.decode())
+            stream.flush()
+            return
+        stream.flush()  # whatever the text layer holds goes first
+        raw.write(data)
+        raw.flush()
+
+
+#: access lines wait here a few milliseconds and leave in one write
+_batch = LineBatcher(_write_lines)
+atexit.register(_batch.flush)
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that writes waiting access lines before each record, in order."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _batch.flush()
+        super().emit(record)
+
+
+def flush_access() -> None:
+    """Write the access lines still waiting (called at shutdown; also runs at exit)."""
+    _batch.flush()
+
+
 def _timestamp(created: float) -> str:
     secs = int(created)
     if secs != _second[0]:
@@ -108,7 +146,8 @@ def setup_logging(level: str = "info", stream: IO[str] | None = None) -> None:
     The access log follows the same level: at `warning` or above no access lines are written.
     """
     global _handler
-    handler: logging.StreamHandler[IO[str]] = logging.StreamHandler(stream or sys.stderr)
+    _batch.flush()
+    handler: logging.StreamHandler[IO[str]] = _Handler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -148,18 +187,14 @@ def access_log(fields: Mapping[str, object]) -> None:
     """Write one access line for a finished request (a no-op below the configured level)."""
     if not _access.isEnabledFor(logging.INFO):
         return
-    handler = _handler
-    if handler is None:
+    if _handler is None:
         _access.info("access", extra=access_fields(fields))
         return
     line: dict[str, object] = {"ts": _timestamp(time.time()), "level": "info"}
     line["logger"] = ACCESS_LOGGER
     line["msg"] = "access"
     line.update(access_fields(fields))
-    text = orjson.dumps(line, default=_default).decode() + "\n"
-    with handler.lock or _NO_LOCK:
-        handler.stream.write(text)
-        handler.flush()
+    _batch.add(orjson.dumps(line, default=_default, option=orjson.OPT_APPEND_NEWLINE))
 
 
 def mask_secret(secret: str | None) -> str:
