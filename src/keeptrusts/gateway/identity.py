@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import re2
 
@@ -60,8 +59,7 @@ CACHE_VALUE_MAX = 512
 _MISS = object()
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(NamedTuple):
     """The caller of one request, as far as the gateway can tell."""
 
     tenant: str

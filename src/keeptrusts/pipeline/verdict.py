@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from keeptrusts.errors import GatewayError
 
@@ -34,8 +34,7 @@ class Stage(StrEnum):
     RESPONSE = "response"
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """A non-text policy's answer. `error` is the reply when `result` is block."""
 
     result: Result
@@ -46,8 +45,7 @@ class Decision:
 ALLOW = Decision(Result.ALLOW)
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """One finding of a text policy, as a span of the scanned text.
 
     `action` is redact (replace the span with `replacement`), block (stop the chain) or
@@ -61,8 +59,7 @@ class Match:
     replacement: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """One policy's evaluation at one stage, as the decision event records it."""
 
     name: str
