@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keeptrusts.streaming.sse import MAX_EVENT_BYTES, SseError, SseParser, events
+from tests.fakes.blocks import Blocks
 
 STREAM = (
     b": a comment\r\n"
@@ -64,17 +65,7 @@ def test_an_endless_line_or_event_is_refused() -> None:
             parser.next_event()
 
 
-class _Blocks:
-    """What the network delivers, block by block (the reader side of a socket)."""
-
-    def __init__(self, blocks: list[bytes]) -> None:
-        self.blocks = blocks
-
-    async def readany(self) -> bytes:
-        return self.blocks.pop(0) if self.blocks else b""
-
-
 async def test_more_says_only_whether_a_whole_event_came_in_the_same_block() -> None:
     blocks = [b"data: 1\n\ndata: 2\n\n: keep-alive\n\ndata: 3", b"\n\n", b"data: 4"]
-    got = [(e.data, e.more) async for e in events(_Blocks(blocks))]  # type: ignore[arg-type]
+    got = [(e.data, e.more) async for e in events(Blocks(blocks))]  # type: ignore[arg-type]
     assert got == [(b"1", True), (b"2", False), (b"3", False), (b"4", False)]

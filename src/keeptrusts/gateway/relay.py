@@ -35,6 +35,14 @@ SSE_HEADERS = {
 }
 
 
+class SseResponse(web.StreamResponse):
+    """A stream response whose headers leave with the first chunk, in one write, instead of
+    alone at `prepare()`: the relay prepares only once the first chunk is in hand, so nothing
+    waits for it. (aiohttp's class switch; without it headers are sent at once, as before.)"""
+
+    _send_headers_immediately = False
+
+
 class Relay:
     """One stream's relay: guard state, usage, output size."""
 
@@ -105,13 +113,13 @@ async def relay(
     """Stream the response; returns it with the status to account (409/5xx if it ended badly)."""
     upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
     relay_ = Relay(ex, wants_usage)
-    resp = web.StreamResponse(status=200, headers={**SSE_HEADERS, **headers})
+    resp = SseResponse(status=200, headers={**SSE_HEADERS, **headers})
     status = 200
     try:
         await resp.prepare(request)
         status = await _pump(resp, relay_, first, rest)
     finally:
-        upstream.close()
+        await upstream.aclose()
         relay_.record()
         ex.status = status
     return resp, status

@@ -81,6 +81,14 @@ class UpstreamStream:
         if self._response is not None:
             self._response.close()
 
+    async def aclose(self) -> None:
+        """Finish the chunk iterator here (an async generator left to the garbage collector
+        is closed by an extra task of the event loop), then release the connection."""
+        aclose = getattr(self._chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        self.close()
+
 
 class Provider:
     """Base adapter. Subclasses implement `complete` and `open_stream`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from typing import NamedTuple
 
@@ -24,15 +25,45 @@ class Event(NamedTuple):
     more: bool
 
 
-async def events(content: aiohttp.StreamReader) -> AsyncIterator[Event]:
-    """Yield each SSE event (multi-line data joined with newlines) as its last line arrives."""
-    parser = SseParser()
-    while True:
-        block = await content.readany()
-        for event in parser.take(block):
-            yield event
-        if not block:
-            return
+def events(content: aiohttp.StreamReader) -> AsyncIterator[Event]:
+    """Each SSE event (multi-line data joined with newlines) as its last line arrives."""
+    return EventReader(content)
+
+
+class EventReader:
+    """The events of a body, read in the blocks the network delivers.
+
+    A class, not an async generator: a caller that stops early (at `[DONE]`, on a block) simply
+    drops it. An async generator dropped unfinished is handed to the event loop's finalizer,
+    which costs a cross-thread wake-up and an extra task to close it — once per stream.
+    """
+
+    __slots__ = ("_content", "_ended", "_error", "_parser", "_ready")
+
+    def __init__(self, content: aiohttp.StreamReader) -> None:
+        self._content = content
+        self._parser = SseParser()
+        self._ready: deque[Event] = deque()
+        self._error: SseError | None = None
+        self._ended = False
+
+    def __aiter__(self) -> EventReader:
+        return self
+
+    async def __anext__(self) -> Event:
+        ready = self._ready
+        while not ready:
+            if self._error is not None:
+                raise self._error
+            if self._ended:
+                raise StopAsyncIteration
+            block = await self._content.readany()
+            try:
+                ready.extend(self._parser.take(block))
+            except SseError as exc:  # the events before it still go out first
+                self._error = exc
+            self._ended = not block
+        return ready.popleft()
 
 
 class SseParser:
