@@ -246,6 +246,23 @@ async def test_without_an_api_url_events_are_counted_and_discarded(tmp_path: Pat
     await p.close(1.0)
 
 
+async def test_an_event_that_cannot_be_encoded_is_counted_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "events.jsonl"
+    m = Metrics()
+    p = pipeline(None, tmp_path / "spool", m, sinks=["file"], file=str(out))
+    await p.start()
+    good = make_event(2)
+    p.enqueue({**make_event(1), "oops": object()})
+    p.enqueue(good)
+    await p.close(2.0)
+    ids = [line.split('"id":"')[1][:36] for line in out.read_text().splitlines()]
+    assert ids == [good["id"]]
+    assert sample(m, "keeptrusts_events_dropped_total") == 1
+    assert "cannot be encoded; dropped" in caplog.text
+
+
 async def test_a_stalled_api_counts_as_down(make_api: ApiFactory, tmp_path: Path) -> None:
     """SIGSTOP the API: connections hang. Batches time out, go to the spool, and after SIGCONT
     every event is stored once, in order (the stalled POSTs it finally reads are deduplicated)."""

@@ -197,7 +197,7 @@ class EventPipeline:
 
     async def _ship(self, batch: list[Item]) -> None:
         self._inflight = batch
-        rows = [(seq, orjson.dumps(ev)) for seq, ev in batch]
+        rows = self._encode(batch)
         if self.local:
             await self._io_call(self._write_local, rows)
         if self.remote is None:
@@ -257,8 +257,7 @@ class EventPipeline:
             if self.remote is not None and self._spool_has_data():
                 break  # older events wait on disk; newer ones join them there
             n = min(self.settings.batch_size, len(self._mem))
-            batch = [self._mem.popleft() for _ in range(n)]
-            rows = [(seq, orjson.dumps(ev)) for seq, ev in batch]
+            rows = self._encode([self._mem.popleft() for _ in range(n)])
             if self.local:
                 await self._io_call(self._write_local, rows)
             if self.remote is None:
@@ -317,10 +316,24 @@ class EventPipeline:
 
     def _spill(self, items: list[Item]) -> None:
         """I/O thread: events that leave memory without a delivery attempt."""
-        rows = [(seq, orjson.dumps(ev)) for seq, ev in items]
+        rows = self._encode(items)
         self._write_local(rows)
         if self.remote is not None:
             self._spool_rows(rows)
+
+    def _encode(self, items: list[Item]) -> list[Row]:
+        """Events as JSON, encoded when they leave memory (orjson's output keeps a buffer of a
+        few KB each: bytes held in a long queue would cost far more memory than the dicts).
+        An event that cannot be encoded — a bug in the event builder — is counted and logged,
+        and never stops the rest of its batch."""
+        rows: list[Row] = []
+        for seq, event in items:
+            try:
+                rows.append((seq, orjson.dumps(event)))
+            except TypeError as exc:  # orjson.JSONEncodeError
+                self.metrics.events_dropped.inc()
+                log.error("decision event %s cannot be encoded; dropped: %s", event.get("id"), exc)
+        return rows
 
     def _spool_rows(self, rows: list[Row]) -> None:
         if self.spool is None:
