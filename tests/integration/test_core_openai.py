@@ -74,6 +74,18 @@ def test_target_headers_replace_defaults_whatever_their_case(gateways, fake) -> 
     assert [v for k, v in lines if k == "user-agent"] == [f"keeptrusts-gateway/{__version__}"]
 
 
+def test_an_oversized_request_id_is_replaced_everywhere(gw, fake) -> None:  # type: ignore[no-untyped-def]
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        headers={"x-request-id": "r" * 4000},
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert r.status_code == 200
+    rid = r.headers["x-request-id"]
+    assert len(rid) == 32
+    assert fake.requests[0].headers["x-request-id"] == rid
+
+
 def test_request_id_is_made_when_absent(gw, fake) -> None:  # type: ignore[no-untyped-def]
     r = httpx.post(
         gw.base_url + "/chat/completions",

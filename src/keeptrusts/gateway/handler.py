@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import admission, dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
 from keeptrusts.gateway.relay import relay
+from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.pipeline.chain import run_complete, run_request, run_response
@@ -43,7 +43,7 @@ class Handler:
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         runtime = state.runtime
-        request_id = request.headers.get("x-request-id") or os.urandom(16).hex()
+        request_id = make_request_id(request.headers.get("x-request-id"))
         trace = RequestTrace.start(request.headers, request.method, self.route)
         if runtime is None:
             return error_response(
