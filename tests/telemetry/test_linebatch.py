@@ -68,3 +68,11 @@ async def test_flush_access_writes_what_waits(out: io.StringIO) -> None:
     access_log({"request_id": "r2", "status": 200})
     flush_access()
     assert orjson.loads(out.getvalue())["request_id"] == "r2"
+
+
+async def test_a_closed_log_stream_loses_lines_without_raising(out: io.StringIO) -> None:
+    access_log({"request_id": "r3", "status": 200})
+    out.close()
+    flush_access()  # from a timer or at exit: must not raise
+    access_log({"request_id": "r4", "status": 200})
+    flush_access()

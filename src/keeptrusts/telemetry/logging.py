@@ -74,7 +74,8 @@ def _write_lines(data: bytes) -> None:
     if handler is None:
         return
     stream = handler.stream
-    with handler.lock or _NO_LOCK:
+    with handler.lock or _NO_LOCK, contextlib.suppress(OSError, ValueError):
+        # a closed or broken log stream loses these lines, as logging's handlers do
         raw = getattr(stream, "buffer", None)
         if raw is None:
             stream.write(data.decode())
