@@ -18,4 +18,5 @@ def test_a_plausible_id_is_kept(value: str) -> None:
 def test_anything_else_gets_a_new_id(value: str | None) -> None:
     new = request_id(value)
     assert new != value and len(new) == 32 and int(new, 16) >= 0
+    assert set(new) <= set("0123456789abcdef")
     assert request_id(value) != new  # new every time

@@ -4,8 +4,10 @@ request gets 503 `overloaded` with Retry-After; alone, any body within max_body_
 from __future__ import annotations
 
 import asyncio
+import gzip
 
 import httpx
+import orjson
 
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
@@ -42,3 +44,27 @@ def test_bodies_in_flight_are_bounded(gateways: GatewayFactory, fake: FakeUpstre
     fake.reset()
     alone = httpx.post(url, json=body(30_000), timeout=30)
     assert alone.status_code == 200, alone.text
+
+
+def test_a_compressed_body_counts_at_its_inflated_size(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """A gzip body declares a few hundred bytes but costs its inflated size while in flight."""
+    gw = gateways.start(openai_config(("a", fake.base_url), extra=EXTRA), env=ENV)
+    url = gw.base_url + "/chat/completions"
+    fake.reset(first_byte_delay=1.5)
+    packed = gzip.compress(orjson.dumps(body(15_000)))
+    assert len(packed) < 1_000
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(timeout=30) as client:
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+            first = asyncio.create_task(client.post(url, content=packed, headers=headers))
+            await asyncio.sleep(0.5)
+            second = await client.post(url, json=body(8_000))  # 15 KB + 8 KB > 20 KB
+            return await first, second
+
+    first, second = asyncio.run(run())
+    assert first.status_code == 200, first.text
+    assert second.status_code == 503, second.text
+    assert second.json()["error"]["code"] == "overloaded"

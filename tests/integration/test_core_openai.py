@@ -64,12 +64,13 @@ def test_upstream_gets_configured_key_and_trace_headers_not_caller_auth(gw, fake
 def test_target_headers_replace_defaults_whatever_their_case(gateways, fake) -> None:  # type: ignore[no-untyped-def]
     text = openai_config(("primary", fake.base_url)).replace(
         "      timeouts:",
-        "      headers: {Content-Type: application/json, X-Team: payments}\n      timeouts:",
+        '      headers: {Content-Type: "application/json; charset=utf-8", X-Team: payments}\n'
+        "      timeouts:",
     )
     gw = gateways.start(text, env=ENV)
     client(gw).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
     lines = fake.requests[0].header_lines
-    assert [v for k, v in lines if k == "content-type"] == ["application/json"]
+    assert [v for k, v in lines if k == "content-type"] == ["application/json; charset=utf-8"]
     assert ("x-team", "payments") in lines
     assert [v for k, v in lines if k == "user-agent"] == [f"keeptrusts-gateway/{__version__}"]
 

@@ -105,8 +105,9 @@ class Provider:
 
     def base_headers(self, defaults: dict[str, str]) -> dict[str, str]:
         """Headers for every call: our User-Agent, `defaults`, then the target's `headers`
-        (names lower-cased, so a target's `Content-Type` replaces ours rather than doubling it).
-        Sending a User-Agent of our own also spares aiohttp a per-request header merge."""
+        (names lower-cased, so a target's `User-Agent` or `Content-Type` replaces ours in this
+        dict and in the per-call merge with trace headers). Sending a User-Agent of our own
+        also spares aiohttp a per-request header merge (a session-wide skip list)."""
         out = {"user-agent": USER_AGENT, **defaults}
         out.update((name.lower(), value) for name, value in self.target.headers.items())
         return out
