@@ -39,6 +39,11 @@ class Behaviour:
     garbage: bool = False
     garbage_event: bytes = b"data: {truncated\n\n"
     tool_call: dict[str, Any] | None = None
+    #: OpenAI requests: answer exactly this JSON object (non-stream requests)
+    raw_json: dict[str, Any] | None = None
+    #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
+    raw_stream: bytes | None = None
+    raw_content_type: str = "text/event-stream"
 
 
 @dataclass
@@ -156,7 +161,11 @@ class FakeUpstream:
         if not body.get("stream"):
             if b.garbage:
                 return web.Response(body=b"{not json", content_type="application/json")
+            if b.raw_json is not None:
+                return web.json_response(b.raw_json)
             return web.json_response(self._openai_json(body, completions, usage))
+        if b.raw_stream is not None:
+            return web.Response(body=b.raw_stream, headers={"Content-Type": b.raw_content_type})
         return await self._openai_stream(request, body, completions, usage)
 
     def _openai_json(

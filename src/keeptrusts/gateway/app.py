@@ -5,37 +5,54 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from keeptrusts.errors import GatewayError, ValidationFailed
 from keeptrusts.gateway import admin, health
 from keeptrusts.gateway.handler import Handler
+from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response
 from keeptrusts.gateway.state import GatewayState
 
+Handler_ = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-@web.middleware
-async def errors_middleware(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Turn aiohttp's own HTTP errors (404, 405, ...) into the contract's envelope."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        err: GatewayError = ValidationFailed(
-            f"{request.method} {request.path}: {exc.reason}",
-            status=exc.status,
-            code="not_found" if exc.status == 404 else "invalid_request",
-        )
-        allow = exc.headers.get("Allow")
-        return error_response(err, {"Allow": allow} if allow else None)
+
+def envelope_middleware(state: GatewayState) -> Middleware:
+    """aiohttp's own HTTP errors (404, 405, ...) in the contract's envelope, and the request id
+    and config version on every response (the completion handlers set their own)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler_) -> web.StreamResponse:
+        try:
+            resp = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            resp = _http_error(request, exc)
+        if "x-request-id" not in resp.headers and not resp.prepared:
+            resp.headers["x-request-id"] = make_request_id(request.headers.get("x-request-id"))
+            runtime = state.runtime
+            if runtime is not None:
+                resp.headers.setdefault("x-keeptrusts-config-version", runtime.version)
+        return resp
+
+    return middleware
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    err: GatewayError = ValidationFailed(
+        f"{request.method} {request.path[:200]}: {exc.reason}",
+        status=exc.status,
+        code="not_found" if exc.status == 404 else "invalid_request",
+    )
+    allow = exc.headers.get("Allow")
+    return error_response(err, {"Allow": allow} if allow else None)
 
 
 def build_app(
     state: GatewayState, reload: Callable[[], Awaitable[tuple[bool, str]]]
 ) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=1024**3)
+    app = web.Application(middlewares=[envelope_middleware(state)], client_max_size=1024**3)
     app.add_routes(
         [
             # bound methods: aiohttp calls an async function directly (an object with an async

@@ -7,12 +7,16 @@ envelope and is closed, instead of queueing without bound inside the process.
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from aiohttp import http_exceptions as hx
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed, ValidationFailed
+
+log = logging.getLogger("keeptrusts.gateway")
 
 _BUSY = UpstreamFailed(
     "the gateway is at its connection limit (server.max_connections); retry shortly",
@@ -56,21 +60,49 @@ class EnvelopeRequestHandler(RequestHandler):
         exc: BaseException | None = None,
         message: str | None = None,
     ) -> web.StreamResponse:
-        plain = super().handle_error(request, status, exc, message)
+        """aiohttp's error path, in the contract's envelope. The parser's own message can quote
+        the offending bytes (a header line with a key in it), so neither the reply nor the log
+        repeats it: the reply says what kind of input was wrong, the log names the class."""
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started; cannot send the error")
         if status >= 500:
+            # a bug of ours (handlers answer their own errors): the traceback is for us
+            log.error("failed to handle a request (%s)", status, exc_info=exc)
             error: GatewayError = InternalError("the gateway failed to read the request; retry")
         else:
-            reason = _first_line(message or (str(exc) if exc else "") or "bad request")
-            error = ValidationFailed(f"malformed HTTP request: {reason}", status=status)
-        resp = web.Response(body=error.body(), status=error.status, content_type="application/json")
-        if plain.keep_alive is False:
-            resp.force_close()
+            log.info("malformed HTTP request refused (%s)", type(exc).__name__ if exc else status)
+            error = ValidationFailed(f"malformed HTTP request: {_describe(exc)}", status=status)
+        headers = {} if status >= 500 else {"x-should-retry": "false"}
+        resp = web.Response(
+            body=error.body(), status=error.status, content_type="application/json", headers=headers
+        )
+        resp.force_close()
         return resp
 
 
-def _first_line(text: str) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else "bad request"
-    return line[:200]
+#: what each kind of parser error means, for the client (never the parser's text)
+_PARSER_ERRORS: tuple[tuple[type[BaseException], str], ...] = (
+    (hx.LineTooLong, "the request line or a header is too long"),
+    (hx.BadHttpMethod, "the request method is not valid HTTP"),
+    (hx.BadStatusLine, "the request line is not valid HTTP"),
+    (hx.InvalidURLError, "the request target is not a valid URL"),
+    (hx.InvalidHeader, "a header name or value is not valid"),
+    (
+        hx.ContentEncodingError,
+        "the body could not be decoded: send it as identity, gzip or deflate",
+    ),
+    (hx.DecompressSizeError, "the body inflates beyond the size limit"),
+    (hx.ContentLengthError, "the body is shorter or longer than its Content-Length"),
+    (hx.TransferEncodingError, "the chunked body framing is not valid"),
+    (hx.PayloadEncodingError, "the body encoding is not valid"),
+)
+
+
+def _describe(exc: BaseException | None) -> str:
+    for kind, text in _PARSER_ERRORS:
+        if isinstance(exc, kind):
+            return text
+    return "the request could not be parsed"
 
 
 def _raw_response(status: str, error: GatewayError) -> bytes:

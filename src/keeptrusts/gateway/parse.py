@@ -137,6 +137,26 @@ def check_chat(body: dict[str, Any]) -> None:
             raise ValidationFailed(f"messages[{i}].content must be a string or an array of parts")
         if isinstance(content, list):
             _check_parts(i, content)
+        calls = msg.get("tool_calls")
+        if calls is not None and not _objects_with_function(calls):
+            raise ValidationFailed(
+                f"messages[{i}].tool_calls must be an array of objects whose 'function' is an "
+                "object"
+            )
+    tools = body.get("tools")
+    if tools is not None and not _objects_with_function(tools):
+        raise ValidationFailed("'tools' must be an array of objects whose 'function' is an object")
+    stop = body.get("stop")
+    if stop is not None and not (
+        isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
+    ):
+        raise ValidationFailed("'stop' must be a string or an array of strings")
+
+
+def _objects_with_function(items: Any) -> bool:
+    return isinstance(items, list) and all(
+        isinstance(item, dict) and isinstance(item.get("function", {}), dict) for item in items
+    )
 
 
 def _check_parts(i: int, parts: list[Any]) -> None:
@@ -148,22 +168,43 @@ def _check_parts(i: int, parts: list[Any]) -> None:
                 f"messages[{i}].content[{j}].type {part['type'][:40]!r} is not supported; "
                 f"use one of {', '.join(sorted(PART_TYPES))}"
             )
-        if part["type"] == "text" and not isinstance(part.get("text"), str):
-            raise ValidationFailed(f"messages[{i}].content[{j}].text must be a string")
+        kind = part["type"]
+        if kind in ("text", "refusal") and not isinstance(part.get(kind), str):
+            raise ValidationFailed(f"messages[{i}].content[{j}].{kind} must be a string")
+        if kind == "image_url" and not isinstance(part.get("image_url"), dict):
+            raise ValidationFailed(
+                f"messages[{i}].content[{j}].image_url must be an object with a 'url'"
+            )
 
 
 def check_completions(body: dict[str, Any]) -> None:
-    prompt = body.get("prompt")
-    if not (isinstance(prompt, str) or (isinstance(prompt, list) and prompt)):
-        raise ValidationFailed("'prompt' is required: a string or an array of strings")
+    _text_or_tokens(body.get("prompt"), "prompt")
 
 
 def check_embeddings(body: dict[str, Any]) -> None:
-    value = body.get("input")
-    if not (isinstance(value, str) or (isinstance(value, list) and value)):
-        raise ValidationFailed("'input' is required: a string or an array")
+    _text_or_tokens(body.get("input"), "input")
     if body.get("stream"):
         raise ValidationFailed("embeddings cannot be streamed")
+
+
+def _text_or_tokens(value: Any, name: str) -> None:
+    """OpenAI's shapes for a prompt or an input: a string, an array of strings, an array of
+    token ids, or an array of token-id arrays (anything else could hide text from policies)."""
+    if isinstance(value, str):
+        return
+    if isinstance(value, list) and value:
+        if all(isinstance(v, str) for v in value) or all(_is_token(v) for v in value):
+            return
+        if all(isinstance(v, list) and v and all(_is_token(t) for t in v) for v in value):
+            return
+    raise ValidationFailed(
+        f"'{name}' is required: a string, an array of strings, an array of token ids, "
+        "or an array of token-id arrays"
+    )
+
+
+def _is_token(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 CHECKS = {"chat": check_chat, "completions": check_completions, "embeddings": check_embeddings}

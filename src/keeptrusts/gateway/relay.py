@@ -110,14 +110,16 @@ async def relay(
     headers: dict[str, str],
     wants_usage: bool,
 ) -> tuple[web.StreamResponse, int]:
-    """Stream the response; returns it with the status to account (409/5xx if it ended badly)."""
+    """Stream the response; returns it with the status to account (409/5xx if it ended badly).
+
+    The response starts with its first write: a block or a provider failure before anything
+    was written raises the error instead, so the client gets its status and JSON envelope."""
     upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
     relay_ = Relay(ex, wants_usage)
     resp = SseResponse(status=200, headers={**SSE_HEADERS, **headers})
     status = 200
     try:
-        await resp.prepare(request)
-        status = await _pump(resp, relay_, first, rest)
+        status = await _pump(request, resp, relay_, first, rest)
     finally:
         await upstream.aclose()
         relay_.record()
@@ -126,11 +128,14 @@ async def relay(
 
 
 async def _pump(
-    resp: web.StreamResponse, relay_: Relay, chunk: Chunk | None, rest: AsyncIterator[Chunk]
+    request: web.Request,
+    resp: web.StreamResponse,
+    relay_: Relay,
+    chunk: Chunk | None,
+    rest: AsyncIterator[Chunk],
 ) -> int:
     ex = relay_.ex
     ready: list[bytes] = []  # encoded, not yet written: chunks that arrived together
-    first = True
     try:
         while chunk is not None:
             out = relay_.encode(chunk)
@@ -138,10 +143,11 @@ async def _pump(
                 ready.append(out)
             # written at once, unless the next chunk has already arrived with this one: then
             # both go in one write (the first chunk never waits: it is the time to first byte)
-            if ready and (first or not chunk.more):
+            if ready and not (resp.prepared and chunk.more):
+                if not resp.prepared:
+                    await resp.prepare(request)
                 await resp.write(b"".join(ready))
                 ready.clear()
-                first = False
             t0 = time.perf_counter()
             chunk = await anext(rest, None)
             ex.upstream_seconds += time.perf_counter() - t0
@@ -150,11 +156,11 @@ async def _pump(
             ready.append(tail)
     except StreamBlocked as exc:
         error: GatewayError = blocked(exc.policy, Stage.RESPONSE, exc.reason)
-        await _end_with_error(resp, error, ready)
+        await _end_with_error(request, resp, error, ready)
         return error.status
     except UpstreamError as exc:
         error = dispatch.to_gateway_error(exc)
-        await _end_with_error(resp, error, ready)
+        await _end_with_error(request, resp, error, ready)
         return error.status
     except (ConnectionError, OSError):
         ex.client_gone = True
@@ -163,16 +169,25 @@ async def _pump(
         import logging
 
         logging.getLogger("keeptrusts.gateway").exception("stream relay failed")
-        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"), ready)
+        await _end_with_error(
+            request, resp, InternalError("the gateway failed mid-stream; retry"), ready
+        )
         return 500
     ready.append(sse.DONE_FRAME)
+    if not resp.prepared:
+        await resp.prepare(request)
     await resp.write_eof(b"".join(ready))  # the last chunk, [DONE] and the end in one write
     return 200
 
 
 async def _end_with_error(
-    resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
+    request: web.Request, resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
 ) -> None:
-    """Write what was already released, then the error event and `[DONE]`."""
+    """Before the first write: raise `error` (the client gets its status and JSON). After:
+    write what was already released, then the error event and `[DONE]`."""
+    if not resp.prepared and not ready:
+        raise error
     with contextlib.suppress(ConnectionError, OSError):
+        if not resp.prepared:
+            await resp.prepare(request)
         await resp.write_eof(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))

@@ -27,4 +27,15 @@ def raw_json_response(
 
 def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> web.Response:
     merged = {**(headers or {}), **error.headers}
+    if not retryable(error):
+        # the OpenAI and Anthropic SDKs retry 408, 409, 429 and 5xx unless told not to: a
+        # policy block or an exhausted budget would only be sent (and counted) again
+        merged["x-should-retry"] = "false"
     return web.Response(body=error.body(), status=error.status, content_type=JSON, headers=merged)
+
+
+def retryable(error: GatewayError) -> bool:
+    """Whether the same request may succeed if sent again: timeouts, rate limits, 5xx."""
+    if error.code == "budget_exceeded":
+        return False
+    return error.status >= 500 or error.status in (408, 429)

@@ -73,7 +73,16 @@ def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
                 changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
         else:
             changed |= _scan_slots(ex, policy, slots, Stage.RESPONSE)
+    if changed:
+        _drop_logprobs(body)
     return changed
+
+
+def _drop_logprobs(body: dict[str, Any]) -> None:
+    """A changed response loses its per-token logprobs: they spell out the original text."""
+    for choice in body.get("choices") or ():
+        if isinstance(choice, dict) and choice.get("logprobs") is not None:
+            choice["logprobs"] = None
 
 
 def _scan_slots(ex: Exchange, policy: Policy, slots: Sequence[Slot], stage: Stage) -> bool:

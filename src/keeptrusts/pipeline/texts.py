@@ -2,7 +2,8 @@
 
 A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
 assignment. Requests: message contents and text parts, tool-call arguments, completion
-prompts, embedding inputs. Responses: message contents, refusals, tool-call arguments, texts.
+prompts, embedding inputs. Responses: message contents, refusals, reasoning, tool-call
+arguments, texts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ Slot = tuple[Any, Any]
 
 
 OPERATOR_ROLES = frozenset({"system", "developer"})
+
+#: a message's text fields besides `content`: refusals, and the reasoning that
+#: OpenAI-compatible servers return beside the answer (vLLM, DeepSeek: `reasoning_content`;
+#: others: `reasoning`), which clients show and may send back in later turns
+EXTRA_TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
 
 
 def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
@@ -37,7 +43,36 @@ def request_texts(endpoint: str, body: dict[str, Any]) -> tuple[list[Slot], list
             _message_slots(msg, every)
             if msg.get("role") not in OPERATOR_ROLES:
                 caller += every[start:]
+    tools = body.get("tools")
+    if tools:
+        _tool_slots(tools, every)
     return every, caller
+
+
+def _tool_slots(tools: Any, slots: list[Slot]) -> None:
+    """Tool descriptions (the function's and its parameters'): the provider reads them as
+    instructions. Written by the application, like its system prompt."""
+    for tool in tools if isinstance(tools, list) else ():
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict):
+            if isinstance(fn.get("description"), str):
+                slots.append((fn, "description"))
+            _schema_descriptions(fn.get("parameters"), slots, 0)
+
+
+def _schema_descriptions(schema: Any, slots: list[Slot], depth: int) -> None:
+    """`description` strings anywhere in a JSON schema (bounded depth: schemas are small)."""
+    if depth > 16:
+        return
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "description" and isinstance(value, str):
+                slots.append((schema, key))
+            elif isinstance(value, dict | list):
+                _schema_descriptions(value, slots, depth + 1)
+    elif isinstance(schema, list):
+        for item in schema:
+            _schema_descriptions(item, slots, depth + 1)
 
 
 def response_slots(body: dict[str, Any]) -> list[Slot]:
@@ -50,8 +85,6 @@ def response_slots(body: dict[str, Any]) -> list[Slot]:
         msg = choice.get("message")
         if isinstance(msg, dict):
             _message_slots(msg, slots)
-            if isinstance(msg.get("refusal"), str):
-                slots.append((msg, "refusal"))
     return slots
 
 
@@ -61,8 +94,17 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot]) -> None:
         slots.append((msg, "content"))
     elif isinstance(content, list):
         for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                slots.append((part, "text"))
+            if isinstance(part, dict):
+                if isinstance(part.get("text"), str):
+                    slots.append((part, "text"))
+                elif isinstance(part.get("refusal"), str):
+                    slots.append((part, "refusal"))
+    for name in EXTRA_TEXT_FIELDS:
+        if isinstance(msg.get(name), str):
+            slots.append((msg, name))
+    audio = msg.get("audio")
+    if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+        slots.append((audio, "transcript"))
     calls = msg.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():
         fn = call.get("function") if isinstance(call, dict) else None

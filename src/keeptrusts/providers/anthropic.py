@@ -35,7 +35,15 @@ class AnthropicProvider(Provider):
                 code="invalid_request",
             )
         model = self.upstream_model(str(call.body.get("model", "")))
-        payload = orjson.dumps(tr.to_messages_request(call.body, model, call.stream))
+        try:
+            request = tr.to_messages_request(call.body, model, call.stream)
+        except (TypeError, AttributeError, ValueError) as exc:  # a shape validation let through
+            raise ValidationFailed(
+                f"the request cannot be translated for target {self.id!r} (anthropic): a field "
+                "has an unexpected type; check messages, tools and stop against the OpenAI API",
+                code="invalid_request",
+            ) from exc
+        payload = orjson.dumps(request)
         return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
@@ -64,6 +72,12 @@ class AnthropicProvider(Provider):
                     yield Chunk(chunk)
                 if event.get("type") == "message_stop":
                     return
+            if not translator.finished:
+                raise UpstreamError(
+                    "protocol",
+                    f"target {self.id!r} ended the stream before it finished (no message_stop)",
+                    target=self.id,
+                )
         except UpstreamError:
             raise
         except sse.SseError as exc:

@@ -17,6 +17,8 @@ class ChunkTranslator:
         self.created = int(time.time())
         self.usage: dict[str, Any] = {}
         self.tool_index: dict[int, int] = {}
+        #: a stop_reason arrived: the message is complete even if message_stop never does
+        self.finished = False
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {
@@ -42,6 +44,7 @@ class ChunkTranslator:
         if kind == "message_delta":
             self.usage.update(event.get("usage") or {})
             reason = (event.get("delta") or {}).get("stop_reason")
+            self.finished = True
             return [self._chunk({}, STOP_REASONS.get(str(reason), "stop"))]
         if kind == "message_stop":
             return [self.usage_chunk()]

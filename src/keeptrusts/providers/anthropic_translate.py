@@ -37,9 +37,7 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     out: dict[str, Any] = {
         "model": model,
         "messages": messages,
-        "max_tokens": body.get("max_completion_tokens")
-        or body.get("max_tokens")
-        or DEFAULT_MAX_TOKENS,
+        "max_tokens": _max_tokens(body),
     }
     if system:
         out["system"] = "\n\n".join(s for s in system if s)
@@ -54,6 +52,14 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     if stream:
         out["stream"] = True
     return out
+
+
+def _max_tokens(body: dict[str, Any]) -> Any:
+    """The caller's bound as given (0 included: Anthropic answers that it is too small)."""
+    for key in ("max_completion_tokens", "max_tokens"):
+        if body.get(key) is not None:
+            return body[key]
+    return DEFAULT_MAX_TOKENS
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
@@ -102,8 +108,11 @@ def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
         blocks.append({"type": "text", "text": text})
     for call in msg.get("tool_calls") or []:
         fn = call.get("function") or {}
+        arguments = fn.get("arguments") or "{}"
         try:
-            args = orjson.loads(fn.get("arguments") or "{}")
+            if not isinstance(arguments, str):
+                raise orjson.JSONDecodeError("not a string", "", 0)
+            args = orjson.loads(arguments)
         except orjson.JSONDecodeError as exc:
             raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
         blocks.append(

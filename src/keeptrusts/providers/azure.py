@@ -6,10 +6,15 @@ the target's `model` (or the requested model name when `model` is unset).
 
 from __future__ import annotations
 
+from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers.base import ProviderCall
 from keeptrusts.providers.openai import PATHS, OpenAIProvider
 
 DEFAULT_API_VERSION = "2024-10-21"
+
+#: what an Azure deployment name is made of; anything else (a `/`, `..`, `?`) would change
+#: the URL's path, so a request could reach a deployment its model name does not name
+DEPLOYMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 class AzureOpenAIProvider(OpenAIProvider):
@@ -21,8 +26,18 @@ class AzureOpenAIProvider(OpenAIProvider):
 
     def url(self, call: ProviderCall) -> str:
         deployment = self.target.model or str(call.body.get("model", ""))
+        if not _valid_deployment(deployment):
+            raise ValidationFailed(
+                f"model {deployment[:64]!r} is not a valid Azure deployment name for target "
+                f"{self.id!r} (letters, digits, '-', '_' and '.'); send the deployment's name",
+                code="invalid_request",
+            )
         version = self.target.api_version or DEFAULT_API_VERSION
         base = self.base
         if base.endswith("/openai"):
             base = base[: -len("/openai")]
         return f"{base}/openai/deployments/{deployment}{PATHS[call.endpoint]}?api-version={version}"
+
+
+def _valid_deployment(name: str) -> bool:
+    return 0 < len(name) <= 255 and name.strip(".") != "" and DEPLOYMENT_CHARS.issuperset(name)

@@ -48,14 +48,30 @@ class OpenAIProvider(Provider):
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
+        if resp.content_type == "application/json":
+            resp.close()
+            raise UpstreamError(
+                "protocol",
+                f"target {self.id!r} answered a stream request with JSON, not an event stream",
+                target=self.id,
+            )
         return UpstreamStream(self._chunks(resp), resp)
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
+        last: dict[str, Any] | None = None
         try:
             async for _name, data, more in sse.events(resp.content):
                 if data == sse.DONE:
                     return
-                yield Chunk(self._event(data), data, more)
+                last = self._event(data)
+                yield Chunk(last, data, more)
+            if not _finished(last):  # the body ended early: a cut, not an answer
+                raise UpstreamError(
+                    "protocol",
+                    f"target {self.id!r} ended the stream before it finished "
+                    "(no finish_reason, no [DONE])",
+                    target=self.id,
+                )
         except UpstreamError:
             raise
         except sse.SseError as exc:
@@ -72,7 +88,7 @@ class OpenAIProvider(Provider):
             raise UpstreamError(
                 "protocol", f"target {self.id!r} streamed a non-object event", target=self.id
             )
-        if "error" in parsed and "choices" not in parsed:
+        if parsed.get("error"):  # alone, or beside choices: the provider's error either way
             raise UpstreamError(
                 "5xx", f"target {self.id!r} reported an error mid-stream", target=self.id
             )
@@ -80,6 +96,18 @@ class OpenAIProvider(Provider):
 
     async def probe(self) -> bool | None:
         return None
+
+
+def _finished(last: dict[str, Any] | None) -> bool:
+    """A stream whose last event closed it: a finish_reason, or the usage chunk after it."""
+    if last is None:
+        return False
+    if last.get("usage"):
+        return True
+    choices = last.get("choices")
+    return isinstance(choices, list) and any(
+        isinstance(c, dict) and c.get("finish_reason") for c in choices
+    )
 
 
 class OpenAICompatibleProvider(OpenAIProvider):

@@ -4,40 +4,71 @@ from __future__ import annotations
 
 from typing import Any
 
+from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
+from keeptrusts.providers.base import UpstreamError
 from keeptrusts.streaming.guard import StreamGuard
+
+#: a delta's text fields, each guarded on its own
+DELTA_TEXT_FIELDS = ("content", *EXTRA_TEXT_FIELDS)
 
 
 def guard_chunk(data: dict[str, Any], guard: StreamGuard) -> bool:
-    """Replace each text delta by what is safe to release; True when the chunk changed."""
+    """Replace each text delta by what is safe to release; True when the chunk changed.
+
+    A choice whose text the guard changed or held back loses its per-token `logprobs`: they
+    spell out the same text, token by token. A provider that sends what the guard cannot
+    govern (content that is not a string, text after a choice's `finish_reason`) fails the
+    stream as a protocol error."""
     changed = False
     for choice in data.get("choices") or ():
         if not isinstance(choice, dict):
             continue
         idx = choice.get("index", 0)
+        touched = False
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            changed |= _guard_delta(idx, delta, guard)
-        elif isinstance(choice.get("text"), str):
-            changed |= _swap(choice, "text", (idx, "text"), guard)
+            touched = _guard_delta(idx, delta, guard)
+        if isinstance(choice.get("text"), str):
+            touched |= _swap(choice, "text", (idx, "text"), guard)
         if choice.get("finish_reason") is not None:
-            changed |= _flush_choice(idx, choice, guard)
+            touched |= _flush_choice(idx, choice, guard)
+            guard.finished.add(idx)
+        if touched:
+            changed = True
+            if choice.get("logprobs") is not None:
+                choice["logprobs"] = None
     return changed
 
 
 def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
     changed = False
-    for field in ("content", "refusal"):
-        if isinstance(delta.get(field), str):
+    for field in DELTA_TEXT_FIELDS:
+        value = delta.get(field)
+        if isinstance(value, str):
             changed |= _swap(delta, field, (idx, field), guard)
+        elif value is not None and field == "content":
+            raise unguardable("streamed a content delta that is not a string")
     for call in delta.get("tool_calls") or ():
         fn = call.get("function") if isinstance(call, dict) else None
         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
             changed |= _swap(fn, "arguments", (idx, "tool", call.get("index", 0)), guard)
+    fn = delta.get("function_call")
+    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+        changed |= _swap(fn, "arguments", (idx, "function_call"), guard)
+    audio = delta.get("audio")
+    if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+        changed |= _swap(audio, "transcript", (idx, "audio"), guard)
     return changed
+
+
+def unguardable(what: str) -> UpstreamError:
+    return UpstreamError("protocol", f"the provider {what}; the stream was stopped")
 
 
 def _swap(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -> bool:
     original = container[field]
+    if key[0] in guard.finished and original:
+        raise unguardable("streamed text for a choice after its finish_reason")
     released = guard.feed(key, original)
     if released == original:
         return False
@@ -63,8 +94,13 @@ def _append(choice: dict[str, Any], key: tuple[Any, ...], text: str) -> None:
         choice["text"] = (choice.get("text") or "") + text
         return
     delta = choice.setdefault("delta", {})
-    if key[1] in ("content", "refusal"):
+    if key[1] in DELTA_TEXT_FIELDS:
         delta[key[1]] = (delta.get(key[1]) or "") + text
+        return
+    if key[1] in ("function_call", "audio"):
+        inner = delta.setdefault(key[1], {})
+        name = "arguments" if key[1] == "function_call" else "transcript"
+        inner[name] = (inner.get(name) or "") + text
         return
     calls = delta.setdefault("tool_calls", [])
     for call in calls:

@@ -35,6 +35,8 @@ class StreamGuard:
     holdback: int
     pending: dict[Hashable, str] = field(default_factory=dict)
     hits: dict[str, PolicyHits] = field(default_factory=dict)
+    #: choices whose finish_reason has passed (their text is complete and released)
+    finished: set[Hashable] = field(default_factory=set)
 
     def feed(self, key: Hashable, delta: str) -> str:
         """Add `delta` to the field `key`; return the text now safe to send."""

@@ -1,0 +1,169 @@
+"""Every response field a client reads is governed: reasoning, audio transcripts, legacy
+function calls, and the per-token logprobs that spell out the text (JSON and streams)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.upstream import FakeUpstream
+from tests.integration.configs import ENV, openai_config
+
+POLICY = (
+    "pii-detector: {action: redact}\n"
+    '  dlp-filter: {blocked_terms: ["project atlas"], action: block}'
+)
+EMAIL = "jane.doe@example.com"
+
+
+@pytest.fixture
+def gw(gateways: GatewayFactory, fake: FakeUpstream) -> Gateway:
+    return gateways.start(
+        openai_config(
+            ("primary", fake.base_url), chain="[pii-detector, dlp-filter]", policy=POLICY
+        ),
+        env=ENV,
+    )
+
+
+def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
+    out = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+    return out + (b"data: [DONE]\n\n" if done else b"")
+
+
+def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish, **extra}
+    return {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
+            "choices": [choice]}  # fmt: skip
+
+
+def completion(message: dict[str, Any], **choice_extra: Any) -> dict[str, Any]:
+    return {
+        "id": "c1",
+        "object": "chat.completion",
+        "created": 1,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop", **choice_extra}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
+    }
+
+
+def post(gw: Gateway, stream: bool = False) -> httpx.Response:
+    body = {"model": "gpt-4o", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+    return httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+
+
+def events(resp: httpx.Response) -> list[Any]:
+    out = []
+    for line in resp.text.splitlines():
+        if line.startswith("data: "):
+            data = line[6:]
+            out.append(data if data == "[DONE]" else json.loads(data))
+    return out
+
+
+def streamed_text(resp: httpx.Response, field: str) -> str:
+    text = ""
+    for ev in events(resp):
+        if isinstance(ev, dict):
+            for choice in ev.get("choices") or ():
+                value: Any = choice.get("delta") or {}
+                for part in field.split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                text += value or ""
+    return text
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_is_redacted_in_json_and_streams(gw: Gateway, fake: FakeUpstream, field: str) -> None:  # fmt: skip
+    fake.behaviour.raw_json = completion(
+        {"role": "assistant", "content": "ok", field: f"mail {EMAIL} now"}
+    )
+    msg = post(gw).json()["choices"][0]["message"]
+    assert EMAIL not in json.dumps(msg) and "[REDACTED:EMAIL]" in msg[field]
+
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", field: "mail jane."}),
+        chunk({field: "doe@exam"}),
+        chunk({field: "ple.com now"}),
+        chunk({}, "stop"),
+    )
+    r = post(gw, stream=True)
+    assert r.status_code == 200
+    assert streamed_text(r, field) == "mail [REDACTED:EMAIL] now"
+    assert "jane" not in r.text
+
+
+def test_a_blocked_term_in_streamed_reasoning_ends_the_stream(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": "Thinking."}),
+        chunk({"reasoning_content": "about project "}),
+        chunk({"reasoning_content": "atlas plans"}),
+        chunk({}, "stop"),
+    )
+    r = post(gw, stream=True)
+    evs = events(r)
+    assert evs[-1] == "[DONE]" and evs[-2]["error"]["code"] == "output_blocked"
+    assert "atlas" not in streamed_text(r, "reasoning_content")
+
+
+def test_audio_transcripts_and_streamed_function_calls_are_redacted(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    fake.behaviour.raw_json = completion(
+        {"role": "assistant", "content": None, "audio": {"id": "a1", "transcript": EMAIL}}
+    )
+    assert post(gw).json()["choices"][0]["message"]["audio"]["transcript"] == "[REDACTED:EMAIL]"
+
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "audio": {"transcript": "at jane.doe@"}}),
+        chunk({"audio": {"transcript": "example.com"}}),
+        chunk({"function_call": {"name": "send", "arguments": '{"to": "jane.'}}),
+        chunk({"function_call": {"arguments": 'doe@example.com"}'}}),
+        chunk({}, "function_call"),
+    )
+    r = post(gw, stream=True)
+    assert "jane" not in r.text
+    assert streamed_text(r, "audio.transcript") == "at [REDACTED:EMAIL]"
+    assert streamed_text(r, "function_call.arguments") == '{"to": "[REDACTED:EMAIL]"}'
+
+
+def test_a_redacted_answer_loses_its_logprobs(gw: Gateway, fake: FakeUpstream) -> None:
+    tokens = [{"token": t, "logprob": -0.1, "bytes": list(t.encode()), "top_logprobs": []}
+              for t in ["mail", " jane", ".doe", "@example", ".com"]]  # fmt: skip
+    fake.behaviour.raw_json = completion(
+        {"role": "assistant", "content": f"mail {EMAIL}"}, logprobs={"content": tokens}
+    )
+    choice = post(gw).json()["choices"][0]
+    assert choice["message"]["content"] == "mail [REDACTED:EMAIL]"
+    assert choice["logprobs"] is None
+
+    fake.behaviour.raw_json = completion(
+        {"role": "assistant", "content": "all clear"}, logprobs={"content": tokens[:1]}
+    )
+    assert post(gw).json()["choices"][0]["logprobs"] == {"content": tokens[:1]}
+
+
+def test_streamed_logprobs_never_spell_out_held_or_redacted_text(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    def lp(token: str) -> dict[str, Any]:
+        return {"content": [{"token": token, "logprob": -0.5, "bytes": None, "top_logprobs": []}]}
+
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": "Hello"}, logprobs=lp("Hello")),
+        chunk({"content": " there. "}, logprobs=lp(" there. ")),
+        chunk({"content": "Mail jane"}, logprobs=lp("Mail jane")),
+        chunk({"content": ".doe@example.com"}, logprobs=lp(".doe@example.com")),
+        chunk({"content": " "}, "stop", logprobs=lp(" ")),
+    )
+    r = post(gw, stream=True)
+    assert streamed_text(r, "content") == "Hello there. Mail [REDACTED:EMAIL] "
+    tokens = [
+        c["logprobs"]["content"][0]["token"]
+        for ev in events(r)
+        if isinstance(ev, dict)
+        for c in ev["choices"]
+        if c.get("logprobs")
+    ]
+    assert "jane" not in "".join(tokens) and "example" not in "".join(tokens)
