@@ -171,3 +171,13 @@ def test_tool_descriptions_and_refusals_in_requests_are_governed(gw: Gateway, fa
     assert "jane.doe" not in sent and sent.count("[REDACTED:EMAIL]") == 3
     messages[1]["content"] = [{"type": "refusal", "refusal": "the project atlas"}]
     assert post(gw, messages=messages).status_code == 409
+
+
+def test_a_body_that_fails_to_inflate_is_one_log_line_not_a_traceback(gw: Gateway) -> None:
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        content=b"not gzip at all " * 12_000,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert r.status_code == 400
+    assert "Traceback" not in gw.logs() and "Unhandled exception" not in gw.logs()

@@ -167,3 +167,31 @@ def test_streamed_logprobs_never_spell_out_held_or_redacted_text(gw: Gateway, fa
         if c.get("logprobs")
     ]
     assert "jane" not in "".join(tokens) and "example" not in "".join(tokens)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        chunk({"content": [{"type": "text", "text": EMAIL}]}),  # content that is not a string
+        {**chunk({"content": "x"}), "error": {"message": EMAIL}},  # an error beside choices
+        chunk({"content": "doe@example.com"}),  # text for a choice after its finish_reason
+    ],
+)
+def test_what_the_guard_cannot_govern_ends_the_stream(gw: Gateway, fake: FakeUpstream, bad: dict[str, Any]) -> None:  # fmt: skip
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": "Mail jane."}), chunk({}, "stop"), bad
+    )
+    r = post(gw, stream=True)
+    evs = events(r)
+    assert evs[-1] == "[DONE]" and evs[-2]["error"]["type"] == "upstream_error"
+    assert "doe@" not in r.text and EMAIL not in r.text
+
+
+def test_a_chunk_with_both_delta_and_text_has_both_guarded(gw: Gateway, fake: FakeUpstream) -> None:
+    both = chunk({"content": "a"})
+    both["choices"][0]["text"] = f"to {EMAIL} "
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": ""}), both, chunk({}, "stop")
+    )
+    r = post(gw, stream=True)
+    assert EMAIL not in r.text and "[REDACTED:EMAIL]" in r.text

@@ -11,7 +11,7 @@ import logging
 
 from aiohttp import http_exceptions as hx
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed, ValidationFailed
@@ -52,6 +52,15 @@ class EnvelopeRequestHandler(RequestHandler):
         if self._request_count == 0 and not transport.is_closing():
             transport.write(SLOW_HEADERS_RESPONSE)  # type: ignore[attr-defined]
             transport.close()
+
+    def log_exception(self, *args: object, **kw: object) -> None:
+        """A body that fails to inflate while aiohttp drains it after the reply is the
+        client's malformed input, answered already: one line, not an error traceback."""
+        exc = kw.get("exc_info")
+        if isinstance(exc, hx.HttpProcessingError | RequestPayloadError):
+            log.info("malformed request body discarded (%s)", type(exc).__name__)
+            return
+        super().log_exception(*args, **kw)
 
     def handle_error(
         self,
