@@ -146,6 +146,10 @@ def check_chat(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if tools is not None and not _objects_with_function(tools):
         raise ValidationFailed("'tools' must be an array of objects whose 'function' is an object")
+    _check_stop(body)
+
+
+def _check_stop(body: dict[str, Any]) -> None:
     stop = body.get("stop")
     if stop is not None and not (
         isinstance(stop, str) or (isinstance(stop, list) and all(isinstance(s, str) for s in stop))
@@ -179,6 +183,7 @@ def _check_parts(i: int, parts: list[Any]) -> None:
 
 def check_completions(body: dict[str, Any]) -> None:
     _text_or_tokens(body.get("prompt"), "prompt")
+    _check_stop(body)
 
 
 def check_embeddings(body: dict[str, Any]) -> None:
@@ -198,13 +203,16 @@ def _text_or_tokens(value: Any, name: str) -> None:
         if all(isinstance(v, list) and v and all(_is_token(t) for t in v) for v in value):
             return
     raise ValidationFailed(
-        f"'{name}' is required: a string, an array of strings, an array of token ids, "
-        "or an array of token-id arrays"
+        f"'{name}' is required: a string, an array of strings, an array of token ids "
+        "(integers from 0 to 2^32-1), or an array of token-id arrays"
     )
 
 
 def _is_token(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A token id: an integer (JSON's 5.0 included) from 0 to 2^32-1."""
+    if isinstance(value, float):
+        return value.is_integer() and 0 <= value < 2**32
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
 
 
 CHECKS = {"chat": check_chat, "completions": check_completions, "embeddings": check_embeddings}
