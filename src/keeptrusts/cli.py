@@ -70,6 +70,8 @@ def gateway_run(argv: list[str]) -> int:
     host, _, port = a.listen.rpartition(":")
     if not host or not port.isdigit():
         p.error(f"--listen must be HOST:PORT, got {a.listen!r}")
+    if (a.tls_key or a.tls_client_ca) and not a.tls_cert:
+        p.error("--tls-key and --tls-client-ca need --tls-cert")
     if a.workers > 1:
         from keeptrusts.gateway.workers import run_workers
 

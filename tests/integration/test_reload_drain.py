@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 from pathlib import Path
@@ -185,3 +186,102 @@ def test_bad_config_refuses_to_start_naming_the_line(gateways: GatewayFactory, b
     assert gw.proc.wait(15) == 2
     out = gw.logs()
     assert f"{gw.config}:" in out
+
+
+def rename_configmap_key(root: Path, text: str, stamp: str, name: str) -> None:
+    """A kubelet update where the ConfigMap's key changed: new data dir, flip, relink."""
+    data = root / f"..{stamp}"
+    data.mkdir()
+    (data / name).write_text(text)
+    tmp = root / "..data_tmp"
+    tmp.symlink_to(data.name)
+    os.replace(tmp, root / "..data")
+    for link in root.glob("*.y*ml"):
+        link.unlink()
+    (root / name).symlink_to(f"..data/{name}")
+
+
+def test_configmap_key_renamed_keeps_the_last_good_config(
+    gateways: GatewayFactory, fake: FakeUpstream, tmp_path: Path
+) -> None:
+    configmap_dir(tmp_path, dlp_config(fake, "1.0.0", "alpha"), "2026_01")
+    gw = gateways.start(None, env=ENV, args=["--config-dir", str(tmp_path)])
+    before = version_of(gw)
+    rename_configmap_key(tmp_path, dlp_config(fake, "2.0.0", "alpha"), "2026_02", "policy.yml")
+    assert wait_for(lambda: "config reload refused" in gw.logs()), gw.logs()
+    assert f"{tmp_path}: no *.yaml policy config file" in gw.logs()
+    r = httpx.post(gw.url + "/keeptrusts/config/reload")
+    assert r.status_code == 422
+    message = r.json()["error"]["message"]
+    assert f"{tmp_path}: no *.yaml policy config file" in message
+    assert "found policy.yml: only *.yaml is read" in message
+    assert version_of(gw) == before
+    ok = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "alpha"}]},
+    )
+    assert ok.status_code == 200
+    assert fake.requests[-1].body["messages"][0]["content"] == "[REDACTED:TERM]"
+    metrics = httpx.get(gw.url + "/metrics").text
+    assert 'keeptrusts_config_reloads_total{result="invalid"}' in metrics
+    # the key back as *.yaml: reloads again
+    rename_configmap_key(tmp_path, dlp_config(fake, "3.0.0", "alpha"), "2026_03", "policy.yaml")
+    assert wait_for(lambda: version_of(gw).startswith("3.0.0+")), gw.logs()
+
+
+def test_hostile_aliases_are_refused_at_once(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+    gw = gateways.start(dlp_config(fake, "1.0.0", "alpha"), env=ENV)
+    before = version_of(gw)
+    assert gw.config is not None
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)]
+    gw.config.write_text("\n".join(lines) + "\n")
+    started = time.monotonic()
+    r = httpx.post(gw.url + "/keeptrusts/config/reload", timeout=30)
+    assert time.monotonic() - started < 1.5
+    assert r.status_code == 422
+    assert f"{gw.config}:2: a1[0]: YAML aliases (*a0)" in r.json()["error"]["message"]
+    assert version_of(gw) == before
+
+
+def test_reload_applies_what_it_can_and_names_what_needs_a_restart(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    policy = (
+        'dlp-filter: {blocked_terms: ["alpha"], action: redact}\n'
+        "  rate-limit: {rules: [{scope: tenant, requests_per_minute: 1000}]}"
+    )
+    text = openai_config(("a", fake.base_url), chain="[dlp-filter, rate-limit]", policy=policy)
+    env = {**ENV, "TOKEN_A": "adm-token-a", "TOKEN_B": "adm-token-b"}
+    gw = gateways.start(text + "server: {admin_token_env: TOKEN_A}\n", env=env)
+    assert gw.config is not None
+    gw.config.write_text(
+        text.replace("version: 1.0.0", "version: 2.0.0")
+        + 'state: {backend: redis, url: "redis://127.0.0.1:1/0"}\n'
+        + "events: {sinks: [stdout]}\n"
+        + "server: {admin_token_env: TOKEN_B, header_read_timeout_seconds: 0.3}\n"
+    )
+    r = httpx.post(gw.url + "/keeptrusts/config/reload")
+    assert r.status_code == 200 and r.json()["config_version"].startswith("2.0.0+")
+    assert "a restart is needed for: state, events" in gw.logs()
+    # the limits backend built at start (memory) still serves: no 503 from a dead Redis
+    ok = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert ok.status_code == 200
+    # applied at once: the admin token now comes from TOKEN_B ...
+    proxied = {"x-forwarded-for": "10.0.0.1"}
+    r = httpx.get(
+        gw.url + "/keeptrusts/config", headers={**proxied, "Authorization": "Bearer adm-token-b"}
+    )
+    assert r.status_code == 200
+    r = httpx.get(
+        gw.url + "/keeptrusts/config", headers={**proxied, "Authorization": "Bearer adm-token-a"}
+    )
+    assert r.status_code == 403
+    # ... and a new connection gets the new header timeout
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as sock:
+        started = time.monotonic()
+        answer = sock.recv(200)
+        assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3

@@ -81,3 +81,30 @@ def test_test_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text("pack: {name: t}\npolicies: {chain: [nope]}\n")
     assert run_test([str(bad), "--input", "x"]) == 1
     assert "unknown policy kind 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("policies: {chain: []}\n", ":3: policies: duplicate key (first at line 2)"),
+        ("state: {backend: redis}\n", ":3: state.url: required when backend is redis"),
+        (
+            'state: {backend: redis, url: "redis://u:pw@h:notaport/0"}\n',
+            ":3: state.url: the port is not a number",
+        ),
+        (
+            'state: {backend: redis, url: "redis+sentinel://h:26379"}\n',
+            ":3: state.url: a redis+sentinel:// URL needs the service name",
+        ),
+        ("x: &a [1]\ny: [*a, *a]\n", ":4: y[0]: YAML aliases (*a) are not supported"),
+    ],
+)
+def test_lint_refuses_what_the_gateway_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, expected: str
+) -> None:
+    path = tmp_path / "cfg.yaml"
+    path.write_text("pack: {name: t}\npolicies: {chain: [dlp-filter]}\n" + body)
+    assert lint_main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}{expected}" in err, err
+    assert "pw@" not in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from keeptrusts.config.load import ConfigError, load_texts
@@ -158,3 +160,28 @@ def test_embedded_default_loads_and_builds() -> None:
 
     policies = build_policies(load_files([]))
     assert [p.name for p in policies] == ["prompt-injection", "pii-detector", "dlp-filter"]
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "key", "words"),
+    [
+        ("policies: {chain: [dlp-filter]}\n", 3, "policies", "duplicate key (first at line 2)"),
+        ("<<: {pack: {name: u}}\n", 3, "<<", "merge keys"),
+        ("x: &a [1]\ny: *a\n", 4, "y", "aliases (*a)"),
+        ("pricing: !env PRICES\n", 3, "pricing", "tag !env"),
+        ("state: {backend: redis}\n", 3, "state.url", "required when backend is redis"),
+        ('state: {backend: redis, url: "redis://h:port/0"}\n', 3, "state.url", "port"),
+    ],
+)
+def test_yaml_and_state_errors_name_file_line_and_key(
+    tmp_path: Path, body: str, line: int, key: str, words: str
+) -> None:
+    from keeptrusts.config.load import load_files
+
+    path = tmp_path / "cfg.yaml"
+    path.write_text("pack: {name: t}\npolicies: {chain: []}\n" + body)
+    with pytest.raises(ConfigError) as info:
+        load_files([str(path)])
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: {key}: "), message
+    assert words in message and "<unicode string>" not in message

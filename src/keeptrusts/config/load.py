@@ -2,6 +2,8 @@
 
 Sources, first that applies: `--policy-config` files (layered, later over earlier),
 `$KEEPTRUSTS_CONFIG`, every `*.yaml` in `/etc/keeptrusts` (sorted, layered), the embedded default.
+The embedded default is a start-up fallback only: a reload that finds no file (a ConfigMap key
+renamed or removed) is refused, so a running policy never silently turns into the default.
 Every error names the file, the line and the key path.
 """
 
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from keeptrusts.config import yamlpos
 from keeptrusts.config.model import Config
+from keeptrusts.limits.backend import state_problem
 from keeptrusts.policies.registry import KINDS
 
 DEFAULT_DIR = "/etc/keeptrusts"
@@ -52,17 +55,36 @@ def embedded_text() -> str:
     return resources.files("keeptrusts").joinpath("data/default.yaml").read_text("utf-8")
 
 
-def discover(paths: Sequence[str], config_dir: str = DEFAULT_DIR) -> list[str]:
-    """The files to layer, in order; an empty list means the embedded default."""
+def discover(
+    paths: Sequence[str], config_dir: str = DEFAULT_DIR, *, required: bool = False
+) -> list[str]:
+    """The files to layer, in order; an empty list means the embedded default.
+
+    `required` (a reload of a config that came from files): finding none is a ConfigError
+    naming the directory, instead of falling back to the embedded default.
+    """
     if paths:
         return list(paths)
     env = os.environ.get("KEEPTRUSTS_CONFIG")
     if env:
         return [env]
     directory = FsPath(config_dir)
+    found = []
     if directory.is_dir():
-        return [str(p) for p in sorted(directory.glob("*.yaml")) if p.is_file()]
-    return []
+        found = [str(p) for p in sorted(directory.glob("*.yaml")) if p.is_file()]
+    if not found and required:
+        raise ConfigError([no_files_message(config_dir)])
+    return found
+
+
+def no_files_message(config_dir: str) -> str:
+    """Why `config_dir` yields no config file, with a hint when it holds other YAML files."""
+    directory = FsPath(config_dir)
+    if not directory.is_dir():
+        return f"{config_dir}: the policy config directory is gone (not a directory)"
+    others = sorted(p.name for p in directory.glob("*.yml") if p.is_file())
+    hint = f" (found {', '.join(others)}: only *.yaml is read; rename it)" if others else ""
+    return f"{config_dir}: no *.yaml policy config file in the directory{hint}"
 
 
 def load_files(paths: Sequence[str]) -> LoadedConfig:
@@ -105,6 +127,7 @@ def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, (), doc)) from exc
+    problems.extend(_state_problems(config, doc))
     settings: dict[str, BaseModel] = {}
     for kind, raw in config.policy.items():
         spec = KINDS.get(kind)
@@ -131,6 +154,15 @@ def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
     return config, settings
 
 
+def _state_problems(config: Config, doc: yamlpos.Located) -> list[str]:
+    """`state:` settings the backend could not use (checked without connecting)."""
+    problem = state_problem(config.state.backend, config.state.url)
+    if problem is None:
+        return []
+    key, message = problem
+    return [_at(doc, ("state", key), f"state.{key}", message)]
+
+
 def _unknown_kind(kind: str) -> str:
     return f"unknown policy kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}"
 
@@ -146,23 +178,13 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
             msg = "required key is missing"
         elif err["type"] == "literal_error":
             msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
-        out.append(_at(doc, loc, _dotted(loc), msg))
+        out.append(_at(doc, loc, yamlpos.dotted(loc), msg))
     return out
 
 
 def _choices(ctx: dict[str, Any]) -> str:
     expected = str(ctx.get("expected", ""))
     return expected.replace("'", "").replace(" or ", "|").replace(", ", "|")
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
 
 
 def _at(doc: yamlpos.Located, loc: tuple[Any, ...], key: str, msg: str) -> str:

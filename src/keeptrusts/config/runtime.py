@@ -1,19 +1,20 @@
 """The compiled, immutable runtime of one config: policies built, providers resolved, labels fixed.
 
 Built once per (re)load, never on the request path. A request keeps the Runtime it started
-with; a reload swaps the gateway's reference to a new one.
+with; a reload swaps the gateway's reference to a new one. A few settings are read once, when
+the process starts (`START_ONLY`); `restart_needed` names those a new config would change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from keeptrusts.config.load import LoadedConfig
-from keeptrusts.config.model import Providers
+from keeptrusts.config.model import Config, Providers
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import Stage
 from keeptrusts.policies.registry import KINDS, BuildContext
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from keeptrusts.telemetry.metrics import Metrics
 
 OTHER = "other"
+
+#: settings the process reads once, at start: the limits backend and its counters
+#: (`state`), the event pipeline (`events`) and the listening socket's connection cap
+START_ONLY: tuple[tuple[str, ...], ...] = (("state",), ("events",), ("server", "max_connections"))
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,3 +112,15 @@ def _context(
     loaded: LoadedConfig, pricing: Pricing, limits: LimitBackend, metrics: Metrics | None
 ) -> BuildContext:
     return BuildContext(config=loaded.config, pricing=pricing, limits=limits, metrics=metrics)
+
+
+def restart_needed(running: Config, new: Config) -> list[str]:
+    """The `START_ONLY` settings (dotted) where `new` differs from what the process runs with."""
+    return [".".join(path) for path in START_ONLY if _pick(running, path) != _pick(new, path)]
+
+
+def _pick(config: Config, path: tuple[str, ...]) -> Any:
+    value: Any = config
+    for name in path:
+        value = getattr(value, name)
+    return value

@@ -1,8 +1,12 @@
 """The gateway process: start-up, the main loop, reload, and a graceful drain on SIGTERM.
 
 Start-up loads and compiles the config before it listens (a bad config stops it with the
-file:line:key message). SIGHUP, `POST /keeptrusts/config/reload` and a change on disk reload:
-validate and compile, then swap; a bad new config is refused and the last good one serves.
+file:line:key message, bad TLS files with a message naming the file; never a traceback).
+SIGHUP, `POST /keeptrusts/config/reload` and a change on disk reload: validate (off the event
+loop) and compile, then swap; a bad new config is refused and the last good one serves, and so
+is a reload that finds no config file where files were read before. Settings read only at start
+(`runtime.START_ONLY`) keep their start-up values; a reload that changes them says so in a
+warning (restart to apply them).
 SIGTERM: `/readyz` turns 503 at once, traffic is still served for `drain_delay_seconds`,
 in-flight requests and streams get up to `drain_timeout_seconds`, events are flushed or
 spooled, and the process exits 0.
@@ -22,19 +26,24 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from keeptrusts.config.load import ConfigError, discover, load_files
+from keeptrusts.config.load import EMBEDDED, ConfigError, LoadedConfig, discover, load_files
 from keeptrusts.config.managed import ManagedConfigPoller
-from keeptrusts.config.runtime import Runtime, compile_runtime
+from keeptrusts.config.model import Config
+from keeptrusts.config.runtime import Runtime, compile_runtime, restart_needed
 from keeptrusts.gateway.app import build_app
 from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
 from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.watch import watch
-from keeptrusts.limits.backend import create_backend
+from keeptrusts.limits.backend import LimitBackend, create_backend
 from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
+
+
+class StartupError(Exception):
+    """A start-up problem outside the policy config (e.g. TLS files), printed as one line."""
 
 
 @dataclass
@@ -63,27 +72,32 @@ class GatewayServer:
         self._reload_lock = asyncio.Lock()
         self.events: object | None = None
         self.managed: ManagedConfigPoller | None = None
+        #: the config the process started with (its `START_ONLY` settings are the live ones)
+        self.started_config: Config | None = None
+        #: `START_ONLY` settings the live config changed since start (a restart applies them)
+        self.restart_pending: list[str] = []
 
-    def files(self) -> list[str]:
-        return discover(self.opts.policy_configs, self.opts.config_dir)
+    def files(self, *, required: bool = False) -> list[str]:
+        return discover(self.opts.policy_configs, self.opts.config_dir, required=required)
 
     async def start(self) -> None:
-        loaded = load_files(self.files())  # raises ConfigError: refuse to start
+        tls = self._tls()  # raises StartupError naming the file
+        files = self.files()
+        if not files:
+            log.warning(
+                "no policy config file (--policy-config, $KEEPTRUSTS_CONFIG, %s/*.yaml); "
+                "serving the embedded default",
+                self.opts.config_dir,
+            )
+        loaded = load_files(files)  # raises ConfigError: refuse to start
         connector = aiohttp.TCPConnector(
             limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
         )
         # no skip_auto_headers: adapters send a User-Agent of their own (base_headers), and
         # a session-wide skip list costs a header merge on every request
         session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
-        state_cfg = loaded.config.state
-        limits = create_backend(
-            state_cfg.backend,
-            state_cfg.url,
-            state_cfg.key_prefix,
-            fail_mode=self.opts.fail_mode,
-            metrics=self.metrics,
-        )
-        runtime = compile_runtime(loaded, session, limits, self.metrics)
+        limits = self._limits(loaded)
+        runtime = self._compile(loaded, session, limits)
         self.state = GatewayState(
             runtime=None,
             metrics=self.metrics,
@@ -93,12 +107,12 @@ class GatewayServer:
             policy_paths=tuple(self.opts.policy_configs),
             config_dir=self.opts.config_dir,
             fail_mode=self.opts.fail_mode,
-            admin_token=os.environ.get(loaded.config.server.admin_token_env) or None,
         )
+        self.started_config = loaded.config
         self._swap(runtime)
+        self._apply_settings(loaded.config)
         state = self.state
         self.metrics.in_flight.set_function(lambda: state.in_flight)  # read at scrape time
-        set_level(loaded.config.logging.level)
         await self._start_events(loaded.config)
         app = build_app(self.state, self.reload)
         self.runner = web.AppRunner(
@@ -109,13 +123,34 @@ class GatewayServer:
         )
         await self.runner.setup()
         limit = loaded.config.server.max_connections
-        EnvelopeRequestHandler.header_timeout = loaded.config.server.header_read_timeout_seconds
-        site = LimitedSite(self.runner, self._socket(), limit, ssl_context=self._tls())
+        site = LimitedSite(self.runner, self._socket(), limit, ssl_context=tls)
         await site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
         if self.opts.managed:
             await self._start_managed()
         log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)
+
+    def _limits(self, loaded: LoadedConfig) -> LimitBackend:
+        state = loaded.config.state
+        try:
+            return create_backend(
+                state.backend,
+                state.url,
+                state.key_prefix,
+                fail_mode=self.opts.fail_mode,
+                metrics=self.metrics,
+            )
+        except ValueError as exc:  # validated at load; a last guard against a traceback
+            raise ConfigError([f"{loaded.sources[-1]}: {exc}"]) from exc
+
+    def _compile(
+        self, loaded: LoadedConfig, session: aiohttp.ClientSession, limits: LimitBackend
+    ) -> Runtime:
+        """Compile `loaded`; a policy or provider that cannot be built is a ConfigError."""
+        try:
+            return compile_runtime(loaded, session, limits, self.metrics)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError([f"{loaded.sources[-1]}: {exc}"]) from exc
 
     async def _start_events(self, config: object) -> None:
         try:
@@ -138,12 +173,28 @@ class GatewayServer:
         return sock
 
     def _tls(self) -> ssl.SSLContext | None:
-        if not self.opts.tls_cert:
+        o = self.opts
+        if not o.tls_cert:
             return None
+        for flag, path in (
+            ("--tls-cert", o.tls_cert),
+            ("--tls-key", o.tls_key),
+            ("--tls-client-ca", o.tls_client_ca),
+        ):
+            _readable(flag, path)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(self.opts.tls_cert, self.opts.tls_key)
-        if self.opts.tls_client_ca:
-            ctx.load_verify_locations(self.opts.tls_client_ca)
+        try:
+            ctx.load_cert_chain(o.tls_cert, o.tls_key)
+        except ssl.SSLError as exc:
+            what = f"--tls-cert {o.tls_cert}" + (f" / --tls-key {o.tls_key}" if o.tls_key else "")
+            raise StartupError(f"{what}: not a usable PEM certificate and key ({exc})") from exc
+        if o.tls_client_ca:
+            try:
+                ctx.load_verify_locations(o.tls_client_ca)
+            except ssl.SSLError as exc:
+                raise StartupError(
+                    f"--tls-client-ca {o.tls_client_ca}: not a usable PEM CA bundle ({exc})"
+                ) from exc
             ctx.verify_mode = ssl.CERT_REQUIRED
         return ctx
 
@@ -159,15 +210,46 @@ class GatewayServer:
             1
         )
 
+    def _apply_settings(self, config: Config) -> None:
+        """The process-wide settings a (re)load changes in place."""
+        assert self.state is not None
+        set_level(config.logging.level)
+        self.state.admin_token = os.environ.get(config.server.admin_token_env) or None
+        # new connections get the new timeout; open ones keep the one they started with
+        EnvelopeRequestHandler.header_timeout = config.server.header_read_timeout_seconds
+
+    def _activate(self, runtime: Runtime) -> None:
+        """Swap in a reloaded runtime; warn about settings only a restart applies."""
+        assert self.started_config is not None
+        config = runtime.loaded.config
+        self._swap(runtime)
+        self._apply_settings(config)
+        self.metrics.config_reloads.labels("ok").inc()
+        self.restart_pending = restart_needed(self.started_config, config)
+        if self.restart_pending:
+            log.warning(
+                "config %s applied, but a restart is needed for: %s (read only at start; "
+                "the process keeps its start-up values until then)",
+                runtime.version,
+                ", ".join(self.restart_pending),
+            )
+
+    def _load_for_reload(self, required: bool) -> LoadedConfig:
+        return load_files(self.files(required=required))
+
     async def reload(self) -> tuple[bool, str]:
-        """Validate and compile the config on disk, then swap it in; keep the old one on error."""
+        """Validate and compile the config on disk, then swap it in; keep the old one on error.
+
+        Once the config came from files, finding none (a renamed or removed ConfigMap key) is
+        an error like any other bad config: the embedded default is a start-up fallback only.
+        """
         assert self.state is not None
         async with self._reload_lock:
+            required = self.state.live().loaded.sources != (EMBEDDED,)
             try:
-                loaded = load_files(self.files())
-                runtime = compile_runtime(
-                    loaded, self.state.session, self.state.limits, self.metrics
-                )
+                # parsing runs in a thread: a large config must not stall requests
+                loaded = await asyncio.to_thread(self._load_for_reload, required)
+                runtime = self._compile(loaded, self.state.session, self.state.limits)
             except ConfigError as exc:
                 self.metrics.config_reloads.labels("invalid").inc()
                 log.error(
@@ -178,9 +260,7 @@ class GatewayServer:
                 self.metrics.config_reloads.labels("invalid").inc()
                 log.exception("config reload failed; still serving the last good config")
                 return False, f"config reload failed: {exc}"
-            self._swap(runtime)
-            set_level(loaded.config.logging.level)
-            self.metrics.config_reloads.labels("ok").inc()
+            self._activate(runtime)
             log.info("config reloaded: %s", runtime.version)
             return True, runtime.version
 
@@ -190,14 +270,13 @@ class GatewayServer:
 
         assert self.state is not None
         try:
-            loaded = load_texts([("<managed>", text)])
-            runtime = compile_runtime(loaded, self.state.session, self.state.limits, self.metrics)
+            loaded = await asyncio.to_thread(load_texts, [("<managed>", text)])
+            runtime = self._compile(loaded, self.state.session, self.state.limits)
         except Exception as exc:
             self.metrics.config_reloads.labels("invalid").inc()
             log.error("managed config refused: %s", exc)
             return False
-        self._swap(runtime)
-        self.metrics.config_reloads.labels("ok").inc()
+        self._activate(runtime)
         return True
 
     async def _start_managed(self) -> None:
@@ -268,6 +347,10 @@ async def run(opts: ServeOptions) -> int:
         log.error("refusing to start: invalid policy config\n%s", exc)
         print(f"kt: invalid policy config:\n{exc}", flush=True)
         return 2
+    except StartupError as exc:
+        log.error("refusing to start: %s", exc)
+        print(f"kt: {exc}", flush=True)
+        return 2
     except OSError as exc:
         print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
         return 1
@@ -275,3 +358,14 @@ async def run(opts: ServeOptions) -> int:
     settle_memory()
     await server.serve_forever()
     return 0
+
+
+def _readable(flag: str, path: str | None) -> None:
+    """Raise StartupError naming `flag` and `path` unless the file can be read."""
+    if path is None:
+        return
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise StartupError(f"{flag} {path}: cannot read: {exc.strerror or exc}") from exc

@@ -6,6 +6,7 @@ seconds passed by the caller (`now`), so both backends share one notion of a win
 
     create_backend(kind, url, key_prefix, fail_mode=..., metrics=...)
         -> MemoryBackend | RedisBackend
+    state_problem(kind, url) -> (key, problem) | None    # checked at load/lint, no connection
 
 A backend that cannot reach its store raises `LimitsUnavailable` (503); the policies then
 follow `fail_mode` (`block`: reply 503; `allow`: let the request through and count
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
+from urllib.parse import urlsplit
 
 from keeptrusts.errors import GatewayError
 from keeptrusts.limits.windows import Window
@@ -147,22 +149,88 @@ def create_backend(
     """
     if fail_mode not in FAIL_MODES:
         raise ValueError(f"--fail-mode must be one of {'|'.join(FAIL_MODES)}, not {fail_mode!r}")
+    problem = state_problem(kind, url)
+    if problem is not None:
+        raise ValueError(f"state.{problem[0]}: {problem[1]}")
     mode: FailMode = "allow" if fail_mode == "allow" else "block"
     if kind == "memory":
         from keeptrusts.limits.memory import MemoryBackend
 
         return MemoryBackend(fail_mode=mode, metrics=metrics)
-    if kind == "redis":
-        if not url:
-            raise ValueError("state.backend: redis needs state.url (redis://host:6379/0)")
-        from keeptrusts.limits.redis import RedisBackend
+    from keeptrusts.limits.redis import RedisBackend
 
-        return RedisBackend(
-            url,
-            key_prefix,
-            fail_mode=mode,
-            metrics=metrics,
-            timeout=timeout,
-            lease_ttl=lease_ttl,
-        )
-    raise ValueError(f"state.backend must be memory or redis, not {kind!r}")
+    assert url is not None
+    return RedisBackend(
+        url,
+        key_prefix,
+        fail_mode=mode,
+        metrics=metrics,
+        timeout=timeout,
+        lease_ttl=lease_ttl,
+    )
+
+
+#: URL schemes `limits/redis.py` connects with
+REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
+
+
+def state_problem(kind: str, url: str | None) -> tuple[str, str] | None:
+    """What is wrong with the config's `state:` settings, as (key under `state`, problem).
+
+    Checked when a config is loaded or linted, without connecting, so a config that
+    `kt policy lint` passes also starts. Problems never quote the URL (it may hold a password).
+    """
+    if kind == "memory":
+        return None
+    if kind != "redis":
+        return "backend", f"must be memory or redis, not {kind!r}"
+    if not url:
+        return "url", "required when backend is redis (e.g. redis://host:6379/0)"
+    problem = redis_url_problem(url)
+    return None if problem is None else ("url", problem)
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why redis-py could not use `url` (None when it can), without connecting."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme not in REDIS_SCHEMES:
+        return f"the URL scheme must be one of {', '.join(s + '://' for s in REDIS_SCHEMES)}"
+    if scheme == "redis+sentinel":
+        return _sentinel_problem(url)
+    real = url.replace("+cluster://", "://", 1)
+    try:
+        from redis.asyncio.connection import parse_url
+
+        parts = urlsplit(real)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        parse_url(real)
+    except ValueError as exc:
+        return _url_message(exc)
+    db = parts.path.strip("/")
+    if scheme in ("redis", "rediss") and db and not db.isdigit():
+        return "the path must be the database number (redis://host:6379/0)"
+    return None
+
+
+def _sentinel_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return _url_message(exc)
+    for item in parts.netloc.rsplit("@", 1)[-1].split(","):
+        host, _, port = item.partition(":")
+        if not host or (port and not (port.isdigit() and int(port) <= 65535)):
+            return "each sentinel must be host[:port] with a numeric port"
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        return "a redis+sentinel:// URL needs the service name: .../<service>[/db]"
+    if len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+        return "a redis+sentinel:// URL ends /<service>[/<db number>]"
+    return None
+
+
+def _url_message(exc: ValueError) -> str:
+    text = str(exc)
+    if "Port" in text:
+        return "the port is not a number from 0 to 65535"
+    return f"not a usable Redis URL: {text}"

@@ -1,0 +1,65 @@
+"""`state:` settings are checked at load and lint time, without connecting to Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from keeptrusts.config.load import ConfigError, load_texts
+from keeptrusts.limits.backend import state_problem
+
+HEAD = "pack: {name: t}\npolicies: {chain: []}\n"
+SECRET = "S3cretRedisPass"
+
+
+def problems(state: str) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_texts([("cfg.yaml", HEAD + state)])
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ("state: {backend: redis}\n", "state.url: required when backend is redis"),
+        (
+            f'state: {{backend: redis, url: "redis://admin:{SECRET}@127.0.0.1:notaport/0"}}\n',
+            "state.url: the port is not a number",
+        ),
+        (
+            f'state: {{backend: redis, url: "redis+sentinel://admin:{SECRET}@127.0.0.1:26379"}}\n',
+            "state.url: a redis+sentinel:// URL needs the service name",
+        ),
+        ('state: {backend: redis, url: "http://h:6379"}\n', "state.url: the URL scheme must be"),
+        ('state: {backend: redis, url: "redis://h:6379/zero"}\n', "database number"),
+        (
+            'state: {backend: redis, url: "redis://h/0?socket_timeout=abc"}\n',
+            "Invalid value for 'socket_timeout'",
+        ),
+        ('state: {backend: redis, url: "redis+sentinel://h:x/m"}\n', "numeric port"),
+    ],
+)
+def test_bad_state_names_file_line_key(state: str, words: str) -> None:
+    message = problems(state)
+    assert message.startswith("cfg.yaml:3: state.url: "), message
+    assert words in message
+    assert SECRET not in message
+
+
+def test_url_key_line_when_on_its_own_line() -> None:
+    message = problems('state:\n  backend: redis\n  url: "redis://h:99999/0"\n')
+    assert message.startswith("cfg.yaml:5: state.url: the port")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:pw@127.0.0.1:6379/0",
+        "rediss://h:6380",
+        "unix:///run/redis.sock",
+        "redis+sentinel://h1:26379,h2/mymaster/2",
+        "redis+cluster://h:7000",
+    ],
+)
+def test_good_urls_load(url: str) -> None:
+    assert state_problem("redis", url) is None
+    load_texts([("cfg.yaml", HEAD + f'state: {{backend: redis, url: "{url}"}}\n')])
