@@ -44,6 +44,8 @@ def resolver(**kw: Any) -> TenantResolver:
         "identities": IDENTITIES,
         "api_keys": {KEY_DIGEST: "team-a"},
         "default": "anonymous",
+        # tenants only a header names: a header may name only tenants the config knows
+        "known": ["team-b", "team-h", "team-x"],
     }
     base.update(kw)
     return TenantResolver(Tenants(**base))
@@ -362,3 +364,68 @@ def test_memo_is_bounded_and_consistent() -> None:
         assert (ident.tenant, ident.principal) == ("data-science", long_uri)
     assert all(len(c) <= 1024 for c in r._seen.values())
     assert len(r._globs._cache) <= 1024
+
+
+# --- the tenant header is not authentication ---------------------------------------------
+
+
+def test_default_sources_put_the_api_key_before_the_header() -> None:
+    assert Tenants().sources == ["api_key", "header"]
+    r = TenantResolver(Tenants(api_keys={KEY_DIGEST: "team-a"}, known=["team-b"]))
+    ident = r.resolve({"x-keeptrusts-tenant": "team-b"}, None, KEY)
+    assert ident == Identity("team-a", "api_key", None, KEY_DIGEST)
+    # without a key the (known) header decides
+    assert r.resolve({"x-keeptrusts-tenant": "team-b"}, None, None).tenant == "team-b"
+
+
+def test_header_names_only_tenants_the_config_knows() -> None:
+    r = TenantResolver(
+        Tenants(
+            api_keys={KEY_DIGEST: "team-a"},
+            identities={"spiffe://td/ns/ds/*": "data-science"},
+            known=["team-k"],
+            default="shared",
+        )
+    )
+    for tenant in ("team-a", "data-science", "team-k", "shared"):
+        ident = r.resolve({"x-keeptrusts-tenant": tenant}, None, None)
+        assert ident == Identity(tenant, "header", None, None)
+    # an invented name is not a tenant: the next source, then the default, decides
+    for fresh in ("x1", "x2", "TEAM-A", "team-a2"):
+        assert r.resolve({"x-keeptrusts-tenant": fresh}, None, None) == Identity(
+            "shared", "default", None, None
+        )
+        assert r.resolve({"x-keeptrusts-tenant": fresh}, None, KEY).tenant == "team-a"
+
+
+def test_unknown_header_falls_through_to_a_later_source() -> None:
+    r = resolver(sources=["header", "api_key"])
+    assert r.resolve({"x-keeptrusts-tenant": "team-b"}, None, KEY).tenant == "team-b"
+    ident = r.resolve({"x-keeptrusts-tenant": "made-up"}, None, KEY)
+    assert ident == Identity("team-a", "api_key", None, KEY_DIGEST)
+
+
+def test_header_tenants_any_is_an_explicit_opt_in() -> None:
+    r = resolver(sources=["header", "api_key"], header_tenants="any")
+    assert r.resolve({"x-keeptrusts-tenant": "made-up"}, None, KEY).tenant == "made-up"
+    # still only well-formed names
+    assert r.resolve({"x-keeptrusts-tenant": "two words"}, None, KEY).tenant == "team-a"
+    with pytest.raises(ValueError, match="header_tenants"):
+        Tenants.model_validate({"header_tenants": "all"})
+
+
+def test_contract_example_sources_still_load_and_apply_in_order() -> None:
+    text = (
+        "pack: {name: t}\npolicies: {chain: []}\ntenants:\n"
+        "  sources: [xfcc, l5d-client-id, header, api_key]\n"
+        "  trust_mesh_headers: false\n  header: x-keeptrusts-tenant\n"
+        f'  api_keys: {{"{KEY_DIGEST}": team-a}}\n'
+        '  identities: {"spiffe://cluster.local/ns/data-science/*": data-science}\n'
+        "  default: anonymous\n"
+    )
+    tenants = load_texts([("cfg.yaml", text)]).config.tenants
+    assert tenants.sources == ["xfcc", "l5d-client-id", "header", "api_key"]
+    r = TenantResolver(tenants)
+    # header before api_key, as listed: a known tenant in the header wins
+    assert r.resolve({"x-keeptrusts-tenant": "data-science"}, None, KEY).source == "header"
+    assert r.resolve({"x-keeptrusts-tenant": "nobody"}, None, KEY).source == "api_key"

@@ -36,7 +36,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def config(upstream: FakeUpstream, server: RedisServer, chain: str, policy: str) -> str:
-    extra = PRICE + f"state: {{backend: redis, url: '{server.url}'}}\n"
+    extra = (
+        PRICE + f"state: {{backend: redis, url: '{server.url}'}}\ntenants: {{known: [team-a]}}\n"
+    )
     return openai_config(("fake", upstream.base_url), chain=chain, policy=policy, extra=extra)
 
 

@@ -263,6 +263,7 @@ def test_reload_applies_what_it_can_and_names_what_needs_a_restart(
     )
     r = httpx.post(gw.url + "/keeptrusts/config/reload")
     assert r.status_code == 200 and r.json()["config_version"].startswith("2.0.0+")
+    assert r.json()["restart_needed"] == ["state", "events"]
     assert "a restart is needed for: state, events" in gw.logs()
     # the limits backend built at start (memory) still serves: no 503 from a dead Redis
     ok = httpx.post(

@@ -104,12 +104,24 @@ TenantSource = Literal["xfcc", "l5d-client-id", "header", "api_key"]
 
 
 class Tenants(Strict):
-    sources: list[TenantSource] = ["header", "api_key"]
+    #: an authenticated API key's tenant wins over a tenant header by default
+    sources: list[TenantSource] = ["api_key", "header"]
     trust_mesh_headers: bool = False
     header: str = "x-keeptrusts-tenant"
+    #: `known`: a header names a tenant only if the config knows it (`known_tenants()`);
+    #: `any`: any well-formed value is a tenant (a caller then picks its own limits and budget)
+    header_tenants: Literal["known", "any"] = "known"
+    #: tenants a header may name besides those of `api_keys`, `identities` and `default`
+    known: list[str] = Field(default_factory=list)
     api_keys: dict[str, str] = Field(default_factory=dict)
     identities: dict[str, str] = Field(default_factory=dict)
     default: str = "anonymous"
+
+    def known_tenants(self) -> frozenset[str]:
+        """Every tenant the config names: the header may select these (`header_tenants: known`)."""
+        return frozenset(
+            [*self.known, *self.api_keys.values(), *self.identities.values(), self.default]
+        )
 
     @field_validator("api_keys")
     @classmethod
@@ -146,8 +158,11 @@ class Server(Strict):
     header_read_timeout_seconds: float = Field(10.0, gt=0)
     #: a client that takes longer than this to send its body gets 408
     body_read_timeout_seconds: float = Field(30.0, gt=0)
-    #: env var with the bearer token for /keeptrusts/* admin endpoints (loopback always allowed)
+    #: env var with the bearer token for /keeptrusts/* admin endpoints (read at start-up and reload)
     admin_token_env: str = "KEEPTRUSTS_ADMIN_TOKEN"
+    #: a direct caller on 127.0.0.1 / ::1 with no proxy or mesh header needs no admin token;
+    #: false: every admin call needs the token (behind a sidecar that forwards from loopback)
+    admin_loopback: bool = True
     drain_delay_seconds: float = Field(0.0, ge=0)
     drain_timeout_seconds: float = Field(25.0, ge=0)
 
@@ -162,9 +177,21 @@ class Events(Strict):
     batch_size: int = Field(200, ge=1, le=10000)
     flush_interval_seconds: float = Field(0.5, gt=0)
     queue_size: int = Field(10000, ge=1)
+    #: not supported: events never carry prompt or completion text. Accepted only as `false`
+    #: (a no-op), so a config asking for text fails loudly instead of being silently ignored.
     include_text: bool = False
     #: a POST to the control-plane API slower than this counts as failed (the batch is spooled)
     delivery_timeout_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("include_text")
+    @classmethod
+    def _no_text(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "not supported: decision events never carry prompt or completion text "
+                "(remove the key)"
+            )
+        return v
 
 
 class Logging(Strict):

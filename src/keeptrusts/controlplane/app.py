@@ -41,6 +41,9 @@ MAX_BATCH = 10_000
 MAX_BODY = 64 * 1024 * 1024
 MAX_CONFIG = 1024 * 1024
 MAX_PAGE = 1000
+#: cursors are `seq` values: a signed 64-bit integer in both databases
+MAX_CURSOR = 2**63 - 1
+MAX_DIGITS = 19
 GATEWAY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 STORE = web.AppKey("store", Store)
@@ -88,14 +91,22 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = "not_found" if exc.status == 404 else "invalid_request"
-        return error_response(ValidationFailed(exc.reason, status=exc.status, code=code))
+        return error_response(_http_error(exc))
     except (OSError, ConnectionError) as exc:
         log.error("storage unavailable: %s", exc)
         return error_response(Unavailable("the event store is unavailable; retry later"))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(InternalError("internal error; see the API's log"))
+
+
+def _http_error(exc: web.HTTPException) -> GatewayError:
+    """aiohttp's own refusals (404, 405, a body over `MAX_BODY`) in the API's error shape."""
+    if exc.status == 413:
+        message = f"request body larger than {MAX_BODY // (1024 * 1024)} MiB"
+        return ValidationFailed(message, status=413, code="request_too_large")
+    code = "not_found" if exc.status == 404 else "invalid_request"
+    return ValidationFailed(exc.reason, status=exc.status, code=code)
 
 
 @web.middleware
@@ -272,17 +283,25 @@ def _int_param(q: Any, name: str, default: int, low: int, high: int) -> int:
     raw = q.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise ValidationFailed(f"{name}: {raw!r} is not a whole number", status=422)
+    if not _digits(raw):
+        raise ValidationFailed(f"{name}: {raw[:40]!r} is not a whole number", status=422)
     return max(low, min(high, int(raw)))
 
 
 def _cursor(raw: str | None) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit():
-        raise ValidationFailed(f"cursor: {raw!r} is not a cursor this API returned", status=422)
+    if not _digits(raw) or int(raw) > MAX_CURSOR:
+        raise ValidationFailed(
+            f"cursor: {raw[:40]!r} is not a cursor this API returned", status=422
+        )
     return int(raw)
+
+
+def _digits(raw: str) -> bool:
+    """ASCII digits only, and few enough for a 64-bit integer (`str.isdigit` also accepts
+    `²` and other Unicode digits that `int()` refuses)."""
+    return 0 < len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit()
 
 
 def _time(q: Any, name: str) -> Any:

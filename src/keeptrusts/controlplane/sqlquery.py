@@ -46,13 +46,18 @@ def events_sql(q: EventQuery, w: Where) -> tuple[str, list[Any]]:
         gateway_id=q.gateway_id,
     )
     if q.policy is not None:
-        w.add("policies LIKE {}", f"%,{q.policy},%")
+        w.add("policies LIKE {} ESCAPE '\\'", f"%,{like_literal(q.policy)},%")
     if q.cursor is not None:
         w.add("seq < {}" if q.descending else "seq > {}", q.cursor)
     order = "DESC" if q.descending else "ASC"
     w.params.append(q.limit + 1)  # one more tells whether another page follows
     sql = f"SELECT seq, body FROM events{w.sql()} ORDER BY seq {order} LIMIT {w.ph(len(w.params))}"
     return sql, w.params
+
+
+def like_literal(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\': `%`, `_` and `\\` escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def cost_sql(q: CostQuery, w: Where) -> tuple[str, list[Any]]:

@@ -13,10 +13,16 @@ an `Identity`. Evidence is weighed in this order:
    - `l5d-client-id`: Linkerd's `<sa>.<ns>.serviceaccount.identity.<control-ns>.<domain>`,
      rewritten as `spiffe://<domain>/ns/<ns>/sa/<sa>` so one `identities` glob such as
      `spiffe://cluster.local/ns/data-science/*` covers Istio and Linkerd callers alike.
-   - `header`: the value of `tenants.header`, taken as the tenant name.
+   - `header`: the value of `tenants.header`, taken as the tenant name only if the config
+     knows that tenant (`tenants.known`, the values of `api_keys` and `identities`, `default`)
+     unless `tenants.header_tenants: any`; an unknown name falls through to the next source.
+     The header is not authenticated: without this check a caller could pick a fresh tenant
+     (fresh rate limits and budget) on every request.
    - `api_key`: the bearer token (or `x-api-key`), hashed with SHA-256 and looked up in
      `tenants.api_keys` (`sha256:<hex>` -> tenant).
 3. `tenants.default`.
+
+The default order is `[api_key, header]`: an authenticated key's tenant wins over a header.
 
 Mesh headers are ignored unless `tenants.trust_mesh_headers` is true: without a sidecar that
 sets them, any client could forge them. A mesh identity that matches no `identities` glob
@@ -222,6 +228,8 @@ class TenantResolver:
         self.tenants = tenants
         self._default = tenants.default
         self._header_name = tenants.header.lower()
+        #: tenants a header may name; None: any well-formed name (`header_tenants: any`)
+        self._header_tenants = None if tenants.header_tenants == "any" else tenants.known_tenants()
         self._globs = IdentityGlobs(tenants.identities)
         self._api_keys = _compile_api_keys(tenants.api_keys)
         self._key_ids: dict[str, str] = {}
@@ -263,7 +271,7 @@ class TenantResolver:
                 if tenant is not None:
                     return Identity(tenant, source, mesh_id, key_id)
             elif source == "header":
-                tenant = _tenant_name(headers.get(self._header_name))
+                tenant = self._header_tenant(headers)
                 if tenant is not None:
                     return Identity(tenant, source, principal, key_id)
             elif key_id is not None:
@@ -271,6 +279,13 @@ class TenantResolver:
                 if tenant is not None:
                     return Identity(tenant, source, principal, key_id)
         return Identity(self._default, "default", principal, key_id)
+
+    def _header_tenant(self, headers: Mapping[str, str]) -> str | None:
+        """The tenant header's value, if well formed and (by default) a tenant the config knows."""
+        tenant = _tenant_name(headers.get(self._header_name))
+        if tenant is None or self._header_tenants is None or tenant in self._header_tenants:
+            return tenant
+        return None
 
     def _mesh_identity(self, source: str, headers: Mapping[str, str]) -> str | None:
         value = _header(headers, XFCC) if source == XFCC_SOURCE else headers.get(L5D_CLIENT_ID)

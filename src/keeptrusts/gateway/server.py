@@ -220,12 +220,13 @@ class GatewayServer:
 
     def _activate(self, runtime: Runtime) -> None:
         """Swap in a reloaded runtime; warn about settings only a restart applies."""
-        assert self.started_config is not None
+        assert self.started_config is not None and self.state is not None
         config = runtime.loaded.config
         self._swap(runtime)
         self._apply_settings(config)
         self.metrics.config_reloads.labels("ok").inc()
         self.restart_pending = restart_needed(self.started_config, config)
+        self.state.restart_pending = self.restart_pending
         if self.restart_pending:
             log.warning(
                 "config %s applied, but a restart is needed for: %s (read only at start; "

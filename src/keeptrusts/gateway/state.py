@@ -43,6 +43,8 @@ class GatewayState:
     body_bytes_in_flight: int = 0
     fail_mode: str = "block"
     admin_token: str | None = None
+    #: settings the live config changed that only a restart applies (`runtime.START_ONLY`)
+    restart_pending: list[str] = field(default_factory=list)
     #: completion work (budget settlement) still running after its response was sent
     background: set[asyncio.Task[None]] = field(default_factory=set)
 

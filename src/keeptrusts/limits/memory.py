@@ -4,6 +4,11 @@ Each operation runs without awaiting between its check and its update, so on one
 loop it is atomic. It mirrors the Redis scripts' semantics (see `redis_scripts.py`):
 a 60 s sliding window of one-second buckets for requests and tokens per minute, a set of
 parallel slots, and per-window spend plus in-flight reservations in nano-dollars.
+
+State stays bounded whatever callers send (subjects come from tenant headers and API keys):
+idle rate subjects are dropped past `GC_THRESHOLD`; budget subjects are kept least recently
+used first, those whose window has ended (no spend left, nothing reserved) are dropped, and
+past `MAX_BUDGET_KEYS` the least recently used are forgotten, their spend with them.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ if TYPE_CHECKING:
 RATE_WINDOW = 60
 #: above this many subjects, idle ones are dropped (a tenant header can name many tenants)
 GC_THRESHOLD = 10_000
+#: budget subjects kept (about 0.7 KiB each); the least recently used beyond are forgotten
+MAX_BUDGET_KEYS = 50_000
+#: seconds between two sweeps of ended budget windows (a sweep is O(subjects))
+BUDGET_SWEEP_SECONDS = 60.0
 
 
 @dataclass
@@ -48,8 +57,16 @@ class _Rate:
 
 @dataclass
 class _Budget:
+    window: Window
     spent: dict[int, int] = field(default_factory=dict)
     reservations: dict[str, int] = field(default_factory=dict)
+
+    def ended(self, now: float) -> bool:
+        """Nothing reserved and no spend left in the window: the entry can be dropped."""
+        if self.reservations:
+            return False
+        span = self.window.span(now)
+        return self.window_spent(span.bucket, span.buckets) == 0
 
     def window_spent(self, bucket: int, buckets: int) -> int:
         oldest = bucket - buckets + 1
@@ -74,11 +91,19 @@ def retry_after(buckets: dict[int, int], need: int, now: float) -> float:
 class MemoryBackend:
     name = "memory"
 
-    def __init__(self, fail_mode: FailMode = "block", metrics: Metrics | None = None) -> None:
+    def __init__(
+        self,
+        fail_mode: FailMode = "block",
+        metrics: Metrics | None = None,
+        max_budget_keys: int = MAX_BUDGET_KEYS,
+    ) -> None:
         self.fail_mode: FailMode = fail_mode
         self.metrics = metrics
+        self.max_budget_keys = max(1, max_budget_keys)
         self._rates: dict[str, _Rate] = {}
+        #: least recently used first (an access moves a subject to the end)
         self._budgets: dict[str, _Budget] = {}
+        self._last_sweep = float("-inf")
 
     async def rate_acquire(
         self, key: str, rule: RateRule, tokens: int, lease: str, now: float
@@ -141,11 +166,31 @@ class MemoryBackend:
         st.prune(int(now))
         return RateState(sum(st.requests.values()), sum(st.tokens.values()), len(st.leases))
 
+    def _budget(self, key: str, window: Window, now: float) -> _Budget:
+        """The subject's entry, made the most recently used; room is made for a new one."""
+        self._sweep(now)
+        st = self._budgets.pop(key, None)
+        if st is None:
+            while len(self._budgets) >= self.max_budget_keys:
+                del self._budgets[next(iter(self._budgets))]
+            st = _Budget(window)
+        self._budgets[key] = st
+        return st
+
+    def _sweep(self, now: float) -> None:
+        """Drop subjects whose window has ended; at most once a minute, so a flood of new
+        subjects costs an eviction each, not a scan each."""
+        if 0 <= now - self._last_sweep < BUDGET_SWEEP_SECONDS:
+            return
+        self._last_sweep = now
+        for key in [k for k, st in self._budgets.items() if st.ended(now)]:
+            del self._budgets[key]
+
     async def budget_reserve(
         self, key: str, window: Window, limit: int, amount: int, reservation: str, now: float
     ) -> BudgetResult:
         span = window.span(now)
-        st = self._budgets.setdefault(key, _Budget())
+        st = self._budget(key, window, now)
         spent, reserved = st.window_spent(span.bucket, span.buckets), st.reserved()
         if spent + reserved + amount > limit:
             return BudgetResult(False, spent, reserved)
@@ -156,7 +201,7 @@ class MemoryBackend:
         self, key: str, window: Window, reservation: str, actual: int, now: float
     ) -> BudgetState:
         span = window.span(now)
-        st = self._budgets.setdefault(key, _Budget())
+        st = self._budget(key, window, now)
         st.reservations.pop(reservation, None)
         if actual > 0:
             st.spent[span.bucket] = st.spent.get(span.bucket, 0) + actual
@@ -164,6 +209,7 @@ class MemoryBackend:
 
     async def budget_state(self, key: str, window: Window, now: float) -> BudgetState:
         span = window.span(now)
+        self._sweep(now)
         st = self._budgets.get(key)
         if st is None:
             return BudgetState(0, 0)
