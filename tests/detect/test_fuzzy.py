@@ -65,3 +65,12 @@ def test_fuzzy_terms_match_brute_force(tokens: list[str], limit: int) -> None:
             if within(" ".join(text[a:b].split()), term, limit):
                 expected.add((a, b))
     assert found == expected
+
+
+def test_fuzzy_terms_across_whitespace_runs() -> None:
+    from keeptrusts.detect.fuzzy import FuzzyTerms
+
+    ft = FuzzyTerms(["project atlas"], 1)
+    for gap in [" ", "\n", "  ", "\t\n\u00a0", "\n" * 20]:
+        text = f"see pr0ject{gap}atlas now"
+        assert ft.find(text, text) == [(4, 16 + len(gap) - 1 + 1)], repr(gap)

@@ -68,3 +68,42 @@ def test_find_never_raises(text: str) -> None:
     p = DlpFilter(Settings(blocked_terms=["atlas", "a b"], fuzzy_matching=True, max_distance=2))
     for m in p.find(text, Stage.REQUEST):
         assert 0 <= m.start < m.end <= len(text)
+
+
+def test_a_space_in_a_term_matches_any_whitespace_run() -> None:
+    p = DlpFilter(Settings(blocked_terms=["Project Atlas", "blue heron plan", "zeus"]))
+    for gap in ["  ", "\n", "\t", "\u00a0", "\r\n", " \u3000\n ", "\n" * 20, "\u2028"]:
+        assert run(p, f"see Project{gap}Atlas now") == "see [REDACTED:TERM] now", repr(gap)
+    assert run(p, "  the blue\n\nheron \t plan\n") == "  the [REDACTED:TERM]\n"
+    assert (
+        run(p, "zeus\n\nzeus and projectatlas")
+        == "[REDACTED:TERM]\n\n[REDACTED:TERM] and projectatlas"
+    )
+    assert run(p, "Project\n\nAtlases") == "Project\n\nAtlases"  # still whole words
+    block = DlpFilter(Settings(blocked_terms=["project atlas"], action="block"))
+    [m] = block.find("ok.\nProject\n\tAtlas", Stage.REQUEST)
+    assert (m.start, m.end, m.reason_code) == (4, 18, "dlp.blocked_term")
+
+
+def test_a_term_matches_its_own_spelling_and_its_case_folding() -> None:
+    p = DlpFilter(Settings(blocked_terms=["straße"]))
+    for word in ["Straße", "STRASSE", "Strasse", "STRAẞE", "straße"]:
+        assert run(p, f"Die {word} ist zu") == "Die [REDACTED:TERM] ist zu", word
+    assert run(p, "Straßenbahn") == "Straßenbahn"
+    both = DlpFilter(Settings(blocked_terms=["große straße"]))
+    assert run(both, "die GROSSE\nStraße.") == "die [REDACTED:TERM]."
+    assert both.describe()["blocked_terms"] == 1
+
+
+def test_hold_from_counts_a_whitespace_run_as_one_character() -> None:
+    p = DlpFilter(Settings(blocked_terms=["project atlas"], fuzzy_matching=True))
+    assert p.holdback == 15
+    text = "The codename is Project" + "\n" * 20
+    assert p.hold_from(text) <= text.index("Project")
+    assert p.hold_from("word " * 50) == len("word " * 50) - 15  # plain text: plain count
+    # bounded in other characters, whatever the whitespace
+    spread = "x" * 100 + " \n " * 30 + "abcdefghijklmnop"
+    assert p.hold_from(spread) == len(spread) - 15
+    # single-word terms cannot span whitespace: no change
+    single = DlpFilter(Settings(blocked_terms=["zeus"]))
+    assert single.hold_from("zeus" + " " * 40) == 39

@@ -1,6 +1,8 @@
 """The hold-back contract, checked against a reference streaming loop.
 
-`holdback` promises: a stream that (1) keeps the last `holdback` characters, (2) never
+`holdback` promises: a stream that (1) keeps the last `holdback` characters (and, for
+dlp-filter with a multi-word term, the text from `hold_from` on, where a whitespace run counts
+as one character), (2) never
 releases text inside a match (it moves the cut back to the match's start, since a match that
 touches the buffer's end may still grow), and (3) applies the redactions that lie wholly in
 what it releases, never emits a redactable value in the clear, whatever the chunking.
@@ -23,6 +25,7 @@ from keeptrusts.policies.pii import Settings as PiiSettings
 
 PII = PiiDetector(PiiSettings())
 DLP = DlpFilter(DlpSettings(blocked_terms=["project atlas"], fuzzy_matching=True))
+EXACT = DlpFilter(DlpSettings(blocked_terms=["project atlas", "zeus"]))
 
 PEM_BODY = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n" * 6
 VALUES = [
@@ -48,7 +51,7 @@ def stream(policy: Policy, chunks: list[str]) -> str:
     for chunk in chunks:
         buf += chunk
         matches = policy.find(buf, Stage.RESPONSE)
-        cut = _cut(matches, max(0, len(buf) - policy.holdback))
+        cut = _cut(matches, min(max(0, len(buf) - policy.holdback), policy.hold_from(buf)))
         out.append(apply(buf[:cut], [m for m in matches if m.end <= cut]))
         buf = buf[cut:]
     out.append(apply(buf, policy.find(buf, Stage.RESPONSE)))
@@ -96,3 +99,25 @@ def test_dlp_terms_never_leak(pad: int, cuts: list[int]) -> None:
     text = "y " * pad + "about Project Atlas and pr0ject atlas, then project atlass."
     released = stream(DLP, _chunks(text, cuts))
     assert "atlas" not in released.lower(), released
+
+
+GAPS = [" ", "  ", "\n", "\n" * 20, " " * 40, "\t \u00a0", "\r\n\r\n", "\u3000"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 20),
+    st.lists(st.integers(0, 600), max_size=30),
+    st.lists(st.sampled_from(GAPS), min_size=3, max_size=3),
+)
+def test_dlp_terms_spread_by_whitespace_never_leak(
+    pad: int, cuts: list[int], gaps: list[str]
+) -> None:
+    text = (
+        "y " * pad
+        + f"about Project{gaps[0]}Atlas and pr0ject{gaps[1]}atlas, then project{gaps[2]}atlass."
+    )
+    for policy in (DLP, EXACT):
+        released = stream(policy, _chunks(text, cuts))
+        assert released == apply(text, policy.find(text, Stage.RESPONSE)), policy.describe()
+    assert "atlas" not in stream(DLP, _chunks(text, cuts)).lower()

@@ -77,12 +77,20 @@ def pieces(term: str, count: int) -> list[str]:
     return out
 
 
+def _fragment(piece: str) -> str:
+    """The longest space-free part of a piece: a text may hold any whitespace run where the
+    term has a space, so that part is what is certain to appear (`" atlas"` -> `"atlas"`)."""
+    return max(piece.split(" "), key=len) or piece
+
+
 class FuzzyTerms:
     """Word windows within `limit` edits of a term, found without comparing every window.
 
     Pigeonhole: cut a term into limit+1 pieces; a string within `limit` edits of it contains
-    at least one piece unchanged. One Aho-Corasick pass finds the pieces; only the word
-    windows around a hit are compared (banded edit distance). Terms are case-folded.
+    at least one piece unchanged. One Aho-Corasick pass finds the pieces (the longest
+    space-free part of each: the words of a window may be apart by any whitespace run); only
+    the word windows around a hit are compared (banded edit distance), with their whitespace
+    runs as single spaces. Terms are case-folded.
     """
 
     def __init__(self, terms: list[str], limit: int) -> None:
@@ -92,7 +100,7 @@ class FuzzyTerms:
         index: dict[str, set[int]] = {}
         for i, term in enumerate(terms):
             for piece in pieces(term, limit + 1):
-                index.setdefault(piece, set()).add(i)
+                index.setdefault(_fragment(piece), set()).add(i)
         self._automaton = ahocorasick.Automaton()
         for piece, owners in index.items():
             self._automaton.add_word(piece, tuple(sorted(owners)))

@@ -4,8 +4,11 @@ The injection scanner looks at lower-cased UTF-8 renderings of one text:
 
 1. the text itself; non-ASCII text first loses invisible characters (zero-width spaces and
    joiners, soft hyphens, bidi controls, variation selectors), has Unicode tag characters
-   (an invisible copy of ASCII) turned back into ASCII, and is NFKC-normalised (full-width
-   and mathematical letters, ligatures, circled letters become plain letters);
+   (an invisible copy of ASCII) turned back into ASCII, is NFKC-normalised (full-width
+   and mathematical letters, ligatures, circled letters become plain letters), and loses
+   the combining marks on Latin, Greek, Cyrillic and common (digits, punctuation) characters
+   (`I\u0301gnore`, `ìgnórè` -> `ignore`; `strip_marks`): other scripts (Devanagari, Arabic,
+   Hangul, kana...) keep their marks, which are part of their spelling;
 2. the same with homoglyphs folded (Cyrillic `о`, Greek `ο` -> Latin `o`, ...) when that
    changes anything, kept apart so Cyrillic and Greek text still matches its own patterns;
 3. the same with leetspeak folded (`1gn0r3` -> `ignore`) when that changes anything;
@@ -55,6 +58,22 @@ SPACED_PATTERN = r"(?:\b[a-z][ .\-_*]{1,3}){2,}[a-z]\b"
 BASE64_PATTERN = r"[a-z0-9+/_\-]{20,}={0,2}"
 LEET_PATTERN = r"[a-z][0134578@$|!]+[a-z]|\b[0134578@$|][a-z]{2,}"
 _BASE64 = compile_pattern(r"[A-Za-z0-9+/_\-]{20,}={0,2}")
+# Combining marks of the generic blocks (accents on Latin, Greek and Cyrillic letters, marks
+# for symbols, half marks) go from decomposed text whatever they are on; other scripts' own
+# marks (Devanagari, Arabic, Hebrew, kana voicing...) stay, but not on Latin, Greek, Cyrillic
+# or common characters (`_MARKED`)
+_GENERIC_MARKS = [
+    *range(0x0300, 0x0370), *range(0x0483, 0x048A), *range(0x1AB0, 0x1B00),
+    *range(0x1DC0, 0x1E00), *range(0x20D0, 0x2100), *range(0xFE20, 0xFE30),
+]  # fmt: skip
+_MARKS: dict[int, str | None] = {cp: None for cp in _GENERIC_MARKS}
+_CLEAN = {**_STRIP, **_MARKS}
+_MARKED = compile_pattern(
+    r"(?:[\x00-\x7f]\p{M}+)+|[\p{Latin}\p{Greek}\p{Cyrillic}\p{Common}]\p{M}+"
+)
+_NON_ASCII = bytes(range(0x80, 0x100))
+#: UTF-8 sequence length by the lead byte's high nibble
+_UTF8_LENGTH = (1,) * 12 + (2, 2, 3, 4)
 _B64_FIX = bytes.maketrans(b"-_", b"+/")
 
 #: decoded base64 payloads looked at per text, and their total size
@@ -63,16 +82,51 @@ MAX_DECODED = 64 * 1024
 
 
 def clean(text: str, *, unicode: bool = True) -> bytes:
-    """Lower-cased UTF-8 text without invisible characters, NFKC-normalised (non-ASCII only).
+    """Lower-cased UTF-8 text without invisible characters, NFKC-normalised and without
+    combining marks on Latin, Greek, Cyrillic and common characters (non-ASCII only).
 
     Markup that splits words (`"`, `*`, backticks) becomes spaces: `**ignore** "all"` reads
     as `ignore all`. An ASCII text keeps its character offsets.
     """
     if text.isascii() or not unicode:
         return text.lower().encode("utf-8", "surrogatepass").translate(_MARKUP)
-    stripped = text.translate(_STRIP)
-    cleaned = unicodedata.normalize("NFKC", stripped).lower()
+    # NFKD, then one translation drops the invisible characters and the generic marks,
+    # and NFKC composes what is left (as NFKC of the text would, without those)
+    decomposed = unicodedata.normalize("NFKD", text).translate(_CLEAN)
+    cleaned = unicodedata.normalize("NFKC", _drop_marks(decomposed)).lower()
     return cleaned.encode("utf-8", "surrogatepass").translate(_MARKUP)
+
+
+def strip_marks(text: str) -> str:
+    """`text` (NFC) without the combining marks that `clean` drops: accents, and marks
+    stacked on letters to break words up. Patterns matched against `clean` text go through
+    it (`règles`, `игнорируй` then match with or without their marks)."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text).translate(_MARKS)
+    return unicodedata.normalize("NFC", _drop_marks(decomposed))
+
+
+def _drop_marks(decomposed: str) -> str:
+    """`decomposed` without the (non-generic) marks still put on a Latin, Greek, Cyrillic or
+    common character (a Devanagari nukta or a Hebrew point on `i`): one RE2 pass."""
+    if decomposed.isascii():
+        return decomposed
+    data = decomposed.encode("utf-8", "surrogatepass")
+    parts: list[bytes] = []
+    pos = 0
+    for spans in _MARKED.iter(Encoded.from_bytes(data)):
+        start, end = spans[0]
+        parts.append(data[pos:start])
+        if data[start] < 0x80:  # ASCII characters, each with marks: their bytes are the ASCII
+            parts.append(data[start:end].translate(None, _NON_ASCII))
+        else:  # one other character with its marks
+            parts.append(data[start : start + _UTF8_LENGTH[data[start] >> 4]])
+        pos = end
+    if not parts:
+        return decomposed
+    parts.append(data[pos:])
+    return b"".join(parts).decode("utf-8", "surrogatepass")
 
 
 def fold_homoglyphs(cleaned: bytes) -> bytes:

@@ -35,8 +35,9 @@ class Policy:
     checks_request: ClassVar[bool] = False
     #: True when `on_complete` must run.
     completes: ClassVar[bool] = False
-    #: False for policies that judge only caller-written text, not system/developer prompts.
-    scans_operator_messages: ClassVar[bool] = True
+    #: False for policies that judge only caller-written text, not system/developer prompts
+    #: (a class default; a policy's settings may change it per instance)
+    scans_operator_messages: bool = True
 
     def __init__(self, name: str, stages: frozenset[Stage] = BOTH_STAGES) -> None:
         self.name = name

@@ -1,7 +1,10 @@
 """`dlp-filter`: blocked terms (case-insensitive, whole words, optionally fuzzy) and patterns.
 
 - `blocked_terms`: literal terms matched case-insensitively on word boundaries with one
-  Aho-Corasick pass. `fuzzy_matching: true` also catches variants within `max_distance`
+  Aho-Corasick pass. A space in a term matches any run of Unicode whitespace (a
+  multi-word term is found through its longest word, the others compared around each hit:
+  `detect.terms`); a term matches its own spelling and its full case folding (`straße`:
+  `Straße`, `STRASSE`). `fuzzy_matching: true` also catches variants within `max_distance`
   edits (`Atlass`, `pr0ject atlas`): one Aho-Corasick pass finds exact pieces of the terms
   (a string within d edits keeps one of d+1 pieces intact), and only word windows around a
   hit are compared with a banded edit distance.
@@ -11,17 +14,18 @@
 
 Hold-back for streams: the longest term (plus `max_distance` when fuzzy) plus one
 character for the word-boundary check, and 256 characters when patterns are configured.
+When a term has a space, a whitespace run in the held text counts as one character
+(`hold_from`), up to `terms.MAX_HOLD` characters.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import ahocorasick
 from pydantic import Field
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import fuzzy
+from keeptrusts.detect import fuzzy, terms
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.pipeline.stage import BOTH_STAGES, Policy
 from keeptrusts.pipeline.verdict import Match, Result, Stage
@@ -48,54 +52,50 @@ class DlpFilter(Policy):
     def __init__(self, settings: Settings, name: str = "dlp-filter") -> None:
         super().__init__(name, frozenset(Stage(s) for s in settings.stages) or BOTH_STAGES)
         self.action = Result(settings.action)
-        self._automaton = ahocorasick.Automaton()
-        terms = sorted({t.casefold().strip() for t in settings.blocked_terms} - {""})
-        for term in terms:
-            self._automaton.add_word(term, len(term))
-        self._empty = not terms
-        if terms:
-            self._automaton.make_automaton()
+        forms = sorted({form for t in settings.blocked_terms for form in terms.spellings(t)})
+        self._terms = terms.BlockedTerms(forms)
+        self._empty = not forms
+        self._term_count = len({t.casefold().strip() for t in settings.blocked_terms} - {""})
+        #: some term has a space: whitespace runs in a text match it, and count as one
+        self._spaced = any(" " in form for form in forms)
         self._distance = settings.max_distance if settings.fuzzy_matching else 0
-        self._fuzzy = (
-            fuzzy.FuzzyTerms([" ".join(t.split()) for t in terms], self._distance)
-            if self._distance and terms
-            else None
-        )
+        self._fuzzy = fuzzy.FuzzyTerms(forms, self._distance) if self._distance and forms else None
         self._patterns: list[tuple[str, Pattern]] = [
             ((p.name or "pattern").upper(), compile_pattern(p.pattern))
             for p in settings.detect_patterns
         ]
-        longest = max((len(t) for t in terms), default=0)
-        self.holdback = (longest + self._distance + 1) if terms else 0
+        longest = max((len(t) for t in forms), default=0)
+        self._term_hold = (longest + self._distance + 1) if forms else 0
+        self.holdback = self._term_hold
         if self._patterns:
             self.holdback = max(self.holdback, PATTERN_HOLDBACK)
+
+    def hold_from(self, text: str) -> int:
+        at = len(text) - self.holdback
+        if self._spaced:  # a term's space may be a long whitespace run: count runs as one
+            at = min(at, terms.hold_start(text, self._term_hold))
+        return max(0, at)
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         out: list[Match] = []
         if not self._empty:
-            self._exact(_fold(text), out)
-            if self._fuzzy is not None and (not out or self.action is not Result.BLOCK):
-                self._fuzzy_terms(text, out)
+            self._find_terms(text, out)
         if self._patterns and (not out or self.action is not Result.BLOCK):
             self._find_patterns(text, out)
         if self.action is Result.BLOCK and out:
             return [min(out, key=lambda m: m.start)]
         return out
 
-    def _exact(self, folded: str, out: list[Match]) -> None:
-        for end_idx, length in self._automaton.iter(folded):
-            start = end_idx - length + 1
-            end = end_idx + 1
-            if _word_edge(folded, start - 1) and _word_edge(folded, end):
-                out.append(self._match(start, end, "dlp.blocked_term", "[REDACTED:TERM]"))
-
-    def _fuzzy_terms(self, text: str, out: list[Match]) -> None:
-        assert self._fuzzy is not None
-        taken = {(m.start, m.end) for m in out}
-        for start, end in self._fuzzy.find(text, _fold(text)):
-            if (start, end) not in taken:
-                taken.add((start, end))
-                out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
+    def _find_terms(self, text: str, out: list[Match]) -> None:
+        folded = terms.fold(text)
+        spans = self._terms.spans(folded)
+        for start, end in spans:
+            out.append(self._match(start, end, "dlp.blocked_term", "[REDACTED:TERM]"))
+        if self._fuzzy is not None and (not out or self.action is not Result.BLOCK):
+            taken = set(spans)
+            for start, end in dict.fromkeys(self._fuzzy.find(text, folded)):
+                if (start, end) not in taken:
+                    out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
 
     def _find_patterns(self, text: str, out: list[Match]) -> None:
         enc = Encoded(text)
@@ -113,23 +113,11 @@ class DlpFilter(Policy):
         return {
             **super().describe(),
             "action": self.action.value,
-            "blocked_terms": 0 if self._empty else len(self._automaton),
+            "blocked_terms": self._term_count,
             "fuzzy_distance": self._distance,
             "detect_patterns": len(self._patterns),
             "holdback": self.holdback,
         }
-
-
-def _fold(text: str) -> str:
-    """Case-folded text of the same length (characters whose folding grows stay as they are)."""
-    folded = text.casefold()
-    if len(folded) == len(text):
-        return folded
-    return "".join(f if len(f := c.casefold()) == 1 else c for c in text)
-
-
-def _word_edge(text: str, i: int) -> bool:
-    return i < 0 or i >= len(text) or not text[i].isalnum()
 
 
 def build(settings: Settings, ctx: BuildContext) -> Policy:

@@ -2,10 +2,15 @@
 and forged role delimiters, in several languages, after undoing common evasions.
 
 Request stage only. Each text is normalised into a few renderings (`detect.normalize`:
-NFKC, invisible characters, homoglyphs, leetspeak, letter-spacing, base64 payloads) and
-every rendering is scanned with one RE2 alternation of the built-in patterns
-(`detect.attacks`) plus `detection.attack_patterns`. A match preceded by a negation
-("never reveal your system prompt") does not count.
+NFKC, invisible characters, combining marks, homoglyphs, leetspeak, letter-spacing, base64
+payloads) and every rendering is scanned with one RE2 alternation of the built-in patterns
+(`detect.attacks`) plus `detection.attack_patterns` (their combining marks stripped the same
+way). A match preceded by a negation ("never reveal your system prompt") does not count.
+
+Texts scanned: what callers and tools wrote (user, assistant and tool messages, prompts).
+The operator's own system and developer messages (and tool descriptions) are not scanned:
+the application writes them, and they are full of "never reveal..." instructions;
+`scan_system_messages: true` scans them too.
 
 On a detection `response.action` decides: `block` (default; 409 `input_blocked` with
 `response.message` when set) or `escalate` (let through, flag for review).
@@ -93,6 +98,8 @@ class Settings(Strict):
     detection: Detection = Detection()
     encoding: Encoding = Encoding()
     response: Response = Response()
+    #: also scan the operator's system/developer messages and tool descriptions
+    scan_system_messages: bool = False
 
 
 class PromptInjection(Policy):
@@ -106,15 +113,19 @@ class PromptInjection(Policy):
         self.action = Result.BLOCK if settings.response.action == "block" else Result.ESCALATE
         self.block_message = settings.response.message
         self.encoding = settings.encoding
+        # a per-instance choice over the class default (which the chain reads)
+        self.scans_operator_messages = settings.scan_system_messages
+        # the text loses its combining marks (normalize.clean): so do the patterns
+        marks = normalize.strip_marks if settings.encoding.normalize_unicode else str
         reasons: list[str] = []
         alternatives: list[str] = []
         if settings.detection.builtin_patterns:
             for reason, patterns in ATTACKS.items():
                 reasons.append(reason)
-                alternatives.append("|".join(f"(?:{p})" for p in patterns))
+                alternatives.append("|".join(f"(?:{marks(p)})" for p in patterns))
         for p in settings.detection.attack_patterns:
             reasons.append(CUSTOM)
-            alternatives.append(f"(?i:{p})")
+            alternatives.append(f"(?i:{marks(p)})")
         self.reasons = tuple(reasons)
         self._attacks: Pattern | None = (
             compile_pattern("|".join(f"({a})" for a in alternatives)) if alternatives else None
@@ -230,6 +241,7 @@ class PromptInjection(Policy):
             "action": self.action.value,
             "patterns": len(self.reasons),
             "encoding": self.encoding.model_dump(),
+            "scan_system_messages": self.scans_operator_messages,
         }
 
 
