@@ -387,11 +387,12 @@ def test_header_names_only_tenants_the_config_knows() -> None:
             default="shared",
         )
     )
-    for tenant in ("team-a", "data-science", "team-k", "shared"):
+    for tenant in ("team-k", "shared"):
         ident = r.resolve({"x-keeptrusts-tenant": tenant}, None, None)
         assert ident == Identity(tenant, "header", None, None)
-    # an invented name is not a tenant: the next source, then the default, decides
-    for fresh in ("x1", "x2", "TEAM-A", "team-a2"):
+    # an invented name is not a tenant, nor is one that a key or a certificate proves: the
+    # next source, then the default, decides
+    for fresh in ("x1", "x2", "TEAM-A", "team-a2", "team-a", "data-science"):
         assert r.resolve({"x-keeptrusts-tenant": fresh}, None, None) == Identity(
             "shared", "default", None, None
         )
@@ -422,10 +423,26 @@ def test_contract_example_sources_still_load_and_apply_in_order() -> None:
         f'  api_keys: {{"{KEY_DIGEST}": team-a}}\n'
         '  identities: {"spiffe://cluster.local/ns/data-science/*": data-science}\n'
         "  default: anonymous\n"
+        "  known: [batch]\n"
     )
     tenants = load_texts([("cfg.yaml", text)]).config.tenants
     assert tenants.sources == ["xfcc", "l5d-client-id", "header", "api_key"]
     r = TenantResolver(tenants)
-    # header before api_key, as listed: a known tenant in the header wins
-    assert r.resolve({"x-keeptrusts-tenant": "data-science"}, None, KEY).source == "header"
+    # header before api_key, as listed: a listed tenant in the header wins; a tenant that a
+    # certificate proves cannot be claimed by header
+    assert r.resolve({"x-keeptrusts-tenant": "batch"}, None, KEY).source == "header"
+    assert r.resolve({"x-keeptrusts-tenant": "data-science"}, None, KEY).source == "api_key"
     assert r.resolve({"x-keeptrusts-tenant": "nobody"}, None, KEY).source == "api_key"
+
+
+def test_a_header_source_that_can_select_nothing_is_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="keeptrusts.gateway"):
+        TenantResolver(Tenants(sources=["header", "api_key"]))
+    assert "tenants.known is empty" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="keeptrusts.gateway"):
+        TenantResolver(Tenants())  # the defaults: no warning
+        TenantResolver(Tenants(sources=["header"], known=["team-a"]))
+    assert caplog.text == ""

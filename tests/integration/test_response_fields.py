@@ -195,3 +195,18 @@ def test_a_chunk_with_both_delta_and_text_has_both_guarded(gw: Gateway, fake: Fa
     )
     r = post(gw, stream=True)
     assert EMAIL not in r.text and "[REDACTED:EMAIL]" in r.text
+
+
+def test_an_empty_finish_reason_on_every_chunk_is_no_finish(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Some OpenAI-compatible servers send `"finish_reason": ""` until the last chunk."""
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": "Mail jane."}, ""),
+        chunk({"content": "doe@example.com "}, ""),
+        chunk({"content": "today."}, ""),
+        chunk({}, "stop"),
+    )
+    r = post(gw, stream=True)
+    assert streamed_text(r, "content") == "Mail [REDACTED:EMAIL] today."
+    assert '"error"' not in r.text

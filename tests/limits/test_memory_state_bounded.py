@@ -61,3 +61,19 @@ async def test_a_flood_of_new_subjects_does_not_rescan_every_time() -> None:
     for i in range(1, 30):
         await spend(b, f"new-{i}", NOW + BUDGET_SWEEP_SECONDS / 2)
     assert len(b._budgets) == 10
+
+
+async def test_refused_or_empty_reservations_leave_no_entry_to_evict_live_spend() -> None:
+    """A flood of refused reservations (random api_key subjects) must not push out the
+    spend of an exhausted tenant and so reset its budget."""
+    b = MemoryBackend(max_budget_keys=100)
+    assert (await b.budget_reserve("tenant:a", DAYW, 1000, 1000, "r", NOW)).admitted
+    await b.budget_settle("tenant:a", DAYW, "r", 1000, NOW)
+    for i in range(5000):
+        refused = await b.budget_reserve(f"api_key:k{i}", DAYW, 10, 50, f"x{i}", NOW)
+        assert not refused.admitted
+    for i in range(5000):  # admitted, then settled to nothing (e.g. a later policy blocked)
+        assert (await b.budget_reserve(f"api_key:z{i}", DAYW, 10**6, 5, f"z{i}", NOW)).admitted
+        await b.budget_settle(f"api_key:z{i}", DAYW, f"z{i}", 0, NOW)
+    assert list(b._budgets) == ["tenant:a"]
+    assert not (await b.budget_reserve("tenant:a", DAYW, 1000, 1, "again", NOW)).admitted

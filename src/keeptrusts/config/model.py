@@ -108,17 +108,22 @@ class Tenants(Strict):
     sources: list[TenantSource] = ["api_key", "header"]
     trust_mesh_headers: bool = False
     header: str = "x-keeptrusts-tenant"
-    #: `known`: a header names a tenant only if the config knows it (`known_tenants()`);
+    #: `known`: a header names a tenant only if it is listed (`header_selectable()`);
     #: `any`: any well-formed value is a tenant (a caller then picks its own limits and budget)
     header_tenants: Literal["known", "any"] = "known"
-    #: tenants a header may name besides those of `api_keys`, `identities` and `default`
+    #: tenants a header may name (besides `default`); tenants of `api_keys` and `identities`
+    #: need their key or certificate, so a header cannot claim them unless listed here too
     known: list[str] = Field(default_factory=list)
     api_keys: dict[str, str] = Field(default_factory=dict)
     identities: dict[str, str] = Field(default_factory=dict)
     default: str = "anonymous"
 
-    def known_tenants(self) -> frozenset[str]:
-        """Every tenant the config names: the header may select these (`header_tenants: known`)."""
+    def header_selectable(self) -> frozenset[str]:
+        """The tenants a header may select (`header_tenants: known`): `known` and `default`."""
+        return frozenset([*self.known, self.default])
+
+    def named_tenants(self) -> frozenset[str]:
+        """Every tenant the config names (the bounded set of metric labels)."""
         return frozenset(
             [*self.known, *self.api_keys.values(), *self.identities.values(), self.default]
         )

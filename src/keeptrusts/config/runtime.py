@@ -86,8 +86,7 @@ def compile_runtime(
     models = {m for t in (config.providers.targets if config.providers else []) for m in t.models}
     models |= set(config.pricing)
     models = {m for m in models if not any(c in m for c in "*?[")}
-    tenants = {config.tenants.default, *config.tenants.api_keys.values()}
-    tenants |= set(config.tenants.identities.values())
+    tenants = config.tenants.named_tenants()
     return Runtime(
         loaded=loaded,
         policies=policies,
@@ -103,7 +102,7 @@ def compile_runtime(
             default=0,
         ),
         model_labels=frozenset(models),
-        tenant_labels=frozenset(tenants),
+        tenant_labels=tenants,
         provider_labels=frozenset(p.id for p in providers),
     )
 

@@ -71,6 +71,14 @@ _CLEAN = {**_STRIP, **_MARKS}
 _MARKED = compile_pattern(
     r"(?:[\x00-\x7f]\p{M}+)+|[\p{Latin}\p{Greek}\p{Cyrillic}\p{Common}]\p{M}+"
 )
+#: what can carry a mark `clean` drops: a non-ASCII Latin, Greek or Cyrillic letter (é, й, ά),
+#: a generic mark, or any mark on an ASCII or common character
+_MAY_CARRY_MARKS = compile_pattern(
+    r"[\x{C0}-\x{24F}\x{370}-\x{52F}\x{1C80}-\x{1C8F}\x{1E00}-\x{1FFF}\x{2C60}-\x{2C7F}"
+    r"\x{2DE0}-\x{2DFF}\x{A640}-\x{A69F}\x{A720}-\x{A7FF}\x{AB30}-\x{AB6F}"
+    r"\x{300}-\x{36F}\x{483}-\x{489}\x{1AB0}-\x{1AFF}\x{1DC0}-\x{1DFF}\x{20D0}-\x{20FF}"
+    r"\x{FE20}-\x{FE2F}]|[\x00-\x7f\p{Common}]\p{M}"
+)
 _NON_ASCII = bytes(range(0x80, 0x100))
 #: UTF-8 sequence length by the lead byte's high nibble
 _UTF8_LENGTH = (1,) * 12 + (2, 2, 3, 4)
@@ -90,6 +98,12 @@ def clean(text: str, *, unicode: bool = True) -> bytes:
     """
     if text.isascii() or not unicode:
         return text.lower().encode("utf-8", "surrogatepass").translate(_MARKUP)
+    composed = unicodedata.normalize("NFKC", text.translate(_STRIP))
+    data = composed.encode("utf-8", "surrogatepass")
+    if _MAY_CARRY_MARKS.search(Encoded.from_bytes(data)) is None:
+        # no Latin, Greek or Cyrillic letter beyond ASCII and no mark that `clean` drops
+        # (CJK, kana, Hangul, Devanagari, Arabic...): NFKC alone gives the same text
+        return composed.lower().encode("utf-8", "surrogatepass").translate(_MARKUP)
     # NFKD, then one translation drops the invisible characters and the generic marks,
     # and NFKC composes what is left (as NFKC of the text would, without those)
     decomposed = unicodedata.normalize("NFKD", text).translate(_CLEAN)

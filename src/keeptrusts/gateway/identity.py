@@ -36,6 +36,7 @@ request, so the per-request cost is a dict lookup.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -63,6 +64,8 @@ _NUL = "\x00"
 CACHE_SIZE = 1024
 CACHE_VALUE_MAX = 512
 _MISS = object()
+
+log = logging.getLogger("keeptrusts.gateway")
 
 
 class Identity(NamedTuple):
@@ -221,6 +224,16 @@ class IdentityGlobs:
         return self._tenants[m.lastindex - 1]  # type: ignore[no-any-return]
 
 
+def _header_selects_nothing(tenants: Tenants) -> bool:
+    """An explicit `header` source that can select no tenant but the default."""
+    return (
+        "sources" in tenants.model_fields_set
+        and "header" in tenants.sources
+        and tenants.header_tenants == "known"
+        and not [t for t in tenants.known if t != tenants.default]
+    )
+
+
 class TenantResolver:
     """Compiled `tenants:` config; `resolve` maps one request's evidence to an `Identity`."""
 
@@ -229,7 +242,16 @@ class TenantResolver:
         self._default = tenants.default
         self._header_name = tenants.header.lower()
         #: tenants a header may name; None: any well-formed name (`header_tenants: any`)
-        self._header_tenants = None if tenants.header_tenants == "any" else tenants.known_tenants()
+        self._header_tenants = (
+            None if tenants.header_tenants == "any" else tenants.header_selectable()
+        )
+        if _header_selects_nothing(tenants):
+            log.warning(
+                "tenants.sources lists 'header' but tenants.known is empty: the %s header can "
+                "only select the default tenant; list the tenants it may name in tenants.known "
+                "(or set tenants.header_tenants: any behind a proxy you trust)",
+                tenants.header,
+            )
         self._globs = IdentityGlobs(tenants.identities)
         self._api_keys = _compile_api_keys(tenants.api_keys)
         self._key_ids: dict[str, str] = {}

@@ -29,7 +29,7 @@ def error_response(error: GatewayError, headers: dict[str, str] | None = None) -
     merged = {**(headers or {}), **error.headers}
     if not retryable(error):
         # the OpenAI and Anthropic SDKs retry 408, 409, 429 and 5xx unless told not to: a
-        # policy block or an exhausted budget would only be sent (and counted) again
+        # policy block or a spent budget would only be sent (and counted) again
         merged["x-should-retry"] = "false"
     return web.Response(body=error.body(), status=error.status, content_type=JSON, headers=merged)
 
@@ -37,5 +37,6 @@ def error_response(error: GatewayError, headers: dict[str, str] | None = None) -
 def retryable(error: GatewayError) -> bool:
     """Whether the same request may succeed if sent again: timeouts, rate limits, 5xx."""
     if error.code == "budget_exceeded":
-        return False
+        # spent: not before the window resets; held by reservations in flight: in a moment
+        return int(error.headers.get("Retry-After", "0")) <= 60
     return error.status >= 500 or error.status in (408, 429)

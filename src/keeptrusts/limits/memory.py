@@ -7,12 +7,14 @@ parallel slots, and per-window spend plus in-flight reservations in nano-dollars
 
 State stays bounded whatever callers send (subjects come from tenant headers and API keys):
 idle rate subjects are dropped past `GC_THRESHOLD`; budget subjects are kept least recently
-used first, those whose window has ended (no spend left, nothing reserved) are dropped, and
-past `MAX_BUDGET_KEYS` the least recently used are forgotten, their spend with them.
+used first; a refused reservation or a settlement to nothing leaves no entry, those whose
+window has ended are swept, and only past `MAX_BUDGET_KEYS` subjects with spend is the least
+recently used forgotten (with a warning: budgets over that many subjects belong in Redis).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,8 @@ from keeptrusts.limits.windows import Window
 if TYPE_CHECKING:
     from keeptrusts.telemetry.metrics import Metrics
 
+log = logging.getLogger("keeptrusts.limits")
+
 RATE_WINDOW = 60
 #: above this many subjects, idle ones are dropped (a tenant header can name many tenants)
 GC_THRESHOLD = 10_000
@@ -40,6 +44,8 @@ GC_THRESHOLD = 10_000
 MAX_BUDGET_KEYS = 50_000
 #: seconds between two sweeps of ended budget windows (a sweep is O(subjects))
 BUDGET_SWEEP_SECONDS = 60.0
+#: the same when the table is full and a new subject needs room
+FULL_SWEEP_SECONDS = 5.0
 
 
 @dataclass
@@ -104,6 +110,7 @@ class MemoryBackend:
         #: least recently used first (an access moves a subject to the end)
         self._budgets: dict[str, _Budget] = {}
         self._last_sweep = float("-inf")
+        self._last_forget_log = float("-inf")
 
     async def rate_acquire(
         self, key: str, rule: RateRule, tokens: int, lease: str, now: float
@@ -166,21 +173,39 @@ class MemoryBackend:
         st.prune(int(now))
         return RateState(sum(st.requests.values()), sum(st.tokens.values()), len(st.leases))
 
-    def _budget(self, key: str, window: Window, now: float) -> _Budget:
-        """The subject's entry, made the most recently used; room is made for a new one."""
+    def _budget(self, key: str, now: float) -> _Budget | None:
+        """The subject's entry if it has one, made the most recently used."""
         self._sweep(now)
         st = self._budgets.pop(key, None)
-        if st is None:
-            while len(self._budgets) >= self.max_budget_keys:
-                del self._budgets[next(iter(self._budgets))]
-            st = _Budget(window)
-        self._budgets[key] = st
+        if st is not None:
+            self._budgets[key] = st
         return st
 
-    def _sweep(self, now: float) -> None:
-        """Drop subjects whose window has ended; at most once a minute, so a flood of new
-        subjects costs an eviction each, not a scan each."""
-        if 0 <= now - self._last_sweep < BUDGET_SWEEP_SECONDS:
+    def _new_budget(self, key: str, window: Window, now: float) -> _Budget:
+        """A new entry, made room for: ended windows go first; only past `max_budget_keys`
+        live subjects is the least recently used forgotten (logged: its spend goes with it)."""
+        if len(self._budgets) >= self.max_budget_keys:
+            self._sweep(now, force=True)
+        while len(self._budgets) >= self.max_budget_keys:
+            del self._budgets[next(iter(self._budgets))]
+            self._forgot(now)
+        st = self._budgets[key] = _Budget(window)
+        return st
+
+    def _forgot(self, now: float) -> None:
+        if now - self._last_forget_log >= BUDGET_SWEEP_SECONDS:
+            self._last_forget_log = now
+            log.warning(
+                "in-memory budgets hold %d subjects with spend: the least recently used are "
+                "forgotten; use state.backend redis for budgets over many tenants or keys",
+                self.max_budget_keys,
+            )
+
+    def _sweep(self, now: float, force: bool = False) -> None:
+        """Drop subjects whose window has ended; at most once a minute (or every few seconds
+        when the table is full), so a flood of new subjects does not cost a scan each."""
+        every = FULL_SWEEP_SECONDS if force else BUDGET_SWEEP_SECONDS
+        if 0 <= now - self._last_sweep < every:
             return
         self._last_sweep = now
         for key in [k for k, st in self._budgets.items() if st.ended(now)]:
@@ -190,10 +215,13 @@ class MemoryBackend:
         self, key: str, window: Window, limit: int, amount: int, reservation: str, now: float
     ) -> BudgetResult:
         span = window.span(now)
-        st = self._budget(key, window, now)
-        spent, reserved = st.window_spent(span.bucket, span.buckets), st.reserved()
+        st = self._budget(key, now)
+        spent = st.window_spent(span.bucket, span.buckets) if st else 0
+        reserved = st.reserved() if st else 0
         if spent + reserved + amount > limit:
-            return BudgetResult(False, spent, reserved)
+            return BudgetResult(False, spent, reserved)  # a refusal leaves nothing behind
+        if st is None:
+            st = self._new_budget(key, window, now)
         st.reservations[reservation] = amount
         return BudgetResult(True, spent, reserved + amount)
 
@@ -201,11 +229,18 @@ class MemoryBackend:
         self, key: str, window: Window, reservation: str, actual: int, now: float
     ) -> BudgetState:
         span = window.span(now)
-        st = self._budget(key, window, now)
+        st = self._budget(key, now)
+        if st is None:
+            if actual <= 0:
+                return BudgetState(0, 0)
+            st = self._new_budget(key, window, now)
         st.reservations.pop(reservation, None)
         if actual > 0:
             st.spent[span.bucket] = st.spent.get(span.bucket, 0) + actual
-        return BudgetState(st.window_spent(span.bucket, span.buckets), st.reserved())
+        state = BudgetState(st.window_spent(span.bucket, span.buckets), st.reserved())
+        if state == BudgetState(0, 0):
+            del self._budgets[key]  # nothing spent, nothing held: no entry to keep
+        return state
 
     async def budget_state(self, key: str, window: Window, now: float) -> BudgetState:
         span = window.span(now)

@@ -30,7 +30,7 @@ def guard_chunk(data: dict[str, Any], guard: StreamGuard) -> bool:
             touched = _guard_delta(idx, delta, guard)
         if isinstance(choice.get("text"), str):
             touched |= _swap(choice, "text", (idx, "text"), guard)
-        if choice.get("finish_reason") is not None:
+        if choice.get("finish_reason"):  # (some servers send "" on every chunk)
             touched |= _flush_choice(idx, choice, guard)
             guard.finished.add(idx)
         if touched:
@@ -140,7 +140,7 @@ def is_empty(data: dict[str, Any]) -> bool:
     if not choices:
         return False
     for choice in choices:
-        if not isinstance(choice, dict) or choice.get("finish_reason") is not None:
+        if not isinstance(choice, dict) or choice.get("finish_reason"):
             return False
         delta = choice.get("delta")
         if isinstance(delta, dict):
