@@ -88,6 +88,10 @@ async def _with_fallback(
         t0 = time.perf_counter()
         try:
             result = await attempt(provider)
+        except GatewayError:  # the request itself was refused for this target (a 400)
+            if span is not None:
+                span.end(None)
+            raise
         except UpstreamError as exc:
             ex.upstream_seconds += time.perf_counter() - t0
             if span is not None:
@@ -104,6 +108,7 @@ async def _with_fallback(
         ex.upstream_seconds += elapsed
         metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()
         router.succeeded(provider, elapsed)
+        ex.upstream_model = provider.upstream_model(ex.model)
         if span is not None:
             ex.scratch[PROVIDER_SPAN] = span
         return result

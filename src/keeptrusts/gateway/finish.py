@@ -37,6 +37,23 @@ def estimate_usage(ex: Exchange, output_chars: int) -> None:
     )
 
 
+def response_chars(body: dict[str, Any]) -> int:
+    """Characters of answer text in a JSON response (for an estimate without usage)."""
+    n = 0
+    for choice in body.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        msg = choice.get("message")
+        text = msg.get("content") if isinstance(msg, dict) else choice.get("text")
+        if isinstance(text, str):
+            n += len(text)
+        for call in (msg.get("tool_calls") or ()) if isinstance(msg, dict) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+                n += len(fn["arguments"])
+    return n
+
+
 def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -58,7 +75,7 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
     u = ex.usage
     if u.input_tokens or u.output_tokens:
         ex.cost_usd = rt.pricing.cost(
-            ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens
+            ex.priced_model(), u.input_tokens, u.output_tokens, u.cached_input_tokens
         )
         m.child(m.tokens, "input", model).inc(u.input_tokens)
         m.child(m.tokens, "output", model).inc(u.output_tokens)

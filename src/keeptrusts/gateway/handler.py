@@ -14,7 +14,7 @@ from aiohttp import web
 
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import admission, dispatch, parse
-from keeptrusts.gateway.finish import estimate_usage, finish, take_usage
+from keeptrusts.gateway.finish import estimate_usage, finish, response_chars, take_usage
 from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
@@ -58,11 +58,18 @@ class Handler:
             ex = await self._exchange(request, runtime, request_id, trace)
             return await self._serve(request, ex)
         except GatewayError as exc:
-            if ex is None:
-                trace.end(exc.status)
+            if ex is None:  # refused before it was read whole: accounted all the same
+                ex = self._refused(request, runtime, request_id, trace)
             return self._fail(exc, ex, request_id, runtime.version)
+        except asyncio.CancelledError:  # the client went away (aiohttp cancels the handler)
+            if ex is not None:
+                ex.client_gone = True
+                ex.status = 499
+            raise
         except Exception:
             log.exception("unexpected failure on request %s", request_id)
+            if ex is None:
+                ex = self._refused(request, runtime, request_id, trace)
             return self._fail(
                 InternalError(
                     f"the gateway failed; retry, and report request id {request_id} if it persists"
@@ -114,6 +121,29 @@ class Handler:
             trace=trace,
         )
 
+    def _refused(
+        self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
+    ) -> Exchange:
+        """The exchange of a request refused before its body was parsed and checked (too
+        large, malformed, the gateway busy): no body, but a tenant, a metric, an event and an
+        access line like any other request."""
+        ident = runtime.resolver.resolve(
+            request.headers, _peer_identity(request), _api_key(request)
+        )
+        return Exchange(
+            runtime=runtime,
+            endpoint=self.endpoint,
+            body={},
+            raw=b"",
+            request_id=request_id,
+            model="",
+            stream=False,
+            tenant=ident.tenant,
+            api_key_id=ident.api_key_id,
+            trace_id=trace.trace_id,
+            trace=trace,
+        )
+
     async def _serve(self, request: web.Request, ex: Exchange) -> web.StreamResponse:
         rt = ex.runtime
         if rt.enabled:
@@ -137,7 +167,7 @@ class Handler:
         take_usage(ex, body.get("usage"))
         changed = run_response(ex, body) if rt.enabled else False
         if not ex.usage.input_tokens:
-            estimate_usage(ex, 0)
+            estimate_usage(ex, response_chars(body))
         ex.status = 200
         if call.response_raw is not None and not changed:
             # nothing was redacted: the provider's bytes go out as they came (no re-encoding)

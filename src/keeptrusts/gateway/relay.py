@@ -8,6 +8,7 @@ closes the provider connection at once.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from keeptrusts.errors import GatewayError, InternalError
 from keeptrusts.gateway import dispatch
-from keeptrusts.gateway.finish import take_usage
+from keeptrusts.gateway.finish import estimate_usage, take_usage
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.context import Exchange
@@ -120,10 +121,17 @@ async def relay(
     status = 200
     try:
         status = await _pump(request, resp, relay_, first, rest)
+    except asyncio.CancelledError:  # the client went away (aiohttp cancels the handler)
+        ex.client_gone = True
+        status = 499
+        raise
     finally:
         await upstream.aclose()
         relay_.record()
         ex.status = status
+        # no usage from the provider (none sent, or the stream ended before it): estimate
+        # from the text the client received, so budgets and costs are not left at zero
+        estimate_usage(ex, relay_.output_chars)
     return resp, status
 
 

@@ -49,6 +49,9 @@ class Exchange:
     evaluations: list[Evaluation] = field(default_factory=list)
     decision: Result = Result.ALLOW
     provider: str | None = None
+    #: the model name the serving target was sent (its `model` rewrite, else the request's):
+    #: what the answer is priced at
+    upstream_model: str | None = None
     status: int = 200
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
@@ -62,6 +65,10 @@ class Exchange:
     def record(self, evaluation: Evaluation) -> None:
         self.evaluations.append(evaluation)
         self.decision = most_severe(self.decision, evaluation.result)
+
+    def priced_model(self) -> str:
+        """The model whose price applies: the one the serving target ran."""
+        return self.upstream_model or self.model
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
