@@ -133,3 +133,21 @@ def test_redis_killed_follows_fail_mode_and_recovers(
             break
         assert time.monotonic() < deadline, codes
         time.sleep(0.2)
+
+
+def test_a_request_without_max_tokens_is_sent_capped_at_the_reserved_default(
+    gateways: GatewayFactory, fake: FakeUpstream, redis_server: RedisServer
+) -> None:
+    policy = (
+        "budget: {rules: [{scope: tenant, limit_usd: 100, window: day, default_max_tokens: 64}]}"
+    )
+    gw = gateways.start(config(fake, redis_server, "[budget]", policy), env=ENV)
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    resp = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=30)
+    assert resp.status_code == 200, resp.text
+    sent = fake.requests[-1].body
+    assert sent["max_completion_tokens"] == 64 and "max_tokens" not in sent
+    body = {**body, "max_tokens": 10}  # a request's own cap is left as it is
+    assert httpx.post(gw.base_url + "/chat/completions", json=body, timeout=30).status_code == 200
+    sent = fake.requests[-1].body
+    assert sent["max_tokens"] == 10 and "max_completion_tokens" not in sent

@@ -122,3 +122,25 @@ def test_create_backend_rejects_bad_settings() -> None:
         create_backend("redis", None, "kt")
     with pytest.raises(ValueError, match="memory or redis"):
         create_backend("etcd", None, "kt")
+
+
+async def test_budget_refusal_says_when_enough_spend_leaves(backend: LimitBackend) -> None:
+    w = Window("rolling_24h")
+    later = NOW + 5 * 3600
+    await backend.budget_settle("rr", w, "a", 60, NOW)
+    await backend.budget_settle("rr", w, "b", 30, NOW + 3 * 3600)
+    # 90 of 100 spent: 40 fits once the oldest 60 leave the window, 80 once both have left
+    res = await backend.budget_reserve("rr", w, 100, 40, "c", later)
+    assert not res.admitted
+    assert res.retry_after == pytest.approx(w.leaves_at(w.span(NOW).bucket) - later)
+    assert 18 * 3600 < res.retry_after < 19 * 3600 + 900  # not the end of the current bucket
+    res = await backend.budget_reserve("rr", w, 100, 80, "d", later)
+    assert res.retry_after == pytest.approx(w.leaves_at(w.span(NOW + 3 * 3600).bucket) - later)
+    # room beside the settled spend, taken by a reservation in flight: retry in a second
+    assert (await backend.budget_reserve("rr", w, 100, 10, "e", later)).admitted
+    assert (await backend.budget_reserve("rr", w, 100, 5, "f", later)).retry_after == 1.0
+    # a calendar day: when the day ends
+    day = Window("day")
+    await backend.budget_settle("dd", day, "a", 100, NOW)
+    res = await backend.budget_reserve("dd", day, 100, 1, "b", NOW)
+    assert res.retry_after == pytest.approx(day.span(NOW).resets_at - NOW)

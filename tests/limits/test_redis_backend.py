@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import time
 
 import pytest
@@ -13,6 +15,7 @@ from keeptrusts.limits.backend import (
     RATE_OK,
     RATE_PARALLEL,
     LimitBackend,
+    LimitsCallFailed,
     LimitsUnavailable,
     RateRule,
     create_backend,
@@ -191,3 +194,57 @@ async def test_large_amounts_stay_exact(make_redis: BackendFactory) -> None:
     assert (await b.budget_reserve("big", DAY, limit, worst, "a", now)).admitted
     st = await b.budget_settle("big", DAY, "a", worst, now)
     assert (st.spent, st.reserved) == (worst, 0)
+
+
+async def test_a_reply_error_fails_that_call_alone(
+    make_redis: BackendFactory, redis_url: str
+) -> None:
+    b = make_redis()
+    _sync(redis_url).set("{kt:rl:tenant:evil}:w", "not a hash")  # WRONGTYPE for this subject
+    now = time.time()
+    with pytest.raises(LimitsCallFailed) as err:
+        await b.rate_acquire("tenant:evil", RateRule(10), 1, "x", now)
+    assert err.value.status == 500 and not isinstance(err.value, LimitsUnavailable)
+    # Redis is not marked down: every other subject goes on at once
+    res = await b.rate_acquire("tenant:victim", RateRule(10, 0, 1), 1, "y", now)
+    assert res.refused == RATE_OK
+    assert (await b.budget_reserve("tenant:day:victim", DAY, 10, 1, "z", now)).admitted
+
+
+async def test_lease_expiry_uses_redis_clock_not_the_replicas(make_redis: BackendFactory) -> None:
+    a, b = make_redis(), make_redis()
+    t = time.time()
+    ahead = t + 31  # replica b's clock is 31 s ahead (lease_ttl is 30 s)
+    assert (await a.budget_reserve("s", DAY, 100, 100, "A", t)).admitted
+    assert not (await b.budget_reserve("s", DAY, 100, 100, "B", ahead)).admitted
+    rule = RateRule(max_parallel=1)
+    assert (await a.rate_acquire("p", rule, 0, "LA", t)).refused == RATE_OK
+    assert (await b.rate_acquire("p", rule, 0, "LB", ahead)).refused == RATE_PARALLEL
+    assert (await b.rate_state("p", ahead)).parallel == 1
+
+
+async def test_a_slot_taken_by_a_call_that_ran_after_a_stall_is_freed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    server = RedisServer(tmp_path_factory.mktemp("r")).start()
+    b = create_backend("redis", server.url, "kt", timeout=0.1)
+    rule = RateRule(max_parallel=1)
+    assert server.proc is not None
+    try:
+        assert (await b.rate_acquire("p", rule, 0, "warm", time.time())).refused == RATE_OK
+        await b.rate_release("p", "warm", 0, 0, 0, time.time())
+        os.kill(server.proc.pid, signal.SIGSTOP)  # Redis stalls: the call times out...
+        try:
+            with pytest.raises(LimitsUnavailable):
+                await b.rate_acquire("p", rule, 0, "ghost", time.time())
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)  # ...and Redis runs it when it resumes
+        r = _sync(server.url)
+        deadline = time.monotonic() + 3
+        while r.zcard("{kt:rl:p}:p"):
+            assert time.monotonic() < deadline, "the slot is held by nobody"
+            await asyncio.sleep(0.1)
+        assert (await b.rate_acquire("p", rule, 0, "next", time.time())).refused == RATE_OK
+    finally:
+        await b.close()
+        server.stop()

@@ -36,6 +36,10 @@ def build(
     return KINDS[kind].build(loaded.settings[kind], ctx)
 
 
+#: the one key `HEADER` lists (`tenants.api_keys`), as requests carry it
+LISTED_KEY = "sha256:" + "ab" * 32
+
+
 def exchange(
     *,
     tenant: str = "team-a",
@@ -43,13 +47,17 @@ def exchange(
     content: str = "x" * 400,
     max_tokens: int | None = 1000,
     api_key_id: str | None = None,
+    endpoint: str = "chat",
+    body: dict[str, Any] | None = None,
 ) -> Exchange:
-    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": content}]}
+    """A chat request (or, with `body`, any request of `endpoint`; `max_tokens` is added)."""
+    if body is None:
+        body = {"model": model, "messages": [{"role": "user", "content": content}]}
     if max_tokens is not None:
         body["max_tokens"] = max_tokens
     return Exchange(
         runtime=cast(Any, None),
-        endpoint="chat",
+        endpoint=endpoint,
         body=body,
         raw=b"",
         request_id="r",

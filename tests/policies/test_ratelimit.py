@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from keeptrusts.errors import RateLimited
+from keeptrusts.errors import RateLimited, ValidationFailed
 from keeptrusts.limits.backend import create_backend
 from keeptrusts.limits.report import limits_report
 from keeptrusts.pipeline.verdict import Result
 from keeptrusts.policies.ratelimit import RateLimit
-from tests.policies.limits_helpers import build, exchange, used
+from tests.policies.limits_helpers import LISTED_KEY, build, exchange, used
 
 
 def ratelimit(rules: str) -> RateLimit:
@@ -65,12 +67,42 @@ async def test_a_refusal_by_one_rule_is_not_counted_by_the_others() -> None:
     assert entries["tenant"]["requests_last_minute"] == 1
 
 
-async def test_api_key_rule_skips_requests_without_a_key() -> None:
-    p = ratelimit("[{scope: api_key, requests_per_minute: 1}]")
-    for _ in range(3):
-        assert (await p.on_request(exchange())).result is Result.ALLOW
-    assert (await p.on_request(exchange(api_key_id="k1"))).result is Result.ALLOW
-    assert (await p.on_request(exchange(api_key_id="k1"))).result is Result.BLOCK
+async def test_api_key_rule_cannot_be_escaped_by_new_or_missing_keys() -> None:
+    p = ratelimit("[{scope: api_key, requests_per_minute: 2}]")
+    # keys the config does not list share one subject: a fresh key per request is no escape
+    fresh = [f"sha256:{i:064x}" for i in range(3)]
+    results = [(await p.on_request(exchange(api_key_id=k))).result for k in fresh]
+    assert results == [Result.ALLOW, Result.ALLOW, Result.BLOCK]
+    # requests without a key share another
+    results = [(await p.on_request(exchange())).result for _ in range(3)]
+    assert results == [Result.ALLOW, Result.ALLOW, Result.BLOCK]
+    # a listed key is counted alone
+    assert (await p.on_request(exchange(api_key_id=LISTED_KEY))).result is Result.ALLOW
+    report = await p.backend.rate_state("api_key:unknown", time.time())
+    assert report.requests == 2
+
+
+async def test_tokens_count_every_choice() -> None:
+    # 104 prompt tokens + 10 choices x 100 = 1104 tokens
+    p = ratelimit("[{scope: tenant, tokens_per_minute: 2000}]")
+    ex = exchange(max_tokens=100)
+    ex.body["n"] = 10
+    assert p.tokens(ex) == 1104
+    assert (await p.on_request(ex)).result is Result.ALLOW
+    again = exchange(max_tokens=100)
+    again.body["n"] = 10
+    assert (await p.on_request(again)).reason_code == "rate_limit.tokens_per_minute"
+
+
+async def test_an_absurd_max_tokens_is_a_400_naming_the_field() -> None:
+    p = ratelimit("[{scope: tenant, requests_per_minute: 10}]")
+    ex = exchange(max_tokens=None)
+    ex.body["max_completion_tokens"] = 2**63 - 1
+    d = await p.on_request(ex)
+    assert d.result is Result.BLOCK and isinstance(d.error, ValidationFailed)
+    assert d.error.status == 400 and "'max_completion_tokens'" in d.error.message
+    st = await p.backend.rate_state("tenant:team-a", time.time())
+    assert st.requests == 0  # not counted
 
 
 def test_invalid_rules_name_the_problem() -> None:

@@ -23,6 +23,7 @@ def take_usage(ex: Exchange, usage: Any) -> None:
         input_tokens=_int(usage.get("prompt_tokens")),
         output_tokens=_int(usage.get("completion_tokens")),
         cached_input_tokens=_int(cached),
+        cache_write_tokens=_int(usage.get("cache_creation_input_tokens")),
     )
 
 
@@ -75,7 +76,11 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
     u = ex.usage
     if u.input_tokens or u.output_tokens:
         ex.cost_usd = rt.pricing.cost(
-            ex.priced_model(), u.input_tokens, u.output_tokens, u.cached_input_tokens
+            ex.priced_model(),
+            u.input_tokens,
+            u.output_tokens,
+            u.cached_input_tokens,
+            u.cache_write_tokens,
         )
         m.child(m.tokens, "input", model).inc(u.input_tokens)
         m.child(m.tokens, "output", model).inc(u.output_tokens)

@@ -10,7 +10,16 @@ seconds passed by the caller (`now`), so both backends share one notion of a win
 
 A backend that cannot reach its store raises `LimitsUnavailable` (503); the policies then
 follow `fail_mode` (`block`: reply 503; `allow`: let the request through and count
-`keeptrusts_limits_backend_fallbacks_total{mode}`).
+`keeptrusts_limits_backend_fallbacks_total{mode}`). A store that answers one call with an
+error (a script error for one subject's keys) raises `LimitsCallFailed` (500) for that call
+alone: the store is not down, and `fail_mode` does not apply.
+
+    LimitsError                 every failure of a backend call
+    ├── LimitsUnavailable       503  the store did not answer (connection, timeout, overload)
+    └── LimitsCallFailed        500  the store answered this one call with an error
+
+Counted amounts are bounded (`MAX_TOKENS`, `MAX_NANO`) so no sum can overflow the store's
+64-bit integers, whatever a request asks for.
 """
 
 from __future__ import annotations
@@ -29,26 +38,48 @@ FailMode = Literal["block", "allow"]
 FAIL_MODES: tuple[str, ...] = ("block", "allow")
 
 NANO = 1_000_000_000
+#: the most nano-dollars one request reserves or settles ($1e9): a sum of such amounts stays
+#: within a signed 64-bit integer (Redis INCRBY) as long as a limit does
+MAX_NANO = 10**18
+#: the most tokens one request is counted for: 60 s of such counts stay within 64 bits, and
+#: exact as a Lua number (2^53), far beyond any real traffic
+MAX_TOKENS = 2**40
 
 #: why a rate check refused (0 = admitted)
 RATE_OK, RATE_RPM, RATE_TPM, RATE_PARALLEL = 0, 1, 2, 3
 
 
 def to_nano(usd: float) -> int:
-    """USD -> integer nano-dollars, rounded (a float's last bit must not cost a request)."""
-    return round(usd * NANO)
+    """USD -> integer nano-dollars, rounded (a float's last bit must not cost a request),
+    at most `MAX_NANO` (an infinite price included)."""
+    if not usd * NANO < MAX_NANO:
+        return MAX_NANO if usd > 0 else 0  # inf, or nan (0 tokens at an infinite price)
+    return max(0, round(usd * NANO))
 
 
 def to_usd(nano: int) -> float:
     return nano / NANO
 
 
-class LimitsUnavailable(GatewayError):
+class LimitsError(GatewayError):
+    """A limits backend call failed (see the subclasses)."""
+
+
+class LimitsUnavailable(LimitsError):
     """The limits backend (Redis) did not answer in time; `--fail-mode block` replies with it."""
 
     status = 503
     type = "upstream_error"
     code = "limits_unavailable"
+
+
+class LimitsCallFailed(LimitsError):
+    """The store answered this call with an error (e.g. a key of the wrong type): this request
+    fails (500) and no other; the store is not marked down."""
+
+    status = 500
+    type = "internal_error"
+    code = "limits_error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +116,10 @@ class BudgetResult:
     admitted: bool
     spent: int  # nano-USD settled in the current window
     reserved: int  # nano-USD reserved by requests in flight (this one included if admitted)
+    #: refused: seconds until enough settled spend leaves the window for this amount to fit
+    #: (beside the reservations in flight), or 1 when the settled spend leaves room already
+    #: and only reservations in flight are in the way
+    retry_after: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,19 @@ class _Budget:
         return sum(self.reservations.values())
 
 
+def frees(spent: dict[int, int], bucket: int, amount: int, limit: int) -> int:
+    """The bucket whose leaving lets `amount` fit beside the settled `spent` (live buckets;
+    oldest spend leaves first); -1 when it fits already (as the Redis script's `frees`)."""
+    left = sum(spent.values())
+    if left + amount <= limit:
+        return -1
+    for b in sorted(spent):
+        left -= spent[b]
+        if left + amount <= limit:
+            return b
+    return bucket
+
+
 def retry_after(buckets: dict[int, int], need: int, now: float) -> float:
     """Seconds until the oldest buckets holding `need` units leave the 60 s window."""
     total = 0
@@ -218,8 +231,10 @@ class MemoryBackend:
         st = self._budget(key, now)
         spent = st.window_spent(span.bucket, span.buckets) if st else 0
         reserved = st.reserved() if st else 0
-        if spent + reserved + amount > limit:
-            return BudgetResult(False, spent, reserved)  # a refusal leaves nothing behind
+        if spent + reserved + amount > limit:  # a refusal leaves nothing behind
+            b = frees(st.spent if st else {}, span.bucket, amount, limit)
+            wait = 1.0 if b < 0 else window.leaves_at(b) - now
+            return BudgetResult(False, spent, reserved, max(1.0, wait))
         if st is None:
             st = self._new_budget(key, window, now)
         st.reservations[reservation] = amount

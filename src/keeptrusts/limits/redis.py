@@ -11,10 +11,18 @@ A dead Redis must not stall requests: a call waits at most 500 ms for a new conn
 twice `timeout` (default 200 ms) for its answer (through the pool: up to 1 s more for a free
 connection in a burst); redis-py's own retries are off; after a failure calls fail fast for
 `retry_interval` (0.5 s), then the next call reconnects. Failures raise `LimitsUnavailable`.
+A reply error that concerns one call (a script error, e.g. a key of the wrong type) fails that
+call alone with `LimitsCallFailed`: Redis answered, so it is not marked down.
 
 Parallel slots and budget reservations are leases with an expiry (`lease_ttl`, 30 s); a
 background task refreshes the leases this replica holds every `lease_ttl / 3`, so a long
-stream keeps its slot while a crashed replica's slots expire within `lease_ttl`.
+stream keeps its slot while a crashed replica's slots expire within `lease_ttl`. Expiry is
+reckoned on Redis's clock (`TIME` in the scripts), never a replica's.
+
+What could not be undone while Redis was unreachable is sent again by `redis_retry.Retries`
+until it lands or its lease would have expired anyway (`lease_ttl` x 0.8): a settlement, and
+the release of a parallel slot (a finished request's, and that of an acquire that failed after
+it was sent: Redis may still run a queued script after a stall).
 """
 
 from __future__ import annotations
@@ -29,20 +37,31 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import (
+    ClusterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
 
 from keeptrusts.limits import redis_scripts as lua
 from keeptrusts.limits.backend import (
     BudgetResult,
     BudgetState,
     FailMode,
+    LimitsCallFailed,
+    LimitsError,
     LimitsUnavailable,
     RateResult,
     RateRule,
     RateState,
 )
 from keeptrusts.limits.redis_pipeline import PipelinedConnection
+from keeptrusts.limits.redis_retry import Retries
 from keeptrusts.limits.windows import Window
 
 if TYPE_CHECKING:
@@ -59,6 +78,20 @@ POOL_SIZE = 32
 #: how long a request may wait for a free pooled connection (a burst, not an outage)
 POOL_WAIT = 1.0
 CONNECT_TIMEOUT = 0.5
+#: reply errors that say Redis cannot serve anyone now (not one call's fault): Redis is down
+STORE_WIDE = (ReadOnlyError, OutOfMemoryError, ClusterDownError, TryAgainError, NoPermissionError)
+STORE_WIDE_CODES = ("BUSY", "MASTERDOWN", "MISCONF", "NOREPLICAS", "CLUSTERDOWN", "LOADING")
+_CALL_FAILED = (
+    "the rate-limit and budget store (Redis) refused this request's update (the gateway's log "
+    "has the reply); other requests are not affected; retry, or report it with the request id"
+)
+
+
+def store_wide(exc: RedisError | OSError | TimeoutError) -> bool:
+    """True unless `exc` is a reply error about this one call (e.g. a script error)."""
+    if not isinstance(exc, ResponseError) or isinstance(exc, STORE_WIDE):
+        return True
+    return str(exc).startswith(STORE_WIDE_CODES)
 
 
 def connect(url: str, timeout: float) -> Any:
@@ -140,6 +173,7 @@ class RedisBackend:
         #: leases this replica holds: (zset key, companion keys...) -> lease ids
         self._held: dict[tuple[str, ...], set[str]] = {}
         self._refresher: asyncio.Task[None] | None = None
+        self.retries = Retries(self._run, self._down, retry_interval)
 
     # keys -------------------------------------------------------------------------------
 
@@ -154,7 +188,7 @@ class RedisBackend:
     # one round trip -----------------------------------------------------------------------
 
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        if time.monotonic() < self._down_until:
+        if self._down():
             raise LimitsUnavailable(self._down_message())
         try:
             if self._mux is not None:
@@ -163,11 +197,18 @@ class RedisBackend:
             async with asyncio.timeout(POOL_WAIT + CONNECT_TIMEOUT + self.timeout * 2):
                 return await self._scripts[script](keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
+            if not store_wide(exc):
+                log.warning("limits backend (Redis) refused one %s call: %s", script, exc)
+                raise LimitsCallFailed(_CALL_FAILED) from exc
             if self._mux is not None and not isinstance(exc, ResponseError):
                 self._mux.reset()  # a stalled or broken connection: start a new one
             self._down_until = time.monotonic() + self.retry_interval
             log.warning("limits backend (Redis) unreachable: %s", exc)
             raise LimitsUnavailable(self._down_message()) from exc
+
+    def _down(self) -> bool:
+        """Failing fast: a call now would not be sent."""
+        return time.monotonic() < self._down_until
 
     def _down_message(self) -> str:
         return (
@@ -190,7 +231,13 @@ class RedisBackend:
             lease,
             self.lease_ttl,
         ]
-        out = await self._run("RATE_ACQUIRE", keys, args)
+        sent, t0 = not self._down(), time.monotonic()
+        try:
+            out = await self._run("RATE_ACQUIRE", keys, args)
+        except LimitsUnavailable:
+            if sent and rule.max_parallel:  # it may still run: free the slot it would take
+                self._retry_later("RATE_RELEASE", keys, [repr(now), lease, 0, 0, 0], lease, t0)
+            raise
         refused = int(out[0])
         if not refused and rule.max_parallel:
             self._hold((keys[1],), lease)
@@ -204,7 +251,13 @@ class RedisBackend:
         keys = self._rate_keys(key)
         self._drop((keys[1],), lease)
         args = [repr(now), lease, bucket, token_delta, request_delta]
-        await self._run("RATE_RELEASE", keys, args)
+        t0 = time.monotonic()
+        try:
+            await self._run("RATE_RELEASE", keys, args)
+        except LimitsUnavailable:
+            # only the slot is retried: a token correction applied twice would be wrong
+            self._retry_later("RATE_RELEASE", keys, [repr(now), lease, 0, 0, 0], lease, t0)
+            raise
 
     async def rate_state(self, key: str, now: float) -> RateState:
         out = await self._run("RATE_STATE", self._rate_keys(key), [repr(now)])
@@ -222,7 +275,10 @@ class RedisBackend:
         admitted = bool(int(out[0]))
         if admitted:
             self._hold((keys[1], keys[2], keys[3]), reservation)
-        return BudgetResult(admitted, int(out[1]), int(out[2]))
+            return BudgetResult(True, int(out[1]), int(out[2]))
+        frees = int(out[3])
+        wait = 1.0 if frees < 0 else window.leaves_at(frees) - now
+        return BudgetResult(False, int(out[1]), int(out[2]), max(1.0, wait))
 
     async def budget_settle(
         self, key: str, window: Window, reservation: str, actual: int, now: float
@@ -232,7 +288,12 @@ class RedisBackend:
         self._drop((keys[1], keys[2], keys[3]), reservation)
         args = [repr(now), span.bucket, span.buckets, reservation, actual, span.ttl]
         args.append(self.lease_ttl)
-        out = await self._run("BUDGET_SETTLE", keys, args)
+        t0 = time.monotonic()
+        try:
+            out = await self._run("BUDGET_SETTLE", keys, args)
+        except LimitsUnavailable:
+            self._retry_later("BUDGET_SETTLE", keys, args, reservation, t0)
+            raise
         return BudgetState(int(out[0]), int(out[1]))
 
     async def budget_state(self, key: str, window: Window, now: float) -> BudgetState:
@@ -262,19 +323,26 @@ class RedisBackend:
 
     async def refresh(self) -> None:
         """Extend every lease this replica holds (failures wait for the next round)."""
-        expiry = repr(time.time() + self.lease_ttl)
         keep = int(self.lease_ttl * 2) + 1
         for keys, leases in list(self._held.items()):
             if not leases:
                 continue
-            with contextlib.suppress(LimitsUnavailable):
-                await self._run("REFRESH", list(keys), [expiry, keep, *leases])
+            with contextlib.suppress(LimitsError):
+                await self._run("REFRESH", list(keys), [self.lease_ttl, keep, *leases])
+
+    def _retry_later(
+        self, script: str, keys: list[str], args: list[Any], lease: str, sent_at: float
+    ) -> None:
+        """Send this call again once Redis answers, while the lease (and with it the record
+        that makes the call idempotent) still lasts."""
+        self.retries.add(script, keys, args, lease, sent_at + self.lease_ttl * 0.8)
 
     async def close(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
+        await self.retries.close()
         if self._mux is not None:
             await self._mux.close()
         with contextlib.suppress(Exception):

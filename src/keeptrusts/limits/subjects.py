@@ -3,7 +3,10 @@
 Subjects become parts of store keys, so they are kept short and free of the characters
 that would break a Redis hash tag (`{`, `}`); anything else is replaced by its hash.
 Model subjects are folded like metric labels (config names and priced families, else
-`other`), so a client cannot create unbounded state by inventing model names.
+`other`), so a client cannot create unbounded state by inventing model names. API key
+subjects likewise: a key listed in `tenants.api_keys` is its own subject; every other key
+shares `unknown` and requests without a key share `none` (the gateway does not authenticate
+keys, so a fresh key per request must not mean a fresh limit).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ Scope = Literal["tenant", "api_key", "model", "global"]
 
 _SAFE = frozenset(string.ascii_letters + string.digits + "-_.:@/+=")
 GLOBAL = "*"
+#: the `api_key` subjects of keys not in `tenants.api_keys`, and of requests without a key
+UNKNOWN_KEY = "unknown"
+NO_KEY = "none"
 
 
 def safe(value: str) -> str:
@@ -44,12 +50,38 @@ def model_folder(config: Config, pricing: Pricing) -> Callable[[str], str]:
     return fold
 
 
-def subject(scope: Scope, ex: Exchange, fold_model: Callable[[str], str]) -> str | None:
-    """The rule's subject for this request, or None when the rule does not apply."""
+def key_folder(config: Config) -> Callable[[str | None], str]:
+    """api_key_id -> itself for keys in `tenants.api_keys`, else `unknown`; no key: `none`."""
+    known = frozenset(_key_id(digest) for digest in config.tenants.api_keys)
+
+    def fold(key_id: str | None) -> str:
+        return key_id if key_id in known else unlisted(key_id)
+
+    return fold
+
+
+def unlisted(key_id: str | None) -> str:
+    """The subject of a key that `tenants.api_keys` does not list (`none` without a key)."""
+    return UNKNOWN_KEY if key_id else NO_KEY
+
+
+def _key_id(digest: str) -> str:
+    """`tenants.api_keys` names a key as `sha256:<hex>` in any case; requests carry lower case."""
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo.lower()}:{hexpart.lower()}"
+
+
+def subject(
+    scope: Scope,
+    ex: Exchange,
+    fold_model: Callable[[str], str],
+    fold_key: Callable[[str | None], str],
+) -> str:
+    """The rule's subject for this request."""
     if scope == "tenant":
         return safe(ex.tenant)
     if scope == "api_key":
-        return safe(ex.api_key_id) if ex.api_key_id else None
+        return safe(fold_key(ex.api_key_id))
     if scope == "model":
         return safe(fold_model(ex.model))
     return GLOBAL

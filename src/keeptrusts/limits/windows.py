@@ -4,7 +4,7 @@ A window is described to a backend as (current bucket id, number of live buckets
 recorded in the current bucket and the window's spend is the sum of the live buckets. For
 `day` and `month` there is one live bucket (the calendar day or month); `rolling_24h` keeps
 96 quarter-hour buckets, so spend leaves the window between 24 h and 24 h 15 min after it
-was recorded.
+was recorded (`leaves_at`: when a bucket's spend is out, for a refusal's Retry-After).
 """
 
 from __future__ import annotations
@@ -46,3 +46,12 @@ class Window:
             return Span(d.year * 12 + d.month - 1, 1, float(reset), 33 * DAY)
         bucket = int(t // ROLLING_BUCKET)
         return Span(bucket, ROLLING_BUCKETS, float((bucket + 1) * ROLLING_BUCKET), DAY + 3600)
+
+    def leaves_at(self, bucket: int) -> float:
+        """Epoch seconds when the spend recorded in `bucket` leaves the window."""
+        if self.kind == "day":
+            return float((bucket + 1) * DAY)
+        if self.kind == "month":
+            year, month = divmod(bucket + 1, 12)
+            return float(calendar.timegm((year, month + 1, 1, 0, 0, 0)))
+        return float((bucket + ROLLING_BUCKETS) * ROLLING_BUCKET)

@@ -25,6 +25,8 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    #: prompt tokens written to a provider cache (Anthropic: billed above the input price)
+    cache_write_tokens: int = 0
     estimated: bool = False
 
 

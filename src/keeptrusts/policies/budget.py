@@ -9,11 +9,20 @@ policy:
 
 Before dispatch the request's worst case is reserved, atomically, in every rule that
 applies: estimated prompt tokens (`limits.estimate`) plus `max_completion_tokens` /
-`max_tokens`, else `default_max_tokens`, at the model's price. It is admitted only if
-settled spend + reservations in flight + this worst case <= `limit_usd`; otherwise 429
-`budget_exceeded`. On completion (response, end of stream, client gone, upstream failure)
-the real cost is added to the window's spend and the reservation is dropped. Reservations
-of a replica that died expire after the backend's lease TTL. Unpriced models cost 0.
+`max_tokens`, else `default_max_tokens`, per choice (`n`, `best_of`), at the model's price.
+A request without an output cap is sent with one: the smallest `default_max_tokens` of its
+rules, in `max_completion_tokens` for chat (`default_max_tokens_field`), `max_tokens` for
+completions and Anthropic messages, so the provider cannot generate more than reserved.
+It is admitted only if settled spend + reservations in flight + this worst case <=
+`limit_usd`; otherwise 429 `budget_exceeded`. On completion (response, end of stream,
+client gone, upstream failure) the real cost is added to the window's spend and the
+reservation is dropped. Reservations of a replica that died expire after the backend's lease
+TTL. Unpriced models cost 0.
+
+When the backend fails for some rules: with `--fail-mode allow` the request goes on and
+every rule is settled at its real cost on completion (the reservations that were made are
+kept until then); otherwise (and on any refusal) every rule is settled at 0 at once, the
+rules whose call failed included (a call that failed may still have landed).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
@@ -33,13 +42,22 @@ from keeptrusts.limits.backend import (
     BudgetResult,
     BudgetState,
     LimitBackend,
+    LimitsError,
     LimitsUnavailable,
     to_nano,
     to_usd,
 )
-from keeptrusts.limits.estimate import max_output_tokens, prompt_tokens
+from keeptrusts.limits.estimate import check_caps, max_output_tokens, output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back
-from keeptrusts.limits.subjects import GLOBAL, Scope, model_folder, safe, subject
+from keeptrusts.limits.subjects import (
+    GLOBAL,
+    Scope,
+    key_folder,
+    model_folder,
+    safe,
+    subject,
+    unlisted,
+)
 from keeptrusts.limits.together import together
 from keeptrusts.limits.windows import Window, WindowKind
 from keeptrusts.pipeline.stage import Policy
@@ -62,6 +80,11 @@ class Rule(Strict):
 class Settings(Strict):
     rules: list[Rule] = Field(default_factory=list)
     chars_per_token: float = Field(4.0, gt=0)
+    #: where a chat request without an output cap gets `default_max_tokens`: OpenAI's field
+    #: (required by its reasoning models), or `max_tokens` for servers that know only that
+    default_max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = (
+        "max_completion_tokens"
+    )
 
     @field_validator("rules")
     @classmethod
@@ -119,6 +142,7 @@ class Budget(Policy):
         fold: Callable[[str], str],
         metrics: Metrics | None = None,
         tenants: frozenset[str] = frozenset(),
+        fold_key: Callable[[str | None], str] | None = None,
     ) -> None:
         super().__init__(self.kind, frozenset({Stage.REQUEST}))
         self.settings = settings
@@ -127,25 +151,37 @@ class Budget(Policy):
         self.fold = fold
         self.metrics = metrics
         self.tenants = tenants
+        self.fold_key = fold_key or unlisted
 
     def _keyed(self, ex: Exchange) -> list[tuple[str, Rule]]:
         out = []
         for rule in self.settings.rules:
-            who = subject(rule.scope, ex, self.fold)
-            if who is not None:
-                out.append((f"{rule.scope}:{rule.window}:{who}", rule))
+            who = subject(rule.scope, ex, self.fold, self.fold_key)
+            out.append((f"{rule.scope}:{rule.window}:{who}", rule))
         return out
 
     def worst_case(self, ex: Exchange, rule: Rule) -> float:
-        """USD: estimated prompt tokens + the output cap (or `default_max_tokens`)."""
+        """USD: estimated prompt tokens + the output cap (or `default_max_tokens`) per choice."""
         prompt = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
-        out = max_output_tokens(ex.body)
-        return self.pricing.cost(ex.model, prompt, rule.default_max_tokens if out is None else out)
+        out = output_tokens(ex.endpoint, ex.body, rule.default_max_tokens)
+        return self.pricing.cost(ex.model, prompt, out)
+
+    def _cap_output(self, ex: Exchange, rules: list[Rule]) -> None:
+        """Send a request without an output cap with the one its reservation assumes."""
+        if ex.endpoint == "embeddings" or max_output_tokens(ex.body) is not None:
+            return
+        field = self.settings.default_max_tokens_field if ex.endpoint == "chat" else "max_tokens"
+        ex.body[field] = min(r.default_max_tokens for r in rules)
+        ex.body_dirty = True
 
     async def on_request(self, ex: Exchange) -> Decision:
         keyed = self._keyed(ex)
         if not keyed:
             return ALLOW
+        bad = check_caps(ex.body, self.name)
+        if bad is not None:
+            return Decision(Result.BLOCK, "budget.invalid_max_tokens", bad)
+        self._cap_output(ex, [r for _, r in keyed])
         ticket = Ticket(uuid.uuid4().hex)
         ex.scratch[self.name] = ticket
         amounts = [to_nano(self.worst_case(ex, rule)) for _, rule in keyed]
@@ -160,45 +196,61 @@ class Budget(Policy):
                 for (key, r), amt in zip(keyed, amounts, strict=True)
             ]
         )
-        ticket.held = [k for k, r in zip(keyed, results, strict=True) if _admitted(r)]
+        return await self._decide(ex, keyed, results, ticket)
+
+    async def _decide(
+        self,
+        ex: Exchange,
+        keyed: list[tuple[str, Rule]],
+        results: list[BudgetResult | BaseException],
+        ticket: Ticket,
+    ) -> Decision:
+        """Admitted by every rule, refused by one, or a failed call (`--fail-mode`)."""
         failure = next((r for r in results if isinstance(r, BaseException)), None)
-        refused = [
+        answered = [
             (k, r) for k, r in zip(keyed, results, strict=True) if isinstance(r, BudgetResult)
         ]
-        if failure is not None or not all(r.admitted for _, r in refused):
-            await self._release(ticket)
-        if isinstance(failure, LimitsUnavailable):
-            ticket.fallback = True
-            decision = fall_back(self.backend, self.name, failure)
-            return decision
-        if failure is not None:
-            raise failure
-        tightest = min(refused, key=lambda kr: _headroom(kr[0][1], kr[1]))
+        if all(r.admitted for _, r in answered) and failure is not None:
+            return await self._failed(ticket, failure)
+        tightest = min(answered, key=lambda kr: _headroom(kr[0][1], kr[1]))
         (_key, rule), res = tightest
+        if not res.admitted:  # a refusal is an answer: it wins over a failed call
+            await self._release(ticket)
         ticket.show(rule, res.spent, res.reserved)
         self._gauge(ex.tenant, rule, res.spent)
         if not res.admitted:
-            return self._refuse(rule, res, ticket.reserved_usd, now)
+            return self._refuse(rule, res, ticket.reserved_usd)
         return ALLOW
 
-    def _refuse(self, rule: Rule, res: BudgetResult, need: float, now: float) -> Decision:
-        span = Window(rule.window).span(now)
-        settled_out = to_usd(res.spent) + need > rule.limit_usd
-        wait = span.resets_at - now if settled_out else 1.0
+    async def _failed(self, ticket: Ticket, failure: BaseException) -> Decision:
+        """Some calls failed, none refused: `--fail-mode allow` lets the request through
+        (every rule settles at completion); else every reservation is dropped now."""
+        if isinstance(failure, LimitsUnavailable) and self.backend.fail_mode == "allow":
+            ticket.fallback = True
+            return fall_back(self.backend, self.name, failure)
+        await self._release(ticket)
+        if isinstance(failure, LimitsUnavailable):
+            return fall_back(self.backend, self.name, failure)
+        raise failure
+
+    def _refuse(self, rule: Rule, res: BudgetResult, need: float) -> Decision:
         message = (
             f"budget exceeded: this request may cost up to ${need:.6f} and the {rule.window} "
             f"budget of ${rule.limit_usd:g} for this {rule.scope} has "
             f"${max(0.0, rule.limit_usd - to_usd(res.spent + res.reserved)):.6f} left "
             f"(policy {self.name!r}); lower max_tokens or retry after the Retry-After delay"
         )
-        error = RateLimited(message, retry_after=wait, code="budget_exceeded", policy=self.name)
+        error = RateLimited(
+            message, retry_after=res.retry_after, code="budget_exceeded", policy=self.name
+        )
         return Decision(Result.BLOCK, f"budget.{rule.window}", error)
 
     async def _release(self, ticket: Ticket) -> None:
-        """Drop reservations made for a request that will not run."""
+        """Drop the reservations of a request that will not run: every rule's, those whose
+        call failed included (it may have landed; a settled id is never reserved after)."""
         now = time.time()
         for key, rule in ticket.held:
-            with contextlib.suppress(LimitsUnavailable):  # else it expires with its lease
+            with contextlib.suppress(LimitsError):  # the backend retries, else it expires
                 await self.backend.budget_settle(
                     key, Window(rule.window), ticket.reservation, 0, now
                 )
@@ -209,20 +261,22 @@ class Budget(Policy):
         if not isinstance(ticket, Ticket):
             return
         u = ex.usage
-        actual = self.pricing.cost(ex.model, u.input_tokens, u.output_tokens, u.cached_input_tokens)
+        model = ex.priced_model()  # the model the serving target ran, as the event prices it
+        actual = self.pricing.cost(
+            model, u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens
+        )
         ticket.settled_usd = actual
-        if not ticket.held and not (ticket.fallback and actual > 0):
+        if not ticket.held:
             return
-        keyed = ticket.held if not ticket.fallback else self._keyed(ex)
         now = time.time()
         best: tuple[float, Rule, BudgetState] | None = None
-        for key, rule in keyed:
+        for key, rule in ticket.held:
             try:
                 st = await self.backend.budget_settle(
                     key, Window(rule.window), ticket.reservation, to_nano(actual), now
                 )
-            except LimitsUnavailable:
-                continue  # spend lost for this window; the reservation expires by itself
+            except LimitsError:
+                continue  # retried by the backend while it can; else this spend is lost
             room = rule.limit_usd - to_usd(st.spent)
             if best is None or room < best[0]:
                 best = (room, rule, st)
@@ -268,10 +322,6 @@ class Budget(Policy):
         return {**super().describe(), **self.settings.model_dump()}
 
 
-def _admitted(r: object) -> bool:
-    return isinstance(r, BudgetResult) and r.admitted
-
-
 def _headroom(rule: Rule, res: BudgetResult) -> float:
     if not res.admitted:
         return float("-inf")
@@ -288,7 +338,8 @@ def build(settings: Settings, ctx: BuildContext) -> Policy:
     t = ctx.config.tenants
     tenants = frozenset({t.default, *t.api_keys.values(), *t.identities.values()})
     fold = model_folder(ctx.config, ctx.pricing)
-    return Budget(settings, ctx.limits, ctx.pricing, fold, ctx.metrics, tenants)
+    keys = key_folder(ctx.config)
+    return Budget(settings, ctx.limits, ctx.pricing, fold, ctx.metrics, tenants, keys)
 
 
 KIND = PolicyKind("budget", Settings, build)

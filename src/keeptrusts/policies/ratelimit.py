@@ -11,8 +11,13 @@ Each rule counts one subject (the tenant, the API key, the model, or everyone) i
 sliding window of one-second buckets. A request is admitted only if every limit of every
 rule allows it; the check and the count are one atomic step in the backend. Tokens are
 counted at admission as the prompt estimate plus the request's own output cap
-(`max_tokens`/`max_completion_tokens`, if given), and corrected to the real usage when the
-request completes. A refusal is 429 `rate_limited` with `Retry-After`.
+(`max_tokens`/`max_completion_tokens`, if given, times the choices it asks for), and
+corrected to the real usage when the request completes. A refusal is 429 `rate_limited`
+with `Retry-After`; an output cap no model honours is 400 `invalid_request`.
+
+If the backend fails for some rules of a request: with `--fail-mode allow` the request goes
+on and stays counted where it was; otherwise its counts are undone. Either way a rule whose
+call failed gets its slot freed on completion (the call may have landed).
 """
 
 from __future__ import annotations
@@ -28,16 +33,18 @@ from pydantic import Field, field_validator
 from keeptrusts.config.model import Strict
 from keeptrusts.errors import RateLimited
 from keeptrusts.limits.backend import (
+    MAX_TOKENS,
     RATE_PARALLEL,
     RATE_RPM,
     LimitBackend,
+    LimitsError,
     LimitsUnavailable,
     RateResult,
     RateRule,
 )
-from keeptrusts.limits.estimate import max_output_tokens, prompt_tokens
+from keeptrusts.limits.estimate import check_caps, output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back
-from keeptrusts.limits.subjects import GLOBAL, Scope, model_folder, safe, subject
+from keeptrusts.limits.subjects import GLOBAL, Scope, key_folder, model_folder, safe, subject
 from keeptrusts.limits.together import together
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
@@ -94,47 +101,80 @@ class RateLimit(Policy):
     checks_request = True
     completes = True
 
-    def __init__(self, settings: Settings, backend: LimitBackend, fold: Callable[[str], str]):
+    def __init__(
+        self,
+        settings: Settings,
+        backend: LimitBackend,
+        fold: Callable[[str], str],
+        fold_key: Callable[[str | None], str],
+    ):
         super().__init__(self.kind, frozenset({Stage.REQUEST}))
         self.settings = settings
         self.backend = backend
         self.fold = fold
+        self.fold_key = fold_key
 
     def _keys(self, ex: Exchange) -> list[tuple[str, Rule]]:
-        out = []
-        for rule in self.settings.rules:
-            who = subject(rule.scope, ex, self.fold)
-            if who is not None:
-                out.append((f"{rule.scope}:{who}", rule))
-        return out
+        return [
+            (f"{rule.scope}:{subject(rule.scope, ex, self.fold, self.fold_key)}", rule)
+            for rule in self.settings.rules
+        ]
+
+    def tokens(self, ex: Exchange) -> int:
+        """Counted at admission: the prompt estimate plus the output cap times the choices."""
+        prompt = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
+        return min(MAX_TOKENS, prompt + output_tokens(ex.endpoint, ex.body))
 
     async def on_request(self, ex: Exchange) -> Decision:
         keys = self._keys(ex)
         if not keys:
             return ALLOW
-        tokens = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
-        tokens += max_output_tokens(ex.body) or 0
+        bad = check_caps(ex.body, self.name)
+        if bad is not None:
+            return Decision(Result.BLOCK, "rate_limit.invalid_max_tokens", bad)
+        tokens = self.tokens(ex)
         lease, now = uuid.uuid4().hex, time.time()
         held = Held(lease, tokens, [(k, None) for k, _ in keys])
         ex.scratch[self.name] = held  # a cancelled check still frees its slots on completion
         results = await together(
             [self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys]
         )
+        return await self._decide(ex, keys, results, held)
+
+    async def _decide(
+        self,
+        ex: Exchange,
+        keys: list[tuple[str, Rule]],
+        results: list[RateResult | BaseException],
+        held: Held,
+    ) -> Decision:
+        """Admitted by every rule, refused by one, or a failed call (`--fail-mode`)."""
+        lease, tokens = held.lease, held.tokens
         counted = [(k, r) for (k, _), r in zip(keys, results, strict=True)]
         admitted = [(k, r) for k, r in counted if isinstance(r, RateResult) and not r.refused]
         failure = next((r for _, r in counted if isinstance(r, BaseException)), None)
         refusal = next((r for _, r in counted if isinstance(r, RateResult) and r.refused), None)
-        held.counted = [(k, r.bucket) for k, r in admitted]
-        if failure is not None or refusal is not None:
-            held.counted = []
+        # a call that failed may still have landed: its slot is freed on completion
+        unknown: list[tuple[str, int | None]] = [
+            (k, None)
+            for (k, rule), r in zip(keys, results, strict=True)
+            if isinstance(r, BaseException) and rule.max_parallel
+        ]
+        held.counted = [(k, r.bucket) for k, r in admitted] + unknown
+        if refusal is not None or (failure is not None and not self._goes_on(failure)):
+            held.counted = unknown
             await self._undo(admitted, lease, tokens)
+        if refusal is not None:  # a refusal is an answer: it wins over a failed call
+            return self._refuse(ex, keys, counted, refusal)
         if isinstance(failure, LimitsUnavailable):
             return fall_back(self.backend, self.name, failure)
         if failure is not None:
             raise failure
-        if refusal is not None:
-            return self._refuse(ex, keys, counted, refusal)
         return ALLOW
+
+    def _goes_on(self, failure: BaseException) -> bool:
+        """The request runs despite the failure (`--fail-mode allow`, Redis unreachable)."""
+        return isinstance(failure, LimitsUnavailable) and self.backend.fail_mode == "allow"
 
     def _refuse(
         self,
@@ -161,18 +201,18 @@ class RateLimit(Policy):
         """Un-count a request another rule refused (so it costs no one a slot)."""
         now = time.time()
         for key, res in admitted:
-            with contextlib.suppress(LimitsUnavailable):
+            with contextlib.suppress(LimitsError):
                 await self.backend.rate_release(key, lease, res.bucket, -tokens, -1, now)
 
     async def on_complete(self, ex: Exchange) -> None:
         held = ex.scratch.get(self.name)
         if not isinstance(held, Held):
             return
-        used = ex.usage.input_tokens + ex.usage.output_tokens
+        used = min(MAX_TOKENS, ex.usage.input_tokens + ex.usage.output_tokens)
         delta = used - held.tokens if used else 0
         now = time.time()
         for key, bucket in held.counted:
-            with contextlib.suppress(LimitsUnavailable):  # else the lease expires by itself
+            with contextlib.suppress(LimitsError):  # else the lease expires by itself
                 if bucket is None:
                     await self.backend.rate_release(key, held.lease, 0, 0, 0, now)
                 else:
@@ -207,7 +247,8 @@ class RateLimit(Policy):
 
 
 def build(settings: Settings, ctx: BuildContext) -> Policy:
-    return RateLimit(settings, ctx.limits, model_folder(ctx.config, ctx.pricing))
+    fold = model_folder(ctx.config, ctx.pricing)
+    return RateLimit(settings, ctx.limits, fold, key_folder(ctx.config))
 
 
 KIND = PolicyKind("rate-limit", Settings, build)

@@ -176,14 +176,20 @@ def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
 
 
 def usage_of(u: dict[str, Any]) -> dict[str, Any]:
+    """Anthropic usage as OpenAI's: `prompt_tokens` counts cache reads and writes too; the
+    reads are `prompt_tokens_details.cached_tokens` (billed at the cached price), the writes
+    `cache_creation_input_tokens` (billed at 1.25x the input price; the field name LiteLLM
+    uses for them), so `Pricing.cost` can price each part."""
     cached = int(u.get("cache_read_input_tokens") or 0)
-    prompt = (
-        int(u.get("input_tokens") or 0) + cached + int(u.get("cache_creation_input_tokens") or 0)
-    )
+    writes = int(u.get("cache_creation_input_tokens") or 0)
+    prompt = int(u.get("input_tokens") or 0) + cached + writes
     completion = int(u.get("output_tokens") or 0)
-    return {
+    out: dict[str, Any] = {
         "prompt_tokens": prompt,
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
         "prompt_tokens_details": {"cached_tokens": cached},
     }
+    if writes:
+        out["cache_creation_input_tokens"] = writes
+    return out
