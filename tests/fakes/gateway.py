@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -59,6 +60,9 @@ class Gateway:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if sig == signal.SIGKILL:  # `--workers` children outlive a killed supervisor
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
         return self.proc.returncode
 
 
@@ -105,7 +109,9 @@ class GatewayFactory:
         full_env.update(env or {})
         log = self.tmp / f"gateway-{self.n}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env)
+            proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env, start_new_session=True
+            )
         gw = Gateway(proc, port, log, path)
         self.started.append(gw)
         if wait:

@@ -146,6 +146,17 @@ def test_b3_sampling_flag_alone_is_passed_on() -> None:
     assert headers["b3"] == "1" and headers["traceparent"].split("-")[1] == rt.trace_id
 
 
+@pytest.mark.parametrize("decision", ["0", "1", "true", "false"])
+def test_b3_multi_sampling_flag_alone_is_passed_on(decision: str) -> None:
+    """`x-b3-sampled` without ids is a valid B3 decision, not noise: it reaches the provider."""
+    rt = start({"x-b3-sampled": decision})
+    headers = rt.provider_span("t", "openai", "m").headers()
+    assert headers["x-b3-sampled"] == decision
+    assert headers["traceparent"] == f"00-{rt.trace_id}-{headers['traceparent'][36:52]}-00"
+    debug = start({"x-b3-flags": "1"}).provider_span("t", "openai", "m").headers()
+    assert debug["x-b3-flags"] == "1"
+
+
 def test_invalid_headers_are_replaced_not_forwarded() -> None:
     rt = start({"traceparent": "00-bogus", "tracestate": "a=b", "b3": "nonsense"})
     headers = rt.provider_span("t", "openai", "m").headers()
@@ -312,6 +323,30 @@ def test_caller_unsampled_exports_nothing_but_still_propagates(
     assert otlp.snapshot() == []
     _, trace_id, parent, flags = sent["traceparent"].split("-")
     assert (trace_id, flags) == (TRACE, "00") and parent != SPAN
+
+
+@pytest.mark.parametrize("deny", [{"b3": "0"}, {"x-b3-sampled": "0"}, {"x-b3-sampled": "false"}])
+def test_a_b3_deny_without_ids_is_obeyed(
+    deny: dict[str, str], exporting: TracingSetup, otlp: OtlpReceiver
+) -> None:
+    """B3's "not sampled" alone: nothing exported, the provider gets the decision as it came
+    and a new trace id with flag 00 (before: sampled anyway, `traceparent ...-01`)."""
+    rt = start(deny)
+    assert not rt.recording
+    sent = run_request(rt)
+    exporting.force_flush()
+    assert otlp.snapshot() == []
+    assert sent == {**deny, "traceparent": sent["traceparent"]}
+    _, trace_id, _, flags = sent["traceparent"].split("-")
+    assert (trace_id, flags) == (rt.trace_id, "00") and is_hex(trace_id, 32)
+
+
+def test_a_b3_accept_without_ids_is_recorded(exporting: TracingSetup, otlp: OtlpReceiver) -> None:
+    rt = start({"x-b3-sampled": "1"})
+    sent = run_request(rt)
+    exporting.force_flush()
+    assert len(otlp.wait_for(4)) == 4
+    assert sent["x-b3-sampled"] == "1" and sent["traceparent"].endswith("-01")
 
 
 def test_exception_in_a_stage_marks_its_span(exporting: TracingSetup, otlp: OtlpReceiver) -> None:

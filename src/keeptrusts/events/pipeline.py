@@ -2,16 +2,20 @@
 
     enqueue(event) ──> memory queue ──(batch_size | flush_interval)──> local sinks (stdout, file)
                             │                                      └──> ApiSink ──ok──> done
-                            │ full: whole queue, in order                   │ failed / slow
+                            │ > 2 batches, or a slow POST: in order         │ failed / slow
                             ▼                                               ▼
                          spool (SQLite, on disk, ordered by seq) <──────────┘
                             └──(API back: oldest first, before anything newer)──> ApiSink
 
 Every event gets a sequence number when it is enqueued. The spool is ordered by it, and the
 memory queue is only sent while the spool is empty, so the API receives events in enqueue order
-(each at least once; the API deduplicates by id). Each event reaches the local sinks exactly once,
-when it leaves the memory queue. All blocking I/O (spool, local sinks) runs on one worker thread,
-in submission order; `enqueue` itself never blocks and never does I/O.
+(each at least once; the API deduplicates by id). What only memory holds stays small, so a kill
+loses little even while the API is slow: more than `2 * batch_size` waiting events go to the
+spool, and while a POST is unanswered after `flush_interval_seconds`, its batch is copied to the
+spool and the waiting events are moved there every flush interval (as during an outage). Each
+event reaches the local sinks exactly once, when it leaves the memory queue. All blocking I/O
+(spool, local sinks) runs on one worker thread, in submission order; `enqueue` itself never
+blocks and never does I/O.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +47,12 @@ Item = tuple[int, dict[str, Any]]
 Row = tuple[int, bytes]
 
 DEFAULT_EVENTS_FILE = "keeptrusts-events.jsonl"
+#: seconds between repeated "events lost" errors
+LOSS_LOG_INTERVAL = 10.0
+
+
+def _noop() -> None:
+    return None
 
 
 def default_spool_dir() -> str:
@@ -76,6 +87,11 @@ class EventPipeline:
         directory = spool_dir or settings.spool_dir or default_spool_dir()
         self.spool = Spool(directory, settings.spool_max_bytes, metrics) if self.remote else None
         self._mem: deque[Item] = deque()
+        #: memory holds at most this many events; beyond it they all move to the spool
+        self._low_water = min(settings.queue_size, 2 * settings.batch_size)
+        self._spill_at = self._low_water  # queue_size while the spool cannot be written
+        self._spool_ok = True  # the last spool write worked
+        self._last_loss_log = -LOSS_LOG_INTERVAL
         mem = self._mem
         self.metrics.events_queue_depth.set_function(lambda: len(mem))  # read at scrape time
         self._seq = 0
@@ -120,7 +136,7 @@ class EventPipeline:
             return
         self._seq += 1
         self._mem.append((self._seq, event))
-        if len(self._mem) > self.settings.queue_size and self._loop is not None:
+        if len(self._mem) > self._spill_at and self._loop is not None:
             # keep the order: the whole queue (older first) goes to the spool, not just the newest
             overflow = list(self._mem)
             self._mem.clear()
@@ -137,7 +153,8 @@ class EventPipeline:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not self._mem and not self._inflight and not self._spool_has_data():
+            idle = not self._mem and not self._inflight and not self._pending_spills
+            if idle and not self._spool_has_data():
                 return True
             await asyncio.sleep(0.02)
         return False
@@ -203,23 +220,49 @@ class EventPipeline:
         if self.remote is None:
             self._inflight = []
             return
-        ok = await self._deliver(self.remote, rows)
+        ok, on_disk = await self._post(self.remote, rows, from_memory=True)
+        self._inflight = []
         if ok:
-            self._inflight = []
+            if on_disk:
+                await self._io_call(self._forget, rows)
             self._sent(len(rows))
             return
         self.metrics.events_retried.inc()
-        await self._io_call(self._spool_rows, rows)  # already written to the local sinks
-        self._inflight = []
+        if not on_disk:
+            await self._io_call(self._spool_rows, rows)  # already written to the local sinks
         await self._outage()
+
+    async def _post(
+        self, remote: ApiSink, rows: list[Row], *, from_memory: bool
+    ) -> tuple[bool, bool]:
+        """POST a batch. While the API takes longer than a flush interval to answer, keep on
+        disk what only memory holds: a copy of the batch itself (when it came from memory) and,
+        every flush interval, the events waiting in memory. A kill during a slow POST then loses
+        at most about a flush interval's worth. Returns (delivered, batch copied to the spool).
+        """
+        post = asyncio.ensure_future(self._deliver(remote, rows))
+        flush = self.settings.flush_interval_seconds
+        on_disk = False
+        try:
+            await asyncio.wait({post}, timeout=flush)
+            if not post.done() and from_memory:
+                on_disk = await self._io_call(self._spool_copy, rows)
+            while not post.done():
+                if self._spool_ok:
+                    await self._spill_memory()
+                await asyncio.wait({post}, timeout=flush)
+            return post.result(), on_disk
+        finally:
+            post.cancel()  # a no-op once it is done; stops the POST if we were cancelled
 
     async def _replay_step(self, remote: ApiSink) -> None:
         assert self.spool is not None
         rows = await self._io_call(self.spool.read, self.settings.batch_size)
         if not rows:
             return  # only pending spills: the next read sees them (same I/O thread, FIFO)
-        if await self._deliver(remote, rows):
-            await self._io_call(self.spool.remove, rows)
+        ok, _ = await self._post(remote, rows, from_memory=False)
+        if ok:
+            await self._io_call(self._forget, rows)
             self._sent(len(rows))
             return
         self.metrics.events_retried.inc()
@@ -233,14 +276,17 @@ class EventPipeline:
             return False
 
     async def _outage(self) -> None:
-        """The API is down or slow: keep new events on disk, wait a backoff, then try again."""
-        await self._spill_memory()
+        """The API is down or slow: keep new events on disk, wait a backoff, then try again.
+        (While the spool cannot be written, they stay in memory, up to queue_size.)"""
+        if self._spool_ok:
+            await self._spill_memory()
         delay = self._backoff.next()
         loop = asyncio.get_running_loop()
         until = loop.time() + delay
         while not self._stop.is_set() and loop.time() < until:
             await self._pause(min(self.settings.flush_interval_seconds, until - loop.time()))
-            await self._spill_memory()
+            if self._spool_ok:
+                await self._spill_memory()
 
     def _sent(self, n: int) -> None:
         self._backoff.reset()
@@ -250,6 +296,7 @@ class EventPipeline:
 
     async def _final_flush(self, deadline: float) -> None:
         loop = asyncio.get_running_loop()
+        await self._io_call(_noop)  # a copy of the in-flight batch may still be being written
         if self._inflight:  # the loop was cancelled mid-delivery: keep that batch
             self._mem.extendleft(reversed(self._inflight))
             self._inflight = []
@@ -283,9 +330,13 @@ class EventPipeline:
     # -- the I/O thread ------------------------------------------------------------------------
 
     async def _open_spool(self, spool: Spool) -> None:
+        """Open the spool; never fail start-up. An unusable directory falls back to a fresh
+        temp dir; if that fails too, the gateway runs without a spool (events the API does not
+        take at once are counted as dropped)."""
         try:
             await self._io_call(spool.open)
-        except (OSError, RuntimeError) as exc:
+            return
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
             fallback = tempfile.mkdtemp(prefix="keeptrusts-spool-")
             log.error(
                 "event spool %s unusable (%s); spooling to %s instead, which may not survive "
@@ -295,7 +346,15 @@ class EventPipeline:
                 fallback,
             )
             spool.directory = type(spool.directory)(fallback)
+        try:
             await self._io_call(spool.open)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            log.error(
+                "EVENT SPOOL UNAVAILABLE (%s): running without one; decision events the API "
+                "does not take at once are dropped and counted",
+                exc,
+            )
+            self.spool = None
 
     def _spill_soon(self, items: list[Item]) -> None:
         assert self._loop is not None
@@ -321,6 +380,25 @@ class EventPipeline:
         if self.remote is not None:
             self._spool_rows(rows)
 
+    def _spool_copy(self, rows: list[Row]) -> bool:
+        """I/O thread: a copy of the batch being POSTed. If it cannot be written, nothing is
+        lost yet (the POST goes on, and a failed one is spooled as usual)."""
+        if self.spool is None or not self.spool.fits(rows):
+            return False
+        try:
+            self.spool.append(rows)
+        except sqlite3.Error as exc:
+            self._spool_writable(False, exc)
+            return False
+        self._spool_writable(True)
+        self._inflight = []  # the spool holds the batch now
+        return True
+
+    def _forget(self, rows: list[Row]) -> None:
+        """I/O thread: delivered rows leave the spool (a failed delete is logged, not raised)."""
+        if self.spool is not None:
+            self.spool.remove(rows)
+
     def _encode(self, items: list[Item]) -> list[Row]:
         """Events as JSON, encoded when they leave memory (orjson's output keeps a buffer of a
         few KB each: bytes held in a long queue would cost far more memory than the dicts).
@@ -337,12 +415,31 @@ class EventPipeline:
 
     def _spool_rows(self, rows: list[Row]) -> None:
         if self.spool is None:
+            self._lost(len(rows), "no event spool")
             return
         try:
             self.spool.append(rows)
         except sqlite3.Error as exc:  # e.g. the disk is full
-            self.metrics.events_dropped.inc(len(rows))
-            log.error("EVENT SPOOL WRITE FAILED: %d decision events lost: %s", len(rows), exc)
+            self._spool_writable(False, exc)
+            self._lost(len(rows), f"EVENT SPOOL WRITE FAILED: {exc}")
+            return
+        self._spool_writable(True)
+
+    def _spool_writable(self, ok: bool, exc: sqlite3.Error | None = None) -> None:
+        """While the spool cannot be written (a full disk), memory may hold up to queue_size
+        events again and slow POSTs spill nothing, rather than lose events to a spill that
+        fails; the next write that works restores the low bound."""
+        self._spool_ok = ok
+        self._spill_at = self._low_water if ok else self.settings.queue_size
+        if exc is not None:
+            log.debug("event spool write failed: %s", exc)
+
+    def _lost(self, n: int, why: str) -> None:
+        self.metrics.events_dropped.inc(n)
+        now = time.monotonic()
+        if now - self._last_loss_log >= LOSS_LOG_INTERVAL:
+            self._last_loss_log = now
+            log.error("%s: %d decision events lost (counted in events_dropped)", why, n)
 
     def _write_local(self, rows: list[Row]) -> None:
         bodies = [body for _, body in rows]
@@ -355,7 +452,7 @@ class EventPipeline:
                 log.error("event sink %s failed, %d events lost: %s", sink.name, len(bodies), exc)
 
     def _spool_has_data(self) -> bool:
-        return self._pending_spills > 0 or (self.spool is not None and self.spool.count > 0)
+        return self.spool is not None and (self._pending_spills > 0 or self.spool.count > 0)
 
     async def _io_call(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

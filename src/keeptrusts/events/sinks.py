@@ -10,10 +10,15 @@ from __future__ import annotations
 import logging
 import sys
 from typing import BinaryIO, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
+import orjson
 
 log = logging.getLogger("keeptrusts.events")
+
+#: The control plane's reply is a few dozen bytes; read no more than this of any answer.
+MAX_REPLY_BYTES = 65536
 
 
 class LocalSink(Protocol):
@@ -62,7 +67,13 @@ class FileSink:
 
 
 class ApiSink:
-    """`POST {api_url}/v1/events` with `{"events": [...]}` and the gateway's bearer token."""
+    """`POST {api_url}/v1/events` with `{"events": [...]}` and the gateway's bearer token.
+
+    A batch counts as delivered only when the control plane itself answers: a 2xx whose body is
+    JSON `{"accepted": <the batch size>, ...}` (`controlplane/app.py`). Redirects are not
+    followed (a proxy redirecting to a login page would turn the POST into a GET that "succeeds"),
+    so a 3xx, or a 2xx with any other body, is a failed delivery: spooled and retried.
+    """
 
     name = "api"
 
@@ -73,16 +84,18 @@ class ApiSink:
             self._headers["Authorization"] = f"Bearer {token}"
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 2.0))
         self._session: aiohttp.ClientSession | None = None
-        self._warned_auth = False
+        self._warned: set[str] = set()
 
     async def deliver(self, batch: list[bytes]) -> bool:
         body = b'{"events":[' + b",".join(batch) + b"]}"
         try:
-            async with self._client().post(self.url, data=body, headers=self._headers) as resp:
-                await resp.read()
+            async with self._client().post(
+                self.url, data=body, headers=self._headers, allow_redirects=False
+            ) as resp:
+                reply = await read_capped(resp.content, MAX_REPLY_BYTES)
                 if 200 <= resp.status < 300:
-                    return True
-                self._report(resp.status)
+                    return self._acknowledged(reply, len(batch), resp.status)
+                self._report(resp.status, resp.headers.get("Location"))
                 return False
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.debug("event delivery to %s failed: %r", self.url, exc)
@@ -94,10 +107,36 @@ class ApiSink:
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self._session
 
-    def _report(self, status: int) -> None:
-        if status in (401, 403) and not self._warned_auth:
-            self._warned_auth = True
-            log.error(
+    def _acknowledged(self, reply: bytes, sent: int, status: int) -> bool:
+        accepted = accepted_count(reply)
+        if accepted == sent:
+            return True
+        self._warn_once(
+            "reply",
+            "control-plane API %s answered HTTP %d without the expected acknowledgement "
+            '({"accepted": %d}; got %s); events are spooled and retried. Is '
+            "KEEPTRUSTS_API_URL the control plane, not a proxy or login page?",
+            self.url,
+            status,
+            sent,
+            "a JSON reply" if accepted is not None else "no JSON reply",
+        )
+        return False
+
+    def _report(self, status: int, location: str | None) -> None:
+        if 300 <= status < 400:
+            self._warn_once(
+                "redirect",
+                "control-plane API %s answered a redirect (HTTP %d to host %s); redirects are "
+                "not followed, events are spooled and retried. Point KEEPTRUSTS_API_URL at the "
+                "API itself",
+                self.url,
+                status,
+                location_host(location),
+            )
+        elif status in (401, 403):
+            self._warn_once(
+                "auth",
                 "control-plane API %s refused the gateway token (HTTP %d); events are spooled "
                 "until KEEPTRUSTS_GATEWAY_TOKEN is accepted",
                 self.url,
@@ -106,7 +145,42 @@ class ApiSink:
         else:
             log.debug("event delivery to %s: HTTP %d", self.url, status)
 
+    def _warn_once(self, kind: str, msg: str, *args: object) -> None:
+        """An error the first time, debug afterwards: a misconfiguration retried every few
+        seconds must not flood the log (the spool depth metric keeps growing instead)."""
+        level = logging.DEBUG if kind in self._warned else logging.ERROR
+        self._warned.add(kind)
+        log.log(level, msg, *args)
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes:
+    """The body up to `limit` bytes (a reply may arrive in several reads)."""
+    data = b""
+    while len(data) < limit:
+        chunk = await stream.read(limit - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def accepted_count(reply: bytes) -> int | None:
+    """`accepted` from the control plane's `{"accepted": n, "inserted": k}`, else None."""
+    try:
+        doc = orjson.loads(reply)
+    except orjson.JSONDecodeError:
+        return None
+    accepted = doc.get("accepted") if isinstance(doc, dict) else None
+    return accepted if type(accepted) is int else None
+
+
+def location_host(location: str | None) -> str:
+    """Only the host of a redirect target: its path or query may carry tokens."""
+    if not location:
+        return "(none)"
+    return urlsplit(location).hostname or "(same host)"

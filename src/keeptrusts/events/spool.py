@@ -51,21 +51,38 @@ class Spool:
         self._lock_fd: int | None = None
         self._last_drop_log = 0.0
         self._dropped_since_log = 0
+        self._last_remove_log = -DROP_LOG_INTERVAL
+        #: rows up to this seq were delivered (their delete may have failed): `read` skips them
+        self._floor = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def open(self) -> None:
+        """Claim a slot and open its database. A file that is not a readable SQLite database
+        is moved aside (`spool-<n>.db.corrupt-<UTC time>`, logged) and a fresh spool started.
+        Any other failure raises, with the slot's lock released."""
         self.directory.mkdir(parents=True, exist_ok=True)
         slot = self._claim_slot()
-        self.path = self.directory / f"spool-{slot}.db"
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA journal_size_limit=16777216")
-        db.execute(SCHEMA)
-        row = db.execute("SELECT count(*), coalesce(sum(length(body)), 0), max(seq) FROM spool")
-        count, size, last = row.fetchone()
-        self._db, self.count, self.bytes, self.last_seq = db, int(count), int(size), int(last or 0)
+        path = self.directory / f"spool-{slot}.db"
+        try:
+            try:
+                self._connect(path)
+            except sqlite3.DatabaseError as exc:
+                if not _is_corrupt(exc):
+                    raise
+                aside = _move_aside(path)
+                log.error(
+                    "EVENT SPOOL CORRUPT: %s is not a readable SQLite database (%s); moved it "
+                    "to %s (the events in it are not replayed) and started an empty spool",
+                    path,
+                    exc,
+                    aside,
+                )
+                self._connect(path)
+        except BaseException:
+            self.close()
+            raise
+        self.path = path
         self.metrics.events_spool_depth.set(self.count)
         if self.count:
             log.warning(
@@ -73,6 +90,21 @@ class Spool:
                 self.path,
                 self.count,
             )
+
+    def _connect(self, path: Path) -> None:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA journal_size_limit=16777216")
+            db.execute(SCHEMA)
+            row = db.execute("SELECT count(*), coalesce(sum(length(body)), 0), max(seq) FROM spool")
+            count, size, last = row.fetchone()
+        except BaseException:
+            db.close()
+            raise
+        self._db, self.count, self.bytes, self.last_seq = db, int(count), int(size), int(last or 0)
+        self._floor = 0
 
     def _claim_slot(self) -> int:
         for slot in range(MAX_SLOTS):
@@ -118,24 +150,51 @@ class Spool:
         self.metrics.events_spool_depth.set(self.count)
         return len(kept)
 
+    def fits(self, rows: list[tuple[int, bytes]]) -> bool:
+        """Whether `append(rows)` would keep every row (the byte cap is not reached)."""
+        return self.bytes + sum(len(body) for _, body in rows) <= self.max_bytes
+
     def read(self, limit: int) -> list[tuple[int, bytes]]:
         """The oldest `limit` rows, in sequence order."""
-        cur = self._require().execute("SELECT seq, body FROM spool ORDER BY seq LIMIT ?", (limit,))
+        cur = self._require().execute(
+            "SELECT seq, body FROM spool WHERE seq > ? ORDER BY seq LIMIT ?", (self._floor, limit)
+        )
         return [(int(seq), bytes(body)) for seq, body in cur.fetchall()]
 
     def remove(self, rows: list[tuple[int, bytes]]) -> None:
-        """Forget rows that were delivered."""
+        """Forget rows that were delivered: the oldest ones (delivery follows `seq`).
+
+        They are forgotten in memory first (`read` skips them, the counts drop), then deleted
+        with everything older. A delete that fails (a full disk) is logged and never raised:
+        delivery goes on, and the next delete that works removes them too. Rows whose delete
+        never worked are sent again after a restart (the API deduplicates them by id)."""
         if not rows:
             return
-        db = self._require()
-        with db:
-            db.execute("BEGIN")
-            db.executemany("DELETE FROM spool WHERE seq = ?", [(seq,) for seq, _ in rows])
+        self._floor = max(self._floor, max(seq for seq, _ in rows))
         self.count = max(0, self.count - len(rows))
         self.bytes = max(0, self.bytes - sum(len(body) for _, body in rows))
         if self.count == 0:
             self.bytes = 0
         self.metrics.events_spool_depth.set(self.count)
+        db = self._require()
+        try:
+            with db:
+                db.execute("BEGIN")
+                db.execute("DELETE FROM spool WHERE seq <= ?", (self._floor,))
+        except sqlite3.Error as exc:
+            self._remove_failed(exc)
+
+    def _remove_failed(self, exc: sqlite3.Error) -> None:
+        now = time.monotonic()
+        if now - self._last_remove_log >= DROP_LOG_INTERVAL:
+            self._last_remove_log = now
+            log.error(
+                "event spool %s: delivered events cannot be deleted (%s); delivery continues "
+                "and skips them, but the file cannot shrink until the disk has room (after a "
+                "restart they are sent again, deduplicated by id)",
+                self.path,
+                exc,
+            )
 
     def _require(self) -> sqlite3.Connection:
         if self._db is None:
@@ -159,3 +218,24 @@ class Spool:
             )
             self._last_drop_log = now
             self._dropped_since_log = 0
+
+
+#: SQLITE_CORRUPT and SQLITE_NOTADB: the file is damaged or not a database at all.
+CORRUPT_CODES = frozenset({11, 26})
+
+
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in CORRUPT_CODES
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a damaged spool file (and its WAL and shared-memory files) out of the way."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.rename(aside.with_name(aside.name + suffix))
+    path.rename(aside)
+    return aside

@@ -1,6 +1,8 @@
 """Every Prometheus metric the gateway exposes (names are contract; labels stay bounded).
 
-One `Metrics` object per process, on its own registry so tests can build a fresh one.
+One `Metrics` object per process, on its own registry so tests can build a fresh one. Under
+`--workers N` every worker's exposition covers all workers, labelled `worker`
+(`worker_metrics.py`).
 Label values for model, tenant and provider come from the config and the pricing table;
 callers fold anything else into `other` (see `config.runtime.Runtime.model_label`).
 """
@@ -19,6 +21,7 @@ from prometheus_client import (
 )
 
 from keeptrusts.telemetry.fastmetrics import FastCounter, FastHistogram
+from keeptrusts.telemetry.worker_metrics import WorkerMetrics
 
 #: LLM calls take tens of milliseconds to minutes.
 DURATION_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, float("inf"))
@@ -158,6 +161,10 @@ class Metrics:
         )
         for d in DECISIONS:
             self.decisions.labels(decision=d)
+        #: set in a `--workers N` worker process (from the supervisor's environment)
+        self.workers = WorkerMetrics.from_env(r)
+        if self.workers is not None:
+            self.workers.start()
 
     def child(self, metric: Any, *values: str) -> Any:
         """`metric.labels(*values)`, cached: label sets are bounded, lookups are hot."""
@@ -168,4 +175,6 @@ class Metrics:
         return hit
 
     def render(self) -> bytes:
+        if self.workers is not None:
+            return self.workers.render()
         return generate_latest(self.registry)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULT_SERVICE_NAME: Final = "keeptrusts-gateway"
 DEFAULT_OTLP_TRACES_ENDPOINT: Final = "http://localhost:4318/v1/traces"
 TRACER_NAME: Final = "keeptrusts.gateway"
+#: At exit, pending spans get this long to reach the collector (docs/drain.md counts it).
+EXIT_FLUSH_SECONDS: Final = 2.0
 
 #: Trace-context headers this module reads and re-emits (all lower case).
 TRACE_HEADERS: Final = (
@@ -66,6 +69,8 @@ _ANY_HEX: Final = "0123456789abcdefABCDEF"
 _ZERO_TRACE: Final = "0" * 32
 _ZERO_SPAN: Final = "0" * 16
 _B3_FLAGS: Final = ("0", "1", "d")  # `b3: 0` and friends: a sampling decision with no ids
+_B3_SAMPLED: Final = ("0", "1", "true", "false")  # `x-b3-sampled` values (true/false: legacy)
+_B3_MULTI_FLAGS: Final = ("x-b3-sampled", "x-b3-flags")
 _ODD_HEX: Final = "13579bdf"  # flags whose low (sampled) bit is set
 _MAX_HEADER: Final = 512  # longer trace headers are not trace context; W3C caps tracestate at 512
 
@@ -143,6 +148,18 @@ def parse_b3_multi(headers: Mapping[str, str], trace_value: str) -> Parent | Non
     debug = headers.get("x-b3-flags") == "1"
     sampled = headers.get("x-b3-sampled", "1").lower() not in ("0", "false")
     return Parent(trace_id, span_id, sampled=sampled or debug, debug=debug)
+
+
+def _b3_multi_flags_only(headers: Mapping[str, str], raw: dict[str, str]) -> bool:
+    """`x-b3-sampled` / `x-b3-flags` without ids: a sampling decision alone, passed on as it
+    came (into `raw`). Returns True for "not sampled" (B3's deny), which the gateway obeys."""
+    sampled = headers.get("x-b3-sampled")
+    debug = headers.get("x-b3-flags")
+    if sampled is not None and sampled.lower() in _B3_SAMPLED:
+        raw["x-b3-sampled"] = sampled
+    if debug == "1":
+        raw["x-b3-flags"] = debug
+    return debug != "1" and sampled is not None and sampled.lower() in ("0", "false")
 
 
 def _new_trace_id() -> str:
@@ -309,6 +326,7 @@ class RequestTrace:
         parent: Parent | None = None
         formats = 0
         raw: dict[str, str] = {}
+        deny = False  # a B3 "not sampled" decision that came without ids
         value = headers.get("traceparent")
         if value is not None and (parent := parse_traceparent(value)) is not None:
             formats, raw["traceparent"] = _W3C, value
@@ -322,6 +340,7 @@ class RequestTrace:
                 parent = parent or b3
             elif value in _B3_FLAGS:  # a sampling decision alone: passed on as it came
                 raw["b3"] = value
+                deny = value == "0"
         value = headers.get("x-b3-traceid")
         if value is not None and (multi := parse_b3_multi(headers, value)) is not None:
             formats |= _B3_MULTI
@@ -329,11 +348,13 @@ class RequestTrace:
                 if (v := headers.get(name)) is not None:
                     raw[name] = v
             parent = parent or multi
+        elif value is None:
+            deny = _b3_multi_flags_only(headers, raw) or deny
         for name in OPAQUE_HEADERS:
             if (v := headers.get(name)) is not None:
                 raw[name] = v
         rt = cls(parent, formats, raw, _tracer)
-        if _tracer is not None:
+        if _tracer is not None and (parent is not None or not deny):
             rt._start_server_span(_tracer, method, route)
         elif parent is None:
             rt.trace_id = _new_trace_id()
@@ -397,8 +418,12 @@ class RequestTrace:
         for name in OPAQUE_HEADERS:
             if name in self._raw:
                 out[name] = self._raw[name]
-        if "b3" in self._raw and "b3" not in out:
+        if "b3" in self._raw and "b3" not in out:  # `b3: 0|1|d` alone: passed on as it came
             out["b3"] = self._raw["b3"]
+        if not self._formats & _B3_MULTI:  # `x-b3-sampled` / `x-b3-flags` alone: the same
+            for name in _B3_MULTI_FLAGS:
+                if name in self._raw:
+                    out[name] = self._raw[name]
         return out
 
     def _passthrough_headers(self) -> dict[str, str]:
@@ -457,12 +482,27 @@ class TracingSetup:
     def force_flush(self, timeout_millis: int = 5000) -> bool:
         return self.provider.force_flush(timeout_millis)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = EXIT_FLUSH_SECONDS) -> bool:
+        """Turn export off, then export the pending spans and stop the SDK, waiting at most
+        `timeout` seconds: an unreachable collector must not hold up exit (the SDK's own flush
+        ignores its timeout and waits for each export, 10 s per attempt). Spans not exported by
+        then are dropped, with a warning. Returns whether the flush finished."""
         global _tracer
         if _tracer is self.tracer:
             _tracer = None
-        self.provider.force_flush()
-        self.provider.shutdown()
+        worker = threading.Thread(
+            target=self.provider.shutdown, name="keeptrusts-otel-shutdown", daemon=True
+        )
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            log.warning(
+                "tracing: spans not exported to %s within %.1f s of exit; dropped",
+                self.endpoint,
+                timeout,
+            )
+            return False
+        return True
 
 
 def _truthy(value: str | None) -> bool:
@@ -513,7 +553,9 @@ def setup_tracing(*, install_global: bool = True) -> TracingSetup | None:
     resource = Resource.create({SERVICE_VERSION: __version__})
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
         resource = resource.merge(Resource({SERVICE_NAME: DEFAULT_SERVICE_NAME}))
-    provider = TracerProvider(resource=resource)
+    # shutdown_on_exit=False: `TracingSetup.shutdown` is the only, bounded, shutdown (the SDK's
+    # own atexit hook would wait up to 30 s for an export stuck on an unreachable collector)
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     tracer = provider.get_tracer(TRACER_NAME, __version__)
     if install_global:
