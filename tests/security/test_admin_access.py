@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from keeptrusts.gateway.admin import local_peer, proxied, token_matches
+from keeptrusts.gateway.admin_access import local_peer, proxied, token_matches
 from tests.fakes.gateway import Gateway, GatewayFactory
 
 TOKEN = "adm-secret-token-1"

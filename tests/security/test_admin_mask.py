@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from keeptrusts.gateway.admin import mask, mask_url
+from keeptrusts.config.masking import mask, mask_url
 from tests.fakes.gateway import GatewayFactory
 
 SECRETS = ("RedisQueryPW", "AzureKeyInQuery", "CookieSecret", "sk-x", "SasSig", "UserPass")
