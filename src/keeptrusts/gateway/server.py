@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import socket
-import ssl
 import uuid
 from dataclasses import dataclass, field
 
@@ -34,16 +33,13 @@ from keeptrusts.gateway.app import build_app
 from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
 from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.gateway.tls import StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend
 from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
-
-
-class StartupError(Exception):
-    """A start-up problem outside the policy config (e.g. TLS files), printed as one line."""
 
 
 @dataclass
@@ -81,7 +77,8 @@ class GatewayServer:
         return discover(self.opts.policy_configs, self.opts.config_dir, required=required)
 
     async def start(self) -> None:
-        tls = self._tls()  # raises StartupError naming the file
+        o = self.opts
+        tls = server_context(o.tls_cert, o.tls_key, o.tls_client_ca)  # StartupError: bad file
         files = self.files()
         if not files:
             log.warning(
@@ -171,32 +168,6 @@ class GatewayServer:
         sock.setblocking(False)
         self.opts.port = sock.getsockname()[1]
         return sock
-
-    def _tls(self) -> ssl.SSLContext | None:
-        o = self.opts
-        if not o.tls_cert:
-            return None
-        for flag, path in (
-            ("--tls-cert", o.tls_cert),
-            ("--tls-key", o.tls_key),
-            ("--tls-client-ca", o.tls_client_ca),
-        ):
-            _readable(flag, path)
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        try:
-            ctx.load_cert_chain(o.tls_cert, o.tls_key)
-        except ssl.SSLError as exc:
-            what = f"--tls-cert {o.tls_cert}" + (f" / --tls-key {o.tls_key}" if o.tls_key else "")
-            raise StartupError(f"{what}: not a usable PEM certificate and key ({exc})") from exc
-        if o.tls_client_ca:
-            try:
-                ctx.load_verify_locations(o.tls_client_ca)
-            except ssl.SSLError as exc:
-                raise StartupError(
-                    f"--tls-client-ca {o.tls_client_ca}: not a usable PEM CA bundle ({exc})"
-                ) from exc
-            ctx.verify_mode = ssl.CERT_REQUIRED
-        return ctx
 
     def _swap(self, runtime: Runtime) -> None:
         assert self.state is not None
@@ -359,14 +330,3 @@ async def run(opts: ServeOptions) -> int:
     settle_memory()
     await server.serve_forever()
     return 0
-
-
-def _readable(flag: str, path: str | None) -> None:
-    """Raise StartupError naming `flag` and `path` unless the file can be read."""
-    if path is None:
-        return
-    try:
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise StartupError(f"{flag} {path}: cannot read: {exc.strerror or exc}") from exc
