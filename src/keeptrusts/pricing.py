@@ -48,8 +48,9 @@ class Pricing:
         found = model if model in self.table and not model.endswith("*") else None
         if found is None:
             found = self._longest_prefix(model, model.rsplit("/", 1)[-1])
-        if len(self._cache) < CACHE_SIZE:
-            self._cache[model] = found
+        if len(self._cache) >= CACHE_SIZE:  # names come from callers: keep the recent ones
+            del self._cache[next(iter(self._cache))]
+        self._cache[model] = found
         return found
 
     def _longest_prefix(self, model: str, bare: str) -> str | None:

@@ -6,25 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.config.cases import BAD_STATE, HEAD, SECRET
 from tests.fakes.gateway import GatewayFactory
-
-HEAD = "pack: {name: t}\npolicies: {chain: []}\n"
-SECRET = "S3cretRedisPass"
 
 
 @pytest.mark.parametrize(
     ("state", "words"),
-    [
-        ("state: {backend: redis}\n", "state.url: required when backend is redis"),
-        (
-            f'state: {{backend: redis, url: "redis://admin:{SECRET}@127.0.0.1:notaport/0"}}\n',
-            "state.url: the port is not a number",
-        ),
-        (
-            f'state: {{backend: redis, url: "redis+sentinel://admin:{SECRET}@127.0.0.1:26379"}}\n',
-            "state.url: a redis+sentinel:// URL needs the service name",
-        ),
-    ],
+    BAD_STATE,
 )
 def test_bad_state_refuses_to_start_naming_file_line_key(
     gateways: GatewayFactory, state: str, words: str

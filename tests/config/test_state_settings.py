@@ -6,9 +6,7 @@ import pytest
 
 from keeptrusts.config.load import ConfigError, load_texts
 from keeptrusts.limits.backend import state_problem
-
-HEAD = "pack: {name: t}\npolicies: {chain: []}\n"
-SECRET = "S3cretRedisPass"
+from tests.config.cases import BAD_STATE, HEAD, SECRET
 
 
 def problems(state: str) -> str:
@@ -20,15 +18,7 @@ def problems(state: str) -> str:
 @pytest.mark.parametrize(
     ("state", "words"),
     [
-        ("state: {backend: redis}\n", "state.url: required when backend is redis"),
-        (
-            f'state: {{backend: redis, url: "redis://admin:{SECRET}@127.0.0.1:notaport/0"}}\n',
-            "state.url: the port is not a number",
-        ),
-        (
-            f'state: {{backend: redis, url: "redis+sentinel://admin:{SECRET}@127.0.0.1:26379"}}\n',
-            "state.url: a redis+sentinel:// URL needs the service name",
-        ),
+        *BAD_STATE,
         ('state: {backend: redis, url: "http://h:6379"}\n', "state.url: the URL scheme must be"),
         ('state: {backend: redis, url: "redis://h:6379/zero"}\n', "database number"),
         (

@@ -286,3 +286,9 @@ def test_reload_applies_what_it_can_and_names_what_needs_a_restart(
         started = time.monotonic()
         answer = sock.recv(200)
         assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 3
+    # back to the start-up values: nothing is pending any more
+    gw.config.write_text(text + "server: {admin_token_env: TOKEN_B}\n")
+    r = httpx.post(
+        gw.url + "/keeptrusts/config/reload", headers={"Authorization": "Bearer adm-token-b"}
+    )
+    assert r.status_code == 200 and r.json()["restart_needed"] == []

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from keeptrusts.limits.memory import BUDGET_SWEEP_SECONDS, MemoryBackend
+import pytest
+
+from keeptrusts.limits.memory import BUDGET_SWEEP_SECONDS, MemoryBackend, _Budget
 from keeptrusts.limits.windows import DAY, Window
 
 NOW = 1_764_300_000.0  # 2025-11-28T03:20:00Z
@@ -51,16 +53,29 @@ async def test_number_of_subjects_is_capped_least_recently_used_first() -> None:
     assert (await b.budget_state("busy", DAYW, NOW)).spent == 800 * 21
 
 
-async def test_a_flood_of_new_subjects_does_not_rescan_every_time() -> None:
+async def test_a_flood_of_new_subjects_does_not_rescan_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     b = MemoryBackend(max_budget_keys=10)
+    scanned = 0
+    ended = _Budget.ended
+
+    def counting(self: _Budget, now: float) -> bool:
+        nonlocal scanned
+        scanned += 1
+        return ended(self, now)
+
+    monkeypatch.setattr(_Budget, "ended", counting)
     for i in range(10):
         await spend(b, f"old-{i}", NOW - DAY)  # yesterday: ended, swept at the next sweep
     assert len(b._budgets) == 10
     await spend(b, "new-0", NOW)  # sweeps (first sweep of this clock) and keeps new-0
     assert list(b._budgets) == ["new-0"]
+    scanned = 0
     for i in range(1, 30):
         await spend(b, f"new-{i}", NOW + BUDGET_SWEEP_SECONDS / 2)
     assert len(b._budgets) == 10
+    assert scanned <= 10  # one sweep of a full table, not one per new subject
 
 
 async def test_refused_or_empty_reservations_leave_no_entry_to_evict_live_spend() -> None:

@@ -78,3 +78,11 @@ def test_running_config_is_masked(gateways: GatewayFactory) -> None:
     assert "x.example" in shown and "Cookie" in shown
     for secret in SECRETS:
         assert secret not in shown, secret
+
+
+def test_a_password_holding_url_delimiters_is_still_masked() -> None:
+    """`?`, `/` or `#` unescaped in a password do not end the user info early."""
+    assert mask_url("redis://u:p?x@h:6379/0") == "redis://***@h:6379/0"
+    assert mask_url("postgresql://u:a/b#c@db/kt?sslmode=require") == (
+        "postgresql://***@db/kt?sslmode=require"
+    )

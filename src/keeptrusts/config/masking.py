@@ -64,14 +64,40 @@ def mask(value: Any, key: str = "") -> Any:
 
 def mask_url(url: str) -> str:
     """`url` with its user info and secret-looking query/fragment values replaced by `***`."""
-    scheme, _, rest = url.partition("://")
-    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    authority, tail = rest[:cut], rest[cut:]
-    if "@" in authority:
-        authority = f"{MASK}@{authority.rpartition('@')[2]}"
+    parts = split_url(url)
+    if parts is None:
+        return url
+    scheme, creds, head, query = parts
+    tail = head if query is None else f"{head}?{query}"
     tail, hash_, fragment = tail.partition("#")
     path, q, query = tail.partition("?")
-    return f"{scheme}://{authority}{path}{q}{_mask_params(query)}{hash_}{_mask_params(fragment)}"
+    user = "" if creds is None else f"{MASK}@"
+    return f"{scheme}://{user}{path}{q}{_mask_params(query)}{hash_}{_mask_params(fragment)}"
+
+
+def split_url(url: str) -> tuple[str, str | None, str, str | None] | None:
+    """(scheme, user info or None, host and path, query or None); None if not a URL.
+
+    An unescaped `@`, `/`, `#` or `?` in a password is tolerated: the user info ends at the
+    last `@` before the query, or at the last `@` of all when the query holds the only `@`
+    (the `?` was then part of the password).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    head, q, query = rest.partition("?")
+    if "@" not in head and "@" in query:
+        head, q, query = rest, "", ""
+    creds: str | None = None
+    if "@" in head:
+        creds, _, head = head.rpartition("@")
+    return scheme, creds, head, query if q else None
+
+
+def secret_param(name: str) -> bool:
+    """A query parameter name hinting at a secret (`password`, `api-key`, `sig`...)."""
+    low = name.lower()
+    return any(h in low for h in QUERY_SECRET_HINTS)
 
 
 def _mask_params(text: str) -> str:
@@ -80,7 +106,6 @@ def _mask_params(text: str) -> str:
 
 def _mask_param(param: str) -> str:
     name, eq, value = param.partition("=")
-    low = name.lower()
-    if eq and value and any(h in low for h in QUERY_SECRET_HINTS):
+    if eq and value and secret_param(name):
         return f"{name}={MASK}"
     return param

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -31,7 +32,7 @@ OTHER = "other"
 
 #: settings the process reads once, at start: the limits backend and its counters
 #: (`state`), the event pipeline (`events`) and the listening socket's connection cap
-START_ONLY: tuple[tuple[str, ...], ...] = (("state",), ("events",), ("server", "max_connections"))
+START_ONLY = ("state", "events", "server.max_connections")
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,11 +116,4 @@ def _context(
 
 def restart_needed(running: Config, new: Config) -> list[str]:
     """The `START_ONLY` settings (dotted) where `new` differs from what the process runs with."""
-    return [".".join(path) for path in START_ONLY if _pick(running, path) != _pick(new, path)]
-
-
-def _pick(config: Config, path: tuple[str, ...]) -> Any:
-    value: Any = config
-    for name in path:
-        value = getattr(value, name)
-    return value
+    return [path for path in START_ONLY if attrgetter(path)(running) != attrgetter(path)(new)]

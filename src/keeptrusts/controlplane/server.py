@@ -11,15 +11,13 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from keeptrusts.config.masking import MASK, mask_url, secret_param, split_url
 from keeptrusts.controlplane.app import build_app
 from keeptrusts.controlplane.store import Store
 
 log = logging.getLogger("keeptrusts.controlplane")
 
 DEFAULT_DATABASE = "sqlite:///keeptrusts.db"
-#: query parameters of a database URL whose values are secret (libpq's `password`, ...)
-SECRET_PARAMS = ("pass", "pwd", "secret", "token", "key")
-MASK = "***"
 
 
 @dataclass
@@ -44,7 +42,7 @@ def create_store(url: str) -> Store:
     if "://" in url:
         scheme = url.partition("://")[0]
         raise ValueError(
-            f"--database {_safe(url)}: unsupported scheme {scheme!r}; "
+            f"--database {mask_url(url)}: unsupported scheme {scheme!r}; "
             "use sqlite:///PATH or postgresql://..."
         )
     return SqliteStore(url)
@@ -69,8 +67,8 @@ async def serve(opts: ApiOptions) -> int:
     except Exception as exc:
         # a driver may quote the URL it failed on: never print its secrets
         reason = _scrub(str(exc), opts.database)
-        log.error("cannot open database %s: %s", _safe(opts.database), reason)
-        print(f"kt api: cannot open database {_safe(opts.database)}: {reason}", flush=True)
+        log.error("cannot open database %s: %s", mask_url(opts.database), reason)
+        print(f"kt api: cannot open database {mask_url(opts.database)}: {reason}", flush=True)
         return 1
     tokens = tokens_from_env()
     if not tokens:
@@ -98,61 +96,16 @@ async def serve(opts: ApiOptions) -> int:
     return 0
 
 
-def _safe(url: str) -> str:
-    """The database URL without secrets: the password of `user:pass@` and the values of
-    secret query parameters (`?password=...`)."""
-    parts = _split(url)
-    if parts is None:
-        return url
-    scheme, creds, host, query = parts
-    if creds is not None:
-        user, colon, _ = creds.partition(":")
-        host = f"{user}:{MASK}@{host}" if colon else f"{user}@{host}"
-    if query is None:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}?" + "&".join(_safe_param(p) for p in query.split("&"))
-
-
-def _split(url: str) -> tuple[str, str | None, str, str | None] | None:
-    """(scheme, user info or None, host and path, query or None); None if not a URL.
-
-    An unescaped `@` or `?` in a password is tolerated: the user info ends at the last `@`
-    before the query, or at the last `@` of all when the query holds the only `@` (the `?`
-    was then part of the password).
-    """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return None
-    head, q, query = rest.partition("?")
-    if "@" not in head and "@" in query:
-        head, q, query = rest, "", ""
-    creds: str | None = None
-    if "@" in head:
-        creds, _, head = head.rpartition("@")
-    return scheme, creds, head, query if q else None
-
-
-def _safe_param(param: str) -> str:
-    name, eq, value = param.partition("=")
-    if eq and value and _secret_param(name):
-        return f"{name}={MASK}"
-    return param
-
-
-def _secret_param(name: str) -> bool:
-    return any(h in name.lower() for h in SECRET_PARAMS)
-
-
 def _secrets(url: str) -> set[str]:
     """The secret values in a database URL, as written and percent-decoded."""
-    parts = _split(url)
+    parts = split_url(url)
     if parts is None:
         return set()
     _, creds, _, query = parts
     found = {creds.partition(":")[2]} if creds else set()
     for param in (query or "").split("&"):
         name, _, value = param.partition("=")
-        if _secret_param(name):
+        if secret_param(name):
             found.add(value)
     found |= {unquote(v) for v in found}
     found.discard("")

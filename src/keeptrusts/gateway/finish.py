@@ -8,6 +8,7 @@ from typing import Any
 from keeptrusts.gateway.dispatch import end_provider_span
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.pipeline.context import Exchange, Usage
+from keeptrusts.pipeline.texts import response_slots
 from keeptrusts.telemetry.logging import access_log
 
 log = logging.getLogger("keeptrusts.gateway")
@@ -40,19 +41,7 @@ def estimate_usage(ex: Exchange, output_chars: int) -> None:
 
 def response_chars(body: dict[str, Any]) -> int:
     """Characters of answer text in a JSON response (for an estimate without usage)."""
-    n = 0
-    for choice in body.get("choices") or ():
-        if not isinstance(choice, dict):
-            continue
-        msg = choice.get("message")
-        text = msg.get("content") if isinstance(msg, dict) else choice.get("text")
-        if isinstance(text, str):
-            n += len(text)
-        for call in (msg.get("tool_calls") or ()) if isinstance(msg, dict) else ():
-            fn = call.get("function") if isinstance(call, dict) else None
-            if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-                n += len(fn["arguments"])
-    return n
+    return sum(len(container[key]) for container, key in response_slots(body))
 
 
 def _int(value: Any) -> int:

@@ -104,6 +104,27 @@ class Handler:
         body = parse.parse_json(raw)
         model, stream = parse.check_common(body)
         self.check(body)
+        return self._new_exchange(request, runtime, request_id, trace, body, raw, model, stream)
+
+    def _refused(
+        self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
+    ) -> Exchange:
+        """The exchange of a request refused before its body was parsed and checked (too
+        large, malformed, the gateway busy): no body, but a tenant, a metric, an event and an
+        access line like any other request."""
+        return self._new_exchange(request, runtime, request_id, trace, {}, b"", "", False)
+
+    def _new_exchange(
+        self,
+        request: web.Request,
+        runtime: Any,
+        request_id: str,
+        trace: RequestTrace,
+        body: dict[str, Any],
+        raw: bytes,
+        model: str,
+        stream: bool,
+    ) -> Exchange:
         ident = runtime.resolver.resolve(
             request.headers, _peer_identity(request), _api_key(request)
         )
@@ -115,29 +136,6 @@ class Handler:
             request_id=request_id,
             model=model,
             stream=stream,
-            tenant=ident.tenant,
-            api_key_id=ident.api_key_id,
-            trace_id=trace.trace_id,
-            trace=trace,
-        )
-
-    def _refused(
-        self, request: web.Request, runtime: Any, request_id: str, trace: RequestTrace
-    ) -> Exchange:
-        """The exchange of a request refused before its body was parsed and checked (too
-        large, malformed, the gateway busy): no body, but a tenant, a metric, an event and an
-        access line like any other request."""
-        ident = runtime.resolver.resolve(
-            request.headers, _peer_identity(request), _api_key(request)
-        )
-        return Exchange(
-            runtime=runtime,
-            endpoint=self.endpoint,
-            body={},
-            raw=b"",
-            request_id=request_id,
-            model="",
-            stream=False,
             tenant=ident.tenant,
             api_key_id=ident.api_key_id,
             trace_id=trace.trace_id,

@@ -13,9 +13,9 @@ an `Identity`. Evidence is weighed in this order:
    - `l5d-client-id`: Linkerd's `<sa>.<ns>.serviceaccount.identity.<control-ns>.<domain>`,
      rewritten as `spiffe://<domain>/ns/<ns>/sa/<sa>` so one `identities` glob such as
      `spiffe://cluster.local/ns/data-science/*` covers Istio and Linkerd callers alike.
-   - `header`: the value of `tenants.header`, taken as the tenant name only if the config
-     knows that tenant (`tenants.known`, the values of `api_keys` and `identities`, `default`)
-     unless `tenants.header_tenants: any`; an unknown name falls through to the next source.
+   - `header`: the value of `tenants.header`, taken as the tenant name only if it is listed
+     in `tenants.known` or is `tenants.default` (unless `tenants.header_tenants: any`); any
+     other name, a key's or a certificate's tenant included, falls through to the next source.
      The header is not authenticated: without this check a caller could pick a fresh tenant
      (fresh rate limits and budget) on every request.
    - `api_key`: the bearer token (or `x-api-key`), hashed with SHA-256 and looked up in

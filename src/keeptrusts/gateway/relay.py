@@ -8,7 +8,6 @@ closes the provider connection at once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -121,11 +120,7 @@ async def relay(
     status = 200
     try:
         status = await _pump(request, resp, relay_, first, rest)
-    except asyncio.CancelledError:  # the client went away (aiohttp cancels the handler)
-        ex.client_gone = True
-        status = 499
-        raise
-    finally:
+    finally:  # (a client that went away cancels the handler, which records the 499)
         await upstream.aclose()
         relay_.record()
         ex.status = status
@@ -164,11 +159,11 @@ async def _pump(
             ready.append(tail)
     except StreamBlocked as exc:
         error: GatewayError = blocked(exc.policy, Stage.RESPONSE, exc.reason)
-        await _end_with_error(request, resp, error, ready)
+        await _end_with_error(resp, error, ready)
         return error.status
     except UpstreamError as exc:
         error = dispatch.to_gateway_error(exc)
-        await _end_with_error(request, resp, error, ready)
+        await _end_with_error(resp, error, ready)
         return error.status
     except (ConnectionError, OSError):
         ex.client_gone = True
@@ -177,9 +172,7 @@ async def _pump(
         import logging
 
         logging.getLogger("keeptrusts.gateway").exception("stream relay failed")
-        await _end_with_error(
-            request, resp, InternalError("the gateway failed mid-stream; retry"), ready
-        )
+        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"), ready)
         return 500
     ready.append(sse.DONE_FRAME)
     if not resp.prepared:
@@ -189,13 +182,12 @@ async def _pump(
 
 
 async def _end_with_error(
-    request: web.Request, resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
+    resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
 ) -> None:
     """Before the first write: raise `error` (the client gets its status and JSON). After:
-    write what was already released, then the error event and `[DONE]`."""
-    if not resp.prepared and not ready:
+    write what was already released, then the error event and `[DONE]`. (Chunks wait in
+    `ready` only once the response has started: the first is always written at once.)"""
+    if not resp.prepared:
         raise error
     with contextlib.suppress(ConnectionError, OSError):
-        if not resp.prepared:
-            await resp.prepare(request)
         await resp.write_eof(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))

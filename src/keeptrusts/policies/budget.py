@@ -160,9 +160,11 @@ class Budget(Policy):
             out.append((f"{rule.scope}:{rule.window}:{who}", rule))
         return out
 
-    def worst_case(self, ex: Exchange, rule: Rule) -> float:
-        """USD: estimated prompt tokens + the output cap (or `default_max_tokens`) per choice."""
-        prompt = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
+    def worst_case(self, ex: Exchange, rule: Rule, prompt: int | None = None) -> float:
+        """USD: estimated prompt tokens + the output cap (or `default_max_tokens`) per choice.
+        `prompt`: the estimate, when the caller made it already (it is the same for every rule)."""
+        if prompt is None:
+            prompt = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
         out = output_tokens(ex.endpoint, ex.body, rule.default_max_tokens)
         return self.pricing.cost(ex.model, prompt, out)
 
@@ -184,7 +186,8 @@ class Budget(Policy):
         self._cap_output(ex, [r for _, r in keyed])
         ticket = Ticket(uuid.uuid4().hex)
         ex.scratch[self.name] = ticket
-        amounts = [to_nano(self.worst_case(ex, rule)) for _, rule in keyed]
+        prompt = prompt_tokens(ex.endpoint, ex.body, self.settings.chars_per_token)
+        amounts = [to_nano(self.worst_case(ex, rule, prompt)) for _, rule in keyed]
         ticket.reserved_usd = to_usd(max(amounts))
         ticket.held = list(keyed)  # a cancelled check still releases on completion
         now = time.time()

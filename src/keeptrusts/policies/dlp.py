@@ -54,8 +54,9 @@ class DlpFilter(Policy):
         self.action = Result(settings.action)
         forms = sorted({form for t in settings.blocked_terms for form in terms.spellings(t)})
         self._terms = terms.BlockedTerms(forms)
-        self._empty = not forms
-        self._term_count = len({t.casefold().strip() for t in settings.blocked_terms} - {""})
+        self._term_count = len(
+            {" ".join(terms.fold(t).split()) for t in settings.blocked_terms} - {""}
+        )
         #: some term has a space: whitespace runs in a text match it, and count as one
         self._spaced = any(" " in form for form in forms)
         self._distance = settings.max_distance if settings.fuzzy_matching else 0
@@ -78,7 +79,7 @@ class DlpFilter(Policy):
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         out: list[Match] = []
-        if not self._empty:
+        if not self._terms.empty:
             self._find_terms(text, out)
         if self._patterns and (not out or self.action is not Result.BLOCK):
             self._find_patterns(text, out)

@@ -108,11 +108,8 @@ def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
         blocks.append({"type": "text", "text": text})
     for call in msg.get("tool_calls") or []:
         fn = call.get("function") or {}
-        arguments = fn.get("arguments") or "{}"
-        try:
-            if not isinstance(arguments, str):
-                raise orjson.JSONDecodeError("not a string", "", 0)
-            args = orjson.loads(arguments)
+        try:  # (orjson refuses anything but text or bytes with the same error)
+            args = orjson.loads(fn.get("arguments") or "{}")
         except orjson.JSONDecodeError as exc:
             raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
         blocks.append(
