@@ -74,3 +74,33 @@ def test_fuzzy_terms_across_whitespace_runs() -> None:
     for gap in [" ", "\n", "  ", "\t\n\u00a0", "\n" * 20]:
         text = f"see pr0ject{gap}atlas now"
         assert ft.find(text, text) == [(4, 16 + len(gap) - 1 + 1)], repr(gap)
+
+
+def test_whitespace_is_every_character_split_splits_on() -> None:
+    from keeptrusts.detect.fuzzy import WHITESPACE
+
+    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == WHITESPACE
+
+
+@given(
+    st.lists(st.sampled_from(["ab", "cd", "xy", "zw", "abc", "c"]), min_size=1, max_size=8),
+    st.lists(st.sampled_from([" ", "\n", "\t", "\u00a0", " \n ", "\u3000"]), min_size=8,
+             max_size=8),
+    st.integers(1, 4),
+)  # fmt: skip
+def test_short_terms_match_across_any_whitespace(
+    tokens: list[str], gaps: list[str], limit: int
+) -> None:
+    """Before: a piece that was only a space (short terms, large distances) was looked for
+    as a space, so a window whose only unchanged piece was a line break went unseen."""
+    from keeptrusts.detect.fuzzy import FuzzyTerms
+
+    text = "".join(t + g for t, g in zip(tokens, gaps, strict=False)).rstrip()
+    terms = ["ab cd"]
+    found = set(FuzzyTerms(terms, limit).find(text, text))
+    expected = {
+        (a, b)
+        for a, b in windows(words(text), 2)
+        if within(" ".join(text[a:b].split()), terms[0], limit)
+    }
+    assert found == expected

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +20,7 @@ from keeptrusts.telemetry.metrics import Metrics
 from tests.controlplane.eventgen import make_event
 from tests.controlplane.fixtures import ApiFactory
 from tests.controlplane.servers import TOKEN
-from tests.events.test_pipeline import pipeline, stored_ids
+from tests.events.test_pipeline import pipeline, sample, stored_ids
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config
@@ -53,6 +54,62 @@ def test_a_corrupt_spool_file_is_moved_aside(
     s.append([(1, b'{"id":"a"}')])
     assert s.read(10) == [(1, b'{"id":"a"}')]
     s.close()
+
+
+def damage(db: Path) -> None:
+    """Write garbage over a spool file that a `Spool` holds open, the way a disk fault would.
+    Another connection writes first, so the open one drops its page cache and reads the file."""
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("INSERT INTO spool (seq, body) VALUES (-1, x'00')")
+    other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    other.close()
+    db.write_bytes(GARBAGE[: db.stat().st_size].ljust(db.stat().st_size, b"x"))
+
+
+def test_a_spool_damaged_while_open_starts_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: every read raised `file is not a database` (replay retried it each second and
+    nothing newer was sent), and every append failed (the events were lost)."""
+    m = Metrics()
+    s = Spool(str(tmp_path), 1 << 20, m)
+    s.open()
+    s.append([(1, b'{"id":"a"}'), (2, b'{"id":"b"}')])
+    damage(tmp_path / "spool-0.db")
+    with caplog.at_level(logging.ERROR, "keeptrusts.events"):
+        assert s.read(10) == []
+    assert "EVENT SPOOL CORRUPT" in caplog.text and "2 events in it are not replayed" in caplog.text
+    assert len(list(tmp_path.glob("spool-0.db.corrupt-*"))) == 1
+    assert s.count == 0 and sample(m, "keeptrusts_events_dropped_total") == 2
+    s.append([(3, b'{"id":"c"}')])
+    assert s.read(10) == [(3, b'{"id":"c"}')]
+    damage(tmp_path / "spool-0.db")
+    assert s.append([(4, b'{"id":"d"}')]) == 1  # written to the fresh spool, not lost
+    assert s.read(10) == [(4, b'{"id":"d"}')] and s.last_seq == 4
+    assert sample(m, "keeptrusts_events_dropped_total") == 3
+    s.close()
+
+
+async def test_delivery_goes_on_after_the_spool_is_damaged(
+    make_api: ApiFactory, tmp_path: Path
+) -> None:
+    api = make_api()  # down: the first events wait on disk
+    m = Metrics()
+    p = pipeline(api.url, tmp_path / "spool", m)
+    await p.start()
+    events = [make_event(i) for i in range(20)]
+    for e in events[:10]:
+        p.enqueue(e)
+    await asyncio.sleep(0.6)
+    assert p.depth()["spool"] == 10
+    damage(tmp_path / "spool" / "spool-0.db")
+    await asyncio.to_thread(api.start)
+    for e in events[10:]:
+        p.enqueue(e)
+    assert await p.wait_drained(20)
+    assert await stored_ids(api) == [e["id"] for e in events[10:]]
+    assert sample(m, "keeptrusts_events_dropped_total") == 10  # counted, with the file kept
+    await p.close(2.0)
 
 
 def test_a_spool_that_cannot_be_opened_releases_its_slot(tmp_path: Path) -> None:

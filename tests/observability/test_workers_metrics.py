@@ -5,11 +5,14 @@ shows both, each series labelled `worker`, and no counter ever goes backwards be
 from __future__ import annotations
 
 import re
+import threading
 import time
+from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry
 
-from keeptrusts.telemetry.worker_metrics import SNAPSHOT_SECONDS
+from keeptrusts.telemetry.worker_metrics import ENV_DIR, ENV_INDEX, SNAPSHOT_SECONDS, WorkerMetrics
 from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.prometheus import promtool
 from tests.fakes.upstream import FakeUpstream
@@ -75,3 +78,14 @@ def test_every_scrape_shows_every_worker_and_counters_never_decrease(
     finally:
         stopped = gw.stop()  # SIGTERM: the supervisor stops both workers
     assert stopped == 0
+
+
+def test_metrics_close_stops_the_snapshot_thread(tmp_path: Path) -> None:
+    env = {ENV_DIR: str(tmp_path), ENV_INDEX: "0"}
+    workers = WorkerMetrics.from_env(CollectorRegistry(), env)
+    assert workers is not None
+    workers.start()
+    assert (tmp_path / "worker-0.json").exists()
+    thread = next(t for t in threading.enumerate() if t.name == "keeptrusts-metrics-snapshot")
+    workers.stop()
+    assert not thread.is_alive()

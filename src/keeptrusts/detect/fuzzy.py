@@ -77,10 +77,20 @@ def pieces(term: str, count: int) -> list[str]:
     return out
 
 
-def _fragment(piece: str) -> str:
-    """The longest space-free part of a piece: a text may hold any whitespace run where the
-    term has a space, so that part is what is certain to appear (`" atlas"` -> `"atlas"`)."""
-    return max(piece.split(" "), key=len) or piece
+#: every character `str.split()` splits on (`str.isspace`), checked by a test
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _fragments(piece: str) -> tuple[str, ...]:
+    """What is certain to appear of a piece that a text holds unchanged. A text may hold any
+    whitespace run where the term has a space, so: the longest space-free part of the piece
+    (`" atlas"` -> `"atlas"`), or, for a piece that is only spaces, any one whitespace
+    character."""
+    longest = max(piece.split(" "), key=len)
+    return (longest,) if longest else tuple(WHITESPACE)
 
 
 class FuzzyTerms:
@@ -100,7 +110,8 @@ class FuzzyTerms:
         index: dict[str, set[int]] = {}
         for i, term in enumerate(terms):
             for piece in pieces(term, limit + 1):
-                index.setdefault(_fragment(piece), set()).add(i)
+                for fragment in _fragments(piece):
+                    index.setdefault(fragment, set()).add(i)
         self._automaton = ahocorasick.Automaton()
         for piece, owners in index.items():
             self._automaton.add_word(piece, tuple(sorted(owners)))

@@ -26,7 +26,6 @@ import logging
 import os
 import sqlite3
 import tempfile
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ from keeptrusts.events.backoff import Backoff
 from keeptrusts.events.sinks import ApiSink, FileSink, LocalSink, StdoutSink
 from keeptrusts.events.spool import Spool
 from keeptrusts.telemetry.metrics import Metrics
+from keeptrusts.telemetry.throttle import LogThrottle
 
 log = logging.getLogger("keeptrusts.events")
 
@@ -89,9 +89,8 @@ class EventPipeline:
         self._mem: deque[Item] = deque()
         #: memory holds at most this many events; beyond it they all move to the spool
         self._low_water = min(settings.queue_size, 2 * settings.batch_size)
-        self._spill_at = self._low_water  # queue_size while the spool cannot be written
-        self._spool_ok = True  # the last spool write worked
-        self._last_loss_log = -LOSS_LOG_INTERVAL
+        self._spool_ok = True  # the last spool write worked (if not, memory holds queue_size)
+        self._loss_log = LogThrottle(LOSS_LOG_INTERVAL)
         mem = self._mem
         self.metrics.events_queue_depth.set_function(lambda: len(mem))  # read at scrape time
         self._seq = 0
@@ -136,7 +135,8 @@ class EventPipeline:
             return
         self._seq += 1
         self._mem.append((self._seq, event))
-        if len(self._mem) > self._spill_at and self._loop is not None:
+        spill_at = self._low_water if self._spool_ok else self.settings.queue_size
+        if len(self._mem) > spill_at and self._loop is not None:
             # keep the order: the whole queue (older first) goes to the spool, not just the newest
             overflow = list(self._mem)
             self._mem.clear()
@@ -430,16 +430,14 @@ class EventPipeline:
         events again and slow POSTs spill nothing, rather than lose events to a spill that
         fails; the next write that works restores the low bound."""
         self._spool_ok = ok
-        self._spill_at = self._low_water if ok else self.settings.queue_size
         if exc is not None:
             log.debug("event spool write failed: %s", exc)
 
     def _lost(self, n: int, why: str) -> None:
         self.metrics.events_dropped.inc(n)
-        now = time.monotonic()
-        if now - self._last_loss_log >= LOSS_LOG_INTERVAL:
-            self._last_loss_log = now
-            log.error("%s: %d decision events lost (counted in events_dropped)", why, n)
+        lost = self._loss_log.due(n)
+        if lost:
+            log.error("%s: %d decision events lost (counted in events_dropped)", why, lost)
 
     def _write_local(self, rows: list[Row]) -> None:
         bodies = [body for _, body in rows]

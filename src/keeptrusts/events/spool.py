@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from keeptrusts.telemetry.metrics import Metrics
+from keeptrusts.telemetry.throttle import LogThrottle
 
 log = logging.getLogger("keeptrusts.events")
 
@@ -49,9 +50,8 @@ class Spool:
         self.dropped = 0
         self._db: sqlite3.Connection | None = None
         self._lock_fd: int | None = None
-        self._last_drop_log = 0.0
-        self._dropped_since_log = 0
-        self._last_remove_log = -DROP_LOG_INTERVAL
+        self._drop_log = LogThrottle(DROP_LOG_INTERVAL)
+        self._remove_log = LogThrottle(DROP_LOG_INTERVAL)
         #: rows up to this seq were delivered (their delete may have failed): `read` skips them
         self._floor = 0
 
@@ -70,15 +70,7 @@ class Spool:
             except sqlite3.DatabaseError as exc:
                 if not _is_corrupt(exc):
                     raise
-                aside = _move_aside(path)
-                log.error(
-                    "EVENT SPOOL CORRUPT: %s is not a readable SQLite database (%s); moved it "
-                    "to %s (the events in it are not replayed) and started an empty spool",
-                    path,
-                    exc,
-                    aside,
-                )
-                self._connect(path)
+                self._start_afresh(path, exc, "the events in it are not replayed")
         except BaseException:
             self.close()
             raise
@@ -90,6 +82,36 @@ class Spool:
                 self.path,
                 self.count,
             )
+
+    def _start_afresh(self, path: Path, exc: sqlite3.DatabaseError, lost: str) -> None:
+        """Move a damaged file aside and open an empty spool in its place."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        aside = _move_aside(path)
+        log.error(
+            "EVENT SPOOL CORRUPT: %s is not a readable SQLite database (%s); moved it to %s "
+            "(%s) and started an empty spool",
+            path,
+            exc,
+            aside,
+            lost,
+        )
+        last = self.last_seq
+        self._connect(path)
+        self.last_seq = max(last, self.last_seq)
+        self.metrics.events_spool_depth.set(self.count)
+
+    def _damaged(self, exc: sqlite3.Error) -> None:
+        """A call on the open file failed. If the file went bad (a disk fault, or something
+        wrote over it), go on with an empty spool rather than fail every call from now on: the
+        events it held are counted as dropped. Any other error is raised again."""
+        if not isinstance(exc, sqlite3.DatabaseError) or not _is_corrupt(exc) or not self.path:
+            raise exc
+        held = self.count
+        self._start_afresh(self.path, exc, f"{held} events in it are not replayed")
+        self.dropped += held
+        self.metrics.events_dropped.inc(held)
 
     def _connect(self, path: Path) -> None:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -128,8 +150,9 @@ class Spool:
 
     # -- queue operations ----------------------------------------------------------------------
 
-    def append(self, rows: list[tuple[int, bytes]]) -> int:
-        """Store `rows` in one transaction; rows beyond the byte cap are dropped. Returns kept."""
+    def append(self, rows: list[tuple[int, bytes]], *, retry: bool = True) -> int:
+        """Store `rows` in one transaction; rows beyond the byte cap are dropped. Returns kept.
+        A spool found damaged is started afresh and the rows written there."""
         db = self._require()
         kept: list[tuple[int, bytes]] = []
         size = self.bytes
@@ -141,9 +164,15 @@ class Spool:
             size += len(body)
         if not kept:
             return 0
-        with db:
-            db.execute("BEGIN")
-            db.executemany("INSERT OR IGNORE INTO spool (seq, body) VALUES (?, ?)", kept)
+        try:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR IGNORE INTO spool (seq, body) VALUES (?, ?)", kept)
+        except sqlite3.DatabaseError as exc:
+            if not retry:
+                raise
+            self._damaged(exc)
+            return self.append(kept, retry=False)
         self.count += len(kept)
         self.bytes = size
         self.last_seq = max(self.last_seq, kept[-1][0])
@@ -155,11 +184,16 @@ class Spool:
         return self.bytes + sum(len(body) for _, body in rows) <= self.max_bytes
 
     def read(self, limit: int) -> list[tuple[int, bytes]]:
-        """The oldest `limit` rows, in sequence order."""
-        cur = self._require().execute(
-            "SELECT seq, body FROM spool WHERE seq > ? ORDER BY seq LIMIT ?", (self._floor, limit)
-        )
-        return [(int(seq), bytes(body)) for seq, body in cur.fetchall()]
+        """The oldest `limit` rows, in sequence order (none from a spool found damaged)."""
+        try:
+            cur = self._require().execute(
+                "SELECT seq, body FROM spool WHERE seq > ? ORDER BY seq LIMIT ?",
+                (self._floor, limit),
+            )
+            return [(int(seq), bytes(body)) for seq, body in cur.fetchall()]
+        except sqlite3.DatabaseError as exc:
+            self._damaged(exc)
+            return []
 
     def remove(self, rows: list[tuple[int, bytes]]) -> None:
         """Forget rows that were delivered: the oldest ones (delivery follows `seq`).
@@ -182,12 +216,13 @@ class Spool:
                 db.execute("BEGIN")
                 db.execute("DELETE FROM spool WHERE seq <= ?", (self._floor,))
         except sqlite3.Error as exc:
-            self._remove_failed(exc)
+            if isinstance(exc, sqlite3.DatabaseError) and _is_corrupt(exc):
+                self._damaged(exc)
+            else:
+                self._remove_failed(exc)
 
     def _remove_failed(self, exc: sqlite3.Error) -> None:
-        now = time.monotonic()
-        if now - self._last_remove_log >= DROP_LOG_INTERVAL:
-            self._last_remove_log = now
+        if self._remove_log.due():
             log.error(
                 "event spool %s: delivered events cannot be deleted (%s); delivery continues "
                 "and skips them, but the file cannot shrink until the disk has room (after a "
@@ -203,21 +238,18 @@ class Spool:
 
     def _drop(self, n: int) -> None:
         self.dropped += n
-        self._dropped_since_log += n
         self.metrics.events_dropped.inc(n)
-        now = time.monotonic()
-        if now - self._last_drop_log >= DROP_LOG_INTERVAL:
+        dropped = self._drop_log.due(n)
+        if dropped:
             log.error(
                 "EVENT SPOOL FULL: dropped %d decision events (spool %s holds %d bytes, cap "
                 "events.spool_max_bytes=%d); the control-plane API has been unreachable too long "
                 "- raise the cap or restore the API",
-                self._dropped_since_log,
+                dropped,
                 self.path,
                 self.bytes,
                 self.max_bytes,
             )
-            self._last_drop_log = now
-            self._dropped_since_log = 0
 
 
 #: SQLITE_CORRUPT and SQLITE_NOTADB: the file is damaged or not a database at all.

@@ -307,6 +307,7 @@ class GatewayServer:
             await close(5.0)
         await self.state.limits.close()
         await self.state.session.close()
+        self.metrics.close()
         flush_access()
         log.info("drained; exiting")
 

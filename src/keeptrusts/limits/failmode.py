@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeGuard
 
 from keeptrusts.limits.backend import LimitBackend, LimitsUnavailable
 from keeptrusts.pipeline.verdict import Decision, Result
+from keeptrusts.telemetry.throttle import LogThrottle
 
 log = logging.getLogger("keeptrusts.limits")
 
 #: the reason code recorded when a request went through unchecked (`--fail-mode allow`)
 FALLBACK_REASON = "limits.backend_unavailable"
+#: during an outage every request falls back: one warning per this many seconds, with a count
+WARN_INTERVAL = 10.0
+_warn = LogThrottle(WARN_INTERVAL)
+
+
+def goes_on(failure: BaseException | None, backend: LimitBackend) -> TypeGuard[LimitsUnavailable]:
+    """Whether a request runs despite a failed limits call (`--fail-mode allow`, backend
+    unreachable); any other failure stops it."""
+    return isinstance(failure, LimitsUnavailable) and backend.fail_mode == "allow"
 
 
 def fall_back(backend: LimitBackend, policy: str, exc: LimitsUnavailable) -> Decision:
@@ -20,7 +31,12 @@ def fall_back(backend: LimitBackend, policy: str, exc: LimitsUnavailable) -> Dec
     if backend.fail_mode == "block":
         exc.policy = policy
         raise exc
-    log.warning(
-        "policy %r: limits backend unreachable, request allowed (--fail-mode allow)", policy
-    )
+    allowed = _warn.due()
+    if allowed:
+        log.warning(
+            "limits backend unreachable: %d requests allowed unchecked since the last warning "
+            "(--fail-mode allow; latest under policy %r; counted in limit_fallbacks)",
+            allowed,
+            policy,
+        )
     return Decision(Result.ALLOW, FALLBACK_REASON)

@@ -31,6 +31,7 @@ from keeptrusts.limits.backend import (
     RateState,
 )
 from keeptrusts.limits.windows import Window
+from keeptrusts.telemetry.throttle import LogThrottle
 
 if TYPE_CHECKING:
     from keeptrusts.telemetry.metrics import Metrics
@@ -123,7 +124,7 @@ class MemoryBackend:
         #: least recently used first (an access moves a subject to the end)
         self._budgets: dict[str, _Budget] = {}
         self._last_sweep = float("-inf")
-        self._last_forget_log = float("-inf")
+        self._forget_log = LogThrottle(BUDGET_SWEEP_SECONDS)
 
     async def rate_acquire(
         self, key: str, rule: RateRule, tokens: int, lease: str, now: float
@@ -206,8 +207,7 @@ class MemoryBackend:
         return st
 
     def _forgot(self, now: float) -> None:
-        if now - self._last_forget_log >= BUDGET_SWEEP_SECONDS:
-            self._last_forget_log = now
+        if self._forget_log.due(now=now):
             log.warning(
                 "in-memory budgets hold %d subjects with spend: the least recently used are "
                 "forgotten; use state.backend redis for budgets over many tenants or keys",

@@ -48,7 +48,7 @@ from keeptrusts.limits.backend import (
     to_usd,
 )
 from keeptrusts.limits.estimate import check_caps, max_output_tokens, output_tokens, prompt_tokens
-from keeptrusts.limits.failmode import fall_back
+from keeptrusts.limits.failmode import fall_back, goes_on
 from keeptrusts.limits.subjects import (
     GLOBAL,
     Scope,
@@ -228,7 +228,7 @@ class Budget(Policy):
     async def _failed(self, ticket: Ticket, failure: BaseException) -> Decision:
         """Some calls failed, none refused: `--fail-mode allow` lets the request through
         (every rule settles at completion); else every reservation is dropped now."""
-        if isinstance(failure, LimitsUnavailable) and self.backend.fail_mode == "allow":
+        if goes_on(failure, self.backend):
             ticket.fallback = True
             return fall_back(self.backend, self.name, failure)
         await self._release(ticket)

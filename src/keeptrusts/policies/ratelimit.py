@@ -43,7 +43,7 @@ from keeptrusts.limits.backend import (
     RateRule,
 )
 from keeptrusts.limits.estimate import check_caps, output_tokens, prompt_tokens
-from keeptrusts.limits.failmode import fall_back
+from keeptrusts.limits.failmode import fall_back, goes_on
 from keeptrusts.limits.subjects import GLOBAL, Scope, key_folder, model_folder, safe, subject
 from keeptrusts.limits.together import together
 from keeptrusts.pipeline.stage import Policy
@@ -161,7 +161,7 @@ class RateLimit(Policy):
             if isinstance(r, BaseException) and rule.max_parallel
         ]
         held.counted = [(k, r.bucket) for k, r in admitted] + unknown
-        if refusal is not None or (failure is not None and not self._goes_on(failure)):
+        if refusal is not None or (failure is not None and not goes_on(failure, self.backend)):
             held.counted = unknown
             await self._undo(admitted, lease, tokens)
         if refusal is not None:  # a refusal is an answer: it wins over a failed call
@@ -171,10 +171,6 @@ class RateLimit(Policy):
         if failure is not None:
             raise failure
         return ALLOW
-
-    def _goes_on(self, failure: BaseException) -> bool:
-        """The request runs despite the failure (`--fail-mode allow`, Redis unreachable)."""
-        return isinstance(failure, LimitsUnavailable) and self.backend.fail_mode == "allow"
 
     def _refuse(
         self,

@@ -174,6 +174,11 @@ class Metrics:
             hit = self._children[key] = metric.labels(*values)
         return hit
 
+    def close(self) -> None:
+        """Stop background work (the `--workers` snapshot thread); at drain's end."""
+        if self.workers is not None:
+            self.workers.stop()
+
     def render(self) -> bytes:
         if self.workers is not None:
             return self.workers.render()

@@ -75,7 +75,10 @@ class WorkerMetrics:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop the snapshot thread (waits for a snapshot being written)."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
 
     def render(self) -> bytes:
         """Prometheus text: this worker live, the others as of their latest snapshot."""
