@@ -19,6 +19,7 @@ from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.pipeline.chain import run_complete, run_request, run_response
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Result
@@ -34,11 +35,15 @@ ROUTES = {
 
 
 class Handler:
-    def __init__(self, state: GatewayState, endpoint: str) -> None:
+    """The OpenAI API's endpoints. Subclasses speak other APIs over the same path by
+    translating the request (`_exchange`) and the answer (`_reply`, `stream_format`,
+    `_error`): see `gateway/messages.py`."""
+
+    def __init__(self, state: GatewayState, endpoint: str, route: str | None = None) -> None:
         self.state = state
         self.endpoint = endpoint
         self.check = parse.CHECKS[endpoint]
-        self.route = ROUTES[endpoint]
+        self.route = route or ROUTES[endpoint]
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         state = self.state
@@ -46,7 +51,7 @@ class Handler:
         request_id = make_request_id(request.headers.get("x-request-id"))
         trace = RequestTrace.start(request.headers, request.method, self.route)
         if runtime is None:
-            return error_response(
+            return self._error(
                 UpstreamFailed(
                     "no config is loaded yet; retry shortly", status=503, code="not_ready"
                 ),
@@ -158,7 +163,13 @@ class Handler:
         )
         if ex.stream:
             resp, _status = await relay(
-                self.state, request, ex, call, self._headers(ex), wants_usage
+                self.state,
+                request,
+                ex,
+                call,
+                self._headers(ex),
+                wants_usage,
+                self.stream_format(ex),
             )
             return resp
         body = await dispatch.complete(ex, call, self.state.metrics)
@@ -166,11 +177,22 @@ class Handler:
         changed = run_response(ex, body) if rt.enabled else False
         if not ex.usage.input_tokens:
             estimate_usage(ex, response_chars(body))
+        return self._reply(ex, body, None if changed else call.response_raw)
+
+    def _reply(self, ex: Exchange, body: dict[str, Any], raw: bytes | None) -> web.Response:
+        """The answer to a JSON request (`raw`: the provider's bytes, when nothing changed)."""
         ex.status = 200
-        if call.response_raw is not None and not changed:
+        if raw is not None:
             # nothing was redacted: the provider's bytes go out as they came (no re-encoding)
-            return raw_json_response(call.response_raw, 200, self._headers(ex))
+            return raw_json_response(raw, 200, self._headers(ex))
         return json_response(body, 200, self._headers(ex))
+
+    def stream_format(self, ex: Exchange) -> StreamFormat:
+        """How a stream is written to this endpoint's callers."""
+        return OPENAI
+
+    def _error(self, exc: GatewayError, headers: dict[str, str]) -> web.Response:
+        return error_response(exc, headers)
 
     def _headers(self, ex: Exchange) -> dict[str, str]:
         return {
@@ -191,7 +213,7 @@ class Handler:
             headers = self._headers(ex)
         else:
             headers["x-keeptrusts-decision"] = "allow"
-        return error_response(exc, headers)
+        return self._error(exc, headers)
 
 
 def _wants_usage(ex: Exchange) -> bool:

@@ -102,17 +102,33 @@ def parse_json(raw: bytes) -> dict[str, Any]:
 
 
 def check_common(body: dict[str, Any]) -> tuple[str, bool]:
+    """The fields every OpenAI endpoint shares: the model, streaming, token counts."""
+    model, stream = check_model(body), check_stream(body)
+    check_counts(body, ("max_tokens", "max_completion_tokens", "n"))
+    return model, stream
+
+
+def check_model(body: dict[str, Any]) -> str:
     model = body.get("model")
     if model is None:
         raise ValidationFailed("'model' is required: name the model to call")
     if not isinstance(model, str) or not model or len(model) > MAX_MODEL_LEN:
         raise ValidationFailed("'model' must be a non-empty string of at most 256 characters")
+    return model
+
+
+def check_stream(body: dict[str, Any]) -> bool:
     stream = body.get("stream", False)
     if stream is None:
-        stream = False
+        return False
     if not isinstance(stream, bool):
         raise ValidationFailed("'stream' must be true or false")
-    for key in ("max_tokens", "max_completion_tokens", "n"):
+    return stream
+
+
+def check_counts(body: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Token counts the gateway reads (limits, budgets): integers it can re-encode exactly."""
+    for key in keys:
         value = body.get(key)
         if value is None:
             continue
@@ -120,7 +136,6 @@ def check_common(body: dict[str, Any]) -> tuple[str, bool]:
             value = body[key] = int(value)  # JSON's 1.0 is the integer 1
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
             raise ValidationFailed(f"'{key}' must be a non-negative integer below 2^63")
-    return model, stream
 
 
 def check_chat(body: dict[str, Any]) -> None:

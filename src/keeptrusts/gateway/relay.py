@@ -13,18 +13,17 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from aiohttp import web
 
 from keeptrusts.errors import GatewayError, InternalError
 from keeptrusts.gateway import dispatch
 from keeptrusts.gateway.finish import estimate_usage, take_usage
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Evaluation, Stage
 from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
-from keeptrusts.streaming import sse
 from keeptrusts.streaming.chunks import flush_all, guard_chunk, is_empty
 from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
 
@@ -46,10 +45,11 @@ class SseResponse(web.StreamResponse):
 class Relay:
     """One stream's relay: guard state, usage, output size."""
 
-    def __init__(self, ex: Exchange, wants_usage: bool) -> None:
+    def __init__(self, ex: Exchange, wants_usage: bool, fmt: StreamFormat) -> None:
         rt = ex.runtime
         self.ex = ex
         self.wants_usage = wants_usage
+        self.fmt = fmt
         self.guard = (
             StreamGuard(rt.response_text, rt.holdback)
             if rt.enabled and rt.response_text and rt.holdback > 0
@@ -72,15 +72,13 @@ class Relay:
             if changed and is_empty(data):
                 return None
         self.output_chars += _text_len(data)
-        if changed or chunk.raw is None:
-            return sse.frame(orjson.dumps(data))
-        return sse.frame(chunk.raw)
+        return self.fmt.chunk(data, None if changed else chunk.raw)
 
     def tail(self) -> bytes | None:
         if self.guard is None:
             return None
         data = flush_all(self.template, self.guard)
-        return sse.frame(orjson.dumps(data)) if data else None
+        return self.fmt.chunk(data, None) if data else None
 
     def record(self) -> None:
         if self.guard is None:
@@ -109,13 +107,14 @@ async def relay(
     call: ProviderCall,
     headers: dict[str, str],
     wants_usage: bool,
+    fmt: StreamFormat = OPENAI,
 ) -> tuple[web.StreamResponse, int]:
     """Stream the response; returns it with the status to account (409/5xx if it ended badly).
 
     The response starts with its first write: a block or a provider failure before anything
     was written raises the error instead, so the client gets its status and JSON envelope."""
     upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
-    relay_ = Relay(ex, wants_usage)
+    relay_ = Relay(ex, wants_usage, fmt)
     resp = SseResponse(status=200, headers={**SSE_HEADERS, **headers})
     status = 200
     try:
@@ -159,11 +158,11 @@ async def _pump(
             ready.append(tail)
     except StreamBlocked as exc:
         error: GatewayError = blocked(exc.policy, Stage.RESPONSE, exc.reason)
-        await _end_with_error(resp, error, ready)
+        await _end_with_error(resp, relay_.fmt, error, ready)
         return error.status
     except UpstreamError as exc:
         error = dispatch.to_gateway_error(exc)
-        await _end_with_error(resp, error, ready)
+        await _end_with_error(resp, relay_.fmt, error, ready)
         return error.status
     except (ConnectionError, OSError):
         ex.client_gone = True
@@ -172,9 +171,10 @@ async def _pump(
         import logging
 
         logging.getLogger("keeptrusts.gateway").exception("stream relay failed")
-        await _end_with_error(resp, InternalError("the gateway failed mid-stream; retry"), ready)
+        failed = InternalError("the gateway failed mid-stream; retry")
+        await _end_with_error(resp, relay_.fmt, failed, ready)
         return 500
-    ready.append(sse.DONE_FRAME)
+    ready.append(relay_.fmt.done())
     if not resp.prepared:
         await resp.prepare(request)
     await resp.write_eof(b"".join(ready))  # the last chunk, [DONE] and the end in one write
@@ -182,12 +182,13 @@ async def _pump(
 
 
 async def _end_with_error(
-    resp: web.StreamResponse, error: GatewayError, ready: list[bytes]
+    resp: web.StreamResponse, fmt: StreamFormat, error: GatewayError, ready: list[bytes]
 ) -> None:
     """Before the first write: raise `error` (the client gets its status and JSON). After:
-    write what was already released, then the error event and `[DONE]`. (Chunks wait in
+    write what was already released, then the format's error ending (OpenAI's: the error
+    event and `[DONE]`). (Chunks wait in
     `ready` only once the response has started: the first is always written at once.)"""
     if not resp.prepared:
         raise error
     with contextlib.suppress(ConnectionError, OSError):
-        await resp.write_eof(b"".join([*ready, sse.frame(error.body()), sse.DONE_FRAME]))
+        await resp.write_eof(b"".join([*ready, fmt.error(error)]))

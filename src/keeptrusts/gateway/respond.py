@@ -25,13 +25,21 @@ def raw_json_response(
     return web.Response(body=body, status=status, content_type=JSON, headers=headers)
 
 
-def error_response(error: GatewayError, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    error: GatewayError, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> web.Response:
+    """The error's status, headers and envelope (`body`: another API's rendering of it)."""
     merged = {**(headers or {}), **error.headers}
     if not retryable(error):
         # the OpenAI and Anthropic SDKs retry 408, 409, 429 and 5xx unless told not to: a
         # policy block or a spent budget would only be sent (and counted) again
         merged["x-should-retry"] = "false"
-    return web.Response(body=error.body(), status=error.status, content_type=JSON, headers=merged)
+    return web.Response(
+        body=error.body() if body is None else body,
+        status=error.status,
+        content_type=JSON,
+        headers=merged,
+    )
 
 
 def retryable(error: GatewayError) -> bool:

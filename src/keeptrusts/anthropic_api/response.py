@@ -1,0 +1,93 @@
+"""A governed chat completion -> an Anthropic Messages response, for `/v1/messages` callers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from keeptrusts.errors import GatewayError, UpstreamFailed
+from keeptrusts.pipeline.context import Exchange
+
+#: OpenAI finish_reason -> Anthropic stop_reason
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (provider answers are not trusted)."""
+    return value if isinstance(value, dict) else {}
+
+
+def stop_reason(finish: Any) -> str:
+    return STOP_REASONS.get(str(finish), "end_turn")
+
+
+def message_id(chat_id: Any) -> str:
+    """Anthropic-style `msg_…` id from the chat completion's (the provider's own id when the
+    provider is Anthropic: its adapter made it `chatcmpl-msg_…`)."""
+    rest = str(chat_id or "").removeprefix("chatcmpl-")
+    return rest if rest.startswith("msg_") else "msg_" + (rest or "keeptrusts")
+
+
+def usage_of(prompt: int, completion: int, cached: int, writes: int) -> dict[str, int]:
+    """Anthropic's usage: `input_tokens` excludes cache reads and writes, counted apart."""
+    return {
+        "input_tokens": max(0, prompt - cached - writes),
+        "output_tokens": completion,
+        "cache_read_input_tokens": cached,
+        "cache_creation_input_tokens": writes,
+    }
+
+
+def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
+    """The first choice of a chat completion as a Message."""
+    choices = body.get("choices")
+    choice = obj(choices[0]) if isinstance(choices, list) and choices else {}
+    msg = obj(choice.get("message"))
+    content: list[dict[str, Any]] = []
+    text = "".join(t for t in (msg.get("content"), msg.get("refusal")) if isinstance(t, str))
+    if text:
+        content.append({"type": "text", "text": text})
+    content.extend(
+        _tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)
+    )
+    u = ex.usage
+    return {
+        "id": message_id(body.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model") or ex.model,
+        "content": content,
+        "stop_reason": stop_reason(choice.get("finish_reason")),
+        "stop_sequence": None,
+        "usage": usage_of(
+            u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens
+        ),
+    }
+
+
+def _tool_use(call: dict[str, Any]) -> dict[str, Any]:
+    fn = obj(call.get("function"))
+    try:
+        args = orjson.loads(fn.get("arguments") or "{}")
+    except orjson.JSONDecodeError:
+        args = None
+    if not isinstance(args, dict):
+        raise UpstreamFailed(
+            "the provider answered a tool call whose arguments are not a JSON object, which "
+            "the Messages API cannot carry; retry, or call /v1/chat/completions",
+            status=502,
+            code="upstream_error",
+        )
+    return {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args}
+
+
+def error_body(error: GatewayError) -> bytes:
+    """The contract's error envelope, with Anthropic's `"type": "error"` beside it."""
+    return orjson.dumps({"type": "error", **error.envelope()})

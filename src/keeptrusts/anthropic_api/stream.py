@@ -1,0 +1,141 @@
+"""Governed chat chunks -> Anthropic Messages stream events, for `/v1/messages` callers.
+
+    message_start, content_block_start, content_block_delta ..., content_block_stop ...,
+    message_delta (stop_reason, usage), message_stop
+
+One text block and one `tool_use` block per tool call, numbered in the order they begin. Blocks
+are closed together at the end of the message, not when the next one begins: the stream guard
+holds the last characters of each text until it knows they are safe, and may release them after
+the next block began (Anthropic's SDK accumulates deltas by block index, so this is still one
+well-formed message). Usage goes in `message_delta`, once the stream is over (OpenAI-style
+providers send it last). A block or failure after the first byte ends the stream with an
+`error` event, as Anthropic's API does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from keeptrusts.anthropic_api.response import message_id, obj, stop_reason, usage_of
+from keeptrusts.errors import GatewayError
+from keeptrusts.pipeline.context import Exchange
+
+
+def event(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+class MessagesStream:
+    """One stream's writer (a `StreamFormat`): state of the blocks begun so far."""
+
+    def __init__(self, ex: Exchange) -> None:
+        self.ex = ex
+        self.started = False
+        self.text_block: int | None = None
+        #: the chat tool call's index -> its block's index
+        self.tool_blocks: dict[int, int] = {}
+        self.blocks = 0
+        self.stop: str | None = None
+
+    def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
+        out: list[bytes] = []
+        if not self.started:
+            out.append(self._start(data))
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                self._choice(choice, out)
+        return b"".join(out) or None
+
+    def done(self) -> bytes:
+        out = [] if self.started else [self._start({})]
+        for index in range(self.blocks):
+            out.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
+        delta = {"stop_reason": self.stop or "end_turn", "stop_sequence": None}
+        u = self.ex.usage
+        usage = usage_of(
+            u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens
+        )
+        out.append(
+            event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage})
+        )
+        out.append(event("message_stop", {"type": "message_stop"}))
+        return b"".join(out)
+
+    def error(self, error: GatewayError) -> bytes:
+        return event("error", {"type": "error", **error.envelope()})
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _start(self, data: dict[str, Any]) -> bytes:
+        self.started = True
+        message: dict[str, Any] = {
+            "id": message_id(data.get("id")),
+            "type": "message",
+            "role": "assistant",
+            "content": [],
+            "model": data.get("model") or self.ex.model,
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 0, "output_tokens": 0},
+        }
+        return event("message_start", {"type": "message_start", "message": message})
+
+    def _choice(self, choice: dict[str, Any], out: list[bytes]) -> None:
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            text = delta.get("content")
+            # a text answer's first chunk carries `content` (maybe "" while the guard holds
+            # it): the text block begins there, so it stays first when a tool call follows
+            if isinstance(text, str) and (text or (self.text_block is None and not self.blocks)):
+                out.append(self._text(text))
+            for call in delta.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    out.append(self._tool(call))
+        reason = choice.get("finish_reason")
+        if reason:
+            self.stop = stop_reason(reason)
+
+    def _text(self, text: str) -> bytes:
+        begin = b""
+        if self.text_block is None:
+            self.text_block = self._next_block()
+            begin = self._began(self.text_block, {"type": "text", "text": ""})
+        if not text:
+            return begin
+        return begin + self._delta(self.text_block, {"type": "text_delta", "text": text})
+
+    def _tool(self, call: dict[str, Any]) -> bytes:
+        index = call.get("index", 0)
+        fn = obj(call.get("function"))
+        begin = b""
+        block = self.tool_blocks.get(index)
+        if block is None:
+            block = self.tool_blocks[index] = self._next_block()
+            start: dict[str, Any] = {
+                "type": "tool_use",
+                "id": call.get("id"),
+                "name": fn.get("name"),
+                "input": {},
+            }
+            begin = self._began(block, start)
+        args = fn.get("arguments")
+        if not isinstance(args, str) or not args:
+            return begin
+        return begin + self._delta(block, {"type": "input_json_delta", "partial_json": args})
+
+    def _next_block(self) -> int:
+        self.blocks += 1
+        return self.blocks - 1
+
+    def _began(self, index: int, block: dict[str, Any]) -> bytes:
+        return event(
+            "content_block_start",
+            {"type": "content_block_start", "index": index, "content_block": block},
+        )
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> bytes:
+        return event(
+            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        )

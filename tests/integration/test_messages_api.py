@@ -1,0 +1,308 @@
+"""`POST /v1/messages`: the official `anthropic` SDK against the real gateway, any target.
+
+The request is governed like a chat request (policies read every block), routed to OpenAI-style
+or Anthropic targets, and answered in Anthropic's format: JSON, stream events, errors.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import pytest
+
+from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.upstream import FakeUpstream
+from tests.integration.configs import ENV, openai_config
+from tests.integration.test_policies_e2e import CHAIN, POLICY
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    factory = GatewayFactory(tmp_path_factory.mktemp("msgs"))
+    yield factory.start(
+        openai_config(("a", upstream.base_url), chain=CHAIN, policy=POLICY), env=ENV
+    )
+    factory.stop_all()
+
+
+@pytest.fixture(scope="module")
+def gw_anthropic(
+    tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream
+) -> Iterator[Gateway]:
+    factory = GatewayFactory(tmp_path_factory.mktemp("msgs-a"))
+    config = openai_config(
+        ("c", upstream.base_url), chain=CHAIN, policy=POLICY, provider="anthropic"
+    )
+    yield factory.start(config, env=ENV)
+    factory.stop_all()
+
+
+def client(gw: Gateway) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=gw.base_url.removesuffix("/v1"), api_key="caller-key", max_retries=0
+    )
+
+
+def user(text: str) -> list[Any]:
+    return [{"role": "user", "content": text}]
+
+
+def test_json_answer_from_an_openai_target(gw: Gateway, fake: FakeUpstream) -> None:
+    msg = client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        system="be brief",
+        messages=user("hi"),
+        stop_sequences=["END"],
+        extra_body={"temperature": 0.2},
+        metadata={"user_id": "u-1"},
+    )
+    assert msg.type == "message" and msg.role == "assistant"
+    assert [b.type for b in msg.content] == ["text"]
+    assert msg.content[0].text == fake.behaviour.reply  # type: ignore[union-attr]
+    assert msg.stop_reason == "end_turn" and msg.id.startswith("msg_")
+    assert (msg.usage.input_tokens, msg.usage.output_tokens) == (11, 7)
+    sent = fake.requests[0]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.body["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+    ]
+    assert sent.body["max_tokens"] == 50 and sent.body["stop"] == ["END"]
+    assert sent.body["temperature"] == 0.2 and sent.body["user"] == "u-1"
+    assert "caller-key" not in json.dumps(sent.headers)
+
+
+def test_stream_from_an_openai_target(gw: Gateway, fake: FakeUpstream) -> None:
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("hi")) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert text == fake.behaviour.reply
+    assert final.stop_reason == "end_turn"
+    assert (final.usage.input_tokens, final.usage.output_tokens) == (11, 7)
+    assert fake.requests[0].body["stream"] is True
+
+
+def test_stream_events_in_anthropic_order(gw: Gateway, fake: FakeUpstream) -> None:
+    with httpx.stream(
+        "POST",
+        gw.base_url + "/messages",
+        json={"model": "gpt-4o", "max_tokens": 9, "stream": True, "messages": user("hi")},
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        body = r.read().decode()
+    names = [line[7:] for line in body.splitlines() if line.startswith("event: ")]
+    assert names[0] == "message_start" and names[1] == "content_block_start"
+    assert names[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    assert "[DONE]" not in body
+
+
+def test_tool_use_round_trip(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(tool_call={"name": "get_weather", "arguments": json.dumps({"city": "Paris"})})
+    tools: Any = [
+        {"name": "get_weather", "description": "Weather", "input_schema": {"type": "object"}}
+    ]
+    msg = client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        messages=user("weather?"),
+        tools=tools,
+        tool_choice={"type": "any", "disable_parallel_tool_use": True},
+    )
+    use = next(b for b in msg.content if b.type == "tool_use")
+    assert use.name == "get_weather" and use.input == {"city": "Paris"}  # type: ignore[union-attr]
+    assert msg.stop_reason == "tool_use"
+    sent = fake.requests[0].body
+    assert sent["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {"type": "object"},
+                "description": "Weather",
+            },
+        }
+    ]
+    assert sent["tool_choice"] == "required" and sent["parallel_tool_calls"] is False
+    fake.reset()
+    client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        tools=tools,
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"c": 1}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t1", "content": "sunny"},
+                    {"type": "text", "text": "thanks"},
+                ],
+            },
+        ],
+    )
+    assert fake.requests[0].body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": "Checking.",
+            "tool_calls": [
+                {
+                    "id": "t1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"c":1}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "t1", "content": "sunny"},
+        {"role": "user", "content": [{"type": "text", "text": "thanks"}]},
+    ]
+
+
+def test_streamed_tool_call(gw: Gateway, fake: FakeUpstream) -> None:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        data = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [choice]}
+        return b"data: " + json.dumps(data).encode() + b"\n\n"
+
+    call = {
+        "index": 0,
+        "id": "call_9",
+        "type": "function",
+        "function": {"name": "f", "arguments": ""},
+    }
+    fake.reset(
+        raw_stream=b"".join(
+            [
+                chunk({"role": "assistant", "content": "One moment."}),
+                chunk({"tool_calls": [call]}),
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": '}}]}),
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}),
+                chunk({}, "tool_calls"),
+                b"data: [DONE]\n\n",
+            ]
+        )
+    )
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("go")) as s:
+        final = s.get_final_message()
+    assert [b.type for b in final.content] == ["text", "tool_use"]
+    assert final.content[0].text == "One moment."  # type: ignore[union-attr]
+    assert final.content[1].input == {"a": 1} and final.content[1].id == "call_9"  # type: ignore[union-attr]
+    assert final.stop_reason == "tool_use"
+
+
+def test_policies_read_every_block(gw: Gateway, fake: FakeUpstream) -> None:
+    client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        system=[{"type": "text", "text": "Help jane.doe@example.com"}],
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "t", "content": [
+                        {"type": "text", "text": "card 4111 1111 1111 1111"}]},
+                    {"type": "text", "text": "call +1 415 555 0132"},
+                ],
+            }
+        ],
+    )  # fmt: skip
+    sent = json.dumps(fake.requests[0].body)
+    for secret in ("jane.doe@example.com", "4111 1111 1111 1111", "+1 415 555 0132"):
+        assert secret not in sent
+    assert "[REDACTED:" in sent
+
+
+def test_a_block_is_a_409_in_anthropic_shape_and_not_retried(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    c = anthropic.Anthropic(base_url=gw.base_url.removesuffix("/v1"), api_key="k", max_retries=2)
+    with pytest.raises(anthropic.ConflictError) as err:
+        c.messages.create(model="gpt-4o", max_tokens=5, messages=user("about Project Atlas"))
+    body = err.value.response.json()
+    assert body["type"] == "error"
+    assert (body["error"]["code"], body["error"]["policy"]) == ("input_blocked", "dlp-filter")
+    assert err.value.response.headers["x-should-retry"] == "false"
+    assert fake.requests == []
+
+
+def test_pii_in_a_streamed_answer_is_redacted(gw: Gateway, fake: FakeUpstream) -> None:
+    reply = "Write to jane.doe@example.com today."
+    fake.reset(chunks=["Write to jane.d", "oe@exam", "ple.com today."])
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("hi")) as s:
+        text = "".join(s.text_stream)
+    assert "jane.doe" not in text and text.startswith("Write to [REDACTED:")
+    assert text.endswith(" today.") and reply != text
+
+
+def test_a_block_mid_stream_is_an_error_event(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(chunks=["The plan is ", "called Project ", "Atlas and ", "more text. " * 5])
+    stream = client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("hi"))
+    with pytest.raises(anthropic.APIStatusError) as err, stream as s:
+        for _ in s.text_stream:
+            pass
+    assert err.value.body["error"]["code"] == "output_blocked"  # type: ignore[index]
+
+
+def test_bad_requests_are_400_naming_the_field(gw: Gateway, fake: FakeUpstream) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"model": "gpt-4o", "messages": user("hi")}, "max_tokens"),
+        ({"model": "gpt-4o", "max_tokens": 5, "messages": []}, "messages"),
+        (
+            {
+                "model": "gpt-4o",
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": [{"type": "document", "source": {}}]}],
+            },
+            "'document' blocks are not supported",
+        ),
+        (
+            {
+                "model": "gpt-4o",
+                "max_tokens": 5,
+                "messages": user("hi"),
+                "tools": [{"type": "web_search_20250305", "name": "web_search"}],
+            },
+            "server tools",
+        ),
+        (
+            {"model": "gpt-4o", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]},
+            "role",
+        ),
+    ]
+    for body, words in cases:
+        r = httpx.post(gw.base_url + "/messages", json=body)
+        assert r.status_code == 400, body
+        err = r.json()
+        assert err["type"] == "error" and err["error"]["code"] == "invalid_request"
+        assert words in err["error"]["message"], err
+    assert fake.requests == []
+
+
+def test_an_anthropic_target_round_trip(gw_anthropic: Gateway, fake: FakeUpstream) -> None:
+    msg = client(gw_anthropic).messages.create(
+        model="claude-test-model", max_tokens=50, system="be brief", messages=user("hi")
+    )
+    assert msg.content[0].text == fake.behaviour.reply  # type: ignore[union-attr]
+    assert msg.id == "msg_fake"
+    assert (msg.usage.input_tokens, msg.usage.output_tokens) == (11, 7)
+    sent = fake.requests[0]
+    assert sent.path == "/v1/messages" and sent.body["system"] == "be brief"
+    assert sent.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]
+    fake.reset()
+    with client(gw_anthropic).messages.stream(
+        model="claude-test-model", max_tokens=50, messages=user("hi")
+    ) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert text == fake.behaviour.reply and final.usage.output_tokens == 7
+    assert final.id == "msg_fake"
