@@ -16,6 +16,27 @@ from typing import Any
 from aiohttp import web
 
 
+def chat_sse(*chunks: tuple[dict[str, Any], str | None]) -> bytes:
+    """An OpenAI chat stream of (delta, finish_reason) chunks, then `[DONE]` (for `raw_stream`)."""
+    out = []
+    for delta, finish in chunks:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        data = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [choice]}
+        out.append(b"data: " + json.dumps(data).encode() + b"\n\n")
+    return b"".join(out) + b"data: [DONE]\n\n"
+
+
+#: a streamed answer: some text, then one tool call whose arguments arrive in two pieces
+TEXT_THEN_TOOL_CALL = chat_sse(
+    ({"role": "assistant", "content": "One moment."}, None),
+    ({"tool_calls": [{"index": 0, "id": "call_9", "type": "function",
+                      "function": {"name": "f", "arguments": ""}}]}, None),
+    ({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": '}}]}, None),
+    ({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}, None),
+    ({}, "tool_calls"),
+)  # fmt: skip
+
+
 @dataclass
 class Behaviour:
     reply: str = "Hello from the fake upstream."

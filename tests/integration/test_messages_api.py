@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.gateway import Gateway, GatewayFactory
-from tests.fakes.upstream import FakeUpstream
+from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream
 from tests.integration.configs import ENV, openai_config
 from tests.integration.test_policies_e2e import CHAIN, POLICY
 
@@ -169,29 +169,7 @@ def test_tool_use_round_trip(gw: Gateway, fake: FakeUpstream) -> None:
 
 
 def test_streamed_tool_call(gw: Gateway, fake: FakeUpstream) -> None:
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        data = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [choice]}
-        return b"data: " + json.dumps(data).encode() + b"\n\n"
-
-    call = {
-        "index": 0,
-        "id": "call_9",
-        "type": "function",
-        "function": {"name": "f", "arguments": ""},
-    }
-    fake.reset(
-        raw_stream=b"".join(
-            [
-                chunk({"role": "assistant", "content": "One moment."}),
-                chunk({"tool_calls": [call]}),
-                chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"a": '}}]}),
-                chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}),
-                chunk({}, "tool_calls"),
-                b"data: [DONE]\n\n",
-            ]
-        )
-    )
+    fake.reset(raw_stream=TEXT_THEN_TOOL_CALL)
     with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("go")) as s:
         final = s.get_final_message()
     assert [b.type for b in final.content] == ["text", "tool_use"]

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from keeptrusts.errors import GatewayError, UpstreamFailed
+from keeptrusts.pipeline.chat import first_choice, obj
 from keeptrusts.pipeline.context import Exchange
 
 #: OpenAI finish_reason -> Anthropic stop_reason
@@ -17,11 +18,6 @@ STOP_REASONS = {
     "function_call": "tool_use",
     "content_filter": "refusal",
 }
-
-
-def obj(value: Any) -> dict[str, Any]:
-    """`value` if it is a JSON object, else an empty one (provider answers are not trusted)."""
-    return value if isinstance(value, dict) else {}
 
 
 def stop_reason(finish: Any) -> str:
@@ -47,9 +43,7 @@ def usage_of(prompt: int, completion: int, cached: int, writes: int) -> dict[str
 
 def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a Message."""
-    choices = body.get("choices")
-    choice = obj(choices[0]) if isinstance(choices, list) and choices else {}
-    msg = obj(choice.get("message"))
+    choice, msg = first_choice(body)
     content: list[dict[str, Any]] = []
     text = "".join(t for t in (msg.get("content"), msg.get("refusal")) if isinstance(t, str))
     if text:

@@ -18,8 +18,9 @@ from typing import Any
 
 import orjson
 
-from keeptrusts.anthropic_api.response import message_id, obj, stop_reason, usage_of
+from keeptrusts.anthropic_api.response import message_id, stop_reason, usage_of
 from keeptrusts.errors import GatewayError
+from keeptrusts.pipeline.chat import obj
 from keeptrusts.pipeline.context import Exchange
 
 

@@ -10,10 +10,12 @@ from aiohttp.typedefs import Middleware
 from keeptrusts.errors import GatewayError, ValidationFailed
 from keeptrusts.gateway import admin, health
 from keeptrusts.gateway.handler import Handler
-from keeptrusts.gateway.messages import ROUTE, MessagesHandler
+from keeptrusts.gateway.messages import MESSAGES
 from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response
+from keeptrusts.gateway.responses import RESPONSES
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.gateway.translated import TranslatingHandler
 
 Handler_ = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,7 +63,8 @@ def build_app(
             web.post("/v1/chat/completions", Handler(state, "chat").__call__),
             web.post("/v1/completions", Handler(state, "completions").__call__),
             web.post("/v1/embeddings", Handler(state, "embeddings").__call__),
-            web.post(ROUTE, MessagesHandler(state).__call__),
+            web.post(MESSAGES.route, TranslatingHandler(state, MESSAGES).__call__),
+            web.post(RESPONSES.route, TranslatingHandler(state, RESPONSES).__call__),
             *health.routes(state),
             *admin.routes(state, reload),
         ]

@@ -37,7 +37,7 @@ ROUTES = {
 class Handler:
     """The OpenAI API's endpoints. Subclasses speak other APIs over the same path by
     translating the request (`_exchange`) and the answer (`_reply`, `stream_format`,
-    `_error`): see `gateway/messages.py`."""
+    `_error`): see `gateway/translated.py`."""
 
     def __init__(self, state: GatewayState, endpoint: str, route: str | None = None) -> None:
         self.state = state

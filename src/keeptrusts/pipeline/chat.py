@@ -1,0 +1,18 @@
+"""Reading an OpenAI chat completion defensively (provider answers are not trusted): for the
+endpoints that translate it into another API's answer (`anthropic_api/`, `responses_api/`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def first_choice(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The first choice of a chat completion and its message (empty objects if missing)."""
+    choices = body.get("choices")
+    choice = obj(choices[0]) if isinstance(choices, list) and choices else {}
+    return choice, obj(choice.get("message"))

@@ -1,0 +1,126 @@
+"""A governed chat completion -> a Responses API `response` object, for `/v1/responses`."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from keeptrusts.pipeline.chat import first_choice, obj
+from keeptrusts.pipeline.context import Exchange
+
+#: chat finish_reason -> why a response is incomplete (others complete it)
+INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[str, Any]:
+    """The response object's fields that do not depend on the answer (the request's settings,
+    read back from the chat request)."""
+    chat = ex.body
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created,
+        "model": model if isinstance(model, str) and model else ex.model,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": chat.get("max_completion_tokens"),
+        "parallel_tool_calls": chat.get("parallel_tool_calls", True),
+        "temperature": chat.get("temperature"),
+        "top_p": chat.get("top_p"),
+        "tool_choice": _tool_choice(chat.get("tool_choice", "auto")),
+        "tools": [_tool(t) for t in chat.get("tools") or () if isinstance(t, dict)],
+        "metadata": {},
+    }
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    fn = obj(tool.get("function"))
+    out = {"type": "function", "name": fn.get("name"), "parameters": fn.get("parameters")}
+    out["description"] = fn.get("description")
+    out["strict"] = fn.get("strict")
+    return out
+
+
+def _tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict):
+        return {"type": "function", "name": obj(choice.get("function")).get("name")}
+    return choice
+
+
+def finish(response: dict[str, Any], finish_reason: Any, ex: Exchange) -> dict[str, Any]:
+    """Status, incomplete details and usage, once the answer is complete."""
+    reason = INCOMPLETE.get(str(finish_reason))
+    response["status"] = "incomplete" if reason else "completed"
+    response["incomplete_details"] = {"reason": reason} if reason else None
+    u = ex.usage
+    response["usage"] = {
+        "input_tokens": u.input_tokens,
+        "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "output_tokens": u.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": u.input_tokens + u.output_tokens,
+    }
+    return response
+
+
+def message_item(item_id: str, text: str, refusal: str, status: str) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    if text or not refusal:
+        content.append(text_part(text))
+    if refusal:
+        content.append({"type": "refusal", "refusal": refusal})
+    return {
+        "type": "message",
+        "id": item_id,
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def call_item(item_id: str, call: dict[str, Any], arguments: str, status: str) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call.get("id") or item_id,
+        "name": obj(call.get("function")).get("name"),
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
+    """The first choice of a chat completion as a completed (or incomplete) response."""
+    choice, msg = first_choice(body)
+    output: list[dict[str, Any]] = []
+    text, refusal = msg.get("content"), msg.get("refusal")
+    text = text if isinstance(text, str) else ""
+    refusal = refusal if isinstance(refusal, str) else ""
+    if text or refusal:
+        output.append(message_item(new_id("msg"), text, refusal, "completed"))
+    for call in msg.get("tool_calls") or ():
+        if isinstance(call, dict):
+            args = obj(call.get("function")).get("arguments")
+            output.append(
+                call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")
+            )
+    response = envelope(ex, new_id("resp"), _created(body), body.get("model"))
+    response["output"] = output
+    return finish(response, choice.get("finish_reason"), ex)
+
+
+def _created(body: dict[str, Any]) -> int:
+    created = body.get("created")
+    return (
+        created if isinstance(created, int) and not isinstance(created, bool) else int(time.time())
+    )

@@ -1,0 +1,205 @@
+"""Governed chat chunks -> Responses API stream events, for `/v1/responses` callers.
+
+    response.created, response.in_progress,
+    per output item: response.output_item.added (+ response.content_part.added for a message),
+        then response.output_text.delta, response.refusal.delta or
+        response.function_call_arguments.delta events
+    at the end, per item in order: ... .done events, response.output_item.done,
+    response.completed (or response.incomplete: the answer hit max_output_tokens, or was filtered)
+
+Every event carries `sequence_number`. Items are finished together at the end, not each when
+the next begins: the stream guard holds the last characters of each text until it knows they
+are safe, and may release them after the next item began (deltas name their item by
+`output_index`, so the SDK still assembles one well-formed response). A block or failure after
+the first byte ends the stream with an `error` event, which OpenAI's SDK raises as an APIError.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from keeptrusts.errors import GatewayError
+from keeptrusts.pipeline.chat import obj
+from keeptrusts.pipeline.context import Exchange
+from keeptrusts.responses_api.response import (
+    call_item,
+    envelope,
+    finish,
+    message_item,
+    new_id,
+    text_part,
+)
+
+
+@dataclass
+class _Item:
+    id: str
+    #: message: "text"/"refusal" parts in the order they began; call: the chat tool call
+    parts: list[str] = field(default_factory=list)
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    call: dict[str, Any] | None = None
+    args: list[str] = field(default_factory=list)
+
+
+class ResponsesStream:
+    """One stream's writer (a `StreamFormat`)."""
+
+    def __init__(self, ex: Exchange) -> None:
+        self.ex = ex
+        self.seq = 0
+        self.response: dict[str, Any] | None = None
+        self.items: list[_Item] = []
+        self.message: int | None = None
+        #: the chat tool call's index -> its output index
+        self.calls: dict[int, int] = {}
+        self.finish_reason: Any = None
+
+    def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
+        out: list[bytes] = []
+        if self.response is None:
+            self._start(data, out)
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                self._choice(choice, out)
+        return b"".join(out) or None
+
+    def done(self) -> bytes:
+        out: list[bytes] = []
+        if self.response is None:
+            self._start({}, out)
+        assert self.response is not None
+        output = [self._finish_item(i, item, out) for i, item in enumerate(self.items)]
+        response = finish({**self.response, "output": output}, self.finish_reason, self.ex)
+        kind = "response.completed" if response["status"] == "completed" else "response.incomplete"
+        out.append(self._event(kind, {"response": response}))
+        return b"".join(out)
+
+    def error(self, error: GatewayError) -> bytes:
+        detail = {"code": error.code, "message": error.message, "param": None}
+        return self._event("error", {**detail, **error.envelope()})
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _event(self, kind: str, data: dict[str, Any]) -> bytes:
+        payload = orjson.dumps({"type": kind, "sequence_number": self.seq, **data})
+        self.seq += 1
+        return b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n"
+
+    def _start(self, data: dict[str, Any], out: list[bytes]) -> None:
+        self.response = envelope(self.ex, new_id("resp"), int(time.time()), data.get("model"))
+        started = {**self.response, "status": "in_progress", "output": [], "usage": None}
+        out.append(self._event("response.created", {"response": started}))
+        out.append(self._event("response.in_progress", {"response": started}))
+
+    def _choice(self, choice: dict[str, Any], out: list[bytes]) -> None:
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            text = delta.get("content")
+            # a text answer's first chunk carries `content` (maybe "" while the guard holds
+            # it): the message begins there, so it stays first when a function call follows
+            if isinstance(text, str) and (text or (self.message is None and not self.items)):
+                self._text("text", text, out)
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                self._text("refusal", refusal, out)
+            for call in delta.get("tool_calls") or ():
+                if isinstance(call, dict):
+                    self._call(call, out)
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
+
+    def _text(self, part: str, text: str, out: list[bytes]) -> None:
+        if self.message is None:
+            self.message = len(self.items)
+            self.items.append(_Item(new_id("msg")))
+            item = {**message_item(self.items[-1].id, "", "", "in_progress"), "content": []}
+            out.append(
+                self._event(
+                    "response.output_item.added", {"output_index": self.message, "item": item}
+                )
+            )
+        index, item_ = self.message, self.items[self.message]
+        if part not in item_.texts:
+            item_.parts.append(part)
+            item_.texts[part] = []
+            empty = text_part("") if part == "text" else {"type": "refusal", "refusal": ""}
+            where = {
+                "item_id": item_.id,
+                "output_index": index,
+                "content_index": len(item_.parts) - 1,
+            }
+            out.append(self._event("response.content_part.added", {**where, "part": empty}))
+        if not text:
+            return
+        item_.texts[part].append(text)
+        where = {
+            "item_id": item_.id,
+            "output_index": index,
+            "content_index": item_.parts.index(part),
+        }
+        if part == "text":
+            out.append(
+                self._event("response.output_text.delta", {**where, "delta": text, "logprobs": []})
+            )
+        else:
+            out.append(self._event("response.refusal.delta", {**where, "delta": text}))
+
+    def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
+        chat_index = call.get("index", 0)
+        index = self.calls.get(chat_index) if isinstance(chat_index, int) else None
+        if index is None:
+            index = len(self.items)
+            if isinstance(chat_index, int):
+                self.calls[chat_index] = index
+            self.items.append(_Item(new_id("fc"), call=call))
+            added = call_item(self.items[-1].id, call, "", "in_progress")
+            out.append(
+                self._event("response.output_item.added", {"output_index": index, "item": added})
+            )
+        item = self.items[index]
+        args = obj(call.get("function")).get("arguments")
+        if isinstance(args, str) and args:
+            item.args.append(args)
+            where = {"item_id": item.id, "output_index": index}
+            out.append(
+                self._event("response.function_call_arguments.delta", {**where, "delta": args})
+            )
+
+    def _finish_item(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+        if item.call is not None:
+            arguments = "".join(item.args)
+            done = call_item(item.id, item.call, arguments, "completed")
+            where = {"item_id": item.id, "output_index": index}
+            out.append(
+                self._event(
+                    "response.function_call_arguments.done",
+                    {**where, "arguments": arguments, "name": done["name"]},
+                )
+            )
+        else:
+            text = "".join(item.texts.get("text", ()))
+            refusal = "".join(item.texts.get("refusal", ()))
+            for content_index, part in enumerate(item.parts):
+                where = {"item_id": item.id, "output_index": index, "content_index": content_index}
+                if part == "text":
+                    out.append(
+                        self._event(
+                            "response.output_text.done", {**where, "text": text, "logprobs": []}
+                        )
+                    )
+                    full = text_part(text)
+                else:
+                    out.append(self._event("response.refusal.done", {**where, "refusal": refusal}))
+                    full = {"type": "refusal", "refusal": refusal}
+                out.append(self._event("response.content_part.done", {**where, "part": full}))
+            done = {**message_item(item.id, text, refusal, "completed")}
+            done["content"] = [
+                text_part(text) if part == "text" else {"type": "refusal", "refusal": refusal}
+                for part in item.parts
+            ]
+        out.append(self._event("response.output_item.done", {"output_index": index, "item": done}))
+        return done

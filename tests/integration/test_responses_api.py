@@ -1,0 +1,234 @@
+"""`POST /v1/responses`: the official `openai` SDK's Responses API against the real gateway.
+
+Governed like a chat request (policies read every input item), served by any target, answered
+as a response object or the Responses event stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream
+from tests.integration.configs import ENV, openai_config
+from tests.integration.test_policies_e2e import CHAIN, POLICY
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    factory = GatewayFactory(tmp_path_factory.mktemp("resp"))
+    config = openai_config(("a", upstream.base_url), chain=CHAIN, policy=POLICY)
+    yield factory.start(config, env=ENV)
+    factory.stop_all()
+
+
+def client(gw: Gateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gw.base_url, api_key="caller-key", max_retries=0)
+
+
+def test_json_answer_and_the_chat_request_it_made(gw: Gateway, fake: FakeUpstream) -> None:
+    r = client(gw).responses.create(
+        model="gpt-4o",
+        instructions="be brief",
+        input=[
+            {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+            {"role": "user", "content": "again"},
+        ],
+        max_output_tokens=40,
+        temperature=0.3,
+        text={"format": {"type": "json_schema", "name": "a", "schema": {"type": "object"}}},
+    )
+    assert r.object == "response" and r.status == "completed" and r.id.startswith("resp_")
+    assert r.output_text == fake.behaviour.reply
+    assert r.usage is not None and (r.usage.input_tokens, r.usage.output_tokens) == (11, 7)
+    sent = fake.requests[0].body
+    assert sent["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": "hello"},
+        {"role": "user", "content": "again"},
+    ]
+    assert sent["max_completion_tokens"] == 40 and sent["temperature"] == 0.3
+    assert sent["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "a", "schema": {"type": "object"}},
+    }
+
+
+def test_stream_text_and_event_order(gw: Gateway, fake: FakeUpstream) -> None:
+    with client(gw).responses.stream(model="gpt-4o", input="hi") as s:
+        kinds = [event.type for event in s]
+        final = s.get_final_response()
+    assert final.output_text == fake.behaviour.reply and final.status == "completed"
+    assert final.usage is not None and final.usage.output_tokens == 7
+    assert kinds[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert kinds[-4:] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    with httpx.stream(
+        "POST",
+        gw.base_url + "/responses",
+        json={"model": "gpt-4o", "input": "hi", "stream": True},
+    ) as r:
+        lines = [
+            json.loads(x[6:]) for x in r.read().decode().splitlines() if x.startswith("data: ")
+        ]
+    assert [e["sequence_number"] for e in lines] == list(range(len(lines)))
+
+
+def test_function_calls_both_ways(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(tool_call={"name": "get_weather", "arguments": json.dumps({"city": "Paris"})})
+    tools: Any = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "description": "Weather",
+            "parameters": {"type": "object"},
+            "strict": False,
+        }
+    ]
+    r = client(gw).responses.create(
+        model="gpt-4o", input="weather?", tools=tools, tool_choice="required"
+    )
+    call = next(item for item in r.output if item.type == "function_call")
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris"}
+    assert call.call_id == "call_1"
+    sent = fake.requests[0].body
+    assert sent["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather",
+                "parameters": {"type": "object"},
+                "strict": False,
+            },
+        }
+    ]
+    assert sent["tool_choice"] == "required"
+    fake.reset()
+    client(gw).responses.create(
+        model="gpt-4o",
+        tools=tools,
+        input=[
+            {"role": "user", "content": "weather?"},
+            {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+        ],
+    )
+    assert fake.requests[0].body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+
+
+def test_streamed_function_call(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(raw_stream=TEXT_THEN_TOOL_CALL)
+    with client(gw).responses.stream(model="gpt-4o", input="go") as s:
+        final = s.get_final_response()
+    assert [item.type for item in final.output] == ["message", "function_call"]
+    assert final.output_text == "One moment."
+    fc = final.output[1]
+    assert fc.type == "function_call" and fc.call_id == "call_9" and fc.name == "f"
+    assert json.loads(fc.arguments) == {"a": 1}
+
+
+def test_policies_read_every_input_item(gw: Gateway, fake: FakeUpstream) -> None:
+    client(gw).responses.create(
+        model="gpt-4o",
+        instructions="Help jane.doe@example.com",
+        input=[
+            {"role": "user", "content": [{"type": "input_text", "text": "call +1 415 555 0132"}]},
+            {"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c", "output": "card 4111 1111 1111 1111"},
+        ],
+    )
+    sent = json.dumps(fake.requests[0].body)
+    for secret in ("jane.doe@example.com", "4111 1111 1111 1111", "+1 415 555 0132"):
+        assert secret not in sent
+    assert "[REDACTED:" in sent
+
+
+def test_a_block_is_a_409_not_retried(gw: Gateway, fake: FakeUpstream) -> None:
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=2)
+    with pytest.raises(openai.ConflictError) as err:
+        c.responses.create(model="gpt-4o", input="about Project Atlas")
+    assert err.value.response.json()["error"]["code"] == "input_blocked"
+    assert err.value.response.headers["x-should-retry"] == "false"
+    assert fake.requests == []
+
+
+def test_streamed_answers_are_governed(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(chunks=["Write to jane.d", "oe@exam", "ple.com today."])
+    with client(gw).responses.stream(model="gpt-4o", input="hi") as s:
+        text = "".join(e.delta for e in s if e.type == "response.output_text.delta")
+    assert "jane.doe" not in text and text.startswith("Write to [REDACTED:")
+    fake.reset(chunks=["The plan is ", "called Project ", "Atlas and ", "more text. " * 5])
+    stream = client(gw).responses.stream(model="gpt-4o", input="hi")
+    with pytest.raises(openai.APIError) as err, stream as s:
+        for _ in s:
+            pass
+    assert "output_blocked" in json.dumps(err.value.body)
+
+
+def test_an_answer_cut_by_max_output_tokens_is_incomplete(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hal"},
+                     "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+    })  # fmt: skip
+    r = client(gw).responses.create(model="gpt-4o", input="hi", max_output_tokens=1)
+    assert r.status == "incomplete" and r.incomplete_details is not None
+    assert r.incomplete_details.reason == "max_output_tokens"
+
+
+def test_stateful_and_built_in_features_are_400(gw: Gateway, fake: FakeUpstream) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"model": "gpt-4o", "input": "hi", "previous_response_id": "resp_1"}, "no conversation state"),
+        ({"model": "gpt-4o", "input": [{"type": "item_reference", "id": "x"}]}, "item_reference"),
+        ({"model": "gpt-4o", "input": "hi", "tools": [{"type": "web_search"}]}, "built-in tools"),
+        (
+            {"model": "gpt-4o", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]},
+            "files",
+        ),
+        ({"model": "gpt-4o"}, "'input' is required"),
+    ]  # fmt: skip
+    for body, words in cases:
+        r = httpx.post(gw.base_url + "/responses", json=body)
+        assert r.status_code == 400, body
+        assert words in r.json()["error"]["message"], r.json()
+    assert fake.requests == []
+
+
+def test_an_anthropic_target_serves_responses(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+    gw = gateways.start(openai_config(("c", fake.base_url), provider="anthropic"), env=ENV)
+    with client(gw).responses.stream(model="claude-test-model", input="hi") as s:
+        final = s.get_final_response()
+    assert final.output_text == fake.behaviour.reply
+    assert fake.requests[0].path == "/v1/messages"
