@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import openai
 
@@ -80,3 +81,27 @@ def test_anthropic_tool_call_round_trip(gateways: GatewayFactory, fake: FakeUpst
     }
     assert resp.choices[0].finish_reason == "tool_calls"
     assert fake.requests[0].body["tools"][0]["name"] == "get_weather"
+
+
+def test_tool_choice_and_user_reach_anthropic(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+    """Before: `tool_choice`, `parallel_tool_calls` and `user` were dropped on the way."""
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    tool: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
+        ({"tool_choice": "required"}, {"type": "any"}),
+        ({"tool_choice": "none"}, {"type": "none"}),
+        ({"tool_choice": {"type": "function", "function": {"name": "f"}}}, {"type": "tool", "name": "f"}),
+        ({"parallel_tool_calls": False}, {"type": "auto", "disable_parallel_tool_use": True}),
+    ]  # fmt: skip
+    for extra, expected in cases:
+        fake.reset()
+        c.chat.completions.create(
+            model="claude-test-model",
+            messages=[{"role": "user", "content": "hi"}],
+            tools=[tool],
+            user="u-7",
+            **extra,
+        )
+        assert fake.requests[0].body["tool_choice"] == expected
+        assert fake.requests[0].body["metadata"] == {"user_id": "u-7"}

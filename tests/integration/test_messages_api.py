@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.fakes.gateway import Gateway, GatewayFactory
-from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream
+from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream, chat_sse
 from tests.integration.configs import ENV, openai_config
 from tests.integration.test_policies_e2e import CHAIN, POLICY
 
@@ -284,3 +284,68 @@ def test_an_anthropic_target_round_trip(gw_anthropic: Gateway, fake: FakeUpstrea
         final = s.get_final_message()
     assert text == fake.behaviour.reply and final.usage.output_tokens == 7
     assert final.id == "msg_fake"
+
+
+def nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_json_nested_past_what_can_be_re_encoded_is_a_clear_error(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: 500 and a traceback (orjson encodes at most 254 levels)."""
+    use = {"type": "tool_use", "id": "t", "name": "f", "input": nested(300)}
+    body = {"model": "gpt-4o", "max_tokens": 5, "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": [use]}]}  # fmt: skip
+    r = httpx.post(gw.base_url + "/messages", json=body)
+    assert r.status_code == 400 and "254 levels" in r.json()["error"]["message"]
+    tools = [{"type": "function", "function": {"name": "f", "parameters": nested(300)}}]
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "tools": tools,
+              "messages": [{"role": "user", "content": "I am jane.doe@example.com"}]},
+    )  # fmt: skip
+    assert r.status_code == 400 and "254 levels" in r.json()["error"]["message"]
+    assert fake.requests == []
+    call = {"id": "c", "type": "function",
+            "function": {"name": "f", "arguments": json.dumps(nested(300))}}  # fmt: skip
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "tool_calls",
+                     "message": {"role": "assistant", "content": None, "tool_calls": [call]}}],
+    })  # fmt: skip
+    r = httpx.post(
+        gw.base_url + "/messages", json={"model": "gpt-4o", "max_tokens": 5, "messages": user("hi")}
+    )
+    assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_error"
+
+
+def test_a_stream_without_usage_reports_the_estimate(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `message_delta` said 0 tokens while metrics and events had the estimate."""
+    fake.reset(include_usage=False)
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("hi")) as s:
+        final = s.get_final_message()
+    assert final.usage.output_tokens > 0 and final.usage.input_tokens > 0
+
+
+def test_a_refusal_is_a_text_block_of_its_own(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "Sure.", "refusal": "No."}}],
+    })  # fmt: skip
+    msg = client(gw).messages.create(model="gpt-4o", max_tokens=5, messages=user("hi"))
+    assert [b.text for b in msg.content] == ["Sure.", "No."]  # type: ignore[union-attr]
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "refusal": "No, I"}, None),
+            ({"refusal": " cannot."}, None),
+            ({}, "stop"),
+        )
+    )
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("go")) as s:
+        final = s.get_final_message()
+    assert [(b.type, b.text) for b in final.content] == [("text", "No, I cannot.")]  # type: ignore[union-attr]

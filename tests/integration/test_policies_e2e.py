@@ -178,3 +178,54 @@ def test_system_prompt_is_not_judged_as_injection(gw: Gateway, fake: FakeUpstrea
     )
     assert resp.choices[0].message.content
     assert fake.requests[0].body["messages"][0]["content"] == system
+
+
+def test_a_value_split_across_text_parts_is_still_found(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: each part was scanned alone, and the model reads them as one text."""
+    for parts in (["tell me about project", " atlas"], ["tell me about project", "atlas"]):
+        with pytest.raises(openai.ConflictError):
+            client(gw).chat.completions.create(
+                model="gpt-4o",
+                messages=[
+                    {"role": "user", "content": [{"type": "text", "text": t} for t in parts]}
+                ],
+            )
+    assert fake.requests == []
+    client(gw).chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "mail jane.doe@exa"},
+                    {"type": "text", "text": "mple.com"},
+                    {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}},
+                    {"type": "text", "text": "thanks"},
+                ],
+            }
+        ],
+    )
+    sent = fake.requests[0].body["messages"][0]["content"]
+    assert [p.get("text") for p in sent] == ["mail [REDACTED:EMAIL]", "", None, "thanks"]
+
+
+def test_schema_texts_at_any_depth_and_the_user_field_are_read(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: descriptions below 16 levels, titles, enum values and `user` were not read."""
+    deep: dict[str, object] = {"type": "string", "description": "about Project Atlas"}
+    for _ in range(20):
+        deep = {"type": "object", "properties": {"x": deep}}
+    for schema in (deep, {"type": "string", "enum": ["a", "project atlas"]},
+                   {"type": "object", "title": "Project  Atlas"}):  # fmt: skip
+        with pytest.raises(openai.ConflictError):
+            client(gw).chat.completions.create(
+                model="gpt-4o",
+                messages=[{"role": "user", "content": "hi"}],
+                tools=[{"type": "function", "function": {"name": "f", "parameters": schema}}],  # type: ignore[typeddict-item]
+            )
+    assert fake.requests == []
+    client(gw).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], user="jane.doe@example.com"
+    )
+    assert fake.requests[0].body["user"] == "[REDACTED:EMAIL]"

@@ -210,3 +210,58 @@ def test_an_empty_finish_reason_on_every_chunk_is_no_finish(
     r = post(gw, stream=True)
     assert streamed_text(r, "content") == "Mail [REDACTED:EMAIL] today."
     assert '"error"' not in r.text
+
+
+def escaped_call(arguments: str) -> dict[str, Any]:
+    fn = {"name": "send", "arguments": arguments}
+    return {"role": "assistant", "content": None,
+            "tool_calls": [{"id": "call_1", "type": "function", "function": fn}]}  # fmt: skip
+
+
+def test_json_escapes_in_tool_arguments_hide_nothing(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: policies read the arguments as written, and the caller's JSON decoder turns
+    `\\u0040` into `@` and `\\n` into a line break."""
+    fake.reset(raw_json=completion(escaped_call(r'{"to": "jane.doe\u0040example.com", "n": 1}')))
+    r = post(gw)
+    args = json.loads(r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"to": "[REDACTED:EMAIL]", "n": 1}
+    fake.reset(raw_json=completion(escaped_call(r'{"note": ["a", {"b": "project\natlas"}]}')))
+    r = post(gw)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "output_blocked"
+    fake.reset()
+    r = httpx.post(
+        gw.base_url + "/chat/completions",
+        json={"model": "gpt-4o", "messages": [
+            {"role": "user", "content": "hi"},
+            escaped_call(r'"mail jane.doe\u0040example.com"'),
+            {"role": "tool", "tool_call_id": "call_1", "content": "ok"}]},
+    )  # fmt: skip
+    assert r.status_code == 200
+    sent = fake.requests[-1].body["messages"][1]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(sent) == "mail [REDACTED:EMAIL]"
+
+
+def test_json_escapes_in_streamed_tool_arguments_hide_nothing(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Escapes decoded where JSON allows (equivalent JSON), even cut between chunks."""
+    pieces = [
+        '{"to": "jane.doe',
+        "\\u00",
+        '40example.com", "city": "M\\u00fcnchen \\"',
+        'x\\"\\n"}',
+    ]
+    calls = [{"index": 0, "id": "call_1", "type": "function",
+              "function": {"name": "send", "arguments": ""}}]  # fmt: skip
+    chunks = [chunk({"role": "assistant", "content": None, "tool_calls": calls})]
+    chunks += [chunk({"tool_calls": [{"index": 0, "function": {"arguments": p}}]}) for p in pieces]
+    fake.reset(raw_stream=sse(*chunks, chunk({}, "tool_calls")))
+    r = post(gw, stream=True)
+    args = "".join(
+        call["function"].get("arguments") or ""
+        for ev in events(r)
+        if isinstance(ev, dict)
+        for choice in ev["choices"]
+        for call in (choice.get("delta") or {}).get("tool_calls") or ()
+    )
+    assert json.loads(args) == {"to": "[REDACTED:EMAIL]", "city": 'München "x"\n'}

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 
 #: copied as they are (same meaning in both APIs)
@@ -186,7 +185,7 @@ def _tool_call(i: int, j: int, block: dict[str, Any]) -> dict[str, Any]:
             f"messages[{i}].content[{j}]: a tool_use needs 'id' and 'name' strings and an "
             "'input' object"
         )
-    fn = {"name": name, "arguments": orjson.dumps(args).decode()}
+    fn = {"name": name, "arguments": request_json(args).decode()}
     return {"id": call_id, "type": "function", "function": fn}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 
 from keeptrusts.errors import GatewayError, UpstreamFailed
-from keeptrusts.pipeline.chat import first_choice, obj
+from keeptrusts.pipeline.chat import first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
 
 #: OpenAI finish_reason -> Anthropic stop_reason
@@ -44,10 +44,12 @@ def usage_of(prompt: int, completion: int, cached: int, writes: int) -> dict[str
 def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a Message."""
     choice, msg = first_choice(body)
-    content: list[dict[str, Any]] = []
-    text = "".join(t for t in (msg.get("content"), msg.get("refusal")) if isinstance(t, str))
-    if text:
-        content.append({"type": "text", "text": text})
+    # content and refusal are separate texts to the policies: separate blocks here too
+    content: list[dict[str, Any]] = [
+        {"type": "text", "text": text}
+        for text in (message_text(msg), message_text(msg, "refusal"))
+        if text
+    ]
     content.extend(
         _tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)
     )

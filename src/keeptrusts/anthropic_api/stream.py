@@ -35,6 +35,7 @@ class MessagesStream:
         self.ex = ex
         self.started = False
         self.text_block: int | None = None
+        self.refusal_block: int | None = None
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
         self.blocks = 0
@@ -91,6 +92,9 @@ class MessagesStream:
             # it): the text block begins there, so it stays first when a tool call follows
             if isinstance(text, str) and (text or (self.text_block is None and not self.blocks)):
                 out.append(self._text(text))
+            refusal = delta.get("refusal")
+            if isinstance(refusal, str) and refusal:
+                out.append(self._refusal(refusal))
             for call in delta.get("tool_calls") or ():
                 if isinstance(call, dict):
                     out.append(self._tool(call))
@@ -106,6 +110,14 @@ class MessagesStream:
         if not text:
             return begin
         return begin + self._delta(self.text_block, {"type": "text_delta", "text": text})
+
+    def _refusal(self, text: str) -> bytes:
+        """A refusal: a text block of its own (the policies read it apart from the content)."""
+        begin = b""
+        if self.refusal_block is None:
+            self.refusal_block = self._next_block()
+            begin = self._began(self.refusal_block, {"type": "text", "text": ""})
+        return begin + self._delta(self.refusal_block, {"type": "text_delta", "text": text})
 
     def _tool(self, call: dict[str, Any]) -> bytes:
         index = call.get("index", 0)

@@ -12,12 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from keeptrusts.encode import answer_json
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import admission, dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, response_chars, take_usage
 from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.request_id import request_id as make_request_id
-from keeptrusts.gateway.respond import error_response, json_response, raw_json_response
+from keeptrusts.gateway.respond import error_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.pipeline.chain import run_complete, run_request, run_response
@@ -185,7 +186,7 @@ class Handler:
         if raw is not None:
             # nothing was redacted: the provider's bytes go out as they came (no re-encoding)
             return raw_json_response(raw, 200, self._headers(ex))
-        return json_response(body, 200, self._headers(ex))
+        return raw_json_response(answer_json(body), 200, self._headers(ex))
 
     def stream_format(self, ex: Exchange) -> StreamFormat:
         """How a stream is written to this endpoint's callers."""

@@ -174,6 +174,8 @@ async def _pump(
         failed = InternalError("the gateway failed mid-stream; retry")
         await _end_with_error(resp, relay_.fmt, failed, ready)
         return 500
+    # no usage from the provider: estimated before the ending, which may report it
+    estimate_usage(ex, relay_.output_chars)
     ready.append(relay_.fmt.done())
     if not resp.prepared:
         await resp.prepare(request)

@@ -31,17 +31,7 @@ MAX_OUTPUT_TOKENS = 2**31 - 1
 
 
 def prompt_tokens(endpoint: str, body: dict[str, Any], chars_per_token: float = 4.0) -> int:
-    chars = 0
-    if endpoint == "messages":
-        slots = request_slots("chat", body)
-        system = body.get("system")
-        if isinstance(system, str):
-            chars += len(system)
-        elif isinstance(system, list):
-            chars += sum(len(p.get("text") or "") for p in system if isinstance(p, dict))
-    else:
-        slots = request_slots(endpoint, body)
-    chars += sum(len(c[k]) for c, k in slots)
+    chars = sum(len(c[k]) for c, k in request_slots(endpoint, body))
     messages = body.get("messages")
     framing = PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
     ids = token_ids(body.get(_PROMPT_FIELDS.get(endpoint, "")))

@@ -63,7 +63,7 @@ def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
     policies = ex.runtime.response_text
     if not policies:
         return False
-    slots = response_slots(body)
+    slots = response_slots(body, joined=True)
     changed = False
     traced = ex.trace is not None and ex.trace.recording
     for policy in policies:

@@ -11,6 +11,18 @@ def obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def message_text(msg: dict[str, Any], field: str = "content") -> str:
+    """A message's text: a string, or the text of its parts (`content` as a list)."""
+    value = msg.get(field)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(
+            p["text"] for p in value if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
 def first_choice(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The first choice of a chat completion and its message (empty objects if missing)."""
     choices = body.get("choices")

@@ -1,14 +1,21 @@
 """Where the text is in OpenAI-shaped bodies: every string a provider or a client would see.
 
-A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
-assignment. Requests: message contents and text parts, tool-call arguments, completion
+Requests: message contents and text parts, tool-call arguments, tool descriptions, completion
 prompts, embedding inputs. Responses: message contents, refusals, reasoning, tool-call
 arguments, texts.
+
+A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
+assignment. For the policies (`joined=True`) the texts are read as the model or the caller will
+read them: adjacent text parts of one message as one text (`JoinedParts`), so a term or an
+address split across parts is found as in one string; and tool-call arguments that hold JSON
+escapes as the strings they decode to (`arguments.py`).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from keeptrusts.pipeline.arguments import argument_slots
 
 Slot = tuple[Any, Any]
 
@@ -21,12 +28,35 @@ OPERATOR_ROLES = frozenset({"system", "developer"})
 EXTRA_TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
 
 
+class JoinedParts:
+    """Adjacent text parts of one message as one text, in two readings: joined with nothing
+    (how Anthropic's content blocks read) and with a newline (how chat templates often put
+    parts on lines), each its own slot. A redaction puts the whole rewritten text in the first
+    part and empties the others (what the model reads is otherwise unchanged)."""
+
+    __slots__ = ("parts", "sep")
+
+    def __init__(self, parts: list[dict[str, Any]], sep: str) -> None:
+        self.parts = parts
+        self.sep = sep
+
+    def __getitem__(self, _: Any) -> str:
+        return self.sep.join(part["text"] for part in self.parts)
+
+    def __setitem__(self, _: Any, text: str) -> None:
+        self.parts[0]["text"] = text
+        for part in self.parts[1:]:
+            part["text"] = ""
+
+
 def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
-    """Every request text."""
-    return request_texts(endpoint, body)[0]
+    """Every request text, each part on its own (for counting characters)."""
+    return request_texts(endpoint, body, joined=False)[0]
 
 
-def request_texts(endpoint: str, body: dict[str, Any]) -> tuple[list[Slot], list[Slot]]:
+def request_texts(
+    endpoint: str, body: dict[str, Any], *, joined: bool = True
+) -> tuple[list[Slot], list[Slot]]:
     """Every request text, and those of them that callers and tools wrote (without the
     operator's system/developer messages): both from one walk over the body."""
     every: list[Slot] = []
@@ -40,42 +70,53 @@ def request_texts(endpoint: str, body: dict[str, Any]) -> tuple[list[Slot], list
     for msg in body.get("messages") or ():
         if isinstance(msg, dict):
             start = len(every)
-            _message_slots(msg, every)
+            _message_slots(msg, every, joined)
             if msg.get("role") not in OPERATOR_ROLES:
                 caller += every[start:]
     tools = body.get("tools")
     if tools:
         _tool_slots(tools, every)
+    if isinstance(body.get("user"), str):  # the end user's id, sent on to the provider
+        every.append((body, "user"))
+        caller.append((body, "user"))
     return every, caller
 
 
 def _tool_slots(tools: Any, slots: list[Slot]) -> None:
-    """Tool descriptions (the function's and its parameters'): the provider reads them as
-    instructions. Written by the application, like its system prompt."""
+    """Tool descriptions (the function's, and its parameters' descriptions, titles and enum
+    values): the provider reads them as instructions. Written by the application, like its
+    system prompt."""
     for tool in tools if isinstance(tools, list) else ():
         fn = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(fn, dict):
             if isinstance(fn.get("description"), str):
                 slots.append((fn, "description"))
-            _schema_descriptions(fn.get("parameters"), slots, 0)
+            _schema_texts(fn.get("parameters"), slots)
 
 
-def _schema_descriptions(schema: Any, slots: list[Slot], depth: int) -> None:
-    """`description` strings anywhere in a JSON schema (bounded depth: schemas are small)."""
-    if depth > 16:
-        return
-    if isinstance(schema, dict):
-        for key, value in schema.items():
-            if key == "description" and isinstance(value, str):
-                slots.append((schema, key))
-            elif isinstance(value, dict | list):
-                _schema_descriptions(value, slots, depth + 1)
-    elif isinstance(schema, list):
-        for item in schema:
-            _schema_descriptions(item, slots, depth + 1)
+SCHEMA_TEXTS = frozenset({"description", "title"})
 
 
-def response_slots(body: dict[str, Any]) -> list[Slot]:
+def _schema_texts(schema: Any, slots: list[Slot]) -> None:
+    """`description` and `title` strings and string `enum` values anywhere in a JSON schema
+    (walked without recursion: nesting is bounded only by the body size)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, str):
+                    if key in SCHEMA_TEXTS:
+                        slots.append((node, key))
+                elif key == "enum" and isinstance(value, list):
+                    slots.extend((value, i) for i, v in enumerate(value) if isinstance(v, str))
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+        elif isinstance(node, list):
+            stack.extend(item for item in node if isinstance(item, dict | list))
+
+
+def response_slots(body: dict[str, Any], *, joined: bool = False) -> list[Slot]:
     slots: list[Slot] = []
     for choice in body.get("choices") or ():
         if not isinstance(choice, dict):
@@ -84,21 +125,25 @@ def response_slots(body: dict[str, Any]) -> list[Slot]:
             slots.append((choice, "text"))
         msg = choice.get("message")
         if isinstance(msg, dict):
-            _message_slots(msg, slots)
+            _message_slots(msg, slots, joined)
     return slots
 
 
-def _message_slots(msg: dict[str, Any], slots: list[Slot]) -> None:
+def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
     content = msg.get("content")
     if isinstance(content, str):
         slots.append((msg, "content"))
     elif isinstance(content, list):
+        run: list[dict[str, Any]] = []  # adjacent text parts
         for part in content:
-            if isinstance(part, dict):
-                if isinstance(part.get("text"), str):
-                    slots.append((part, "text"))
-                elif isinstance(part.get("refusal"), str):
-                    slots.append((part, "refusal"))
+            if isinstance(part, dict) and isinstance(part.get("text"), str):
+                run.append(part)
+                continue
+            _text_run(run, slots, joined)
+            run = []
+            if isinstance(part, dict) and isinstance(part.get("refusal"), str):
+                slots.append((part, "refusal"))
+        _text_run(run, slots, joined)
     for name in EXTRA_TEXT_FIELDS:
         if isinstance(msg.get(name), str):
             slots.append((msg, name))
@@ -109,10 +154,29 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot]) -> None:
     for call in calls if isinstance(calls, list) else ():
         fn = call.get("function") if isinstance(call, dict) else None
         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-            slots.append((fn, "arguments"))
+            _arguments(fn, slots, joined)
     fn = msg.get("function_call")
     if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-        slots.append((fn, "arguments"))
+        _arguments(fn, slots, joined)
+
+
+def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:
+    """Tool-call arguments: a JSON text. With escapes in it (`\\u0040`, `\\n`), the policies
+    read the strings it holds, as the caller's JSON decoder will (`arguments.py`)."""
+    if joined and "\\" in fn["arguments"]:
+        found = argument_slots(fn)
+        if found is not None:
+            slots.extend(found)
+            return
+    slots.append((fn, "arguments"))
+
+
+def _text_run(run: list[dict[str, Any]], slots: list[Slot], joined: bool) -> None:
+    if joined and len(run) > 1:
+        slots.append((JoinedParts(run, ""), "text"))
+        slots.append((JoinedParts(run, "\n"), "text"))
+    else:
+        slots.extend((part, "text") for part in run)
 
 
 def _string_or_list(body: dict[str, Any], key: str, slots: list[Slot]) -> None:

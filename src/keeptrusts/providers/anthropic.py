@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import orjson
 
+from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
@@ -43,7 +43,7 @@ class AnthropicProvider(Provider):
                 "has an unexpected type; check messages, tools and stop against the OpenAI API",
                 code="invalid_request",
             ) from exc
-        payload = orjson.dumps(request)
+        payload = request_json(request)
         return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:

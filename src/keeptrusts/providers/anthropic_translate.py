@@ -18,6 +18,8 @@ STOP_REASONS = {
     "refusal": "content_filter",
 }
 DEFAULT_MAX_TOKENS = 4096
+#: OpenAI tool_choice -> Anthropic tool_choice type
+TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 
 
 def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
@@ -49,8 +51,25 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     if body.get("tools"):
         out["tools"] = [_tool(t) for t in body["tools"] if isinstance(t, dict)]
+    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if choice is not None:
+        out["tool_choice"] = choice
+    if isinstance(body.get("user"), str) and body["user"]:
+        out["metadata"] = {"user_id": body["user"]}
     if stream:
         out["stream"] = True
+    return out
+
+
+def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    """OpenAI's `tool_choice` and `parallel_tool_calls` as Anthropic's `tool_choice`."""
+    out: dict[str, Any] | None = None
+    if isinstance(choice, str) and choice in TOOL_CHOICES:
+        out = {"type": TOOL_CHOICES[choice]}
+    elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        out = {"type": "tool", "name": choice["function"].get("name")}
+    if parallel is False and (out is None or out["type"] != "none"):
+        out = {**(out or {"type": "auto"}), "disable_parallel_tool_use": True}
     return out
 
 

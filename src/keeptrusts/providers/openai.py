@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import orjson
 
+from keeptrusts.encode import request_json
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
@@ -37,7 +37,7 @@ class OpenAIProvider(Provider):
         body = call.body
         if self.target.model is not None:
             body = {**body, "model": self.target.model}
-        return orjson.dumps(body)
+        return request_json(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         headers = {**self.static_headers, **call.headers}

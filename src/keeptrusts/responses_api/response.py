@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from keeptrusts.pipeline.chat import first_choice, obj
+from keeptrusts.pipeline.chat import first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
@@ -103,9 +103,7 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a completed (or incomplete) response."""
     choice, msg = first_choice(body)
     output: list[dict[str, Any]] = []
-    text, refusal = msg.get("content"), msg.get("refusal")
-    text = text if isinstance(text, str) else ""
-    refusal = refusal if isinstance(refusal, str) else ""
+    text, refusal = message_text(msg), message_text(msg, "refusal")
     if text or refusal:
         output.append(message_item(new_id("msg"), text, refusal, "completed"))
     for call in msg.get("tool_calls") or ():

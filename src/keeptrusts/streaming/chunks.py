@@ -51,10 +51,11 @@ def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
     for call in delta.get("tool_calls") or ():
         fn = call.get("function") if isinstance(call, dict) else None
         if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-            changed |= _swap(fn, "arguments", (idx, "tool", call.get("index", 0)), guard)
+            key = (idx, "tool", call.get("index", 0))
+            changed |= _swap(fn, "arguments", key, guard, json=True)
     fn = delta.get("function_call")
     if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-        changed |= _swap(fn, "arguments", (idx, "function_call"), guard)
+        changed |= _swap(fn, "arguments", (idx, "function_call"), guard, json=True)
     audio = delta.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         changed |= _swap(audio, "transcript", (idx, "audio"), guard)
@@ -65,11 +66,13 @@ def unguardable(what: str) -> UpstreamError:
     return UpstreamError("protocol", f"the provider {what}; the stream was stopped")
 
 
-def _swap(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -> bool:
+def _swap(
+    container: dict[str, Any], field: str, key: Any, guard: StreamGuard, json: bool = False
+) -> bool:
     original = container[field]
     if key[0] in guard.finished and original:
         raise unguardable("streamed text for a choice after its finish_reason")
-    released = guard.feed(key, original)
+    released = guard.feed(key, original, json)
     if released == original:
         return False
     container[field] = released

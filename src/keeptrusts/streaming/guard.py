@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import PolicyHits, apply
 from keeptrusts.pipeline.verdict import SEVERITY, Match, Result, Stage
+from keeptrusts.streaming import json_escapes
 
 
 class StreamBlocked(Exception):
@@ -38,10 +39,14 @@ class StreamGuard:
     #: choices whose finish_reason has passed (their text is complete and released)
     finished: set[Hashable] = field(default_factory=set)
 
-    def feed(self, key: Hashable, delta: str) -> str:
-        """Add `delta` to the field `key`; return the text now safe to send."""
+    def feed(self, key: Hashable, delta: str, json: bool = False) -> str:
+        """Add `delta` to the field `key`; return the text now safe to send. `json`: the field
+        is JSON text (tool-call arguments), read with its `\\u` escapes decoded, and an
+        escape cut by the chunk boundary is held until it is whole (`json_escapes`)."""
         text = self.pending.get(key, "") + delta
         hold = len(text)
+        if json:
+            text, hold = json_escapes.decode(text)
         for policy in self.policies:
             at = policy.hold_from(text)
             if at < hold:
