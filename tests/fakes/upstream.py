@@ -366,30 +366,48 @@ class FakeUpstream:
                 },
             },
         )
-        await send(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        )
-        await send("ping", {"type": "ping"})
-        for piece in self._chunks():
+        index = 0
+        if b.reply:  # (a tool call alone has no text block)
             await send(
-                "content_block_delta",
+                "content_block_start",
                 {
-                    "type": "content_block_delta",
+                    "type": "content_block_start",
                     "index": 0,
-                    "delta": {"type": "text_delta", "text": piece},
+                    "content_block": {"type": "text", "text": ""},
                 },
             )
-        await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            await send("ping", {"type": "ping"})
+            for piece in self._chunks():
+                await send(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": piece},
+                    },
+                )
+            await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+            index = 1
+        if b.tool_call:
+            block = {"type": "tool_use", "id": "toolu_1", "name": b.tool_call["name"], "input": {}}
+            await send(
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": block},
+            )
+            delta = {"type": "input_json_delta", "partial_json": b.tool_call["arguments"]}
+            await send(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
+            )
+            await send("content_block_stop", {"type": "content_block_stop", "index": index})
         await send(
             "message_delta",
             {
                 "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "delta": {
+                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
+                    "stop_sequence": None,
+                },
                 "usage": {"output_tokens": b.completion_tokens},
             },
         )

@@ -105,3 +105,28 @@ def test_tool_choice_and_user_reach_anthropic(gateways: GatewayFactory, fake: Fa
         )
         assert fake.requests[0].body["tool_choice"] == expected
         assert fake.requests[0].body["metadata"] == {"user_id": "u-7"}
+
+
+def test_a_streamed_tool_call_starts_as_openai_does(gateways: GatewayFactory, fake: FakeUpstream) -> None:  # fmt: skip
+    """Role with `content: null` and the call for a tool call; `content: ""` for text."""
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    fake.reset(reply="", tool_call={"name": "f", "arguments": '{"a": 1}'})
+    chunks = list(
+        c.chat.completions.create(
+            model="claude-test-model", messages=[{"role": "user", "content": "go"}], stream=True
+        )
+    )
+    first = chunks[0].choices[0].delta
+    assert first.role == "assistant" and first.content is None and first.tool_calls
+    fake.reset()
+    chunks = list(
+        c.chat.completions.create(
+            model="claude-test-model", messages=[{"role": "user", "content": "go"}], stream=True
+        )
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert (
+        "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
+        == fake.behaviour.reply
+    )

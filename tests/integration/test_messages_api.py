@@ -349,3 +349,18 @@ def test_a_refusal_is_a_text_block_of_its_own(gw: Gateway, fake: FakeUpstream) -
     with client(gw).messages.stream(model="gpt-4o", max_tokens=50, messages=user("go")) as s:
         final = s.get_final_message()
     assert [(b.type, b.text) for b in final.content] == [("text", "No, I cannot.")]  # type: ignore[union-attr]
+
+
+def test_a_streamed_tool_call_alone_has_no_empty_text_block(
+    gw_anthropic: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: the Anthropic adapter's first chunk always said `content: ""`, which began an
+    empty text block (Anthropic refuses empty text blocks when the content is sent back)."""
+    fake.reset(reply="", tool_call={"name": "f", "arguments": '{"a": 1}'})
+    with client(gw_anthropic).messages.stream(
+        model="claude-test-model", max_tokens=50, messages=user("go")
+    ) as s:
+        final = s.get_final_message()
+    assert [b.type for b in final.content] == ["tool_use"]
+    assert final.content[0].input == {"a": 1}  # type: ignore[union-attr]
+    assert final.stop_reason == "tool_use"

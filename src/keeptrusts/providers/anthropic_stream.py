@@ -19,8 +19,14 @@ class ChunkTranslator:
         self.tool_index: dict[int, int] = {}
         #: a stop_reason arrived: the message is complete even if message_stop never does
         self.finished = False
+        #: the assistant role goes with the first block, which says what the answer starts
+        #: with: `content: ""` for text, `content: null` for a tool call (as OpenAI sends them)
+        self.role_sent = False
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        if not self.role_sent:
+            self.role_sent = True
+            delta = {"role": "assistant", "content": "", **delta}
         return {
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -36,7 +42,7 @@ class ChunkTranslator:
             self.id = "chatcmpl-" + str(msg.get("id", "anthropic"))
             self.model = str(msg.get("model") or self.model)
             self.usage.update(msg.get("usage") or {})
-            return [self._chunk({"role": "assistant", "content": ""})]
+            return []
         if kind == "content_block_start":
             return self._block_start(event)
         if kind == "content_block_delta":
@@ -54,7 +60,7 @@ class ChunkTranslator:
         block = event.get("content_block") or {}
         if block.get("type") != "tool_use":
             text = block.get("text") or ""
-            return [self._chunk({"content": text})] if text else []
+            return [self._chunk({"content": text})] if text or not self.role_sent else []
         index = len(self.tool_index)
         self.tool_index[int(event.get("index", 0))] = index
         call = {
@@ -63,7 +69,10 @@ class ChunkTranslator:
             "type": "function",
             "function": {"name": block.get("name"), "arguments": ""},
         }
-        return [self._chunk({"tool_calls": [call]})]
+        delta: dict[str, Any] = {"tool_calls": [call]}
+        if not self.role_sent:
+            delta["content"] = None
+        return [self._chunk(delta)]
 
     def _block_delta(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         delta = event.get("delta") or {}
