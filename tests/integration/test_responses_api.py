@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from tests.fakes.gateway import Gateway, GatewayFactory
-from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream
+from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream, chat_sse
 from tests.integration.configs import ENV, openai_config
 from tests.integration.test_policies_e2e import CHAIN, POLICY
 
@@ -232,3 +232,47 @@ def test_an_anthropic_target_serves_responses(gateways: GatewayFactory, fake: Fa
         final = s.get_final_response()
     assert final.output_text == fake.behaviour.reply
     assert fake.requests[0].path == "/v1/messages"
+
+
+def test_structured_output_schemas_are_read_by_the_policies(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """Before: `text.format` (chat: `response_format`) reached the provider unread."""
+    fmt = {"type": "json_schema", "name": "x", "description": "mail jane.doe@example.com",
+           "schema": {"type": "object", "properties": {"a": {"type": "string",
+                                                             "description": "call +1 415 555 0132"}}}}  # fmt: skip
+    client(gw).responses.create(model="gpt-4o", input="hi", text={"format": fmt})  # type: ignore[typeddict-item]
+    sent = json.dumps(fake.requests[0].body["response_format"])
+    assert "jane.doe" not in sent and "555 0132" not in sent and "[REDACTED:" in sent
+    blocked = {**fmt, "description": "about Project Atlas"}
+    with pytest.raises(openai.ConflictError):
+        client(gw).responses.create(model="gpt-4o", input="hi", text={"format": blocked})  # type: ignore[typeddict-item]
+
+
+def test_an_empty_content_before_a_tool_call_begins_no_message(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """vLLM-style streams open with `content: ""` before a tool call: no empty message item
+    (before, one was made, and `responses.stream(text_format=...)` failed parsing "")."""
+    call = {"index": None, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}  # fmt: skip
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": ""}, None),
+            ({"tool_calls": [call]}, None),
+            ({"tool_calls": [{"index": None, "function": {"arguments": '{"a": 1}'}}]}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).responses.stream(model="gpt-4o", input="go") as s:
+        final = s.get_final_response()
+    assert [item.type for item in final.output] == ["function_call"]
+    assert final.output[0].arguments == '{"a": 1}'  # type: ignore[union-attr]
+
+
+def test_the_response_repeats_the_request_settings(gw: Gateway, fake: FakeUpstream) -> None:
+    r = client(gw).responses.create(
+        model="gpt-4o", input="hi", instructions="be brief", reasoning={"effort": "low"}
+    )
+    assert r.instructions == "be brief" and r.reasoning is not None
+    assert r.reasoning.effort == "low" and fake.requests[0].body["reasoning_effort"] == "low"
+    for bad in ({"reasoning": {"effort": "x" * 100}}, {"user": {"id": 1}}, {"reasoning": 5}):
+        resp = httpx.post(
+            gw.base_url + "/responses", json={"model": "gpt-4o", "input": "hi", **bad}
+        )
+        assert resp.status_code == 400, bad

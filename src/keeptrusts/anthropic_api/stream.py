@@ -38,6 +38,7 @@ class MessagesStream:
         self.refusal_block: int | None = None
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
+        self.last_tool: int | None = None
         self.blocks = 0
         self.stop: str | None = None
 
@@ -47,7 +48,7 @@ class MessagesStream:
             out.append(self._start(data))
         for choice in data.get("choices") or ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                self._choice(choice, out)
+                self._choice(choice, out, raw is None)
         return b"".join(out) or None
 
     def done(self) -> bytes:
@@ -84,13 +85,15 @@ class MessagesStream:
         }
         return event("message_start", {"type": "message_start", "message": message})
 
-    def _choice(self, choice: dict[str, Any], out: list[bytes]) -> None:
+    def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
             text = delta.get("content")
-            # a text answer's first chunk carries `content` (maybe "" while the guard holds
-            # it): the text block begins there, so it stays first when a tool call follows
-            if isinstance(text, str) and (text or (self.text_block is None and not self.blocks)):
+            # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
+            # text block begins here, so it stays first when a tool call follows; an empty
+            # content as the provider sent it (before a tool call) begins nothing
+            first = changed and self.text_block is None and not self.blocks
+            if isinstance(text, str) and (text or first):
                 out.append(self._text(text))
             refusal = delta.get("refusal")
             if isinstance(refusal, str) and refusal:
@@ -123,9 +126,14 @@ class MessagesStream:
         index = call.get("index", 0)
         fn = obj(call.get("function"))
         begin = b""
-        block = self.tool_blocks.get(index)
+        if isinstance(index, int):
+            block = self.tool_blocks.get(index)
+        else:  # no usable index: a new call if it has an id, else the latest call goes on
+            block = None if call.get("id") or self.last_tool is None else self.last_tool
         if block is None:
-            block = self.tool_blocks[index] = self._next_block()
+            block = self._next_block()
+            if isinstance(index, int):
+                self.tool_blocks[index] = block
             start: dict[str, Any] = {
                 "type": "tool_use",
                 "id": call.get("id"),
@@ -133,6 +141,7 @@ class MessagesStream:
                 "input": {},
             }
             begin = self._began(block, start)
+        self.last_tool = block
         args = fn.get("arguments")
         if not isinstance(args, str) or not args:
             return begin

@@ -105,7 +105,14 @@ def check_common(body: dict[str, Any]) -> tuple[str, bool]:
     """The fields every OpenAI endpoint shares: the model, streaming, token counts."""
     model, stream = check_model(body), check_stream(body)
     check_counts(body, ("max_tokens", "max_completion_tokens", "n"))
+    check_user(body)
     return model, stream
+
+
+def check_user(body: dict[str, Any]) -> None:
+    """The end user's id goes to the provider: a string the text policies can read."""
+    if body.get("user") is not None and not isinstance(body["user"], str):
+        raise ValidationFailed("'user' must be a string")
 
 
 def check_model(body: dict[str, Any]) -> str:
@@ -162,6 +169,7 @@ def check_chat(body: dict[str, Any]) -> None:
     if tools is not None and not _objects_with_function(tools):
         raise ValidationFailed("'tools' must be an array of objects whose 'function' is an object")
     _check_stop(body)
+    check_user(body)
 
 
 def _check_stop(body: dict[str, Any]) -> None:

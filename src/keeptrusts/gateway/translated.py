@@ -21,6 +21,7 @@ from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.respond import error_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import StreamFormat
+from keeptrusts.pipeline.chat import API_REQUEST
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.telemetry.tracing import RequestTrace
 
@@ -56,6 +57,7 @@ class TranslatingHandler(Handler):
         self.check(chat)
         ex = self._new_exchange(request, runtime, request_id, trace, chat, raw, model, stream)
         ex.body_dirty = True  # `raw` is the API's request: the provider gets the chat one
+        ex.scratch[API_REQUEST] = body  # settings an answer repeats (Responses' instructions)
         return ex
 
     def _reply(self, ex: Exchange, body: dict[str, Any], raw: bytes | None) -> web.Response:

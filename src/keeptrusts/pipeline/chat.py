@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+#: where a translated endpoint keeps the caller's own request in `Exchange.scratch` (no policy
+#: has this name): settings its answer repeats, such as the Responses API's `instructions`
+API_REQUEST = ":api-request"
+
 
 def obj(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one."""

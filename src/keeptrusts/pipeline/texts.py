@@ -65,6 +65,7 @@ def request_texts(
             _string_or_list(body, "prompt", every)
         elif endpoint == "embeddings":
             _string_or_list(body, "input", every)
+        _user(body, every)
         return every, every  # prompts and inputs have no roles: callers wrote them all
     caller: list[Slot] = []
     for msg in body.get("messages") or ():
@@ -76,10 +77,16 @@ def request_texts(
     tools = body.get("tools")
     if tools:
         _tool_slots(tools, every)
-    if isinstance(body.get("user"), str):  # the end user's id, sent on to the provider
-        every.append((body, "user"))
-        caller.append((body, "user"))
+    _response_format_slots(body.get("response_format"), every)
+    _user(body, every)
+    _user(body, caller)
     return every, caller
+
+
+def _user(body: dict[str, Any], slots: list[Slot]) -> None:
+    """The end user's id, sent on to the provider (an e-mail address is a common choice)."""
+    if isinstance(body.get("user"), str):
+        slots.append((body, "user"))
 
 
 def _tool_slots(tools: Any, slots: list[Slot]) -> None:
@@ -92,6 +99,16 @@ def _tool_slots(tools: Any, slots: list[Slot]) -> None:
             if isinstance(fn.get("description"), str):
                 slots.append((fn, "description"))
             _schema_texts(fn.get("parameters"), slots)
+
+
+def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
+    """A structured-output schema: its description and its schema's texts, which the provider
+    reads as instructions (written by the application, like tool descriptions)."""
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    if isinstance(spec, dict):
+        if isinstance(spec.get("description"), str):
+            slots.append((spec, "description"))
+        _schema_texts(spec.get("schema"), slots)
 
 
 SCHEMA_TEXTS = frozenset({"description", "title"})

@@ -19,6 +19,8 @@ from keeptrusts.errors import ValidationFailed
 SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "stream")
 STATEFUL = ("previous_response_id", "conversation", "background")
 CHOICES = frozenset({"auto", "none", "required"})
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+DETAILS = ("auto", "low", "high")
 SKIPPED_ITEMS = frozenset({"reasoning"})
 
 
@@ -48,10 +50,21 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("tool_choice") is not None:
         chat["tool_choice"] = _tool_choice(body["tool_choice"])
     _text_format(body.get("text"), chat)
-    reasoning = body.get("reasoning")
-    if isinstance(reasoning, dict) and isinstance(reasoning.get("effort"), str):
-        chat["reasoning_effort"] = reasoning["effort"]
+    _reasoning(body.get("reasoning"), chat)
     return chat
+
+
+def _reasoning(reasoning: Any, chat: dict[str, Any]) -> None:
+    if reasoning is None:
+        return
+    if not isinstance(reasoning, dict):
+        raise ValidationFailed("'reasoning' must be an object")
+    effort = reasoning.get("effort")
+    if effort is None:
+        return
+    if effort not in EFFORTS:
+        raise ValidationFailed(f"'reasoning.effort' must be one of {', '.join(sorted(EFFORTS))}")
+    chat["reasoning_effort"] = effort
 
 
 def _input(value: Any, messages: list[dict[str, Any]]) -> None:
@@ -104,8 +117,13 @@ def _part(i: int, j: int, part: Any) -> dict[str, Any]:
         return {"type": "text", "text": part["text"]}
     if kind == "input_image" and isinstance(part.get("image_url"), str):
         image: dict[str, Any] = {"url": part["image_url"]}
-        if isinstance(part.get("detail"), str):
-            image["detail"] = part["detail"]
+        detail = part.get("detail")
+        if detail is not None:
+            if detail not in DETAILS:
+                raise ValidationFailed(
+                    f"input[{i}].content[{j}].detail must be one of {', '.join(DETAILS)}"
+                )
+            image["detail"] = detail
         return {"type": "image_url", "image_url": image}
     raise ValidationFailed(
         f"input[{i}].content[{j}] must be an input_text part with a 'text' string or an "

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from keeptrusts.pipeline.chat import first_choice, message_text, obj
+from keeptrusts.pipeline.chat import API_REQUEST, first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
@@ -21,6 +21,7 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
     """The response object's fields that do not depend on the answer (the request's settings,
     read back from the chat request)."""
     chat = ex.body
+    asked = obj(ex.scratch.get(API_REQUEST))
     return {
         "id": response_id,
         "object": "response",
@@ -28,7 +29,9 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
         "model": model if isinstance(model, str) and model else ex.model,
         "error": None,
         "incomplete_details": None,
-        "instructions": None,
+        "instructions": asked.get("instructions"),
+        "text": asked.get("text") or {"format": {"type": "text"}},
+        "reasoning": asked.get("reasoning"),
         "max_output_tokens": chat.get("max_completion_tokens"),
         "parallel_tool_calls": chat.get("parallel_tool_calls", True),
         "temperature": chat.get("temperature"),

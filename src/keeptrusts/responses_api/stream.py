@@ -56,6 +56,7 @@ class ResponsesStream:
         self.message: int | None = None
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
+        self.last_call: int | None = None
         self.finish_reason: Any = None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
@@ -64,7 +65,7 @@ class ResponsesStream:
             self._start(data, out)
         for choice in data.get("choices") or ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
-                self._choice(choice, out)
+                self._choice(choice, out, raw is None)
         return b"".join(out) or None
 
     def done(self) -> bytes:
@@ -95,13 +96,15 @@ class ResponsesStream:
         out.append(self._event("response.created", {"response": started}))
         out.append(self._event("response.in_progress", {"response": started}))
 
-    def _choice(self, choice: dict[str, Any], out: list[bytes]) -> None:
+    def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
             text = delta.get("content")
-            # a text answer's first chunk carries `content` (maybe "" while the guard holds
-            # it): the message begins there, so it stays first when a function call follows
-            if isinstance(text, str) and (text or (self.message is None and not self.items)):
+            # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
+            # message begins here, so it stays first when a function call follows; an empty
+            # content as the provider sent it (before a tool call) begins nothing
+            first = changed and self.message is None and not self.items
+            if isinstance(text, str) and (text or first):
                 self._text("text", text, out)
             refusal = delta.get("refusal")
             if isinstance(refusal, str) and refusal:
@@ -150,7 +153,10 @@ class ResponsesStream:
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         chat_index = call.get("index", 0)
-        index = self.calls.get(chat_index) if isinstance(chat_index, int) else None
+        if isinstance(chat_index, int):
+            index = self.calls.get(chat_index)
+        else:  # no usable index: a new call if it has an id, else the latest call goes on
+            index = None if call.get("id") or self.last_call is None else self.last_call
         if index is None:
             index = len(self.items)
             if isinstance(chat_index, int):
@@ -160,6 +166,7 @@ class ResponsesStream:
             out.append(
                 self._event("response.output_item.added", {"output_index": index, "item": added})
             )
+        self.last_call = index
         item = self.items[index]
         args = obj(call.get("function")).get("arguments")
         if isinstance(args, str) and args:
