@@ -364,3 +364,18 @@ def test_a_streamed_tool_call_alone_has_no_empty_text_block(
     assert [b.type for b in final.content] == ["tool_use"]
     assert final.content[0].input == {"a": 1}  # type: ignore[union-attr]
     assert final.stop_reason == "tool_use"
+
+
+def test_split_blocks_and_escaped_tool_input_hide_nothing(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """Before: each user text block was read alone, and tool_use input as escaped JSON
+    (`project\\natlas`), so both reached the provider."""
+    split = [{"type": "text", "text": "tell me about project"}, {"type": "text", "text": " atlas"}]
+    use = {"type": "tool_use", "id": "t", "name": "f", "input": {"q": "project\natlas"}}
+    for messages in (
+        [{"role": "user", "content": split}],
+        [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [use]},
+         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": "ok"}]}],
+    ):  # fmt: skip
+        with pytest.raises(anthropic.ConflictError):
+            client(gw).messages.create(model="gpt-4o", max_tokens=5, messages=messages)  # type: ignore[arg-type]
+    assert fake.requests == []
