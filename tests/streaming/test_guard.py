@@ -130,3 +130,32 @@ def test_plain_prose_is_released_almost_at_once() -> None:
     out = guard.feed("c", "The weather today is mild and pleasant, ")
     assert out == "The weather today is mild and pleasant, "
     assert guard.feed("c", "with a light breeze") == "with a light "
+
+
+ARGS = {
+    "note": "Project\natlas and\tfalcon",
+    "to": "jane.doe@example.com",
+    "quote": 'she said "blue heron\nplan" \\ ok',
+}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0), max_size=30), st.booleans())
+def test_json_arguments_are_read_with_their_escapes_decoded(cuts: list[int], ascii_: bool) -> None:
+    """Before: `project\\natlas` (an escaped line break) and `\\u`-escaped text were read as
+    written, so terms and addresses in streamed tool arguments passed."""
+    import json
+
+    text = json.dumps(ARGS, ensure_ascii=ascii_)
+    text = text.replace("@", "\\u0040")
+    pii = pii_policy()
+    guard = StreamGuard([REDACT, pii], max(REDACT.holdback, pii.holdback))
+    seen = ""
+    for piece in split_at(text, cuts):
+        seen += guard.feed("c", piece, json=True)
+        assert "jane.doe@" not in seen and "jane.doe\\u0040" not in seen, seen
+    seen += guard.flush("c", json=True)
+    decoded = json.loads(seen)
+    assert decoded == {k: scan([REDACT, pii], v, Stage.RESPONSE).text for k, v in ARGS.items()}
+    assert "atlas" not in decoded["note"].lower() and "heron" not in decoded["quote"].lower()
+    assert decoded["quote"].endswith('" \\ ok')

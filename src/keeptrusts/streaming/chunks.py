@@ -62,6 +62,11 @@ def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
     return changed
 
 
+def is_json(key: Any) -> bool:
+    """Whether a guarded field holds JSON text (tool-call and function-call arguments)."""
+    return isinstance(key, tuple) and len(key) > 1 and key[1] in ("tool", "function_call")
+
+
 def unguardable(what: str) -> UpstreamError:
     return UpstreamError("protocol", f"the provider {what}; the stream was stopped")
 
@@ -84,7 +89,7 @@ def _flush_choice(idx: Any, choice: dict[str, Any], guard: StreamGuard) -> bool:
     for key in guard.keys():  # noqa: SIM118 - a list copy: flush mutates
         if not (isinstance(key, tuple) and key[0] == idx):
             continue
-        rest = guard.flush(key)
+        rest = guard.flush(key, json=is_json(key))
         if not rest:
             continue
         changed = True
@@ -122,7 +127,7 @@ def flush_all(template: dict[str, Any] | None, guard: StreamGuard) -> dict[str, 
     choices: dict[Any, dict[str, Any]] = {}
     completions = bool(template and template.get("object") == "text_completion")
     for key in keys:
-        rest = guard.flush(key)
+        rest = guard.flush(key, json=is_json(key))
         if not rest or not isinstance(key, tuple):
             continue
         choice = choices.setdefault(key[0], {"index": key[0], "finish_reason": None})

@@ -14,6 +14,7 @@ enabled policy can match). A block ends the stream.
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -41,35 +42,42 @@ class StreamGuard:
 
     def feed(self, key: Hashable, delta: str, json: bool = False) -> str:
         """Add `delta` to the field `key`; return the text now safe to send. `json`: the field
-        is JSON text (tool-call arguments), read with its `\\u` escapes decoded, and an
-        escape cut by the chunk boundary is held until it is whole (`json_escapes`)."""
+        is JSON text (tool-call arguments): its `\\u` escapes are decoded where JSON allows
+        (an escape cut by the chunk boundary is held until it is whole), and the policies read
+        it with every escape decoded (`json_escapes`)."""
         text = self.pending.get(key, "") + delta
         hold = len(text)
         if json:
             text, hold = json_escapes.decode(text)
+        scan = _Scan(text, json)
+        hold = scan.to_scan(hold)
         for policy in self.policies:
-            at = policy.hold_from(text)
+            at = policy.hold_from(scan.text)
             if at < hold:
                 hold = at
         if hold <= 0:
             self.pending[key] = text
             return ""
-        released, rest = self._split(text, final=False, hold=hold)
+        released, rest = self._split(scan, final=False, hold=hold)
         self.pending[key] = rest
         return released
 
-    def flush(self, key: Hashable) -> str:
+    def flush(self, key: Hashable, json: bool = False) -> str:
         """End of the field: scan and release everything left."""
         text = self.pending.pop(key, "")
         if not text:
             return ""
-        released, _ = self._split(text, final=True, hold=len(text))
+        scan = _Scan(text, json)
+        released, _ = self._split(scan, final=True, hold=len(scan.text))
         return released
 
     def keys(self) -> list[Hashable]:
         return list(self.pending)
 
-    def _split(self, text: str, final: bool, hold: int) -> tuple[str, str]:
+    def _split(self, scan: _Scan, final: bool, hold: int) -> tuple[str, str]:
+        """Release the scanned text up to `hold` (scan positions), redacted; block on a
+        block. Returns (released, still held), both as written."""
+        text = scan.text
         boundary = hold
         firm: list[Match] = []
         for policy in self.policies:
@@ -89,8 +97,35 @@ class StreamGuard:
                 if m.action is Result.REDACT:
                     firm.append(m)
         boundary = _settle(boundary, firm)
-        head = apply(text[:boundary], [m for m in firm if m.end <= boundary])
-        return head, text[boundary:]
+        return scan.release(boundary, [m for m in firm if m.end <= boundary])
+
+
+class _Scan:
+    """A held text as the policies read it. Plain fields are read as they are; JSON fields
+    with escapes through their decoded view, whose positions map back to the text."""
+
+    __slots__ = ("raw", "starts", "text")
+
+    def __init__(self, raw: str, json: bool) -> None:
+        self.raw = raw
+        self.starts: list[int] | None = None
+        self.text = raw
+        if json and "\\" in raw:
+            self.text, self.starts = json_escapes.view(raw)
+
+    def to_scan(self, raw_pos: int) -> int:
+        """The scan position of a raw position that starts a character (or the end)."""
+        if self.starts is None:
+            return raw_pos
+        return bisect_left(self.starts, raw_pos)
+
+    def release(self, boundary: int, redactions: list[Match]) -> tuple[str, str]:
+        if self.starts is None:
+            return apply(self.raw[:boundary], redactions), self.raw[boundary:]
+        at = self.starts
+        cut = at[boundary]
+        mapped = [m._replace(start=at[m.start], end=at[m.end]) for m in redactions]
+        return apply(self.raw[:cut], mapped), self.raw[cut:]
 
 
 def _settle(boundary: int, matches: list[Match]) -> int:

@@ -1,5 +1,8 @@
-"""Decode the `\\uXXXX` escapes of streamed JSON text (tool-call arguments) where JSON allows
-the character written plainly, so the stream guard reads what the caller's decoder will read.
+"""Streamed JSON text (tool-call arguments) as the caller's decoder will read it.
+
+`view` decodes every escape, for the policies to read (`project\\natlas` holds a line break),
+with a map back to the text as written. `decode` rewrites the `\\uXXXX` escapes of the text
+itself where JSON allows the character written plainly:
 
 `jane.doe\\u0040example.com` becomes `jane.doe@example.com`: equivalent JSON, so the caller
 decodes the same value. Escapes JSON requires stay: quotes, backslashes and control characters
@@ -65,3 +68,51 @@ def _hex4(text: str, at: int) -> int | None:
     if len(digits) < 4 or not set(digits) <= _HEX:
         return None
     return int(digits, 16)
+
+
+#: what each two-character escape stands for
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+
+
+def view(text: str) -> tuple[str, list[int]]:
+    """`text` with every escape decoded (what the policies read: `project\\natlas` has a line
+    break), and where each of its characters starts in `text` (one more entry: the end). An
+    escape cut at the end stays as written."""
+    out: list[str] = []
+    starts: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = text.find("\\", i)
+        if j < 0:
+            j = n
+        out.append(text[i:j])
+        starts.extend(range(i, j))
+        if j >= n:
+            break
+        char, step = _any_escape(text, j)
+        out.append(char)
+        if len(char) == 1:
+            starts.append(j)
+        else:  # kept as written
+            starts.extend(range(j, j + step))
+        i = j + step
+    starts.append(n)
+    return "".join(out), starts
+
+
+def _any_escape(text: str, j: int) -> tuple[str, int]:
+    """The character an escape at `j` stands for (quotes and control characters too), and its
+    length; an escape cut by the end of the text stands for itself."""
+    if j + 1 >= len(text):
+        return text[j:], len(text) - j
+    kind = text[j + 1]
+    if kind != "u":
+        return _SIMPLE.get(kind, text[j : j + 2]), 2
+    code = _hex4(text, j + 2)
+    if code is None:
+        return text[j : j + 2], 2
+    if 0xD800 <= code < 0xDC00 and text.startswith("\\u", j + 6):
+        low = _hex4(text, j + 8)
+        if low is not None and 0xDC00 <= low < 0xE000:
+            return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
+    return chr(code), 6
