@@ -379,3 +379,10 @@ def test_split_blocks_and_escaped_tool_input_hide_nothing(gw: Gateway, fake: Fak
         with pytest.raises(anthropic.ConflictError):
             client(gw).messages.create(model="gpt-4o", max_tokens=5, messages=messages)  # type: ignore[arg-type]
     assert fake.requests == []
+
+
+def test_unknown_paths_and_methods_under_messages_answer_in_its_shape(gw: Gateway) -> None:
+    for method, path in (("POST", "/messages/count_tokens"), ("GET", "/messages")):
+        r = httpx.request(method, gw.base_url + path, json={})
+        assert r.status_code in (404, 405)
+        assert r.json()["type"] == "error" and r.json()["error"]["code"]

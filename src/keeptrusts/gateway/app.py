@@ -49,7 +49,10 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
         code="not_found" if exc.status == 404 else "invalid_request",
     )
     allow = exc.headers.get("Allow")
-    return error_response(err, {"Allow": allow} if allow else None)
+    # under /v1/messages (count_tokens, a GET...), errors in that API's rendering
+    render = MESSAGES.error_body if request.path.startswith(MESSAGES.route) else None
+    body = render(err) if render is not None else None
+    return error_response(err, {"Allow": allow} if allow else None, body)
 
 
 def build_app(
