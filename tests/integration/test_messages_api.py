@@ -12,6 +12,7 @@ from typing import Any
 
 import anthropic
 import httpx
+import openai
 import pytest
 
 from tests.fakes.gateway import Gateway, GatewayFactory
@@ -386,3 +387,12 @@ def test_unknown_paths_and_methods_under_messages_answer_in_its_shape(gw: Gatewa
         r = httpx.request(method, gw.base_url + path, json={})
         assert r.status_code in (404, 405)
         assert r.json()["type"] == "error" and r.json()["error"]["code"]
+
+
+def test_both_sdks_list_the_served_models(gw: Gateway) -> None:
+    listed = client(gw).models.list()
+    ids = [m.id for m in listed.data]
+    assert ids and all(m.type == "model" and m.display_name == m.id for m in listed.data)
+    assert not listed.has_more and listed.first_id == ids[0] and listed.last_id == ids[-1]
+    openai_ids = [m.id for m in openai.OpenAI(base_url=gw.base_url, api_key="k").models.list()]
+    assert openai_ids == ids

@@ -62,8 +62,22 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
         rt = state.runtime
         names = rt.router.served_models() if rt else []
         owner = rt.loaded.config.pack.name if rt else "keeptrusts"
-        data = [{"id": n, "object": "model", "created": 0, "owned_by": owner} for n in names]
-        return json_response({"object": "list", "data": data})
+        # one list both SDKs read: OpenAI's fields, and Anthropic's (`type`, `display_name`,
+        # `created_at`, `has_more`, `first_id`, `last_id`) beside them
+        data = [
+            {"id": n, "object": "model", "created": 0, "owned_by": owner, "type": "model",
+             "display_name": n, "created_at": "1970-01-01T00:00:00Z"}
+            for n in names
+        ]  # fmt: skip
+        return json_response(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": names[0] if names else None,
+                "last_id": names[-1] if names else None,
+            }
+        )
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
