@@ -87,6 +87,7 @@ def test_a_spool_damaged_while_open_starts_afresh(
     assert s.append([(4, b'{"id":"d"}')]) == 1  # written to the fresh spool, not lost
     assert s.read(10) == [(4, b'{"id":"d"}')] and s.last_seq == 4
     assert sample(m, "keeptrusts_events_dropped_total") == 3
+    assert len(list(tmp_path.glob("spool-0.db.corrupt-*"))) == 2  # the first one kept
     s.close()
 
 

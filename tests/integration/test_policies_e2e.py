@@ -229,3 +229,15 @@ def test_schema_texts_at_any_depth_and_the_user_field_are_read(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], user="jane.doe@example.com"
     )
     assert fake.requests[0].body["user"] == "[REDACTED:EMAIL]"
+
+
+def test_a_redaction_in_joined_parts_leaves_the_other_parts_as_they_were(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    parts = ["a reply to jane.doe@example.com", "b", "c"]
+    client(gw).chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": [{"type": "text", "text": t} for t in parts]}],
+    )
+    sent = fake.requests[0].body["messages"][0]["content"]
+    assert [p["text"] for p in sent] == ["a reply to [REDACTED:EMAIL]", "b", "c"]

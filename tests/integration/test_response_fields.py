@@ -265,3 +265,14 @@ def test_json_escapes_in_streamed_tool_arguments_hide_nothing(
         for call in (choice.get("delta") or {}).get("tool_calls") or ()
     )
     assert json.loads(args) == {"to": "[REDACTED:EMAIL]", "city": 'München "x"\n'}
+
+
+def test_argument_keys_and_numbers_are_read_and_stay_valid_json(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """Before: with a backslash in the arguments, keys went unread; without one, a number
+    matched as a phone number was redacted unquoted (invalid JSON)."""
+    fake.reset(
+        raw_json=completion(escaped_call(r'{"jane.doe@example.com": "a\nb", "n": 4155550132}'))
+    )
+    r = post(gw)
+    args = json.loads(r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
+    assert args == {"[REDACTED:EMAIL]": "a\nb", "n": "[REDACTED:PHONE]"}

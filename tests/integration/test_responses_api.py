@@ -276,3 +276,27 @@ def test_the_response_repeats_the_request_settings(gw: Gateway, fake: FakeUpstre
             gw.base_url + "/responses", json={"model": "gpt-4o", "input": "hi", **bad}
         )
         assert resp.status_code == 400, bad
+
+
+def test_tool_calls_without_an_index_stay_apart(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: calls without an `index` key were all call 0: merged names and arguments."""
+
+    def call(cid: str, name: str) -> dict[str, Any]:
+        return {"id": cid, "type": "function", "function": {"name": name, "arguments": ""}}
+
+    def args(text: str) -> dict[str, Any]:
+        return {"function": {"arguments": text}}
+
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "tool_calls": [call("a", "f")]}, None),
+            ({"tool_calls": [args('{"q": 1}')]}, None),
+            ({"tool_calls": [call("b", "g")]}, None),
+            ({"tool_calls": [args('{"x": 2}')]}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).responses.stream(model="gpt-4o", input="go") as s:
+        final = s.get_final_response()
+    got = [(i.call_id, i.name, json.loads(i.arguments)) for i in final.output]  # type: ignore[union-attr]
+    assert got == [("a", "f", {"q": 1}), ("b", "g", {"x": 2})]

@@ -38,7 +38,6 @@ class MessagesStream:
         self.refusal_block: int | None = None
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
-        self.last_tool: int | None = None
         self.blocks = 0
         self.stop: str | None = None
 
@@ -126,10 +125,8 @@ class MessagesStream:
         index = call.get("index", 0)
         fn = obj(call.get("function"))
         begin = b""
-        if isinstance(index, int):
-            block = self.tool_blocks.get(index)
-        else:  # no usable index: a new call if it has an id, else the latest call goes on
-            block = None if call.get("id") or self.last_tool is None else self.last_tool
+        # (the relay gave every call an index: ToolIndexes)
+        block = self.tool_blocks.get(index) if isinstance(index, int) else None
         if block is None:
             block = self._next_block()
             if isinstance(index, int):
@@ -141,7 +138,6 @@ class MessagesStream:
                 "input": {},
             }
             begin = self._began(block, start)
-        self.last_tool = block
         args = fn.get("arguments")
         if not isinstance(args, str) or not args:
             return begin

@@ -49,6 +49,9 @@ Row = tuple[int, bytes]
 DEFAULT_EVENTS_FILE = "keeptrusts-events.jsonl"
 #: seconds between repeated "events lost" errors
 LOSS_LOG_INTERVAL = 10.0
+#: a spool write that fails: SQLite's errors, and a damaged file that could not be set aside
+#: (OSError) or reopened (the spool then stays closed: RuntimeError)
+SPOOL_ERRORS = (sqlite3.Error, OSError, RuntimeError)
 
 
 def _noop() -> None:
@@ -387,7 +390,7 @@ class EventPipeline:
             return False
         try:
             self.spool.append(rows)
-        except sqlite3.Error as exc:
+        except SPOOL_ERRORS as exc:
             self._spool_writable(False, exc)
             return False
         self._spool_writable(True)
@@ -419,13 +422,13 @@ class EventPipeline:
             return
         try:
             self.spool.append(rows)
-        except sqlite3.Error as exc:  # e.g. the disk is full
+        except SPOOL_ERRORS as exc:  # e.g. the disk is full; a damaged file not set aside
             self._spool_writable(False, exc)
             self._lost(len(rows), f"EVENT SPOOL WRITE FAILED: {exc}")
             return
         self._spool_writable(True)
 
-    def _spool_writable(self, ok: bool, exc: sqlite3.Error | None = None) -> None:
+    def _spool_writable(self, ok: bool, exc: Exception | None = None) -> None:
         """While the spool cannot be written (a full disk), memory may hold up to queue_size
         events again and slow POSTs spill nothing, rather than lose events to a spill that
         fails; the next write that works restores the low bound."""

@@ -265,6 +265,10 @@ def _move_aside(path: Path) -> Path:
     """Rename a damaged spool file (and its WAL and shared-memory files) out of the way."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():  # a second damage within the same second keeps the first file
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         if side.exists():

@@ -169,7 +169,6 @@ def check_chat(body: dict[str, Any]) -> None:
     if tools is not None and not _objects_with_function(tools):
         raise ValidationFailed("'tools' must be an array of objects whose 'function' is an object")
     _check_stop(body)
-    check_user(body)
 
 
 def _check_stop(body: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Evaluation, Stage
 from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
-from keeptrusts.streaming.chunks import flush_all, guard_chunk, is_empty
+from keeptrusts.streaming.chunks import ToolIndexes, flush_all, guard_chunk, is_empty
 from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
 
 SSE_HEADERS = {
@@ -57,6 +57,7 @@ class Relay:
         )
         self.template: dict[str, Any] | None = None
         self.output_chars = 0
+        self.tool_indexes = ToolIndexes()
 
     def encode(self, chunk: Chunk) -> bytes | None:
         data = chunk.data
@@ -67,6 +68,7 @@ class Relay:
             take_usage(self.ex, usage)
             if not self.wants_usage and not data.get("choices"):
                 return None
+        self.tool_indexes.resolve(data)
         if self.guard is not None:
             changed = guard_chunk(data, self.guard)
             if changed and is_empty(data):

@@ -55,6 +55,7 @@ class TranslatingHandler(Handler):
         parse.check_counts(body, self.api.counts)
         chat = self.api.to_chat(body)
         self.check(chat)
+        parse.check_user(chat)
         ex = self._new_exchange(request, runtime, request_id, trace, chat, raw, model, stream)
         ex.body_dirty = True  # `raw` is the API's request: the provider gets the chat one
         ex.scratch[API_REQUEST] = body  # settings an answer repeats (Responses' instructions)

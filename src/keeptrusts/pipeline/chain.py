@@ -14,7 +14,7 @@ from typing import Any
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.stage import Policy
-from keeptrusts.pipeline.texts import Slot, request_texts, response_slots
+from keeptrusts.pipeline.texts import JoinedParts, Slot, request_texts, response_slots
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 
@@ -102,7 +102,10 @@ def _scan_slots(ex: Exchange, policy: Policy, slots: Sequence[Slot], stage: Stag
         if result is Result.BLOCK:
             break
         if redactions:
-            container[key] = apply(text, redactions)
+            if isinstance(container, JoinedParts):
+                container.redact(redactions)
+            else:
+                container[key] = apply(text, redactions)
             changed = True
     ms = (time.perf_counter() - t0) * 1000
     ex.record(Evaluation(policy.name, stage, result, reason, ms))

@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrusts.pipeline.arguments import argument_slots
+from keeptrusts.pipeline.textscan import apply
+from keeptrusts.pipeline.verdict import Match
 
 Slot = tuple[Any, Any]
 
@@ -29,10 +31,11 @@ EXTRA_TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
 
 
 class JoinedParts:
-    """Adjacent text parts of one message as one text, in two readings: joined with nothing
-    (how Anthropic's content blocks read) and with a newline (how chat templates often put
-    parts on lines), each its own slot. A redaction puts the whole rewritten text in the first
-    part and empties the others (what the model reads is otherwise unchanged)."""
+    """Adjacent text parts of one message as one text, in two readings: joined with a newline
+    (how chat templates often put parts on lines) and with nothing (how Anthropic's content
+    blocks read), each its own slot. Redactions are applied part by part (`redact`): a span
+    within a part is replaced there; a span across parts puts its replacement in the part
+    where it starts and cuts the rest from the parts it covers. Other parts stay as they are."""
 
     __slots__ = ("parts", "sep")
 
@@ -43,10 +46,28 @@ class JoinedParts:
     def __getitem__(self, _: Any) -> str:
         return self.sep.join(part["text"] for part in self.parts)
 
-    def __setitem__(self, _: Any, text: str) -> None:
-        self.parts[0]["text"] = text
-        for part in self.parts[1:]:
-            part["text"] = ""
+    def redact(self, matches: list[Match]) -> None:
+        """Apply redactions found on the joined text to the parts they cover."""
+        placed: set[int] = set()  # matches whose replacement went in (the first part covered)
+        at = 0
+        for part in self.parts:
+            text: str = part["text"]
+            end = at + len(text)
+            clipped = []
+            for i, m in enumerate(matches):
+                if m.start < end and m.end > at:
+                    first = i not in placed
+                    placed.add(i)
+                    clipped.append(
+                        m._replace(
+                            start=max(m.start, at) - at,
+                            end=min(m.end, end) - at,
+                            replacement=m.replacement if first else "",
+                        )
+                    )
+            if clipped:
+                part["text"] = apply(text, clipped)
+            at = end + len(self.sep)
 
 
 def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
@@ -178,9 +199,9 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None
 
 
 def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:
-    """Tool-call arguments: a JSON text. With escapes in it (`\\u0040`, `\\n`), the policies
-    read the strings it holds, as the caller's JSON decoder will (`arguments.py`)."""
-    if joined and "\\" in fn["arguments"]:
+    """Tool-call arguments: a JSON text. For the policies, read as the keys and values it holds
+    (decoded, as the caller's JSON decoder will: `arguments.py`)."""
+    if joined:
         found = argument_slots(fn)
         if found is not None:
             slots.extend(found)
@@ -190,8 +211,10 @@ def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:
 
 def _text_run(run: list[dict[str, Any]], slots: list[Slot], joined: bool) -> None:
     if joined and len(run) > 1:
-        slots.append((JoinedParts(run, ""), "text"))
+        # the line-break reading first: what it finds is redacted before the reading joined
+        # with nothing, where a match could run on into the next part's first word
         slots.append((JoinedParts(run, "\n"), "text"))
+        slots.append((JoinedParts(run, ""), "text"))
     else:
         slots.extend((part, "text") for part in run)
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 
 SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "stream")
@@ -223,7 +226,9 @@ def _text_format(text: Any, chat: dict[str, Any]) -> None:
         and isinstance(fmt.get("name"), str)
         and isinstance(fmt.get("schema"), dict)
     ):
-        schema = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+        schema = {k: fmt[k] for k in ("name", "strict", "description") if k in fmt}
+        # a copy: a redaction in the chat request must not change the `text` the answer repeats
+        schema["schema"] = orjson.loads(request_json(fmt["schema"]))
         chat["response_format"] = {"type": "json_schema", "json_schema": schema}
         return
     raise ValidationFailed(

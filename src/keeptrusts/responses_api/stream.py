@@ -56,7 +56,6 @@ class ResponsesStream:
         self.message: int | None = None
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
-        self.last_call: int | None = None
         self.finish_reason: Any = None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
@@ -152,11 +151,8 @@ class ResponsesStream:
             out.append(self._event("response.refusal.delta", {**where, "delta": text}))
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
-        chat_index = call.get("index", 0)
-        if isinstance(chat_index, int):
-            index = self.calls.get(chat_index)
-        else:  # no usable index: a new call if it has an id, else the latest call goes on
-            index = None if call.get("id") or self.last_call is None else self.last_call
+        chat_index = call.get("index", 0)  # (the relay gave every call one: ToolIndexes)
+        index = self.calls.get(chat_index) if isinstance(chat_index, int) else None
         if index is None:
             index = len(self.items)
             if isinstance(chat_index, int):
@@ -166,7 +162,6 @@ class ResponsesStream:
             out.append(
                 self._event("response.output_item.added", {"output_index": index, "item": added})
             )
-        self.last_call = index
         item = self.items[index]
         args = obj(call.get("function")).get("arguments")
         if isinstance(args, str) and args:

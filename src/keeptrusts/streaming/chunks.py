@@ -157,3 +157,37 @@ def is_empty(data: dict[str, Any]) -> bool:
         elif choice.get("text"):
             return False
     return True
+
+
+class ToolIndexes:
+    """Gives tool-call deltas the `index` some providers leave out (or send as null), before
+    the guard and the stream formats read it: a delta with an `id` begins a new call, one
+    without continues the choice's latest call. One per stream."""
+
+    __slots__ = ("count", "latest")
+
+    def __init__(self) -> None:
+        self.count: dict[int, int] = {}
+        self.latest: dict[int, int] = {}
+
+    def resolve(self, data: dict[str, Any]) -> None:
+        for choice in data.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+            if calls:
+                ci = choice.get("index", 0)
+                self._calls(ci if isinstance(ci, int) else 0, calls)
+
+    def _calls(self, ci: int, calls: Any) -> None:
+        for call in calls if isinstance(calls, list) else ():
+            if not isinstance(call, dict):
+                continue
+            index = call.get("index")
+            if not isinstance(index, int) or isinstance(index, bool):
+                if call.get("id") or ci not in self.latest:
+                    index = self.count.get(ci, 0)
+                else:
+                    index = self.latest[ci]
+                call["index"] = index
+            self.latest[ci] = index
+            self.count[ci] = max(self.count.get(ci, 0), index + 1)
