@@ -159,3 +159,21 @@ def test_json_arguments_are_read_with_their_escapes_decoded(cuts: list[int], asc
     assert decoded == {k: scan([REDACT, pii], v, Stage.RESPONSE).text for k, v in ARGS.items()}
     assert "atlas" not in decoded["note"].lower() and "heron" not in decoded["quote"].lower()
     assert decoded["quote"].endswith('" \\ ok')
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0), max_size=30))
+def test_a_number_redacted_in_json_arguments_becomes_a_string(cuts: list[int]) -> None:
+    """Before: `4155550132` became `[REDACTED:PHONE]` unquoted: invalid JSON for the caller."""
+    import json
+
+    text = '{"note": "say \\"hi\\" to 4155550132", "account": 4155550132, "n": [1, 2]}'
+    pii = pii_policy()
+    guard = StreamGuard([pii], pii.holdback)
+    out = "".join(guard.feed("c", p, json=True) for p in split_at(text, cuts))
+    out += guard.flush("c", json=True)
+    assert json.loads(out) == {
+        "note": 'say "hi" to [REDACTED:PHONE]',
+        "account": "[REDACTED:PHONE]",
+        "n": [1, 2],
+    }

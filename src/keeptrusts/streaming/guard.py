@@ -39,6 +39,8 @@ class StreamGuard:
     hits: dict[str, PolicyHits] = field(default_factory=dict)
     #: choices whose finish_reason has passed (their text is complete and released)
     finished: set[Hashable] = field(default_factory=set)
+    #: JSON fields whose held text begins inside a string (what was released left it open)
+    in_string: set[Hashable] = field(default_factory=set)
 
     def feed(self, key: Hashable, delta: str, json: bool = False) -> str:
         """Add `delta` to the field `key`; return the text now safe to send. `json`: the field
@@ -49,7 +51,7 @@ class StreamGuard:
         hold = len(text)
         if json:
             text, hold = json_escapes.decode(text)
-        scan = _Scan(text, json)
+        scan = _Scan(text, json, key in self.in_string)
         hold = scan.to_scan(hold)
         for policy in self.policies:
             at = policy.hold_from(scan.text)
@@ -60,14 +62,21 @@ class StreamGuard:
             return ""
         released, rest = self._split(scan, final=False, hold=hold)
         self.pending[key] = rest
+        if json:
+            if scan.string_at(len(text) - len(rest)):
+                self.in_string.add(key)
+            else:
+                self.in_string.discard(key)
         return released
 
     def flush(self, key: Hashable, json: bool = False) -> str:
         """End of the field: scan and release everything left."""
         text = self.pending.pop(key, "")
+        opened = key in self.in_string
+        self.in_string.discard(key)
         if not text:
             return ""
-        scan = _Scan(text, json)
+        scan = _Scan(text, json, opened)
         released, _ = self._split(scan, final=True, hold=len(scan.text))
         return released
 
@@ -104,10 +113,12 @@ class _Scan:
     """A held text as the policies read it. Plain fields are read as they are; JSON fields
     with escapes through their decoded view, whose positions map back to the text."""
 
-    __slots__ = ("raw", "starts", "text")
+    __slots__ = ("json", "opened", "raw", "starts", "text")
 
-    def __init__(self, raw: str, json: bool) -> None:
+    def __init__(self, raw: str, json: bool, opened: bool = False) -> None:
         self.raw = raw
+        self.json = json
+        self.opened = opened  # (JSON) the text begins inside a string
         self.starts: list[int] | None = None
         self.text = raw
         if json and "\\" in raw:
@@ -119,13 +130,21 @@ class _Scan:
             return raw_pos
         return bisect_left(self.starts, raw_pos)
 
+    def string_at(self, raw_pos: int) -> bool:
+        """(JSON) Whether `raw_pos` is inside a string."""
+        return json_escapes.in_string(self.raw, raw_pos, self.opened)
+
     def release(self, boundary: int, redactions: list[Match]) -> tuple[str, str]:
-        if self.starts is None:
-            return apply(self.raw[:boundary], redactions), self.raw[boundary:]
         at = self.starts
-        cut = at[boundary]
-        mapped = [m._replace(start=at[m.start], end=at[m.end]) for m in redactions]
-        return apply(self.raw[:cut], mapped), self.raw[cut:]
+        cut = boundary if at is None else at[boundary]
+        if at is not None:
+            redactions = [m._replace(start=at[m.start], end=at[m.end]) for m in redactions]
+        if self.json:  # a value redacted outside a string (a number) becomes a string
+            redactions = [
+                m if self.string_at(m.start) else m._replace(replacement=f'"{m.replacement}"')
+                for m in redactions
+            ]
+        return apply(self.raw[:cut], redactions), self.raw[cut:]
 
 
 def _settle(boundary: int, matches: list[Match]) -> int:

@@ -116,3 +116,20 @@ def _any_escape(text: str, j: int) -> tuple[str, int]:
         if low is not None and 0xDC00 <= low < 0xE000:
             return chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)), 12
     return chr(code), 6
+
+
+def in_string(text: str, pos: int, opened: bool = False) -> bool:
+    """Whether position `pos` of JSON text is inside a string (`opened`: the text begins inside
+    one). Quotes inside strings are escaped, so only the unescaped ones toggle."""
+    inside = opened
+    i = 0
+    while True:
+        q = text.find('"', i, pos)
+        b = text.find("\\", i, pos) if inside else -1
+        if b >= 0 and (q < 0 or b < q):
+            i = b + 2  # an escape: its next character is not a quote that counts
+            continue
+        if q < 0:
+            return inside
+        inside = not inside
+        i = q + 1
