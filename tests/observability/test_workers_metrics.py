@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
-from prometheus_client import CollectorRegistry
+import pytest
 
-from keeptrusts.telemetry.worker_metrics import ENV_DIR, ENV_INDEX, SNAPSHOT_SECONDS, WorkerMetrics
+from keeptrusts.telemetry.metrics import Metrics
+from keeptrusts.telemetry.worker_metrics import ENV_DIR, ENV_INDEX, SNAPSHOT_SECONDS
 from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.prometheus import promtool
 from tests.fakes.upstream import FakeUpstream
@@ -80,12 +81,14 @@ def test_every_scrape_shows_every_worker_and_counters_never_decrease(
     assert stopped == 0
 
 
-def test_metrics_close_stops_the_snapshot_thread(tmp_path: Path) -> None:
-    env = {ENV_DIR: str(tmp_path), ENV_INDEX: "0"}
-    workers = WorkerMetrics.from_env(CollectorRegistry(), env)
-    assert workers is not None
-    workers.start()
-    assert (tmp_path / "worker-0.json").exists()
+def test_metrics_close_stops_the_snapshot_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain calls `Metrics.close()`: a --workers worker's snapshot thread stops."""
+    monkeypatch.setenv(ENV_DIR, str(tmp_path))
+    monkeypatch.setenv(ENV_INDEX, "0")
+    metrics = Metrics()
+    assert metrics.workers is not None and (tmp_path / "worker-0.json").exists()
     thread = next(t for t in threading.enumerate() if t.name == "keeptrusts-metrics-snapshot")
-    workers.stop()
+    metrics.close()
     assert not thread.is_alive()

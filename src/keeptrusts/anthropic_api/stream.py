@@ -34,8 +34,9 @@ class MessagesStream:
     def __init__(self, ex: Exchange) -> None:
         self.ex = ex
         self.started = False
-        self.text_block: int | None = None
-        self.refusal_block: int | None = None
+        #: "content" and "refusal" -> their text block (a refusal is a block of its own: the
+        #: policies read it apart from the content)
+        self.text_blocks: dict[str, int] = {}
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
         self.blocks = 0
@@ -91,12 +92,12 @@ class MessagesStream:
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # text block begins here, so it stays first when a tool call follows; an empty
             # content as the provider sent it (before a tool call) begins nothing
-            first = changed and self.text_block is None and not self.blocks
+            first = changed and not self.blocks
             if isinstance(text, str) and (text or first):
-                out.append(self._text(text))
+                out.append(self._text("content", text))
             refusal = delta.get("refusal")
             if isinstance(refusal, str) and refusal:
-                out.append(self._refusal(refusal))
+                out.append(self._text("refusal", refusal))
             for call in delta.get("tool_calls") or ():
                 if isinstance(call, dict):
                     out.append(self._tool(call))
@@ -104,22 +105,15 @@ class MessagesStream:
         if reason:
             self.stop = stop_reason(reason)
 
-    def _text(self, text: str) -> bytes:
+    def _text(self, field: str, text: str) -> bytes:
         begin = b""
-        if self.text_block is None:
-            self.text_block = self._next_block()
-            begin = self._began(self.text_block, {"type": "text", "text": ""})
+        block = self.text_blocks.get(field)
+        if block is None:
+            block = self.text_blocks[field] = self._next_block()
+            begin = self._began(block, {"type": "text", "text": ""})
         if not text:
             return begin
-        return begin + self._delta(self.text_block, {"type": "text_delta", "text": text})
-
-    def _refusal(self, text: str) -> bytes:
-        """A refusal: a text block of its own (the policies read it apart from the content)."""
-        begin = b""
-        if self.refusal_block is None:
-            self.refusal_block = self._next_block()
-            begin = self._began(self.refusal_block, {"type": "text", "text": ""})
-        return begin + self._delta(self.refusal_block, {"type": "text_delta", "text": text})
+        return begin + self._delta(block, {"type": "text_delta", "text": text})
 
     def _tool(self, call: dict[str, Any]) -> bytes:
         index = call.get("index", 0)

@@ -14,11 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from keeptrusts.encode import answer_json
 from keeptrusts.errors import GatewayError
 from keeptrusts.gateway import admission, parse
 from keeptrusts.gateway.handler import Handler
-from keeptrusts.gateway.respond import error_response, raw_json_response
+from keeptrusts.gateway.respond import error_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import StreamFormat
 from keeptrusts.pipeline.chat import API_REQUEST
@@ -62,9 +61,7 @@ class TranslatingHandler(Handler):
         return ex
 
     def _reply(self, ex: Exchange, body: dict[str, Any], raw: bytes | None) -> web.Response:
-        answer = self.api.answer(body, ex)
-        ex.status = 200
-        return raw_json_response(answer_json(answer), 200, self._headers(ex))
+        return super()._reply(ex, self.api.answer(body, ex), None)  # the answer is new JSON
 
     def stream_format(self, ex: Exchange) -> StreamFormat:
         return self.api.stream(ex)

@@ -102,7 +102,7 @@ class ResponsesStream:
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty
             # content as the provider sent it (before a tool call) begins nothing
-            first = changed and self.message is None and not self.items
+            first = changed and not self.items
             if isinstance(text, str) and (text or first):
                 self._text("text", text, out)
             refusal = delta.get("refusal")
