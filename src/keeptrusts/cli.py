@@ -44,7 +44,13 @@ Run `kt <command> --help` for a command's options."""
 
 def gateway_run(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="kt gateway run", description="Serve the gateway.")
-    p.add_argument("--listen", default="0.0.0.0:41002", help="HOST:PORT (default 0.0.0.0:41002)")
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        metavar="HOST:PORT",
+        default="0.0.0.0:41002",
+        help="HOST:PORT (default 0.0.0.0:41002)",
+    )
     p.add_argument(
         "--policy-config",
         action="append",
@@ -67,9 +73,7 @@ def gateway_run(argv: list[str]) -> int:
     p.add_argument("--tls-key")
     p.add_argument("--tls-client-ca")
     a = p.parse_args(argv)
-    host, _, port = a.listen.rpartition(":")
-    if not host or not port.isdigit():
-        p.error(f"--listen must be HOST:PORT, got {a.listen!r}")
+    host, port = a.listen
     if (a.tls_key or a.tls_client_ca) and not a.tls_cert:
         p.error("--tls-key and --tls-client-ca need --tls-cert")
     if a.workers > 1:
@@ -83,8 +87,8 @@ def gateway_run(argv: list[str]) -> int:
 
     tracing = setup_process()
     opts = ServeOptions(
-        host=host.strip("[]"),
-        port=int(port),
+        host=host,
+        port=port,
         policy_configs=a.policy_config,
         config_dir=a.config_dir,
         fail_mode=a.fail_mode,
@@ -100,6 +104,16 @@ def gateway_run(argv: list[str]) -> int:
     finally:
         if tracing is not None:
             tracing.shutdown()
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:PORT` for IPv6) as (host, port): an argparse `type`, so that a bad
+    value is a usage error naming `--listen`. PORT is ASCII digits, 0-65535 (not `²` or
+    99999, which `int()` or the socket layer would take or fold into another port)."""
+    host, _, port = value.rpartition(":")
+    if not (host and port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
+        raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port of 0-65535, got {value!r}")
+    return host.strip("[]"), int(port)
 
 
 def _run_loop(coro: Coroutine[Any, Any, int]) -> int:

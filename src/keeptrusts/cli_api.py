@@ -49,25 +49,34 @@ class ApiError(Exception):
     """The API refused or could not be reached; the message says which and what to do."""
 
 
+class OutputError(Exception):
+    """The output file cannot be written; the message names it and says why."""
+
+
 # -- kt api run --------------------------------------------------------------------------------
 
 
 def api_main(args: list[str]) -> int:
+    from keeptrusts.cli import listen_address
     from keeptrusts.controlplane.server import DEFAULT_DATABASE, ApiOptions, serve
 
     p = argparse.ArgumentParser(prog="kt api run", description="Run the control-plane API.")
-    p.add_argument("--listen", default="0.0.0.0:8080", help="HOST:PORT (default 0.0.0.0:8080)")
+    p.add_argument(
+        "--listen",
+        type=listen_address,
+        metavar="HOST:PORT",
+        default="0.0.0.0:8080",
+        help="HOST:PORT (default 0.0.0.0:8080)",
+    )
     p.add_argument(
         "--database",
         default=os.environ.get("KEEPTRUSTS_DATABASE_URL") or DEFAULT_DATABASE,
         help="sqlite:///PATH (default sqlite:///keeptrusts.db) or postgresql://USER@HOST/DB",
     )
     a = p.parse_args(args)
-    host, _, port = a.listen.rpartition(":")
-    if not host or not port.isdigit():
-        p.error(f"--listen must be HOST:PORT, got {a.listen!r}")
+    host, port = a.listen
     _setup_logging()
-    opts = ApiOptions(host=host.strip("[]"), port=int(port), database=a.database)
+    opts = ApiOptions(host=host, port=port, database=a.database)
     return _run(serve(opts))
 
 
@@ -95,13 +104,14 @@ class Client:
         self.token = token or default_token()
         self.timeout = timeout
 
-    def request(
+    def send(
         self,
         method: str,
         path: str,
         body: bytes | None = None,
         content_type: str = "application/json",
-    ) -> bytes:
+    ) -> tuple[int, bytes]:
+        """The status and body of a 2xx answer; anything else raises ApiError."""
         req = urllib.request.Request(self.base + path, data=body, method=method)
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
@@ -110,7 +120,7 @@ class Client:
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 data: bytes = resp.read()
-                return data
+                return int(resp.status), data
         except urllib.error.HTTPError as exc:
             raise ApiError(
                 f"{method} {self.base}{path}: HTTP {exc.code}: {_message(exc)}"
@@ -124,8 +134,30 @@ class Client:
 
     def events(self, params: dict[str, str]) -> dict[str, Any]:
         query = urllib.parse.urlencode({k: v for k, v in params.items() if v})
-        page: dict[str, Any] = orjson.loads(self.request("GET", "/v1/events?" + query))
-        return page
+        status, data = self.send("GET", "/v1/events?" + query)
+        page = _json(data)
+        if not _is_events_page(page):
+            # a login page or a proxy's answer: whatever sits at that URL is not the control plane
+            raise ApiError(
+                f"GET {self.base}/v1/events answered HTTP {status} without a JSON events page; "
+                "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
+            )
+        return dict(page)
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _is_events_page(page: Any) -> bool:
+    return (
+        isinstance(page, dict)
+        and isinstance(page.get("events"), list)
+        and all(isinstance(e, dict) for e in page["events"])
+    )
 
 
 def default_token() -> str | None:
@@ -175,7 +207,7 @@ def events_main(args: list[str]) -> int:
         if sub == "tail":
             return tail(client, filters, a.limit, a.follow, a.interval, sys.stdout)
         return export(client, filters, a.format, a.output)
-    except ApiError as exc:
+    except (ApiError, OutputError) as exc:
         print(f"kt events {sub}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -202,22 +234,27 @@ def tail(
 
 
 def export(client: Client, filters: dict[str, str], fmt: str, output: str | None) -> int:
-    out: IO[str] = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    if output is None:
+        return _export_to(client, filters, fmt, sys.stdout)
     try:
-        writer = csv.writer(out) if fmt == "csv" else None
+        with open(output, "w", newline="", encoding="utf-8") as out:
+            return _export_to(client, filters, fmt, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+def _export_to(client: Client, filters: dict[str, str], fmt: str, out: IO[str]) -> int:
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer is not None:
+        writer.writerow(CSV_FIELDS)
+    n = 0
+    for event in iterate(client, filters):
         if writer is not None:
-            writer.writerow(CSV_FIELDS)
-        n = 0
-        for event in iterate(client, filters):
-            if writer is not None:
-                writer.writerow([_csv_value(event.get(f)) for f in CSV_FIELDS])
-            else:
-                out.write(orjson.dumps(event).decode() + "\n")
-            n += 1
-        out.flush()
-    finally:
-        if output:
-            out.close()
+            writer.writerow([_csv_value(event.get(f)) for f in CSV_FIELDS])
+        else:
+            out.write(orjson.dumps(event).decode() + "\n")
+        n += 1
+    out.flush()
     print(f"kt events export: {n} events", file=sys.stderr)
     return 0
 
@@ -270,11 +307,22 @@ def config_push_main(args: list[str]) -> int:
     client = Client(a.api_url, a.token)
     gateway = urllib.parse.quote(a.gateway, safe="")
     try:
-        reply = orjson.loads(
-            client.request("PUT", f"/v1/gateways/{gateway}/config", raw, "application/yaml")
-        )
+        etag = push(client, f"/v1/gateways/{gateway}/config", raw)
     except ApiError as exc:
         print(f"kt config push: {exc}", file=sys.stderr)
         return 1
-    print(f"pushed {a.file} ({loaded.version}) to gateway {a.gateway}: etag {reply['etag']}")
+    print(f"pushed {a.file} ({loaded.version}) to gateway {a.gateway}: etag {etag}")
     return 0
+
+
+def push(client: Client, path: str, raw: bytes) -> str:
+    """Upload a config; returns the ETag the API stored it under."""
+    status, data = client.send("PUT", path, raw, "application/yaml")
+    reply = _json(data)
+    etag = reply.get("etag") if isinstance(reply, dict) else None
+    if not isinstance(etag, str):
+        raise ApiError(
+            f"PUT {client.base}{path} answered HTTP {status} without the API's JSON reply; "
+            "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
+        )
+    return etag

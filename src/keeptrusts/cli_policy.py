@@ -65,6 +65,9 @@ def test_main(args: list[str]) -> int:
     except OSError as exc:
         print(f"{a.file}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except UnicodeDecodeError:
+        print(f"{a.file}: not UTF-8 text", file=sys.stderr)
+        return 1
     try:
         policies = build_policies(load_files(a.files))
     except ConfigError as exc:

@@ -1,6 +1,7 @@
 """A fake `POST /v1/events` endpoint on 127.0.0.1, run in the test's own event loop: something
-that is *not* the control plane (a redirecting auth proxy, a login page), or a control plane
-that answers slowly. Real HTTP; the pipeline under test cannot tell it from a real server."""
+that is *not* the control plane (a redirecting auth proxy, a login page), a control plane that
+answers slowly, or one that refuses chosen events. Real HTTP; the pipeline under test cannot
+tell it from a real server."""
 
 from __future__ import annotations
 
@@ -22,13 +23,27 @@ class FakeEventsApi:
       method with a 200 HTML login page
     - `html`: 200 with the login page
     - `json`: 200 with JSON that is not the control plane's reply
+
+    In `ok` mode, `statuses` maps event ids to the status that refuses (or fails) any batch
+    holding one of them, as the control plane refuses a whole batch for one bad event; a batch
+    of more than `max_events` gets 413.
     """
 
-    def __init__(self, mode: str = "ok", delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        mode: str = "ok",
+        delay: float = 0.0,
+        *,
+        statuses: dict[str, int] | None = None,
+        max_events: int | None = None,
+    ) -> None:
         self.mode = mode
         self.delay = delay
+        self.statuses = dict(statuses or {})
+        self.max_events = max_events
         self.ids: list[str] = []
         self.posts = 0
+        self.refusals = 0
         self.logins = 0
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -70,8 +85,21 @@ class FakeEventsApi:
             return web.json_response({"ok": True})
         await asyncio.sleep(self.delay)
         events = orjson.loads(body)["events"]
+        status = self._status(events)
+        if status is not None:
+            self.refusals += 1
+            error = {"type": "validation_error", "code": "invalid_request", "message": "no"}
+            return web.json_response({"error": error}, status=status)
         self.ids.extend(e["id"] for e in events)
         return web.json_response({"accepted": len(events), "inserted": len(events)})
+
+    def _status(self, events: list[dict[str, Any]]) -> int | None:
+        if self.max_events is not None and len(events) > self.max_events:
+            return 413
+        for e in events:
+            if e["id"] in self.statuses:
+                return self.statuses[e["id"]]
+        return None
 
     async def _login(self, request: web.Request) -> web.Response:
         await request.read()

@@ -74,6 +74,8 @@ class Recorded:
     body: dict[str, Any]
     #: every header line as sent, lower-cased names (a repeated header shows twice here)
     header_lines: list[tuple[str, str]] = field(default_factory=list)
+    #: the body's bytes as sent
+    raw: bytes = b""
 
 
 @dataclass
@@ -148,6 +150,7 @@ class FakeUpstream:
                 {k.lower(): v for k, v in request.headers.items()},
                 body,
                 [(k.lower(), v) for k, v in request.headers.items()],
+                raw,
             )
         )
         b = self.behaviour

@@ -446,3 +446,11 @@ def test_a_header_source_that_can_select_nothing_is_warned_about(
         TenantResolver(Tenants())  # the defaults: no warning
         TenantResolver(Tenants(sources=["header"], known=["team-a"]))
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize("prefix", ['"', "x", 'a=\\"', "k=", '",,,"', '\\"'])
+def test_a_malformed_caller_prefix_cannot_hide_the_sidecar_element(prefix: str) -> None:
+    """Under APPEND_FORWARD the caller's own XFCC comes first: before, any syntax error in it
+    made the whole header unreadable and dropped the sidecar's element with it."""
+    real = f'By={ISTIO_BY};Hash={HASH};Subject="CN=a,O=b";URI={DS}'
+    assert xfcc_client(f"{prefix},{real}") == DS

@@ -5,6 +5,7 @@ by a target that runs another model than the one asked for."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -108,3 +109,34 @@ def test_an_answer_is_priced_at_the_model_its_target_ran(gw: Gateway, fake: Fake
     (event,) = events(gw, 1)
     expected = Pricing({}).cost("gpt-4o", 11, 7, 0)
     assert expected > 0 and event["cost_usd"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_client_gone_before_the_answer_is_billed_its_prompt_not_the_wait(
+    gw: Gateway, fake: FakeUpstream, stream: bool
+) -> None:
+    """Before: a client that hung up before the first byte settled at $0 (budgets could be
+    bypassed by hanging up early), and its wait for the provider counted as gateway overhead."""
+    fake.reset(first_byte_delay=1.5)
+    body = {"model": "gpt-4o-mini", "stream": stream, "messages": CHAT}
+    rid = f"gone-early-{stream}"
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(
+            gw.base_url + "/chat/completions", json=body, headers={"x-request-id": rid}, timeout=0.5
+        )
+    (ev,) = [e for e in events(gw, 1) if e["request_id"] == rid]
+    assert ev["status"] == 499 and ev["client_gone"] is True
+    assert ev["usage_estimated"] is True and ev["input_tokens"] > 0 and ev["cost_usd"] > 0
+    assert ev["latency_ms"] >= 400 and ev["overhead_ms"] < 300
+
+
+def test_a_client_gone_while_sending_its_body_is_accounted(gw: Gateway) -> None:
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'x-request-id: body-cut-1\r\nContent-Length: 500\r\n\r\n{"model": "gpt-4o'
+        )
+        time.sleep(0.3)
+    (ev,) = [e for e in events(gw, 1) if e["request_id"] == "body-cut-1"]
+    assert ev["status"] == 499 and ev["client_gone"] is True
+    assert "body-cut-1" in gw.logs()  # the access line

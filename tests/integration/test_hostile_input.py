@@ -77,6 +77,7 @@ def test_gzip_body_is_accepted_and_bombs_are_413(gw: Gateway, fake: FakeUpstream
     assert err["code"] == "request_too_large"
     envelope(post(gw, b"not gzip", **{"content-encoding": "gzip"}), 400)
     envelope(post(gw, ok, **{"content-encoding": "br"}), 400)
+    envelope(post(gw, ok, **{"content-encoding": "gzip, gzip"}), 400)  # (was 415)
 
 
 def test_enormous_header_sets_get_the_envelope(gw: Gateway) -> None:
@@ -88,6 +89,20 @@ def test_enormous_header_sets_get_the_envelope(gw: Gateway) -> None:
 def test_oversized_declared_length_is_413(gw: Gateway) -> None:
     err = envelope(post(gw, b"x" * 70000), 413)
     assert err["code"] == "request_too_large"
+
+
+@pytest.mark.parametrize(("length", "answer"), [(100, b"HTTP/1.1 100 Continue"), (70000, b"HTTP/1.1 413")])  # fmt: skip
+def test_expect_continue_invites_only_a_body_the_gateway_would_read(
+    gw: Gateway, length: int, answer: bytes
+) -> None:
+    """Before: `100 Continue` came first even for a declared length over the limit, so the
+    client started uploading a body that would be refused."""
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % length
+        )
+        assert s.recv(65536).startswith(answer)
 
 
 def test_slow_body_gets_408(gw: Gateway) -> None:

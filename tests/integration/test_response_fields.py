@@ -276,3 +276,77 @@ def test_argument_keys_and_numbers_are_read_and_stay_valid_json(gw: Gateway, fak
     r = post(gw)
     args = json.loads(r.json()["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"])
     assert args == {"[REDACTED:EMAIL]": "a\nb", "n": "[REDACTED:PHONE]"}
+
+
+def test_citation_titles_and_custom_tool_inputs_are_governed(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """Before: `annotations[].url_citation.title` and a custom tool call's `input` (free text,
+    the model's argument) reached the client unread, in JSON and in streams."""
+    cite = {"type": "url_citation",
+            "url_citation": {"url": "https://x", "title": f"by {EMAIL}", "start_index": 0, "end_index": 1}}  # fmt: skip
+    call = {"id": "c", "type": "custom", "custom": {"name": "shell", "input": f"mail {EMAIL}"}}
+    fake.behaviour.raw_json = completion(
+        {"role": "assistant", "content": "ok", "annotations": [cite], "tool_calls": [call]}
+    )
+    msg = post(gw).json()["choices"][0]["message"]
+    assert EMAIL not in json.dumps(msg)
+    assert msg["annotations"][0]["url_citation"]["title"] == "by [REDACTED:EMAIL]"
+    assert msg["tool_calls"][0]["custom"]["input"] == "mail [REDACTED:EMAIL]"
+
+    fake.behaviour.raw_stream = sse(
+        chunk({"role": "assistant", "content": "ok", "annotations": [cite]}),
+        chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "c",
+                        "type": "custom",
+                        "custom": {"name": "shell", "input": "mail jane."},
+                    }
+                ]
+            }
+        ),
+        chunk({"tool_calls": [{"index": 0, "custom": {"input": "doe@example.com"}}]}),
+        chunk({}, "tool_calls"),
+    )
+    r = post(gw, stream=True)
+    assert r.status_code == 200 and "jane" not in r.text
+    calls = [c for ev in events(r) if isinstance(ev, dict) for ch in ev["choices"]
+             for c in (ch.get("delta") or {}).get("tool_calls") or ()]  # fmt: skip
+    assert "".join(c["custom"].get("input", "") for c in calls) == "mail [REDACTED:EMAIL]"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"error": {"message": f"contact {EMAIL}", "type": "server_error"}},
+        {
+            "id": "c1",
+            "object": "chat.completion",
+            "choices": {"0": {"message": {"content": EMAIL}}},
+        },
+        completion({"role": "assistant", "content": {"text": EMAIL}}),
+        completion({"role": "assistant", "content": [{"type": "text", "text": {"v": EMAIL}}]}),
+        completion(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "t",
+                        "type": "function",
+                        "function": {"name": "f", "arguments": {"to": EMAIL}},
+                    }
+                ],
+            }
+        ),
+    ],
+)
+def test_a_json_answer_the_policies_cannot_read_is_a_provider_error(
+    gw: Gateway, fake: FakeUpstream, answer: dict[str, Any]
+) -> None:
+    """Before: a 200 answer of another shape went to the client as it came, unread."""
+    fake.behaviour.raw_json = answer
+    r = post(gw)
+    assert r.status_code == 502 and EMAIL not in r.text
+    assert r.json()["error"]["type"] == "upstream_error"

@@ -7,12 +7,15 @@ import time
 
 import pytest
 
+from keeptrusts.config.load import load_texts
 from keeptrusts.errors import RateLimited
 from keeptrusts.limits.backend import LimitsUnavailable, create_backend, to_nano
 from keeptrusts.limits.report import limits_report
 from keeptrusts.limits.windows import Window
 from keeptrusts.pipeline.verdict import Result
 from keeptrusts.policies.budget import Budget
+from keeptrusts.policies.registry import KINDS, BuildContext
+from keeptrusts.pricing import Pricing
 from keeptrusts.telemetry.metrics import Metrics
 from tests.policies.limits_helpers import LISTED_KEY, build, exchange, used
 
@@ -171,9 +174,8 @@ async def test_a_request_without_an_output_cap_is_sent_with_the_reserved_default
     p = two_rules()
     ex = exchange(max_tokens=None)
     assert (await p.on_request(ex)).result is Result.ALLOW
-    # the smallest default of the rules, in OpenAI's current field; the body is re-encoded
+    # the smallest default of the rules, in OpenAI's current field
     assert ex.body["max_completion_tokens"] == 300 and "max_tokens" not in ex.body
-    assert ex.body_dirty
     assert ex.scratch["budget"].reserved_usd == pytest.approx(104 * 0.15e-6 + 300 * 0.6e-6)
 
     legacy = two_rules("max_tokens")
@@ -188,7 +190,7 @@ async def test_a_request_without_an_output_cap_is_sent_with_the_reserved_default
 
     own = exchange(max_tokens=50)
     await p.on_request(own)
-    assert own.body["max_tokens"] == 50 and not own.body_dirty
+    assert own.body["max_tokens"] == 50
     assert "max_completion_tokens" not in own.body
 
 
@@ -230,3 +232,42 @@ async def test_settles_at_the_price_of_the_model_the_target_ran() -> None:
     used(ex, 1000, 1000)
     await p.on_complete(ex)
     assert ex.scratch["budget"].settled_usd == pytest.approx(1000 * 2.5e-6 + 1000 * 10e-6)
+
+
+async def test_gauges_cover_known_tenants_and_show_the_tightest_rule() -> None:
+    """Before: tenants of `tenants.known` had no gauges, and with several tenant rules the
+    gauges showed the rule written last, not the one with the least left."""
+    text = """
+pack: {name: gauges}
+tenants: {known: [team-b]}
+policies: {chain: [budget]}
+policy:
+  budget:
+    rules:
+      - {scope: tenant, limit_usd: 1, window: day}
+      - {scope: tenant, limit_usd: 10, window: month}
+"""
+    loaded = load_texts([("gauges.yaml", text)])
+    metrics = Metrics()
+    ctx = BuildContext(
+        config=loaded.config,
+        pricing=Pricing(loaded.config.pricing),
+        limits=create_backend("memory", None, "kt"),
+        metrics=metrics,
+    )
+    p = KINDS["budget"].build(loaded.settings["budget"], ctx)
+    ex = exchange(tenant="team-b")
+    await p.on_request(ex)
+    used(ex, 1000, 1000)
+    await p.on_complete(ex)
+    labels = {"tenant": "team-b"}
+    spent = metrics.registry.get_sample_value("keeptrusts_budget_spent_usd", labels)
+    left = metrics.registry.get_sample_value("keeptrusts_budget_remaining_usd", labels)
+    assert spent == pytest.approx(0.00075) and left == pytest.approx(1 - 0.00075)
+
+
+async def test_a_request_that_can_never_fit_says_so() -> None:
+    refused = await budget(WORST / 2).on_request(exchange())
+    assert refused.result is Result.BLOCK and isinstance(refused.error, RateLimited)
+    assert "more than the whole day budget" in refused.error.message
+    assert "cannot run until max_tokens" in refused.error.message

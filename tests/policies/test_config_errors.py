@@ -171,6 +171,18 @@ def test_embedded_default_loads_and_builds() -> None:
         ("pricing: !env PRICES\n", 3, "pricing", "tag !env"),
         ("state: {backend: redis}\n", 3, "state.url", "required when backend is redis"),
         ('state: {backend: redis, url: "redis://h:port/0"}\n', 3, "state.url", "port"),
+        (
+            'tenants:\n  identities: {"spiffe://c/ns/[z-a]/*": t}\n',
+            4,
+            "tenants.identities.spiffe://c/ns/[z-a]/*",
+            "'spiffe://c/ns/[z-a]/*' is not a valid glob (invalid character class range: z-a)",
+        ),
+        (
+            "providers:\n  targets:\n    - {id: a, provider: echo, models: ['gpt-[z-a]']}\n",
+            5,
+            "providers.targets[0].models[0]",
+            "'gpt-[z-a]' is not a valid glob",
+        ),
     ],
 )
 def test_yaml_and_state_errors_name_file_line_and_key(

@@ -110,3 +110,9 @@ def test_invalid_rules_name_the_problem() -> None:
 
     with pytest.raises(ConfigError, match="scope"):
         ratelimit("[{scope: user, requests_per_minute: 1}]")
+
+
+async def test_a_request_over_the_whole_tokens_per_minute_says_it_can_never_fit() -> None:
+    d = await ratelimit("[{scope: tenant, tokens_per_minute: 1000}]").on_request(exchange())
+    assert d.result is Result.BLOCK and isinstance(d.error, RateLimited)
+    assert "counts 1104 tokens" in d.error.message and "cannot run until" in d.error.message

@@ -14,7 +14,7 @@ from keeptrusts.gateway.app import build_app
 from tests.spec.spec import MARK, gateway_view, load_spec, operations
 
 SPEC = load_spec()
-V1_ERRORS = {"400", "404", "405", "408", "409", "413", "415", "422", "429", "502", "503", "504"}
+V1_ERRORS = {"400", "404", "405", "408", "409", "413", "422", "429", "502", "503", "504"}
 GATEWAY_HEADERS = {
     "x-request-id",
     "x-keeptrusts-decision",

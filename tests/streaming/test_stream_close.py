@@ -60,7 +60,7 @@ def _provider(fake: FakeUpstream, session: aiohttp.ClientSession) -> OpenAIProvi
 
 def _call() -> ProviderCall:
     body = {"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
-    return ProviderCall(endpoint="chat", body=body, raw=None, stream=True, headers={})
+    return ProviderCall(endpoint="chat", body=body, stream=True, headers={})
 
 
 async def test_a_stream_read_to_done_leaves_nothing_behind(fake: FakeUpstream) -> None:

@@ -14,6 +14,7 @@ from keeptrusts.telemetry.tracing import (
     parse_b3_single,
     parse_traceparent,
     setup_tracing,
+    trim_tracestate,
 )
 from tests.fakes.otlp_receiver import OtlpReceiver
 
@@ -397,3 +398,27 @@ def test_w3c_and_b3_callers_get_every_format_back_with_one_trace_id(
         "x-b3-parentspanid": server,
         "x-b3-sampled": "1",
     }
+
+
+def test_list_headers_on_several_lines_are_joined_and_two_traceparents_start_a_trace() -> None:
+    headers = CIMultiDict(
+        [("traceparent", TP), ("tracestate", "congo=t61"), ("tracestate", "rojo=00f0"),
+         ("baggage", "userId=alice"), ("baggage", "isProduction=false")]
+    )  # fmt: skip
+    sent = (
+        RequestTrace.start(headers, "POST", "/v1/chat/completions")
+        .provider_span("t", "openai", "gpt-4o")
+        .headers()
+    )
+    assert sent["tracestate"] == "congo=t61,rojo=00f0"
+    assert sent["baggage"] == "userId=alice,isProduction=false"
+    other = f"00-{'1' * 32}-{SPAN}-01"
+    twice = CIMultiDict([("traceparent", TP), ("traceparent", other)])
+    assert RequestTrace.start(twice, "POST", "/").trace_id not in (TRACE, "1" * 32)
+
+
+def test_a_long_tracestate_is_trimmed_by_members() -> None:
+    members = [f"v{i}=" + "x" * 40 for i in range(14)] + ["big=" + "y" * 200]
+    trimmed = trim_tracestate(",".join(members))
+    assert len(trimmed) <= 512 and "big=" not in trimmed
+    assert trimmed.startswith("v0=") and trimmed.split(",") == members[: len(trimmed.split(","))]

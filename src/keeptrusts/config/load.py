@@ -171,8 +171,12 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
     out = []
     for err in exc.errors():
         loc = (*prefix, *err["loc"])
+        if loc[-1:] == ("[key]",):  # a mapping's key was refused: the path names that key
+            loc = loc[:-1]
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        elif err["type"] == "extra_forbidden":
             msg = "unknown key (check its spelling and indentation)"
         elif err["type"] == "missing":
             msg = "required key is missing"

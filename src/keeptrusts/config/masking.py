@@ -4,11 +4,14 @@ Masked: values under secret-looking keys; every upstream header value except pla
 as `Content-Type` (so `Cookie`, `Authorization` and vendor key headers are); in URLs, the
 user info and query or fragment parameters with secret-looking names (`?password=`,
 `?api-key=`, `?sig=`). Env-var *names* (`secret_key_ref.env`) stay readable.
+
+Any string holding `://` counts as a URL, even with whitespace in it (`redis://:my pw@h/0`, a
+`url: |` block ending in a newline): shown text is masked on the safe side, and a URL that
+validation refuses is still never shown with its password.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 SECRET_HINTS = ("key", "token", "secret", "password", "auth", "credential")
@@ -31,7 +34,6 @@ PLAIN_HEADERS = frozenset(
 )
 #: keys whose names look secret but whose values are not (an env var's name, a key prefix)
 PLAIN_KEYS = frozenset({"env", "key_prefix"})
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 MASK = "***"
 
 
@@ -57,7 +59,7 @@ def mask(value: Any, key: str = "") -> Any:
         and any(h in key.lower() for h in SECRET_HINTS)
     ):
         return MASK
-    if isinstance(value, str) and _URL.fullmatch(value):
+    if isinstance(value, str) and "://" in value:
         return mask_url(value)
     return value
 

@@ -6,13 +6,21 @@ Every model forbids unknown keys. Per-kind policy settings live beside each poli
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import yarl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from keeptrusts.detect.glob import check_glob
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: a shell-style glob (`gpt-4o*`, `spiffe://cluster.local/ns/*/sa/app`), checked when loaded
+Glob = Annotated[str, AfterValidator(check_glob)]
 
 
 class Pack(Strict):
@@ -23,11 +31,57 @@ class Pack(Strict):
     @field_validator("version", mode="before")
     @classmethod
     def _version_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+        # YAML files keep the version as written (yamlpos.VERBATIM); a float from elsewhere
+        # has lost it (1.10 is 1.1), an int has not
+        if isinstance(v, float):
+            raise ValueError("must be text, not a number: quote it (version: '1.10')")
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(name: str) -> str:
+    # never echo the value: what was written here may be the key itself
+    if not _ENV_NAME.fullmatch(name):
+        raise ValueError(
+            "must name an environment variable (letters, digits and _, e.g. OPENAI_API_KEY); "
+            "this looks like a key, not a variable name: put the key in the environment "
+            "and write the variable's name here"
+        )
+    return name
+
+
+def _one_line(url: str) -> str:
+    # never echo the URL: it may hold a password
+    if any(c.isspace() for c in url):
+        raise ValueError(
+            "the URL contains whitespace (a space, tab or line break): write it on one line "
+            "(not as a | or > block) and percent-encode a space in a password as %20"
+        )
+    return url
+
+
+def _http_url(url: str) -> str:
+    try:
+        parsed = yarl.URL(url)
+    except ValueError as exc:  # yarl's reasons name the part, never the password
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("must be an absolute http:// or https:// URL (http://vllm:8000/v1)")
+    return _one_line(url)
+
+
+#: `secret_key_ref.env`: the name of the variable holding a key, never the key
+EnvName = Annotated[str, AfterValidator(_env_name)]
+#: a URL written on one line (`state.url`; whitespace would hide a password from masking)
+OneLineUrl = Annotated[str, AfterValidator(_one_line)]
+#: `base_url`: an absolute http(s) URL, as aiohttp will use it
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class SecretRef(Strict):
-    env: str
+    env: EnvName
 
 
 class Timeouts(Strict):
@@ -42,9 +96,9 @@ ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible
 class Target(Strict):
     id: str
     provider: ProviderKind
-    base_url: str | None = None
+    base_url: HttpUrl | None = None
     secret_key_ref: SecretRef | None = None
-    models: list[str] = Field(default_factory=lambda: ["*"])
+    models: list[Glob] = Field(default_factory=lambda: ["*"])
     model: str | None = None
     #: azure-openai: the `api-version` query parameter; deployments come from `model`/the request.
     api_version: str | None = None
@@ -115,7 +169,7 @@ class Tenants(Strict):
     #: need their key or certificate, so a header cannot claim them unless listed here too
     known: list[str] = Field(default_factory=list)
     api_keys: dict[str, str] = Field(default_factory=dict)
-    identities: dict[str, str] = Field(default_factory=dict)
+    identities: dict[Glob, str] = Field(default_factory=dict)
     default: str = "anonymous"
 
     def header_selectable(self) -> frozenset[str]:
@@ -149,7 +203,7 @@ class Price(Strict):
 
 class State(Strict):
     backend: Literal["memory", "redis"] = "memory"
-    url: str | None = None
+    url: OneLineUrl | None = None
     key_prefix: str = "kt"
 
 
@@ -200,7 +254,8 @@ class Events(Strict):
 
 
 class Logging(Strict):
-    level: Literal["debug", "info", "warning", "error"] = "info"
+    #: None: keep the start-up level (`$KEEPTRUSTS_LOG_LEVEL`, else info)
+    level: Literal["debug", "info", "warning", "error"] | None = None
     access_log: bool = True
 
 

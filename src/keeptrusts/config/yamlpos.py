@@ -11,6 +11,8 @@ the control plane parse it while serving, so the subset read is deliberately sma
 - merge keys (`<<:`), custom tags (`!env`) and duplicate keys are refused (a duplicate key
   would silently drop the first value: a whole `policies:` chain, say);
 - nesting is bounded (`MAX_DEPTH`), so composing never runs out of stack.
+A few keys are text whatever they look like (`VERBATIM`): `pack.version: 1.10` is the version
+"1.10" as written, not the float 1.1 (nor `010` the octal number 8).
 Each refusal is a `YamlError` naming the file, the line and the key path. With libyaml (in
 PyYAML's wheels) the text is scanned in C, about ten times faster than pure Python.
 """
@@ -38,6 +40,10 @@ MAX_DEPTH = 64
 _STD = "tag:yaml.org,2002:"
 MAP_TAG, SEQ_TAG, MERGE_TAG = _STD + "map", _STD + "seq", _STD + "merge"
 SCALAR_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+#: plain scalars YAML would turn into numbers or dates; under a `VERBATIM` key they stay text
+_TEXT_LIKE = frozenset(_STD + t for t in ("int", "float", "timestamp"))
+#: keys whose value is kept as written: a version is text (`1.10` is not `1.1`)
+VERBATIM: frozenset[Path] = frozenset({("pack", "version")})
 
 
 class _Resolver(Resolver):
@@ -139,7 +145,9 @@ def load(text: str, filename: str) -> Located:
     out = Located(data={})
     try:
         node = loader.get_single_node()
-        if node is not None:
+        if node is None:  # empty or only comments: errors still name the file
+            out.positions[()] = (filename, 1)
+        else:
             out.data = _build(node, (), _Doc(filename, out.positions, loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -187,6 +195,8 @@ def _scalar(node: yaml.Node, path: Path, doc: _Doc) -> Any:
         raise doc.error(node, path, "YAML merge keys (<<) are not supported; write the keys out")
     if node.tag not in SCALAR_TAGS:
         raise doc.error(node, path, _unsupported(node.tag))
+    if path in VERBATIM and node.tag in _TEXT_LIKE and isinstance(node.value, str):
+        return node.value
     try:
         return doc.loader.construct_object(node, deep=True)
     except (yaml.YAMLError, ValueError) as exc:  # e.g. `!!int x`
@@ -219,7 +229,11 @@ def dotted(path: tuple[Any, ...]) -> str:
 
 
 def merge(base: Located, over: Located) -> Located:
-    """Layer `over` on `base`: mappings merge key by key, anything else is replaced."""
+    """Layer `over` on `base`: mappings merge key by key, anything else is replaced.
+
+    Linear in the size of both: the positions a replaced value drops, and those its
+    replacement brings, are found by walking the two values, not by scanning every position.
+    """
     positions = dict(base.positions)
     data = _merge(base.data, over.data, (), positions, over.positions)
     return Located(data=data, positions=positions)
@@ -240,22 +254,40 @@ def _merge(
                 out[key] = _merge(out[key], value, child, positions, over_pos)
             else:
                 out[key] = value
-                _copy_positions(child, positions, over_pos)
+                _copy_positions(child, value, positions, over_pos)
             positions[child] = over_pos.get(child, positions.get(child, ("?", 0)))
         return out
-    for stale in [p for p in positions if p[: len(path)] == path]:
-        del positions[stale]
-    _copy_positions(path, positions, over_pos)
+    for stale in _paths(a, path):
+        positions.pop(stale, None)
+    _copy_positions(path, b, positions, over_pos)
     return b
 
 
 def _copy_positions(
-    prefix: Path, positions: dict[Path, tuple[str, int]], src: dict[Path, tuple[str, int]]
+    prefix: Path,
+    value: Any,
+    positions: dict[Path, tuple[str, int]],
+    src: dict[Path, tuple[str, int]],
 ) -> None:
-    n = len(prefix)
-    for p, where in src.items():
-        if p[:n] == prefix:
-            positions[p] = where
+    """Copy from `src` the positions of `value` (found at `prefix`) and of all it holds."""
+    for p in _paths(value, prefix):
+        hit = src.get(p)
+        if hit is not None:
+            positions[p] = hit
+
+
+def _paths(value: Any, prefix: Path) -> list[Path]:
+    """`prefix` and the path of everything inside `value` (keys and list items, any depth)."""
+    out: list[Path] = []
+    todo: list[tuple[Path, Any]] = [(prefix, value)]
+    while todo:
+        path, item = todo.pop()
+        out.append(path)
+        if isinstance(item, dict):
+            todo.extend(((*path, k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            todo.extend(((*path, i), v) for i, v in enumerate(item))
+    return out
 
 
 def where(positions: dict[Path, tuple[str, int]], path: Path) -> tuple[str, int] | None:

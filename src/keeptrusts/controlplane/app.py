@@ -24,12 +24,14 @@ import orjson
 from aiohttp import web
 
 from keeptrusts import __version__
+from keeptrusts.controlplane.sqlquery import cost_total
 from keeptrusts.controlplane.store import (
     GROUP_COLUMNS,
     CostQuery,
     EventQuery,
     InvalidEvent,
     Store,
+    UnstorableBatch,
     event_row,
 )
 from keeptrusts.controlplane.timeparse import parse_time, text_utc
@@ -163,7 +165,14 @@ async def post_events(request: web.Request) -> web.Response:
         rows = [event_row(i, e) for i, e in enumerate(events)]
     except InvalidEvent as exc:
         raise ValidationFailed(str(exc), status=422) from None
-    inserted = await request.app[STORE].insert_events(rows) if rows else 0
+    try:
+        inserted = await request.app[STORE].insert_events(rows) if rows else 0
+    except UnstorableBatch as exc:
+        # a value `event_row` let through but the database refuses: the sender's data, not an
+        # outage, so a 4xx like any invalid event (a 500 would invite retries of the same batch)
+        log.warning("refused a batch the database cannot store: %s", exc)
+        message = f"events: the database cannot store this batch ({str(exc)[:200]})"
+        raise ValidationFailed(message, status=422) from None
     return json_response({"accepted": len(rows), "inserted": inserted})
 
 
@@ -174,11 +183,11 @@ async def get_events(request: web.Request) -> web.Response:
         cursor=_cursor(q.get("cursor")),
         since=_time(q, "since"),
         until=_time(q, "until"),
-        tenant=q.get("tenant") or None,
-        decision=q.get("decision") or None,
-        policy=q.get("policy") or None,
-        model=q.get("model") or None,
-        gateway_id=q.get("gateway_id") or None,
+        tenant=_filter(q, "tenant"),
+        decision=_filter(q, "decision"),
+        policy=_filter(q, "policy"),
+        model=_filter(q, "model"),
+        gateway_id=_filter(q, "gateway_id"),
         descending=_order(q.get("order")),
     )
     page = await request.app[STORE].list_events(query)
@@ -213,23 +222,17 @@ async def cost_report(request: web.Request) -> web.Response:
         group_by=group_by,
         since=since,
         until=until,
-        tenant=q.get("tenant") or None,
-        model=q.get("model") or None,
+        tenant=_filter(q, "tenant"),
+        model=_filter(q, "model"),
     )
     rows = await request.app[STORE].cost_report(query)
-    total = {
-        "requests": sum(r["requests"] for r in rows),
-        "input_tokens": sum(r["input_tokens"] for r in rows),
-        "output_tokens": sum(r["output_tokens"] for r in rows),
-        "cost_usd": round(sum(r["cost_usd"] for r in rows), 10),
-    }
     return json_response(
         {
             "group_by": list(group_by),
             "since": text_utc(since) if since else None,
             "until": text_utc(until) if until else None,
             "rows": rows if group_by else [],
-            "total": total,
+            "total": cost_total(rows),
         }
     )
 
@@ -312,6 +315,15 @@ def _time(q: Any, name: str) -> Any:
         return parse_time(raw)
     except ValueError as exc:
         raise ValidationFailed(f"{name}: {exc}", status=422) from None
+
+
+def _filter(q: Any, name: str) -> str | None:
+    """A filter value (`tenant=`, `policy=`...); empty means no filter. U+0000 is refused:
+    no stored value holds it, and PostgreSQL cannot even compare text with it."""
+    raw: str | None = q.get(name) or None
+    if raw is not None and "\x00" in raw:
+        raise ValidationFailed(f"{name}: must not contain U+0000 (NUL)", status=422)
+    return raw
 
 
 def _order(raw: str | None) -> bool:

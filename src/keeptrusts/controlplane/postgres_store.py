@@ -14,7 +14,14 @@ import asyncpg
 
 from keeptrusts.controlplane import migrations
 from keeptrusts.controlplane.sqlquery import Where, cost_rows, cost_sql, events_sql
-from keeptrusts.controlplane.store import CostQuery, EventQuery, EventRow, Page, StoredConfig
+from keeptrusts.controlplane.store import (
+    CostQuery,
+    EventQuery,
+    EventRow,
+    Page,
+    StoredConfig,
+    UnstorableBatch,
+)
 
 INSERT = """
 INSERT INTO events (id, ts, gateway_id, tenant, model, provider, decision, status,
@@ -96,9 +103,16 @@ class PostgresStore:
             )
             for col, value in zip(cols, values, strict=True):
                 col.append(value)
-        async with self._require().acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", migrations.POSTGRES_LOCK_ID + 1)
-            status: str = await conn.execute(INSERT, *cols)
+        try:
+            async with self._require().acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock($1)", migrations.POSTGRES_LOCK_ID + 1
+                )
+                status: str = await conn.execute(INSERT, *cols)
+        # the server's class 22 errors (a NUL in text, a number out of range), and asyncpg's
+        # own refusal to encode an argument (the same class); rolled back: nothing was stored
+        except asyncpg.DataError as exc:
+            raise UnstorableBatch(str(exc)) from exc
         return int(status.rsplit(" ", 1)[-1])
 
     async def list_events(self, query: EventQuery) -> Page:

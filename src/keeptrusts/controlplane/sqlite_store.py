@@ -16,7 +16,14 @@ from typing import Any, TypeVar
 
 from keeptrusts.controlplane import migrations
 from keeptrusts.controlplane.sqlquery import Where, cost_rows, cost_sql, events_sql
-from keeptrusts.controlplane.store import CostQuery, EventQuery, EventRow, Page, StoredConfig
+from keeptrusts.controlplane.store import (
+    CostQuery,
+    EventQuery,
+    EventRow,
+    Page,
+    StoredConfig,
+    UnstorableBatch,
+)
 from keeptrusts.controlplane.timeparse import text_utc
 
 T = TypeVar("T")
@@ -120,9 +127,12 @@ class SqliteStore:
             for r in rows
         ]
         before = db.total_changes
-        with db:
-            db.execute("BEGIN IMMEDIATE")
-            db.executemany(INSERT, params)
+        try:
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(INSERT, params)
+        except (OverflowError, sqlite3.DataError) as exc:  # rolled back: nothing was stored
+            raise UnstorableBatch(str(exc)) from exc
         return db.total_changes - before
 
     async def list_events(self, query: EventQuery) -> Page:
@@ -143,7 +153,8 @@ class SqliteStore:
         )
 
     async def cost_report(self, query: CostQuery) -> list[dict[str, Any]]:
-        sql, params = cost_sql(query, Where(_ph, text_utc))
+        # total(): a float sum, where sum() of integers fails past 2^63-1 ("integer overflow")
+        sql, params = cost_sql(query, Where(_ph, text_utc), int_sum="total")
 
         def run() -> list[tuple[Any, ...]]:
             return list(self._conn().execute(sql, params).fetchall())

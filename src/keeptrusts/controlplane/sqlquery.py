@@ -8,6 +8,9 @@ from typing import Any
 
 from keeptrusts.controlplane.store import GROUP_COLUMNS, CostQuery, EventQuery
 
+#: the largest token sum reported as an integer
+MAX_EXACT = 2**63 - 1
+
 
 class Where:
     """Collects conditions and their parameters; `ph(n)` renders the n-th placeholder."""
@@ -60,16 +63,20 @@ def like_literal(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def cost_sql(q: CostQuery, w: Where) -> tuple[str, list[Any]]:
+def cost_sql(q: CostQuery, w: Where, int_sum: str = "sum") -> tuple[str, list[Any]]:
+    """`int_sum` sums the token columns without overflow: PostgreSQL's `sum(bigint)` is a
+    `numeric`; SQLite's `sum()` fails past 2^63-1, so SQLite passes `total()` (a float)."""
     for column in q.group_by:
         if column not in GROUP_COLUMNS:  # the API validates first; this guards the SQL text
             raise ValueError(f"cannot group by {column!r}")
+    if int_sum not in ("sum", "total"):
+        raise ValueError(f"unknown sum function {int_sum!r}")
     _common(w, q.since, q.until, tenant=q.tenant, model=q.model)
     cols = ", ".join(q.group_by)
     select = (cols + ", ") if cols else ""
     sql = (
-        f"SELECT {select}count(*), coalesce(sum(input_tokens), 0), "
-        f"coalesce(sum(output_tokens), 0), coalesce(sum(cost_usd), 0) FROM events{w.sql()}"
+        f"SELECT {select}count(*), coalesce({int_sum}(input_tokens), 0), "
+        f"coalesce({int_sum}(output_tokens), 0), coalesce(sum(cost_usd), 0) FROM events{w.sql()}"
     )
     if cols:
         sql += f" GROUP BY {cols} ORDER BY {cols}"
@@ -84,9 +91,26 @@ def cost_rows(group_by: tuple[str, ...], records: list[tuple[Any, ...]]) -> list
         requests, tin, tout, cost = rec[n:]
         row.update(
             requests=int(requests),
-            input_tokens=int(tin),
-            output_tokens=int(tout),
+            input_tokens=json_count(tin),
+            output_tokens=json_count(tout),
             cost_usd=round(float(cost), 10),
         )
         out.append(row)
     return out
+
+
+def cost_total(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report's `total`: the rows summed."""
+    return {
+        "requests": sum(r["requests"] for r in rows),
+        "input_tokens": json_count(sum(r["input_tokens"] for r in rows)),
+        "output_tokens": json_count(sum(r["output_tokens"] for r in rows)),
+        "cost_usd": round(sum(r["cost_usd"] for r in rows), 10),
+    }
+
+
+def json_count(value: Any) -> int | float:
+    """A token sum as a JSON number: an exact integer up to 2^63-1, a float beyond (JSON
+    writers such as orjson refuse larger integers, and many readers would lose them)."""
+    n = int(value)
+    return n if n <= MAX_EXACT else float(n)

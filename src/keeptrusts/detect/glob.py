@@ -19,18 +19,35 @@ def translate(glob: str) -> str:
         elif c == "?":
             out.append(".")
         elif c == "[":
-            j = glob.find("]", i + 1 if i < n and glob[i] in "!^" else i)
+            start = i + 1 if i < n and glob[i] in "!^" else i
+            if start < n and glob[start] == "]":
+                start += 1  # a `]` first in a class is one of its characters
+            j = glob.find("]", start)
             if j < 0:
                 out.append(re2.escape(c))
                 continue
-            body = glob[i:j].replace("\\", "\\\\")
+            body = glob[i:j].replace("\\", "\\\\").replace("[", "\\[")
             if body[:1] in ("!", "^"):
                 body = "^" + body[1:]
+            if body[:1] == "]" or body[:2] == "^]":
+                body = body.replace("]", "\\]", 1)
             out.append(f"[{body}]")
             i = j + 1
         else:
             out.append(re2.escape(c))
     return "".join(out)
+
+
+def check_glob(glob: str) -> str:
+    """The glob itself, when it compiles; else a ValueError naming it (a config error)."""
+    options = re2.Options()
+    options.log_errors = False  # the error is the config's to report, not RE2's stderr
+    try:
+        re2.compile(translate(glob), options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
+        raise ValueError(f"{glob!r} is not a valid glob ({reason})") from None
+    return glob
 
 
 class GlobSet:

@@ -16,12 +16,20 @@ spool and the waiting events are moved there every flush interval (as during an 
 event reaches the local sinks exactly once, when it leaves the memory queue. All blocking I/O
 (spool, local sinks) runs on one worker thread, in submission order; `enqueue` itself never
 blocks and never does I/O.
+
+A batch the API *refuses* (it answers that the content is bad: 400, 413, 422) is not an outage:
+it is split in halves, and theirs, until the events it refuses on their own are found; those
+are dropped (counted, logged by id) and the rest delivered, so one event the API cannot store
+never holds up the ones after it. Any other failure is an outage: the batch is kept and retried.
+A spool write that fails (a full disk) puts its events back in memory, which then holds up to
+`queue_size`; the spool is tried again every flush interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import os
 import sqlite3
@@ -35,7 +43,15 @@ import orjson
 
 from keeptrusts.config.model import Events
 from keeptrusts.events.backoff import Backoff
-from keeptrusts.events.sinks import ApiSink, FileSink, LocalSink, StdoutSink
+from keeptrusts.events.sinks import (
+    FAILED,
+    ApiSink,
+    Delivery,
+    FileSink,
+    LocalSink,
+    Outcome,
+    StdoutSink,
+)
 from keeptrusts.events.spool import Spool
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.throttle import LogThrottle
@@ -43,7 +59,8 @@ from keeptrusts.telemetry.throttle import LogThrottle
 log = logging.getLogger("keeptrusts.events")
 
 T = TypeVar("T")
-Item = tuple[int, dict[str, Any]]
+#: an event in memory: as enqueued, or already encoded (put back after a spool write failed)
+Item = tuple[int, dict[str, Any] | bytes]
 Row = tuple[int, bytes]
 
 DEFAULT_EVENTS_FILE = "keeptrusts-events.jsonl"
@@ -93,7 +110,11 @@ class EventPipeline:
         #: memory holds at most this many events; beyond it they all move to the spool
         self._low_water = min(settings.queue_size, 2 * settings.batch_size)
         self._spool_ok = True  # the last spool write worked (if not, memory holds queue_size)
+        self._spool_retry_at = 0.0  # loop time: when to try the spool again after a failure
         self._loss_log = LogThrottle(LOSS_LOG_INTERVAL)
+        self._write_log = LogThrottle(LOSS_LOG_INTERVAL)
+        self._spool_error = "EVENT SPOOL WRITE FAILED"
+        self._refusal_log = LogThrottle(LOSS_LOG_INTERVAL)
         mem = self._mem
         self.metrics.events_queue_depth.set_function(lambda: len(mem))  # read at scrape time
         self._seq = 0
@@ -138,13 +159,17 @@ class EventPipeline:
             return
         self._seq += 1
         self._mem.append((self._seq, event))
-        spill_at = self._low_water if self._spool_ok else self.settings.queue_size
-        if len(self._mem) > spill_at and self._loop is not None:
+        waiting = len(self._mem)
+        if waiting > self._low_water and self._spool_ok and self._loop is not None:
             # keep the order: the whole queue (older first) goes to the spool, not just the newest
             overflow = list(self._mem)
             self._mem.clear()
             self._spill_soon(overflow)
-        elif len(self._mem) >= self.settings.batch_size:
+        elif waiting > self.settings.queue_size and not self._spool_ok:
+            # the spool cannot be written (it is tried again in the background): memory is full
+            self._mem.pop()
+            self._lost(1, self._full_memory())
+        elif waiting >= self.settings.batch_size:
             self._wake.set()
 
     def depth(self) -> dict[str, int]:
@@ -198,6 +223,8 @@ class EventPipeline:
                 batch = await self._take_batch()
                 if batch:
                     await self._ship(batch)
+                if not self._spool_ok and len(self._mem) > self._low_water:
+                    await self._spill_memory()  # tried at most once per flush interval
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -217,31 +244,29 @@ class EventPipeline:
 
     async def _ship(self, batch: list[Item]) -> None:
         self._inflight = batch
-        rows = self._encode(batch)
-        if self.local:
-            await self._io_call(self._write_local, rows)
+        rows, fresh = self._encode(batch)
+        if self.local and fresh:
+            await self._io_call(self._write_local, fresh)
         if self.remote is None:
             self._inflight = []
             return
-        ok, on_disk = await self._post(self.remote, rows, from_memory=True)
+        result, on_disk = await self._post(self.remote, rows, from_memory=True)
+        left = await self._settle(self.remote, rows, result, on_disk=on_disk)
         self._inflight = []
-        if ok:
-            if on_disk:
-                await self._io_call(self._forget, rows)
-            self._sent(len(rows))
+        if not left:
             return
         self.metrics.events_retried.inc()
-        if not on_disk:
-            await self._io_call(self._spool_rows, rows)  # already written to the local sinks
+        if not on_disk:  # already written to the local sinks
+            await self._spill_now(list(left))
         await self._outage()
 
     async def _post(
         self, remote: ApiSink, rows: list[Row], *, from_memory: bool
-    ) -> tuple[bool, bool]:
+    ) -> tuple[Delivery, bool]:
         """POST a batch. While the API takes longer than a flush interval to answer, keep on
         disk what only memory holds: a copy of the batch itself (when it came from memory) and,
         every flush interval, the events waiting in memory. A kill during a slow POST then loses
-        at most about a flush interval's worth. Returns (delivered, batch copied to the spool).
+        at most about a flush interval's worth. Returns (result, batch copied to the spool).
         """
         post = asyncio.ensure_future(self._deliver(remote, rows))
         flush = self.settings.flush_interval_seconds
@@ -251,8 +276,7 @@ class EventPipeline:
             if not post.done() and from_memory:
                 on_disk = await self._io_call(self._spool_copy, rows)
             while not post.done():
-                if self._spool_ok:
-                    await self._spill_memory()
+                await self._spill_memory()
                 await asyncio.wait({post}, timeout=flush)
             return post.result(), on_disk
         finally:
@@ -263,33 +287,80 @@ class EventPipeline:
         rows = await self._io_call(self.spool.read, self.settings.batch_size)
         if not rows:
             return  # only pending spills: the next read sees them (same I/O thread, FIFO)
-        ok, _ = await self._post(remote, rows, from_memory=False)
-        if ok:
-            await self._io_call(self._forget, rows)
-            self._sent(len(rows))
-            return
-        self.metrics.events_retried.inc()
-        await self._outage()
+        result, _ = await self._post(remote, rows, from_memory=False)
+        if await self._settle(remote, rows, result, on_disk=True):
+            self.metrics.events_retried.inc()
+            await self._outage()
 
-    async def _deliver(self, remote: ApiSink, rows: list[Row]) -> bool:
+    async def _settle(
+        self, remote: ApiSink, rows: list[Row], result: Delivery, *, on_disk: bool
+    ) -> list[Row]:
+        """Act on the answer to the POST of `rows`. Delivered rows leave the spool (when it
+        holds them). A refused batch is split in halves, sent first half first (the order
+        holds), and so on down to single events: one the API refuses on its own is dropped.
+        Returns the rows left undelivered when a POST failed (an outage), oldest first; none
+        when every row was delivered or dropped. Rows are settled in order, so the spool's
+        "delivered up to seq" floor stays true."""
+        pending: list[list[Row]] = []  # parts still to send, the next one last
+        part = rows
+        while True:
+            if result.outcome is Outcome.FAILED:
+                return part + [row for later in reversed(pending) for row in later]
+            if result.outcome is Outcome.DELIVERED:
+                await self._settled(part, on_disk)
+                self._sent(len(part))
+            elif len(part) == 1:
+                await self._settled(part, on_disk)
+                self._refused(part[0], result.status)
+            else:
+                half = len(part) // 2
+                pending += [part[half:], part[:half]]
+            if not pending:
+                return []
+            part = pending.pop()
+            result, _ = await self._post(remote, part, from_memory=False)
+
+    async def _settled(self, rows: list[Row], on_disk: bool) -> None:
+        if on_disk:
+            await self._io_call(self._forget, rows)
+
+    def _refused(self, row: Row, status: int | None) -> None:
+        """An event the API refuses on its own (e.g. a value it cannot store) would be refused
+        on every retry and hold up every event after it: it is dropped, counted, and logged by
+        id only (its fields may be what the API objects to, and stay out of the log)."""
+        self.metrics.events_dropped.inc()
+        eid = event_id(row[1])
+        dropped = self._refusal_log.due()
+        if not dropped:
+            log.debug("control-plane API refused decision event %s (HTTP %s)", eid, status)
+            return
+        log.error(
+            "control-plane API refused decision event %s (HTTP %s); dropped so that later "
+            "events are delivered (%d refused events dropped since the last such error, "
+            "counted in keeptrusts_events_dropped_total; the API's log says why)",
+            eid,
+            status,
+            dropped,
+        )
+
+    async def _deliver(self, remote: ApiSink, rows: list[Row]) -> Delivery:
         try:
             return await remote.deliver([body for _, body in rows])
         except Exception:  # a sink bug must not lose the batch: treat it as a failed delivery
             log.exception("event delivery to %s raised", remote.url)
-            return False
+            return FAILED
 
     async def _outage(self) -> None:
         """The API is down or slow: keep new events on disk, wait a backoff, then try again.
-        (While the spool cannot be written, they stay in memory, up to queue_size.)"""
-        if self._spool_ok:
-            await self._spill_memory()
+        (While the spool cannot be written, they stay in memory, up to queue_size, and the
+        spool is tried again every flush interval.)"""
+        await self._spill_memory()
         delay = self._backoff.next()
         loop = asyncio.get_running_loop()
         until = loop.time() + delay
         while not self._stop.is_set() and loop.time() < until:
             await self._pause(min(self.settings.flush_interval_seconds, until - loop.time()))
-            if self._spool_ok:
-                await self._spill_memory()
+            await self._spill_memory()
 
     def _sent(self, n: int) -> None:
         self._backoff.reset()
@@ -307,22 +378,25 @@ class EventPipeline:
             if self.remote is not None and self._spool_has_data():
                 break  # older events wait on disk; newer ones join them there
             n = min(self.settings.batch_size, len(self._mem))
-            rows = self._encode([self._mem.popleft() for _ in range(n)])
-            if self.local:
-                await self._io_call(self._write_local, rows)
+            rows, fresh = self._encode([self._mem.popleft() for _ in range(n)])
+            if self.local and fresh:
+                await self._io_call(self._write_local, fresh)
             if self.remote is None:
                 continue
             try:
-                ok = await asyncio.wait_for(
+                result = await asyncio.wait_for(
                     self._deliver(self.remote, rows), max(0.1, deadline - loop.time())
                 )
             except TimeoutError:
-                ok = False
-            if not ok:
-                await self._io_call(self._spool_rows, rows)
+                result = FAILED
+            if result.outcome is not Outcome.DELIVERED:  # a refused one is split after a restart
+                await self._spill_now(list(rows))
                 break
             self._sent(len(rows))
-        await self._spill_memory()
+        await self._spill_memory(force=True)
+        if self._mem:  # the spool cannot be written: nowhere left to keep them
+            self._lost(len(self._mem), f"{self._spool_error} at shutdown")
+            self._mem.clear()
 
     def _close_files(self) -> None:
         for sink in self.local:
@@ -359,29 +433,76 @@ class EventPipeline:
             )
             self.spool = None
 
-    def _spill_soon(self, items: list[Item]) -> None:
-        assert self._loop is not None
+    def _spill_soon(self, items: list[Item]) -> asyncio.Future[list[Row]]:
+        """Hand events to the spool (I/O thread). What it cannot write comes back to memory when
+        the write is done, whoever waits for it (or not)."""
+        loop = self._loop or asyncio.get_running_loop()
         self._pending_spills += 1
-        fut = self._loop.run_in_executor(self._io, self._spill, items)
+        fut = loop.run_in_executor(self._io, self._spill, items)
         fut.add_done_callback(self._spill_done)
+        return fut
 
-    def _spill_done(self, fut: asyncio.Future[None]) -> None:
+    async def _spill_now(self, items: list[Item]) -> None:
+        """`_spill_soon`, and wait until it is done (a cancelled wait loses nothing)."""
+        await asyncio.wait({self._spill_soon(items)})
+
+    def _spill_done(self, fut: asyncio.Future[list[Row]]) -> None:
         self._pending_spills -= 1
-        if not fut.cancelled() and fut.exception() is not None:
+        if fut.cancelled():
+            return
+        if fut.exception() is not None:
             log.error("spooling decision events failed", exc_info=fut.exception())
+            return
+        self._requeue(fut.result())
 
-    async def _spill_memory(self) -> None:
-        if self._mem:
+    async def _spill_memory(self, *, force: bool = False) -> None:
+        """Move the events waiting in memory to the spool. While the spool cannot be written,
+        try at most once per flush interval, with the oldest batch only (a failed write of a
+        full queue costs ~2 ms per thousand events); a failed try puts them back. `force`
+        (shutdown) tries with all of them at once."""
+        if not self._mem:
+            return
+        if self._spool_ok or force:
             items = list(self._mem)
             self._mem.clear()
-            await self._io_call(self._spill, items)
+        elif self._now() < self._spool_retry_at:
+            return
+        else:  # once the spool takes these, the rest follows
+            n = min(self.settings.batch_size, len(self._mem))
+            items = [self._mem.popleft() for _ in range(n)]
+        await self._spill_now(items)
 
-    def _spill(self, items: list[Item]) -> None:
-        """I/O thread: events that leave memory without a delivery attempt."""
-        rows = self._encode(items)
-        self._write_local(rows)
-        if self.remote is not None:
-            self._spool_rows(rows)
+    def _spill(self, items: list[Item]) -> list[Row]:
+        """I/O thread: keep events on disk: events leaving memory without a delivery attempt
+        (first written to the local sinks), or a batch whose POST failed. Returns those the
+        spool could not take; they go back to memory."""
+        rows, fresh = self._encode(items)
+        if fresh:
+            self._write_local(fresh)
+        if self.remote is None:
+            return []
+        return self._spool_rows(rows)
+
+    def _requeue(self, rows: list[Row]) -> None:
+        """Loop thread: rows a spool write failed for go back to memory, encoded (they were
+        written to the local sinks already). They are older than the events that arrived
+        meanwhile, so they go in front, in sequence order; memory holds up to queue_size, and
+        only the newest beyond it are lost. The spool is tried again a flush interval later."""
+        if not rows:
+            return
+        self._spool_retry_at = self._now() + self.settings.flush_interval_seconds
+        back: list[Item] = list(rows)
+        if self._mem and self._mem[0][0] < back[-1][0]:  # two spills failed out of order
+            merged = list(heapq.merge(back, self._mem, key=_seq_of))
+            self._mem.clear()
+            self._mem.extend(merged)
+        else:
+            self._mem.extendleft(reversed(back))
+        excess = len(self._mem) - self.settings.queue_size
+        if excess > 0:
+            for _ in range(excess):
+                self._mem.pop()
+            self._lost(excess, self._full_memory())
 
     def _spool_copy(self, rows: list[Row]) -> bool:
         """I/O thread: a copy of the batch being POSTed. If it cannot be written, nothing is
@@ -402,39 +523,63 @@ class EventPipeline:
         if self.spool is not None:
             self.spool.remove(rows)
 
-    def _encode(self, items: list[Item]) -> list[Row]:
+    def _encode(self, items: list[Item]) -> tuple[list[Row], list[Row]]:
         """Events as JSON, encoded when they leave memory (orjson's output keeps a buffer of a
         few KB each: bytes held in a long queue would cost far more memory than the dicts).
-        An event that cannot be encoded — a bug in the event builder — is counted and logged,
-        and never stops the rest of its batch."""
+        Returns all rows, and those leaving memory for the first time, for the local sinks (a
+        row put back after a failed spool write was written there already, and is compact). An
+        event that cannot be encoded — a bug in the event builder — is counted and logged, and
+        never stops the rest of its batch."""
         rows: list[Row] = []
+        fresh: list[Row] = []
         for seq, event in items:
+            if isinstance(event, bytes):
+                rows.append((seq, event))
+                continue
             try:
-                rows.append((seq, orjson.dumps(event)))
+                row = (seq, orjson.dumps(event))
             except TypeError as exc:  # orjson.JSONEncodeError
                 self.metrics.events_dropped.inc()
                 log.error("decision event %s cannot be encoded; dropped: %s", event.get("id"), exc)
-        return rows
+                continue
+            rows.append(row)
+            fresh.append(row)
+        return rows, fresh
 
-    def _spool_rows(self, rows: list[Row]) -> None:
+    def _spool_rows(self, rows: list[Row]) -> list[Row]:
+        """I/O thread: append to the spool. Returns the rows it could not take because the write
+        failed (e.g. a full disk): the caller puts them back in memory."""
         if self.spool is None:
             self._lost(len(rows), "no event spool")
-            return
+            return []
         try:
             self.spool.append(rows)
         except SPOOL_ERRORS as exc:  # e.g. the disk is full; a damaged file not set aside
             self._spool_writable(False, exc)
-            self._lost(len(rows), f"EVENT SPOOL WRITE FAILED: {exc}")
-            return
+            if self._write_log.due():
+                log.error(
+                    "EVENT SPOOL WRITE FAILED (%s): decision events are kept in memory instead "
+                    "(keeptrusts_events_queue_depth, up to events.queue_size=%d); the spool is "
+                    "tried again every flush interval",
+                    exc,
+                    self.settings.queue_size,
+                )
+            # they go back to memory: copies without orjson's spare buffer (~8 KB each)
+            return [(seq, bytes(memoryview(body))) for seq, body in rows]
         self._spool_writable(True)
+        return []
 
     def _spool_writable(self, ok: bool, exc: Exception | None = None) -> None:
-        """While the spool cannot be written (a full disk), memory may hold up to queue_size
-        events again and slow POSTs spill nothing, rather than lose events to a spill that
-        fails; the next write that works restores the low bound."""
+        """While the spool cannot be written (a full disk), memory holds up to queue_size events
+        (a failed write puts its events back) rather than lose them; the spool is tried again
+        every flush interval, and the next write that works restores the low bound."""
         self._spool_ok = ok
         if exc is not None:
+            self._spool_error = f"EVENT SPOOL WRITE FAILED ({exc})"
             log.debug("event spool write failed: %s", exc)
+
+    def _full_memory(self) -> str:
+        return f"{self._spool_error} and memory holds events.queue_size={self.settings.queue_size}"
 
     def _lost(self, n: int, why: str) -> None:
         self.metrics.events_dropped.inc(n)
@@ -462,3 +607,20 @@ class EventPipeline:
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stop.wait(), max(0.0, seconds))
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+
+def _seq_of(item: Item) -> int:
+    return item[0]
+
+
+def event_id(body: bytes) -> str:
+    """The `id` of an encoded event, for a log line (nothing else of it is logged)."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return "(not JSON)"
+    eid = doc.get("id") if isinstance(doc, dict) else None
+    return repr(eid)[:80] if not isinstance(eid, str) else eid[:80]

@@ -1,4 +1,4 @@
-"""Sinks deliver one batch of serialized events and say whether it arrived. Nothing more:
+"""Sinks deliver one batch of serialized events and say what became of it. Nothing more:
 batching, retries, spooling and ordering live in `pipeline.py`.
 
 `ApiSink` is the remote sink (the control-plane API); `StdoutSink` and `FileSink` are local
@@ -7,8 +7,10 @@ JSON-lines sinks whose `write` is blocking and runs on the pipeline's I/O thread
 
 from __future__ import annotations
 
+import enum
 import logging
 import sys
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
@@ -19,6 +21,32 @@ log = logging.getLogger("keeptrusts.events")
 
 #: The control plane's reply is a few dozen bytes; read no more than this of any answer.
 MAX_REPLY_BYTES = 65536
+
+#: Answers that say the batch's content is bad: not JSON (400), too large (413), or an event
+#: the API cannot store (422). Sending the same batch again cannot succeed. Any other answer
+#: (5xx; 401/403 a token; 404, 405 a wrong URL; 408, 409, 425, 429 later; a redirect) says
+#: nothing about the events and counts as an outage, so the batch is kept and retried.
+REFUSAL_STATUSES = frozenset({400, 413, 422})
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    #: the API answered that the content is bad: the same batch will never be taken
+    REFUSED = "refused"
+    #: no answer, or one that says nothing about the content (an outage): try again later
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one batch, and the HTTP status if the API answered."""
+
+    outcome: Outcome
+    status: int | None = None
+
+
+DELIVERED = Delivery(Outcome.DELIVERED)
+FAILED = Delivery(Outcome.FAILED)
 
 
 class LocalSink(Protocol):
@@ -72,7 +100,9 @@ class ApiSink:
     A batch counts as delivered only when the control plane itself answers: a 2xx whose body is
     JSON `{"accepted": <the batch size>, ...}` (`controlplane/app.py`). Redirects are not
     followed (a proxy redirecting to a login page would turn the POST into a GET that "succeeds"),
-    so a 3xx, or a 2xx with any other body, is a failed delivery: spooled and retried.
+    so a 3xx, or a 2xx with any other body, is a failed delivery: spooled and retried. A 400,
+    413 or 422 is a refusal of the batch's content (`REFUSAL_STATUSES`): the pipeline splits the
+    batch to find the events the API refuses.
     """
 
     name = "api"
@@ -86,7 +116,7 @@ class ApiSink:
         self._session: aiohttp.ClientSession | None = None
         self._warned: set[str] = set()
 
-    async def deliver(self, batch: list[bytes]) -> bool:
+    async def deliver(self, batch: list[bytes]) -> Delivery:
         body = b'{"events":[' + b",".join(batch) + b"]}"
         try:
             async with self._client().post(
@@ -94,12 +124,21 @@ class ApiSink:
             ) as resp:
                 reply = await read_capped(resp.content, MAX_REPLY_BYTES)
                 if 200 <= resp.status < 300:
-                    return self._acknowledged(reply, len(batch), resp.status)
+                    ok = self._acknowledged(reply, len(batch), resp.status)
+                    return DELIVERED if ok else FAILED
+                if resp.status in REFUSAL_STATUSES:
+                    log.debug(
+                        "control-plane API %s refused a batch of %d events: HTTP %d",
+                        self.url,
+                        len(batch),
+                        resp.status,
+                    )
+                    return Delivery(Outcome.REFUSED, resp.status)
                 self._report(resp.status, resp.headers.get("Location"))
-                return False
+                return FAILED
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             log.debug("event delivery to %s failed: %r", self.url, exc)
-            return False
+            return FAILED
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

@@ -29,7 +29,8 @@ def routes(
                     Forbidden(
                         "admin endpoints need `Authorization: Bearer <token>` with the token in "
                         f"${env} (direct callers on 127.0.0.1 or ::1, not forwarded by a proxy, "
-                        "need none unless server.admin_loopback is false)"
+                        "with a loopback Host and no other Origin, need none unless "
+                        "server.admin_loopback is false)"
                     )
                 )
             return await fn(request)

@@ -11,7 +11,9 @@ in flight, so any body within `server.max_body_bytes` can pass.
 
 from __future__ import annotations
 
-from aiohttp import web
+from collections.abc import Awaitable, Callable
+
+from aiohttp import HttpVersion11, web
 
 from keeptrusts.config.model import Server
 from keeptrusts.errors import UpstreamFailed
@@ -36,6 +38,25 @@ async def read_body(state: GatewayState, request: web.Request, server: Server) -
     elif len(raw) > declared:
         grow(state, request, len(raw) - declared)
     return raw
+
+
+def expect_handler(state: GatewayState) -> Callable[[web.Request], Awaitable[None]]:
+    """`Expect: 100-continue`: invite the body only when the gateway would read it. A declared
+    length over `server.max_body_bytes` gets no `100 Continue`: the handler answers its 413 at
+    once (accounted like any refusal), before the client uploads what would be refused."""
+
+    async def expect(request: web.Request) -> None:
+        runtime, declared = state.runtime, request.content_length
+        if runtime is not None and (declared or 0) > runtime.loaded.config.server.max_body_bytes:
+            return
+        if request.version != HttpVersion11:
+            return
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            raise web.HTTPExpectationFailed(text="only 'Expect: 100-continue' is supported")
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not part of the response's size
+
+    return expect
 
 
 def reserve(state: GatewayState, request: web.Request, size: int, budget: int) -> None:

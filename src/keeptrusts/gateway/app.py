@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from keeptrusts.errors import GatewayError, ValidationFailed
-from keeptrusts.gateway import admin, health
+from keeptrusts.gateway import admin, admission, health
 from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.messages import MESSAGES
 from keeptrusts.gateway.request_id import request_id as make_request_id
@@ -59,15 +59,21 @@ def build_app(
     state: GatewayState, reload: Callable[[], Awaitable[tuple[bool, str]]]
 ) -> web.Application:
     app = web.Application(middlewares=[envelope_middleware(state)], client_max_size=1024**3)
+    expect = admission.expect_handler(state)
     app.add_routes(
         [
             # bound methods: aiohttp calls an async function directly (an object with an async
             # __call__ would get a per-request compatibility wrapper and a DeprecationWarning)
-            web.post("/v1/chat/completions", Handler(state, "chat").__call__),
-            web.post("/v1/completions", Handler(state, "completions").__call__),
-            web.post("/v1/embeddings", Handler(state, "embeddings").__call__),
-            web.post(MESSAGES.route, TranslatingHandler(state, MESSAGES).__call__),
-            web.post(RESPONSES.route, TranslatingHandler(state, RESPONSES).__call__),
+            *(
+                web.post(path, handler, expect_handler=expect)
+                for path, handler in (
+                    ("/v1/chat/completions", Handler(state, "chat").__call__),
+                    ("/v1/completions", Handler(state, "completions").__call__),
+                    ("/v1/embeddings", Handler(state, "embeddings").__call__),
+                    (MESSAGES.route, TranslatingHandler(state, MESSAGES).__call__),
+                    (RESPONSES.route, TranslatingHandler(state, RESPONSES).__call__),
+                )
+            ),
             *health.routes(state),
             *admin.routes(state, reload),
         ]

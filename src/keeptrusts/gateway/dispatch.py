@@ -7,6 +7,7 @@ chunk has arrived, and is never retried after that.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -88,6 +89,9 @@ async def _with_fallback(
         t0 = time.perf_counter()
         try:
             result = await attempt(provider)
+        except asyncio.CancelledError:  # the client went away while the provider worked
+            ex.upstream_seconds += time.perf_counter() - t0
+            raise
         except GatewayError:  # the request itself was refused for this target (a 400)
             if span is not None:
                 span.end(None)

@@ -7,6 +7,7 @@ from typing import Any
 
 from keeptrusts.gateway.dispatch import end_provider_span
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.limits.backend import MAX_TOKENS
 from keeptrusts.pipeline.context import Exchange, Usage
 from keeptrusts.pipeline.texts import response_slots
 from keeptrusts.telemetry.logging import access_log
@@ -45,7 +46,11 @@ def response_chars(body: dict[str, Any]) -> int:
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    """A provider's token count: a positive integer, at most `MAX_TOKENS` (a count past it is
+    the provider's error, and must not overflow counters, prices or the event store)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return min(value, MAX_TOKENS)
+    return 0
 
 
 def finish(state: GatewayState, ex: Exchange, status: int) -> None:

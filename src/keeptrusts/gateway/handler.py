@@ -68,9 +68,14 @@ class Handler:
                 ex = self._refused(request, runtime, request_id, trace)
             return self._fail(exc, ex, request_id, runtime.version)
         except asyncio.CancelledError:  # the client went away (aiohttp cancels the handler)
-            if ex is not None:
-                ex.client_gone = True
-                ex.status = 499
+            if ex is None:  # while sending its body: accounted all the same
+                ex = self._refused(request, runtime, request_id, trace)
+            ex.client_gone = True
+            ex.status = 499
+            if ex.provider is not None:
+                # the provider had the request: its prompt is billed even with no answer
+                # read, so budgets and costs are not settled at zero
+                estimate_usage(ex, 0)
             raise
         except Exception:
             log.exception("unexpected failure on request %s", request_id)
@@ -158,7 +163,6 @@ class Handler:
         call = ProviderCall(
             endpoint=self.endpoint,
             body=ex.body,
-            raw=None if ex.body_dirty else ex.raw,
             stream=ex.stream,
             headers={"x-request-id": ex.request_id},
         )
@@ -227,7 +231,6 @@ def _wants_usage(ex: Exchange) -> bool:
             **(opts if isinstance(opts, dict) else {}),
             "include_usage": True,
         }
-        ex.body_dirty = True
     return False
 
 

@@ -1,14 +1,19 @@
-"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`,
-`/metrics`, `/openapi.json` (the OpenAPI description shipped in `data/openapi.yaml`)."""
+"""`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`
+and `/v1/models/{model}`, `/metrics`, `/openapi.json` (the OpenAPI description shipped in
+`data/openapi.yaml`)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiohttp import web
 
 from keeptrusts import __version__, datafiles
-from keeptrusts.gateway.respond import json_response
+from keeptrusts.config.runtime import Runtime
+from keeptrusts.errors import model_not_found
+from keeptrusts.gateway.parse import MAX_MODEL_LEN
+from keeptrusts.gateway.respond import error_response, json_response
 from keeptrusts.gateway.state import GatewayState
 
 
@@ -61,23 +66,24 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
     async def models(_: web.Request) -> web.Response:
         rt = state.runtime
         names = rt.router.served_models() if rt else []
-        owner = rt.loaded.config.pack.name if rt else "keeptrusts"
-        # one list both SDKs read: OpenAI's fields, and Anthropic's (`type`, `display_name`,
-        # `created_at`, `has_more`, `first_id`, `last_id`) beside them
-        data = [
-            {"id": n, "object": "model", "created": 0, "owned_by": owner, "type": "model",
-             "display_name": n, "created_at": "1970-01-01T00:00:00Z"}
-            for n in names
-        ]  # fmt: skip
+        owner = _owner(rt)
+        # OpenAI's list shape, with Anthropic's `has_more`, `first_id`, `last_id` beside it
         return json_response(
             {
                 "object": "list",
-                "data": data,
+                "data": [_model_object(n, owner) for n in names],
                 "has_more": False,
                 "first_id": names[0] if names else None,
                 "last_id": names[-1] if names else None,
             }
         )
+
+    async def model(request: web.Request) -> web.Response:
+        name = request.match_info["model"]
+        rt = state.runtime
+        if rt is None or not _serves(rt, name):
+            return error_response(model_not_found(name[:MAX_MODEL_LEN]))
+        return json_response(_model_object(name, _owner(rt)))
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(
@@ -95,5 +101,26 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
         web.get("/healthz", healthz),
         web.get("/readyz", readyz),
         web.get("/v1/models", models),
+        # ids may hold slashes (`meta-llama/Llama-3-8B`), sent as is or as %2F
+        web.get("/v1/models/{model:.+}", model),
         web.get("/metrics", metrics),
     ]
+
+
+def _owner(rt: Runtime | None) -> str:
+    return rt.loaded.config.pack.name if rt else "keeptrusts"
+
+
+def _model_object(name: str, owner: str) -> dict[str, Any]:
+    """One model as both SDKs read it: OpenAI's fields, and Anthropic's (`type`,
+    `display_name`, `created_at`) beside them."""
+    return {"id": name, "object": "model", "created": 0, "owned_by": owner, "type": "model",
+            "display_name": name, "created_at": "1970-01-01T00:00:00Z"}  # fmt: skip
+
+
+def _serves(rt: Runtime, name: str) -> bool:
+    """A name `/v1/models` lists, or one a target's glob routes (`gpt-4o*` serves
+    `gpt-4o-mini`); no longer than a request's `model` may be."""
+    if len(name) > MAX_MODEL_LEN:
+        return False
+    return name in rt.router.served_models() or bool(rt.router.matching(name))

@@ -149,10 +149,25 @@ def _end_pair(pairs: list[tuple[str, str]], key: str | None, buf: list[str]) -> 
     pairs.append((key, text))
 
 
+def last_element(value: str) -> str:
+    """The LAST element of an XFCC value, found from the end: after the last `,` with an even
+    number of (unescaped) quotes behind it. What comes before, which a caller may have written
+    (Istio's APPEND_FORWARD), cannot change how the sidecar's element is read: a stray quote or
+    a broken pair there is never parsed. Linear: each part is counted once."""
+    end, quotes = len(value), 0
+    while True:
+        cut = value.rfind(",", 0, end)
+        part = value[cut + 1 : end]
+        quotes += part.count('"') - part.count('\\"')
+        if cut < 0 or quotes % 2 == 0:
+            return value[cut + 1 :]
+        end = cut
+
+
 def xfcc_client(value: str) -> str | None:
     """The SPIFFE id of the immediate client: the first spiffe URI of the LAST element."""
     try:
-        elements = parse_xfcc(value)
+        elements = parse_xfcc(last_element(value))
     except XfccError:
         return None
     if not elements:

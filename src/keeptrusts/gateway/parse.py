@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import orjson
@@ -13,6 +14,8 @@ from aiohttp.web_protocol import RequestPayloadError
 from keeptrusts.errors import ValidationFailed
 
 MAX_MODEL_LEN = 256
+#: control characters (C0, DEL, C1): a character class, linear on any input
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 
@@ -38,9 +41,7 @@ def _check_headers(request: web.Request, limit: int) -> str:
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in ("identity", "", "gzip", "deflate"):
         raise ValidationFailed(
-            f"Content-Encoding {encoding!r} is not supported; send identity, gzip or deflate",
-            status=415,
-            code="invalid_request",
+            f"Content-Encoding {encoding!r} is not supported; send identity, gzip or deflate"
         )
     return encoding
 
@@ -121,6 +122,8 @@ def check_model(body: dict[str, Any]) -> str:
         raise ValidationFailed("'model' is required: name the model to call")
     if not isinstance(model, str) or not model or len(model) > MAX_MODEL_LEN:
         raise ValidationFailed("'model' must be a non-empty string of at most 256 characters")
+    if _CONTROL.search(model):  # a name: control characters (NUL) break event stores
+        raise ValidationFailed("'model' must not contain control characters")
     return model
 
 
@@ -205,6 +208,9 @@ def _check_parts(i: int, parts: list[Any]) -> None:
 
 def check_completions(body: dict[str, Any]) -> None:
     _text_or_tokens(body.get("prompt"), "prompt")
+    if body.get("suffix") is not None and not isinstance(body["suffix"], str):
+        raise ValidationFailed("'suffix' must be a string")
+    check_counts(body, ("best_of",))  # budgets reserve max(n, best_of) answers
     _check_stop(body)
 
 

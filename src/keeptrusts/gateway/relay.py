@@ -153,8 +153,10 @@ async def _pump(
                 await resp.write(b"".join(ready))
                 ready.clear()
             t0 = time.perf_counter()
-            chunk = await anext(rest, None)
-            ex.upstream_seconds += time.perf_counter() - t0
+            try:
+                chunk = await anext(rest, None)
+            finally:  # a client gone while the provider is slow: its time, not the gateway's
+                ex.upstream_seconds += time.perf_counter() - t0
         tail = relay_.tail()
         if tail is not None:
             ready.append(tail)

@@ -268,12 +268,17 @@ class GatewayServer:
         )
         await self.managed.start()
 
+    def watched(self) -> tuple[list[str], str | None]:
+        """What a change on disk is looked for in: the files `discover()` took (from
+        `--policy-config` or `$KEEPTRUSTS_CONFIG`), or the directory when it is the source
+        (so that a `*.yaml` added to it or removed from it also counts)."""
+        if self.opts.policy_configs or os.environ.get("KEEPTRUSTS_CONFIG"):
+            return self.files(), None
+        return [], self.opts.config_dir
+
     async def _watch(self) -> None:
-        await watch(
-            self.opts.policy_configs,
-            None if self.opts.policy_configs else self.opts.config_dir,
-            self.reload,
-        )
+        files, directory = self.watched()
+        await watch(files, directory, self.reload)
 
     def install_signals(self) -> None:
         loop = asyncio.get_running_loop()

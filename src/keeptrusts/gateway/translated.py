@@ -56,7 +56,6 @@ class TranslatingHandler(Handler):
         self.check(chat)
         parse.check_user(chat)
         ex = self._new_exchange(request, runtime, request_id, trace, chat, raw, model, stream)
-        ex.body_dirty = True  # `raw` is the API's request: the provider gets the chat one
         ex.scratch[API_REQUEST] = body  # settings an answer repeats (Responses' instructions)
         return ex
 

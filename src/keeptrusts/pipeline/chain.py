@@ -53,8 +53,7 @@ async def _request_stage(ex: Exchange, policy: Policy, texts: Texts | None) -> T
         if texts is None:
             texts = request_texts(ex.endpoint, ex.body)
         slots = texts[0] if policy.scans_operator_messages else texts[1]
-        if _scan_slots(ex, policy, slots, Stage.REQUEST):
-            ex.body_dirty = True
+        _scan_slots(ex, policy, slots, Stage.REQUEST)
     return texts
 
 

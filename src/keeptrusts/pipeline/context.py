@@ -47,7 +47,6 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
     #: seconds spent waiting on providers (subtracted to get the gateway's own overhead)
     upstream_seconds: float = 0.0
-    body_dirty: bool = False
     evaluations: list[Evaluation] = field(default_factory=list)
     decision: Result = Result.ALLOW
     provider: str | None = None

@@ -1,8 +1,9 @@
 """Where the text is in OpenAI-shaped bodies: every string a provider or a client would see.
 
-Requests: message contents and text parts, tool-call arguments, tool descriptions, completion
-prompts, embedding inputs. Responses: message contents, refusals, reasoning, tool-call
-arguments, texts.
+Requests: message contents and text parts, tool-call arguments and custom-tool inputs, tool
+and function descriptions and their schema texts, structured-output schemas, predicted outputs,
+completion prompts and suffixes, embedding inputs, the `user` id. Responses: message contents,
+refusals, reasoning, tool-call arguments and custom-tool inputs, citation titles, texts.
 
 A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
 assignment. For the policies (`joined=True`) the texts are read as the model or the caller will
@@ -84,6 +85,8 @@ def request_texts(
     if endpoint != "chat":
         if endpoint == "completions":
             _string_or_list(body, "prompt", every)
+            if isinstance(body.get("suffix"), str):  # insertion mode: the text after it
+                every.append((body, "suffix"))
         elif endpoint == "embeddings":
             _string_or_list(body, "input", every)
         _user(body, every)
@@ -95,9 +98,14 @@ def request_texts(
             _message_slots(msg, every, joined)
             if msg.get("role") not in OPERATOR_ROLES:
                 caller += every[start:]
-    tools = body.get("tools")
-    if tools:
-        _tool_slots(tools, every)
+    prediction = body.get("prediction")
+    if isinstance(prediction, dict):  # predicted output: text the model copies from
+        start = len(every)
+        _message_slots(prediction, every, joined)
+        caller += every[start:]
+    tools, functions = body.get("tools"), body.get("functions")
+    if tools or functions:
+        _tool_slots(tools, functions, every)
     _response_format_slots(body.get("response_format"), every)
     _user(body, every)
     _user(body, caller)
@@ -110,16 +118,23 @@ def _user(body: dict[str, Any], slots: list[Slot]) -> None:
         slots.append((body, "user"))
 
 
-def _tool_slots(tools: Any, slots: list[Slot]) -> None:
-    """Tool descriptions (the function's, and its parameters' descriptions, titles and enum
-    values): the provider reads them as instructions. Written by the application, like its
-    system prompt."""
+def _tool_slots(tools: Any, functions: Any, slots: list[Slot]) -> None:
+    """Tool descriptions (function and custom tools, and the legacy `functions`) and their
+    parameters' schema texts: the provider reads them as instructions. Written by the
+    application, like its system prompt."""
     for tool in tools if isinstance(tools, list) else ():
-        fn = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(fn, dict):
-            if isinstance(fn.get("description"), str):
-                slots.append((fn, "description"))
-            _schema_texts(fn.get("parameters"), slots)
+        if isinstance(tool, dict):
+            _function_slots(tool.get("function"), slots)
+            _function_slots(tool.get("custom"), slots)
+    for fn in functions if isinstance(functions, list) else ():
+        _function_slots(fn, slots)
+
+
+def _function_slots(fn: Any, slots: list[Slot]) -> None:
+    if isinstance(fn, dict):
+        if isinstance(fn.get("description"), str):
+            slots.append((fn, "description"))
+        _schema_texts(fn.get("parameters"), slots)
 
 
 def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
@@ -133,25 +148,43 @@ def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
 
 
 SCHEMA_TEXTS = frozenset({"description", "title"})
+#: schema keywords whose values the model is shown (allowed or example values): every string
+#: in them is read, at any depth
+SCHEMA_VALUES = frozenset({"enum", "examples", "default", "const"})
 
 
 def _schema_texts(schema: Any, slots: list[Slot]) -> None:
-    """`description` and `title` strings and string `enum` values anywhere in a JSON schema
-    (walked without recursion: nesting is bounded only by the body size)."""
+    """`description` and `title` strings, and the strings inside `enum`, `examples`, `default`
+    and `const`, anywhere in a JSON schema (walked without recursion: nesting is bounded only
+    by the body size)."""
     stack = [schema]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(value, str):
+                if key in SCHEMA_VALUES:
+                    _value_strings(node, key, slots)
+                elif isinstance(value, str):
                     if key in SCHEMA_TEXTS:
                         slots.append((node, key))
-                elif key == "enum" and isinstance(value, list):
-                    slots.extend((value, i) for i, v in enumerate(value) if isinstance(v, str))
                 elif isinstance(value, dict | list):
                     stack.append(value)
         elif isinstance(node, list):
             stack.extend(item for item in node if isinstance(item, dict | list))
+
+
+def _value_strings(container: Any, key: Any, slots: list[Slot]) -> None:
+    """Every string in `container[key]`, at any depth (without recursion)."""
+    stack: list[Slot] = [(container, key)]
+    while stack:
+        c, k = stack.pop()
+        value = c[k]
+        if isinstance(value, str):
+            slots.append((c, k))
+        elif isinstance(value, dict):
+            stack.extend((value, name) for name in value)
+        elif isinstance(value, list):
+            stack.extend((value, i) for i in range(len(value)))
 
 
 def response_slots(body: dict[str, Any], *, joined: bool = False) -> list[Slot]:
@@ -190,12 +223,26 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None
         slots.append((audio, "transcript"))
     calls = msg.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():
-        fn = call.get("function") if isinstance(call, dict) else None
-        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-            _arguments(fn, slots, joined)
+        if isinstance(call, dict):
+            _call_slots(call, slots, joined)
     fn = msg.get("function_call")
     if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
         _arguments(fn, slots, joined)
+    notes = msg.get("annotations")
+    for note in notes if isinstance(notes, list) else ():
+        cite = note.get("url_citation") if isinstance(note, dict) else None
+        if isinstance(cite, dict) and isinstance(cite.get("title"), str):
+            slots.append((cite, "title"))  # a cited page's title, shown beside the answer
+
+
+def _call_slots(call: dict[str, Any], slots: list[Slot], joined: bool) -> None:
+    """A tool call's input: a function's JSON arguments, or a custom tool's free text."""
+    fn = call.get("function")
+    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+        _arguments(fn, slots, joined)
+    custom = call.get("custom")
+    if isinstance(custom, dict) and isinstance(custom.get("input"), str):
+        slots.append((custom, "input"))
 
 
 def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:

@@ -174,7 +174,6 @@ class Budget(Policy):
             return
         field = self.settings.default_max_tokens_field if ex.endpoint == "chat" else "max_tokens"
         ex.body[field] = min(r.default_max_tokens for r in rules)
-        ex.body_dirty = True
 
     async def on_request(self, ex: Exchange) -> Decision:
         keyed = self._keyed(ex)
@@ -220,7 +219,7 @@ class Budget(Policy):
         if not res.admitted:  # a refusal is an answer: it wins over a failed call
             await self._release(ticket)
         ticket.show(rule, res.spent, res.reserved)
-        self._gauge(ex.tenant, rule, res.spent)
+        self._gauge(ex.tenant, [(r, res.spent) for (_k, r), res in answered])
         if not res.admitted:
             return self._refuse(rule, res, ticket.reserved_usd)
         return ALLOW
@@ -237,12 +236,20 @@ class Budget(Policy):
         raise failure
 
     def _refuse(self, rule: Rule, res: BudgetResult, need: float) -> Decision:
-        message = (
-            f"budget exceeded: this request may cost up to ${need:.6f} and the {rule.window} "
-            f"budget of ${rule.limit_usd:g} for this {rule.scope} has "
-            f"${max(0.0, rule.limit_usd - to_usd(res.spent + res.reserved)):.6f} left "
-            f"(policy {self.name!r}); lower max_tokens or retry after the Retry-After delay"
-        )
+        if need > rule.limit_usd:  # no window will ever hold it: retrying cannot help
+            message = (
+                f"budget exceeded: this request may cost up to ${need:.6f}, more than the whole "
+                f"{rule.window} budget of ${rule.limit_usd:g} for this {rule.scope} "
+                f"(policy {self.name!r}); it cannot run until max_tokens (or the prompt) is "
+                "lowered"
+            )
+        else:
+            message = (
+                f"budget exceeded: this request may cost up to ${need:.6f} and the "
+                f"{rule.window} budget of ${rule.limit_usd:g} for this {rule.scope} has "
+                f"${max(0.0, rule.limit_usd - to_usd(res.spent + res.reserved)):.6f} left "
+                f"(policy {self.name!r}); lower max_tokens or retry after the Retry-After delay"
+            )
         error = RateLimited(
             message, retry_after=res.retry_after, code="budget_exceeded", policy=self.name
         )
@@ -273,6 +280,7 @@ class Budget(Policy):
             return
         now = time.time()
         best: tuple[float, Rule, BudgetState] | None = None
+        spent: list[tuple[Rule, int]] = []
         for key, rule in ticket.held:
             try:
                 st = await self.backend.budget_settle(
@@ -283,16 +291,22 @@ class Budget(Policy):
             room = rule.limit_usd - to_usd(st.spent)
             if best is None or room < best[0]:
                 best = (room, rule, st)
-            self._gauge(ex.tenant, rule, st.spent)
+            spent.append((rule, st.spent))
         ticket.held = []
+        self._gauge(ex.tenant, spent)
         if best is not None:
             ticket.show(best[1], best[2].spent, best[2].reserved)
 
-    def _gauge(self, tenant: str, rule: Rule, spent: int) -> None:
-        if self.metrics is None or rule.scope != "tenant" or tenant not in self.tenants:
+    def _gauge(self, tenant: str, spent: list[tuple[Rule, int]]) -> None:
+        """The tenant's budget gauges, from its tightest `scope: tenant` rule."""
+        if self.metrics is None or tenant not in self.tenants:
             return
-        self.metrics.budget_spent.labels(tenant).set(to_usd(spent))
-        self.metrics.budget_remaining.labels(tenant).set(max(0.0, rule.limit_usd - to_usd(spent)))
+        rooms = [(r.limit_usd - to_usd(n), n) for r, n in spent if r.scope == "tenant"]
+        if not rooms:
+            return
+        room, n = min(rooms)
+        self.metrics.budget_spent.labels(tenant).set(to_usd(n))
+        self.metrics.budget_remaining.labels(tenant).set(max(0.0, room))
 
     async def report(self, tenant: str) -> list[dict[str, object]]:
         """Spend and what is left for `tenant` (tenant and global rules)."""
@@ -338,8 +352,7 @@ def _iso(epoch: float) -> str:
 
 
 def build(settings: Settings, ctx: BuildContext) -> Policy:
-    t = ctx.config.tenants
-    tenants = frozenset({t.default, *t.api_keys.values(), *t.identities.values()})
+    tenants = ctx.config.tenants.named_tenants()  # the tenant labels metrics may carry
     fold = model_folder(ctx.config, ctx.pricing)
     keys = key_folder(ctx.config)
     return Budget(settings, ctx.limits, ctx.pricing, fold, ctx.metrics, tenants, keys)

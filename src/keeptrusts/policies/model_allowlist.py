@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.model import Glob, Strict
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.errors import PolicyViolation
 from keeptrusts.pipeline.stage import Policy
@@ -24,11 +24,11 @@ if TYPE_CHECKING:
 
 class Settings(Strict):
     #: globs every caller may use unless a tenant or API key entry says otherwise
-    models: list[str] = Field(default_factory=lambda: ["*"])
+    models: list[Glob] = Field(default_factory=lambda: ["*"])
     #: tenant name -> globs (replaces `models` for that tenant)
-    tenants: dict[str, list[str]] = Field(default_factory=dict)
+    tenants: dict[str, list[Glob]] = Field(default_factory=dict)
     #: API key id (`sha256:<hex of the key>`, as in `tenants.api_keys`) -> globs
-    api_keys: dict[str, list[str]] = Field(default_factory=dict)
+    api_keys: dict[str, list[Glob]] = Field(default_factory=dict)
 
 
 class ModelAllowlist(Policy):

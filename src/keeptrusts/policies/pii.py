@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from keeptrusts.config.model import Strict
 from keeptrusts.detect import contact, holdpoint, numbers, secrets
@@ -94,7 +95,8 @@ class Redaction(Strict):
     #: `[REDACTED:{entity}]` style template ({entity} is the upper-case entity name),
     #: `label` (the same), or `asterisks` (one `*` per redacted character)
     marker_format: str = "[REDACTED:{entity}]"
-    #: entity -> marker, overriding marker_format for that entity
+    #: entity -> marker, overriding marker_format for that entity: a built-in entity or a
+    #: `detect_patterns` name (`custom` for unnamed ones), in any case
     custom_markers: dict[str, str] = Field(default_factory=dict)
     #: replace with as many `*` as the value had characters
     preserve_length: bool = False
@@ -108,6 +110,22 @@ class Settings(Strict):
     #: regions whose national formats are read as phone numbers (`+` numbers: any region)
     phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
     stages: list[StageName] = Field(default_factory=both_stages)
+
+    @field_validator("redaction")
+    @classmethod
+    def _known_marker_keys(cls, redaction: Redaction, info: ValidationInfo) -> Redaction:
+        patterns: list[NamedPattern] | None = info.data.get("detect_patterns")
+        if patterns is None:  # detect_patterns was refused: that is the error to read
+            return redaction
+        known = list(dict.fromkeys([*BUILT_IN, *(_pattern_name(p) for p in patterns)]))
+        errors = [
+            _marker_key_error(key, known)
+            for key in redaction.custom_markers
+            if key.lower() not in known
+        ]
+        if errors:
+            raise ValidationError.from_exception_data("Redaction", errors)
+        return redaction
 
     @field_validator("phone_regions")
     @classmethod
@@ -135,8 +153,7 @@ class PiiDetector(Policy):
         self._numbers_on = self._numbers.windows or self._numbers.ipv4
         self._tokens = TokenScanner(self.entities)
         self._custom: list[tuple[str, Pattern]] = [
-            ((p.name or "custom").lower(), compile_pattern(p.pattern))
-            for p in settings.detect_patterns
+            (_pattern_name(p), compile_pattern(p.pattern)) for p in settings.detect_patterns
         ]
         self._redaction = settings.redaction
         names = [*self.entities, *(n for n, _ in self._custom)]
@@ -194,9 +211,25 @@ class PiiDetector(Policy):
         }
 
 
+def _pattern_name(p: NamedPattern) -> str:
+    """The entity name a `detect_patterns` entry reports (`pii.<name>`, `[REDACTED:NAME]`)."""
+    return (p.name or "custom").lower()
+
+
+def _marker_key_error(key: str, known: list[str]) -> InitErrorDetails:
+    """A `custom_markers` key naming no entity, located at that key."""
+    message = "'{key}' is not an entity this policy reports; known: {known}"
+    ctx = {"key": key, "known": ", ".join(known)}
+    return InitErrorDetails(
+        type=PydanticCustomError("value_error", message, ctx),
+        loc=("custom_markers", key),
+        input=key,
+    )
+
+
 def _marker(redaction: Redaction, entity: str) -> str:
     """The replacement for `entity`; empty means one `*` per character."""
-    custom = redaction.custom_markers.get(entity)
+    custom = next((m for k, m in redaction.custom_markers.items() if k.lower() == entity), None)
     if custom is not None:
         return custom
     fmt = redaction.marker_format

@@ -165,7 +165,7 @@ class RateLimit(Policy):
             held.counted = unknown
             await self._undo(admitted, lease, tokens)
         if refusal is not None:  # a refusal is an answer: it wins over a failed call
-            return self._refuse(ex, keys, counted, refusal)
+            return self._refuse(keys, counted, refusal, tokens)
         if isinstance(failure, LimitsUnavailable):
             return fall_back(self.backend, self.name, failure)
         if failure is not None:
@@ -174,10 +174,10 @@ class RateLimit(Policy):
 
     def _refuse(
         self,
-        ex: Exchange,
         keys: list[tuple[str, Rule]],
         counted: list[tuple[str, Any]],
         refusal: RateResult,
+        tokens: int,
     ) -> Decision:
         idx = next(i for i, (_, r) in enumerate(counted) if r is refusal)
         rule = keys[idx][1]
@@ -188,6 +188,12 @@ class RateLimit(Policy):
             f"rate limit exceeded: {what} ({limit}) for {scope}, set by policy "
             f"{self.name!r}; retry after the Retry-After delay"
         )
+        if what == "tokens_per_minute" and tokens > limit:  # no window will ever hold it
+            message = (
+                f"rate limit exceeded: this request counts {tokens} tokens (prompt estimate and "
+                f"output cap), more than {what} ({limit}) for {scope}, set by policy "
+                f"{self.name!r}; it cannot run until max_tokens (or the prompt) is lowered"
+            )
         error = RateLimited(
             message, retry_after=refusal.retry_after, code="rate_limited", policy=self.name
         )

@@ -73,7 +73,6 @@ class SizeLimits(Policy):
             ex.body[key] = cap
             clamped = True
         if clamped:
-            ex.body_dirty = True
             return Decision(Result.ALLOW, "size.max_tokens_clamped")
         return ALLOW
 

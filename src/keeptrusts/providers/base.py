@@ -46,10 +46,10 @@ class UpstreamError(Exception):
 class ProviderCall:
     """One attempt's input: the governed body plus the headers to propagate."""
 
+    #: (the body is always sent re-encoded, never as the client's bytes: those could hold what
+    #: the policies never read, e.g. the first of two duplicate keys, which JSON parsers differ on)
     endpoint: str
     body: dict[str, Any]
-    #: the client's original bytes, usable as-is when nothing changed the body
-    raw: bytes | None
     stream: bool
     headers: dict[str, str] = field(default_factory=dict)
     #: the provider's JSON answer as received, when it is already in OpenAI shape (the

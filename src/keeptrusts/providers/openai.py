@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from keeptrusts.encode import request_json
+from keeptrusts.providers.answer import check_answer
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
@@ -32,8 +33,6 @@ class OpenAIProvider(Provider):
         return self.base + PATHS[call.endpoint]
 
     def payload(self, call: ProviderCall) -> bytes:
-        if call.raw is not None and self.target.model is None:
-            return call.raw
         body = call.body
         if self.target.model is not None:
             body = {**body, "model": self.target.model}
@@ -44,7 +43,9 @@ class OpenAIProvider(Provider):
         return await self.post(self.url(call), self.payload(call), headers)
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
-        return await self.read_json(await self._post(call), keep_raw=call)
+        body = await self.read_json(await self._post(call), keep_raw=call)
+        check_answer(call.endpoint, body, self.id)
+        return body
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
@@ -58,18 +59,19 @@ class OpenAIProvider(Provider):
         return UpstreamStream(self._chunks(resp), resp)
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
-        last: dict[str, Any] | None = None
+        ends = _Ends()
         try:
             async for _name, data, more in sse.events(resp.content):
                 if data == sse.DONE:
                     return
-                last = self._event(data)
-                yield Chunk(last, data, more)
-            if not _finished(last):  # the body ended early: a cut, not an answer
+                event = self._event(data)
+                ends.note(event)
+                yield Chunk(event, data, more)
+            if not ends.finished():  # the body ended early: a cut, not an answer
                 raise UpstreamError(
                     "protocol",
                     f"target {self.id!r} ended the stream before it finished "
-                    "(no finish_reason, no [DONE])",
+                    f"({ends.missing()}, no [DONE])",
                     target=self.id,
                 )
         except UpstreamError:
@@ -98,16 +100,38 @@ class OpenAIProvider(Provider):
         return None
 
 
-def _finished(last: dict[str, Any] | None) -> bool:
-    """A stream whose last event closed it: a finish_reason, or the usage chunk after it."""
-    if last is None:
-        return False
-    if last.get("usage"):
-        return True
-    choices = last.get("choices")
-    return isinstance(choices, list) and any(
-        isinstance(c, dict) and c.get("finish_reason") for c in choices
-    )
+class _Ends:
+    """Which choices a stream opened and which it finished: without `[DONE]`, a stream is
+    complete only once every choice it sent (n > 1 sends several) has its finish_reason; a
+    usage chunk after them changes nothing. Per chunk this costs a set insert per choice."""
+
+    __slots__ = ("done", "seen")
+
+    def __init__(self) -> None:
+        self.seen: set[Any] = set()
+        self.done: set[Any] = set()
+
+    def note(self, event: dict[str, Any]) -> None:
+        choices = event.get("choices")
+        if not isinstance(choices, list):
+            return
+        for c in choices:
+            if isinstance(c, dict):
+                i = c.get("index", 0)
+                if not isinstance(i, int):  # (unhashable ones too; the guard judges the rest)
+                    i = repr(i)
+                self.seen.add(i)
+                if c.get("finish_reason"):  # (some servers send "" on every chunk)
+                    self.done.add(i)
+
+    def finished(self) -> bool:
+        return bool(self.done) and self.seen <= self.done
+
+    def missing(self) -> str:
+        if not self.done:
+            return "no finish_reason"
+        left = ", ".join(str(i) for i in sorted(self.seen - self.done, key=str))
+        return f"no finish_reason for choice {left}"
 
 
 class OpenAICompatibleProvider(OpenAIProvider):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import random
-import re
 from collections.abc import Sequence
 
 from keeptrusts.config.model import Providers
+from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider
 from keeptrusts.providers.circuit import Breaker
 
@@ -26,18 +25,14 @@ class Router:
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
         }
         self.latency = {p.id: 0.0 for p in providers}
-        # fnmatch.translate yields simple patterns; they run on config-written globs against
-        # the model name (bounded length), not on free text.
-        self._globs = [
-            (p, [re.compile(fnmatch.translate(g)) for g in p.target.models]) for p in providers
-        ]
+        self._globs = [(p, GlobSet(p.target.models)) for p in providers]
         self._cache: dict[str, tuple[Provider, ...]] = {}
         self._rr = itertools.count()
 
     def matching(self, model: str) -> tuple[Provider, ...]:
         hit = self._cache.get(model)
         if hit is None:
-            hit = tuple(p for p, globs in self._globs if any(g.match(model) for g in globs))
+            hit = tuple(p for p, globs in self._globs if globs.match(model))
             if len(self._cache) < MAX_CACHED_MODELS:
                 self._cache[model] = hit
         return hit

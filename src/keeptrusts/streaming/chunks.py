@@ -49,17 +49,43 @@ def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
         elif value is not None and field == "content":
             raise unguardable("streamed a content delta that is not a string")
     for call in delta.get("tool_calls") or ():
-        fn = call.get("function") if isinstance(call, dict) else None
-        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-            key = (idx, "tool", call.get("index", 0))
-            changed |= _swap(fn, "arguments", key, guard, json=True)
+        if isinstance(call, dict):
+            changed |= _guard_call(idx, call, guard)
     fn = delta.get("function_call")
     if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
         changed |= _swap(fn, "arguments", (idx, "function_call"), guard, json=True)
     audio = delta.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         changed |= _swap(audio, "transcript", (idx, "audio"), guard)
+    notes = delta.get("annotations")
+    for n, note in enumerate(notes if isinstance(notes, list) else ()):
+        cite = note.get("url_citation") if isinstance(note, dict) else None
+        if isinstance(cite, dict) and isinstance(cite.get("title"), str):
+            changed |= _whole(cite, "title", (idx, "annotation", n), guard)
     return changed
+
+
+def _guard_call(idx: Any, call: dict[str, Any], guard: StreamGuard) -> bool:
+    """A tool-call delta: a function's JSON arguments, or a custom tool's free-text input."""
+    changed = False
+    fn = call.get("function")
+    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+        key = (idx, "tool", call.get("index", 0))
+        changed = _swap(fn, "arguments", key, guard, json=True)
+    custom = call.get("custom")
+    if isinstance(custom, dict) and isinstance(custom.get("input"), str):
+        changed |= _swap(custom, "input", (idx, "custom", call.get("index", 0)), guard)
+    return changed
+
+
+def _whole(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -> bool:
+    """A text that arrives whole in one delta (a citation's title): governed at once."""
+    original = container[field]
+    released = guard.feed(key, original) + guard.flush(key)
+    if released == original:
+        return False
+    container[field] = released
+    return True
 
 
 def is_json(key: Any) -> bool:
@@ -110,13 +136,15 @@ def _append(choice: dict[str, Any], key: tuple[Any, ...], text: str) -> None:
         name = "arguments" if key[1] == "function_call" else "transcript"
         inner[name] = (inner.get(name) or "") + text
         return
+    # a tool call's held text: a function's arguments, or a custom tool's input
+    inner, name = ("custom", "input") if key[1] == "custom" else ("function", "arguments")
     calls = delta.setdefault("tool_calls", [])
     for call in calls:
         if isinstance(call, dict) and call.get("index", 0) == key[2]:
-            fn = call.setdefault("function", {})
-            fn["arguments"] = (fn.get("arguments") or "") + text
+            part = call.setdefault(inner, {})
+            part[name] = (part.get(name) or "") + text
             return
-    calls.append({"index": key[2], "function": {"arguments": text}})
+    calls.append({"index": key[2], inner: {name: text}})
 
 
 def flush_all(template: dict[str, Any] | None, guard: StreamGuard) -> dict[str, Any] | None:

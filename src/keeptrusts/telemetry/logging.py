@@ -66,6 +66,8 @@ _access = logging.getLogger(ACCESS_LOGGER)
 #: LogRecord creation and caller lookup (tens of microseconds) on the request path.
 _handler: logging.StreamHandler[IO[str]] | None = None
 _second: list[object] = [-1, ""]  # the last whole second formatted, and its text
+#: the level `setup_logging` was given (`$KEEPTRUSTS_LOG_LEVEL`); `set_level(None)` returns to it
+_start_level: list[int] = [logging.INFO]
 
 
 def _write_lines(data: bytes) -> None:
@@ -154,14 +156,16 @@ def setup_logging(level: str = "info", stream: IO[str] | None = None) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(parse_level(level))
+    _start_level[0] = parse_level(level)
+    root.setLevel(_start_level[0])
     logging.captureWarnings(True)
     _handler = handler
 
 
-def set_level(level: str) -> None:
-    """Change the level of every logger at once (e.g. `logging.level` of a reloaded config)."""
-    logging.getLogger().setLevel(parse_level(level))
+def set_level(level: str | None) -> None:
+    """Change the level of every logger at once (e.g. `logging.level` of a reloaded config);
+    None: back to the start-up level (`$KEEPTRUSTS_LOG_LEVEL`, else info)."""
+    logging.getLogger().setLevel(_start_level[0] if level is None else parse_level(level))
 
 
 _SCALARS: Final = frozenset({int, float, bool, type(None)})

@@ -80,6 +80,28 @@ _tracer: Tracer | None = None  # set by setup_tracing(); None means export is of
 # --------------------------------------------------------------------------- header parsing
 
 
+def _lines(headers: Mapping[str, str], name: str) -> list[str]:
+    """Every line of a header (aiohttp's headers keep repeated lines apart)."""
+    getall = getattr(headers, "getall", None)
+    if getall is not None:
+        found: list[str] = getall(name, [])
+        return found
+    value = headers.get(name)
+    return [] if value is None else [value]
+
+
+def trim_tracestate(value: str) -> str:
+    """`tracestate` within W3C's 512 characters: list members over 128 characters go first,
+    then members from the end (W3C Trace Context, "tracestate limits")."""
+    if len(value) <= _MAX_HEADER:
+        return value
+    members = [m.strip() for m in value.split(",") if m.strip()]
+    members = [m for m in members if len(m) <= 128]
+    while members and len(",".join(members)) > _MAX_HEADER:
+        members.pop()
+    return ",".join(members)
+
+
 class Parent:
     """The caller's span: ids in lower-case hex (trace id padded to 32), and its sampling bits."""
 
@@ -327,11 +349,12 @@ class RequestTrace:
         formats = 0
         raw: dict[str, str] = {}
         deny = False  # a B3 "not sampled" decision that came without ids
-        value = headers.get("traceparent")
+        lines = _lines(headers, "traceparent")
+        value = lines[0] if len(lines) == 1 else None  # two: no parent (W3C), a new trace
         if value is not None and (parent := parse_traceparent(value)) is not None:
             formats, raw["traceparent"] = _W3C, value
-            state = headers.get("tracestate")
-            if state is not None and len(state) <= _MAX_HEADER:
+            state = trim_tracestate(",".join(_lines(headers, "tracestate")))
+            if state:
                 raw["tracestate"] = state
         value = headers.get("b3")
         if value is not None:
@@ -351,8 +374,8 @@ class RequestTrace:
         elif value is None:
             deny = _b3_multi_flags_only(headers, raw) or deny
         for name in OPAQUE_HEADERS:
-            if (v := headers.get(name)) is not None:
-                raw[name] = v
+            if found := _lines(headers, name):
+                raw[name] = ",".join(found)  # a list sent on several lines is one (RFC 9110)
         rt = cls(parent, formats, raw, _tracer)
         if _tracer is not None and (parent is not None or not deny):
             rt._start_server_span(_tracer, method, route)

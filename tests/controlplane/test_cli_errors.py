@@ -1,0 +1,124 @@
+"""`kt events` and `kt config push` report what went wrong in one line (exit 1), never with a
+traceback: an output file that cannot be written, or a URL whose 2xx answer is not the API's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.controlplane.servers import TOKEN
+
+EMPTY_PAGE = b'{"events": [], "next_cursor": null, "cursor": null}'
+LOGIN_PAGE = b"<html><body>Please sign in</body></html>"
+
+
+class CannedServer(ThreadingHTTPServer):
+    """Answers every GET and PUT with 200 and `body`: what sits at a wrong API URL."""
+
+    body = EMPTY_PAGE
+
+
+class Canned(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        assert isinstance(self.server, CannedServer)
+        body = self.server.body
+        self.send_response(200)
+        self.send_header(
+            "Content-Type", "text/html" if body.startswith(b"<") else "application/json"
+        )
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._answer()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def canned() -> Iterator[CannedServer]:
+    server = CannedServer(("127.0.0.1", 0), Canned)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def kt(server: CannedServer, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    host, port = server.server_address[:2]
+    env.update(KEEPTRUSTS_API_URL=f"http://{host!s}:{port}", KEEPTRUSTS_API_TOKEN=TOKEN)
+    return subprocess.run(
+        [sys.executable, "-m", "keeptrusts", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def assert_one_line(done: subprocess.CompletedProcess[str], prefix: str) -> str:
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), done.stderr
+    return lines[0]
+
+
+def test_export_into_a_missing_directory(canned: CannedServer, tmp_path: Path) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "out.jsonl"
+    done = kt(canned, "events", "export", "-o", str(target))
+    line = assert_one_line(done, f"kt events export: cannot write {target}: ")
+    assert "No such file or directory" in line
+
+
+def test_export_into_a_directory(canned: CannedServer, tmp_path: Path) -> None:
+    done = kt(canned, "events", "export", "--format", "csv", "-o", str(tmp_path))
+    assert_one_line(done, f"kt events export: cannot write {tmp_path}: ")
+
+
+def test_export_to_a_writable_file_still_works(canned: CannedServer, tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    done = kt(canned, "events", "export", "--format", "csv", "-o", str(target))
+    assert done.returncode == 0, done.stderr
+    assert target.read_text().startswith("id,timestamp,")
+    assert "0 events" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "body", [LOGIN_PAGE, b"", b"[]", b'{"status": "ok"}', b'{"events": [1, 2]}'], ids=repr
+)
+@pytest.mark.parametrize("command", [["tail"], ["tail", "-f"], ["export"]], ids=" ".join)
+def test_a_2xx_that_is_not_an_events_page(
+    canned: CannedServer, body: bytes, command: list[str]
+) -> None:
+    canned.body = body
+    done = kt(canned, "events", *command)
+    line = assert_one_line(done, f"kt events {command[0]}: GET http://127.0.0.1:")
+    assert "answered HTTP 200 without a JSON events page" in line
+    assert "KEEPTRUSTS_API_URL" in line
+    assert done.stdout == ""
+
+
+def test_config_push_to_a_login_page(canned: CannedServer, tmp_path: Path) -> None:
+    config = tmp_path / "good.yaml"
+    config.write_text("pack: {name: managed, version: 3.0.0}\npolicies: {chain: []}\n")
+    canned.body = LOGIN_PAGE
+    done = kt(canned, "config", "push", str(config), "--gateway", "gw-7")
+    line = assert_one_line(done, "kt config push: PUT http://127.0.0.1:")
+    assert "without the API's JSON reply" in line and "KEEPTRUSTS_API_URL" in line
