@@ -177,3 +177,32 @@ def test_a_number_redacted_in_json_arguments_becomes_a_string(cuts: list[int]) -
         "account": "[REDACTED:PHONE]",
         "n": [1, 2],
     }
+
+
+#: values the hold point once let out at some two-piece split: a first group glued to a quote or
+#: a colon, a lower-case IBAN, a JWT whose header is longer than the hold-back bound, and
+#: numbers written with Unicode separators or full-width digits (read as ASCII ones)
+HARD = [
+    ('Card "4111 1111 1111 1111" ok', "4111"),
+    ("Card:4111 1111 1111 1111 ok", "4111"),
+    ('{"card": "4111 1111 1111 1111"}', "4111"),
+    ("IBAN gb82 west 1234 5698 7654 32 ok", "5698"),
+    ('pay "GB82 West 1234 5698 7654 32"', "5698"),
+    ("tel:+44 20 7946 0958 ok", "7946"),
+    ("jwt eyJ" + "h" * 300 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl ok", "eyJ"),
+    ("card 4111\u00a01111\u00a01111\u00a01111 ok", "4111"),
+    ("call 415\u2011555\u20112671 ok", "2671"),
+    ("\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 x", "\uff11\uff11\uff11\uff11"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "secret"), HARD)
+def test_hard_values_are_never_released_at_any_split(text: str, secret: str) -> None:
+    pii = pii_policy()
+    expected = scan([pii], text, Stage.RESPONSE).text
+    assert secret not in expected
+    for i in range(len(text) + 1):
+        guard = StreamGuard([pii], pii.holdback)
+        first = guard.feed("c", text[:i])
+        assert secret not in first, (i, first)
+        assert first + guard.feed("c", text[i:]) + guard.flush("c") == expected, i

@@ -209,11 +209,14 @@ class State(Strict):
 
 class Server(Strict):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
-    #: request-body bytes worked on at once; past it a request gets 503 `overloaded` (each body
-    #: costs two to three times its size while the policies run: keep within the pod's memory)
+    #: request-body and answer bytes worked on at once; past it a request gets 503 `overloaded`
+    #: (each body costs several times its size while the policies run: docs/config.md)
     max_inflight_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
+    #: a provider's JSON answer larger than this is refused (502): parsed and governed, one
+    #: costs about seven times its size (docs/config.md); its bytes also count in flight above
+    max_response_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     max_connections: int = Field(4096, ge=1)
-    #: a new connection that takes longer than this to send its first headers gets 408
+    #: a request whose headers take longer than this gets 408 (every request of a connection)
     header_read_timeout_seconds: float = Field(10.0, gt=0)
     #: a client that takes longer than this to send its body gets 408
     body_read_timeout_seconds: float = Field(30.0, gt=0)

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 _NOT_NUMBERISH = str.maketrans("", "", "0123456789+()-./")  # deletes the number-like
 _NOT_PUNCT = str.maketrans("", "", "+()-./")  # keeps the digits of a number-like token
-_NOT_GROUP = str.maketrans("", "", "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGITS = "0123456789"
+_ALNUM = _DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_NOT_GROUP = str.maketrans("", "", _ALNUM)
+#: what a grouped value's first group is made of: the rest of a token glued to it (`"4111`,
+#: `Card:4111`) cannot belong to the value
+_GROUPABLE = frozenset(_ALNUM + "+()-./")
 BEGIN = "-----BEGIN"
+#: a JWT's header (`eyJ...`) cannot match before its payload arrives; it is held whole up to
+#: this many characters, like a private-key block (headers with certificate chains are long)
+JWT_PREFIX = "eyJ"
+LONG_TOKEN_CAP = 8192
 
 
 def pending_start(text: str, cap: int) -> int:
@@ -20,15 +29,27 @@ def pending_start(text: str, cap: int) -> int:
     n = len(text)
     floor = max(0, n - cap)
     i = _token_start(text, floor, n)  # the last (possibly partial) token
+    if i == floor and floor > 0 and not text[floor - 1].isspace():
+        i = _long_token(text, n, floor)
+    digits = _has_digit(text[i:n])  # whether the group to the right holds a digit
     while i > floor:  # earlier tokens that could belong to the same grouped number
         j = i - 1
         if text[j] != " " or j == 0 or text[j - 1].isspace():
             break
         k = _token_start(text, floor, j)
-        if not _grouped(text[k:j]):
-            break
-        i = k
+        token = text[k:j]
+        if _grouped(token, digits) or _after_country(text, floor, k, token):
+            i, digits = k, _has_digit(token)
+            continue
+        glued = _glued_group(token, digits)  # a first group glued to other text
+        if glued < len(token):
+            i = k + glued
+        break
     return min(i, _open_key_block(text, floor))
+
+
+def _has_digit(token: str) -> bool:
+    return any(c in _DIGITS for c in token)
 
 
 def _token_start(text: str, floor: int, end: int) -> int:
@@ -39,10 +60,51 @@ def _token_start(text: str, floor: int, end: int) -> int:
     return end - len(text[floor:end].rsplit(None, 1)[-1])
 
 
-def _grouped(token: str) -> bool:
+def _long_token(text: str, n: int, floor: int) -> int:
+    """The last token runs on past the hold-back bound: held from its start when it is a JWT
+    header still arriving (at most `LONG_TOKEN_CAP` characters), else from the bound."""
+    start = _token_start(text, max(0, n - LONG_TOKEN_CAP), n)
+    return start if text.startswith(JWT_PREFIX, start) else floor
+
+
+def _grouped(token: str, digits: bool) -> bool:
+    """A group of a grouped value: number-like characters with a digit (`4111`, `+1`,
+    `(415)`), or up to 4 letters and digits (`GB82`, `WEST`, `gb82`; letters alone in lower or
+    mixed case only right before a group with a digit (`west 1234`), so short words of prose
+    are not held). `digits`: the group to its right holds a digit."""
     if token and not token.translate(_NOT_NUMBERISH) and token.translate(_NOT_PUNCT):
         return True  # only number-like characters, at least one digit
-    return 0 < len(token) <= 4 and not token.translate(_NOT_GROUP)
+    if not 0 < len(token) <= 4 or token.translate(_NOT_GROUP):
+        return False
+    return digits or token.isupper() or _has_digit(token)
+
+
+def _glued_group(token: str, digits: bool) -> int:
+    """Where a group glued to the end of `token` starts (`len(token)` if none): the part after
+    the last character no group holds, when that part is a group."""
+    cut = _groupable_tail(token)
+    return cut if 0 < cut < len(token) and _grouped(token[cut:], digits) else len(token)
+
+
+def _groupable_tail(token: str) -> int:
+    """Where the run of group characters at the end of `token` starts."""
+    cut = len(token)
+    while cut > 0 and token[cut - 1] in _GROUPABLE:
+        cut -= 1
+    return cut
+
+
+def _after_country(text: str, floor: int, k: int, token: str) -> bool:
+    """A group of letters right after an IBAN's first group (`gb82 west`, `"GB82 West`): held
+    before the digit groups that would make it one arrive."""
+    if not (0 < len(token) <= 4 and not token.translate(_NOT_GROUP)) or _has_digit(token):
+        return False
+    j = k - 1
+    if j <= floor or text[j] != " " or text[j - 1].isspace():
+        return False
+    before = text[_token_start(text, floor, j) : j]
+    first = before[_groupable_tail(before) :]
+    return len(first) == 4 and first[:2].isalpha() and first[2:].isdigit()
 
 
 def _open_key_block(text: str, floor: int) -> int:

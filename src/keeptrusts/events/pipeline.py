@@ -34,6 +34,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -122,6 +123,7 @@ class EventPipeline:
         self._pending_spills = 0
         self._inflight: list[Item] = []
         self._backoff = Backoff()
+        self._failing_since: float | None = None
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -171,6 +173,12 @@ class EventPipeline:
             self._lost(1, self._full_memory())
         elif waiting >= self.settings.batch_size:
             self._wake.set()
+
+    @property
+    def failing_since(self) -> float | None:
+        """`time.monotonic()` when delivery to the control-plane API started failing (the
+        first failed POST since the last delivered one); None while it works (for /health)."""
+        return self._failing_since
 
     def depth(self) -> dict[str, int]:
         """For /health: events waiting in memory and on disk."""
@@ -354,6 +362,8 @@ class EventPipeline:
         """The API is down or slow: keep new events on disk, wait a backoff, then try again.
         (While the spool cannot be written, they stay in memory, up to queue_size, and the
         spool is tried again every flush interval.)"""
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
         await self._spill_memory()
         delay = self._backoff.next()
         loop = asyncio.get_running_loop()
@@ -364,6 +374,7 @@ class EventPipeline:
 
     def _sent(self, n: int) -> None:
         self._backoff.reset()
+        self._failing_since = None
         self.metrics.events_sent.labels("api").inc(n)
 
     # -- closing -------------------------------------------------------------------------------

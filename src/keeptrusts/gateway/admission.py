@@ -1,4 +1,4 @@
-"""Admission by request-body bytes in flight: a bound on what large prompts can cost in memory.
+"""Admission by body bytes in flight: a bound on what large prompts and answers cost in memory.
 
 Bodies of requests whose handlers have started are buffered while they wait for the event
 loop, then parsed and copied on their way through the policies (text, its UTF-8 bytes,
@@ -7,10 +7,16 @@ the body bytes of admitted requests, reserved from the declared length before th
 read; past it a request gets 503 `overloaded` with `Retry-After` (the mesh or the client
 retries, possibly on another replica). One request is always admitted when nothing else is
 in flight, so any body within `server.max_body_bytes` can pass.
+
+A provider's JSON answer counts against the same bound as its bytes arrive, until the response
+is written (`AnswerBudget`: a slow reader holds its answer's memory as long as it reads); one
+that does not fit is refused with the same 503, unless its request is alone in flight. Each
+answer is also capped at `server.max_response_bytes` (`providers/http.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from aiohttp import HttpVersion11, web
@@ -18,7 +24,9 @@ from aiohttp import HttpVersion11, web
 from keeptrusts.config.model import Server
 from keeptrusts.errors import UpstreamFailed
 from keeptrusts.gateway import parse
+from keeptrusts.gateway.listener import CLOSING, shutting_down
 from keeptrusts.gateway.state import GatewayState
+from keeptrusts.providers.http import ANSWER_BUDGET, AnswerRefused
 
 #: the request's admitted body size, to release when it ends
 ADMITTED = "keeptrusts.admitted_body_bytes"
@@ -27,8 +35,12 @@ ADMITTED = "keeptrusts.admitted_body_bytes"
 async def read_body(state: GatewayState, request: web.Request, server: Server) -> bytes:
     """The request's body, counted in flight until `release`: reserved from the declared length
     before it is read (so bodies waiting for the event loop count too), else from what was read;
-    a body that inflated (gzip, deflate) counts its inflated size."""
+    a body that inflated (gzip, deflate) counts its inflated size. A request that arrived while
+    the gateway drains is refused here (503 `shutting_down`), accounted like any refusal."""
+    if state.draining and request.get(CLOSING):  # arrived after the drain closed the gate
+        raise shutting_down()
     budget = server.max_inflight_body_bytes
+    ANSWER_BUDGET.set(AnswerBudget(state, request, server))
     declared = request.content_length
     if declared is not None and declared <= server.max_body_bytes:  # (larger: 413 when read)
         reserve(state, request, declared, budget)
@@ -89,3 +101,41 @@ def _busy(budget: int) -> UpstreamFailed:
         code="overloaded",
         headers={"Retry-After": "1"},
     )
+
+
+class AnswerBudget:
+    """One request's allowance for its provider's JSON answer (`providers.http.AnswerBudget`).
+    Its bytes count in flight from their arrival until the request's task ends, after the
+    response was written, since an answer is held whole until then."""
+
+    __slots__ = ("request", "server", "state", "taken")  # (made for every request: kept small)
+
+    def __init__(self, state: GatewayState, request: web.Request, server: Server) -> None:
+        self.state = state
+        self.request = request
+        self.server = server
+        self.taken = 0
+
+    @property
+    def limit(self) -> int:
+        return self.server.max_response_bytes
+
+    def take(self, size: int) -> None:
+        state, budget = self.state, self.server.max_inflight_body_bytes
+        if self.taken == 0:
+            task = asyncio.current_task()
+            assert task is not None
+            task.add_done_callback(self._release)
+        others = state.body_bytes_in_flight - self.taken - self.request.get(ADMITTED, 0)
+        if others > 0 and state.body_bytes_in_flight + size > budget:
+            raise AnswerRefused(
+                f"the gateway is busy with large requests and answers (bodies in flight would "
+                f"exceed server.max_inflight_body_bytes = {budget} bytes); retry shortly, "
+                "or raise the setting together with the pod's memory limit",
+                "",
+            )
+        state.body_bytes_in_flight += size
+        self.taken += size
+
+    def _release(self, _task: object) -> None:
+        self.state.body_bytes_in_flight -= self.taken

@@ -10,6 +10,7 @@ from keeptrusts.gateway.state import GatewayState
 from keeptrusts.limits.backend import MAX_TOKENS
 from keeptrusts.pipeline.context import Exchange, Usage
 from keeptrusts.pipeline.texts import response_slots
+from keeptrusts.pipeline.verdict import Result
 from keeptrusts.telemetry.logging import access_log
 
 log = logging.getLogger("keeptrusts.gateway")
@@ -83,7 +84,10 @@ def _finish(state: GatewayState, ex: Exchange, status: int) -> None:
     m.child(m.requests, provider, model, str(status)).inc()
     m.child(m.duration, provider).observe(ex.elapsed())
     m.overhead.observe(ex.overhead())
-    m.child(m.decisions, ex.decision).inc()
+    if ex.evaluations or ex.decision is not Result.ALLOW:
+        # a decision is the chain's: a request refused before any policy ran (malformed,
+        # too large, overloaded) or served with no policy run has none to count
+        m.child(m.decisions, ex.decision).inc()
     for ev in ex.evaluations:
         m.child(m.evaluations, ev.name, ev.result).inc()
     state.requests_processed += 1

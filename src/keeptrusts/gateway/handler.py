@@ -16,6 +16,7 @@ from keeptrusts.encode import answer_json
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed
 from keeptrusts.gateway import admission, dispatch, parse
 from keeptrusts.gateway.finish import estimate_usage, finish, response_chars, take_usage
+from keeptrusts.gateway.listener import drain_deadline
 from keeptrusts.gateway.relay import relay
 from keeptrusts.gateway.request_id import request_id as make_request_id
 from keeptrusts.gateway.respond import error_response, raw_json_response
@@ -67,7 +68,11 @@ class Handler:
             if ex is None:  # refused before it was read whole: accounted all the same
                 ex = self._refused(request, runtime, request_id, trace)
             return self._fail(exc, ex, request_id, runtime.version)
-        except asyncio.CancelledError:  # the client went away (aiohttp cancels the handler)
+        except asyncio.CancelledError as exc:  # the client went away (aiohttp cancels it)
+            if (cut := drain_deadline(exc)) is not None:  # or the drain's deadline came
+                if ex is None:
+                    ex = self._refused(request, runtime, request_id, trace)
+                return self._fail(cut, ex, request_id, runtime.version)
             if ex is None:  # while sending its body: accounted all the same
                 ex = self._refused(request, runtime, request_id, trace)
             ex.client_gone = True

@@ -1,6 +1,14 @@
 """`/health` (contract JSON), `/healthz` (alive), `/readyz` (ready for traffic), `/v1/models`
 and `/v1/models/{model}`, `/metrics`, `/openapi.json` (the OpenAPI description shipped in
-`data/openapi.yaml`)."""
+`data/openapi.yaml`).
+
+`/health` says `unhealthy` (503) with no config, while draining, or when every provider target
+is unreachable; `degraded` (200) when some target is, when decision events have failed to reach
+the control plane for `EVENTS_FAILING_AFTER` seconds, or when the limits backend's last call
+failed; else `healthy`. A target is `unreachable` when its last attempt failed (its breaker
+keeps routing around it; the end of a cooldown proves nothing). Under `--workers N`,
+`requests_processed` counts every worker (`Metrics.other_workers_requests`).
+"""
 
 from __future__ import annotations
 
@@ -16,42 +24,97 @@ from keeptrusts.gateway.parse import MAX_MODEL_LEN
 from keeptrusts.gateway.respond import error_response, json_response
 from keeptrusts.gateway.state import GatewayState
 
+#: decision events failing to reach the control plane for this long make /health `degraded`
+#: (a retry or two after a blip does not: backoff is at most 5 s)
+EVENTS_FAILING_AFTER = 10.0
+
+
+def health_body(state: GatewayState) -> dict[str, Any]:
+    """The `/health` document (the contract's fields, then `events` and `limits`)."""
+    rt = state.runtime
+    now = time.monotonic()
+    providers = rt.router.reachability() if rt is not None else {}
+    body: dict[str, Any] = {
+        "status": "healthy",
+        "version": __version__,
+        "uptime_seconds": round(now - state.started, 3),
+        "policies_loaded": len(rt.policies) if rt is not None else 0,
+        "requests_processed": state.requests_processed + state.metrics.other_workers_requests(),
+        "config_version": rt.version if rt is not None else "",
+        "providers": providers,
+    }
+    events = _events(state.events, now)
+    if events is not None:
+        body["events"] = events
+    limits = _limits(state.limits, now)
+    body["limits"] = limits
+    body["status"] = _status(state, providers, events, limits)
+    return body
+
+
+def _status(
+    state: GatewayState,
+    providers: dict[str, str],
+    events: dict[str, Any] | None,
+    limits: dict[str, Any],
+) -> str:
+    down = [v == "unreachable" for v in providers.values()]
+    if state.runtime is None or state.draining or (down and all(down)):
+        return "unhealthy"
+    if any(down) or limits["status"] == "unreachable":
+        return "degraded"
+    if events is not None and events["delivery"] == "failing":
+        return "degraded"
+    return "healthy"
+
+
+def _events(pipeline: object, now: float) -> dict[str, Any] | None:
+    """Events waiting in memory and on disk, and how delivery to the control plane goes:
+    `ok`, `retrying` (failing for less than `EVENTS_FAILING_AFTER`), `failing`."""
+    depth = getattr(pipeline, "depth", None)
+    if depth is None:
+        return None  # no pipeline (events discarded)
+    out: dict[str, Any] = dict(depth())
+    failing = _failing_for(pipeline, now)
+    if failing is None:
+        out["delivery"] = "ok"
+        return out
+    out["delivery"] = "failing" if failing >= EVENTS_FAILING_AFTER else "retrying"
+    out["failing_seconds"] = round(failing, 1)
+    return out
+
+
+def _limits(backend: object, now: float) -> dict[str, Any]:
+    """The rate-limit and budget store: `unreachable` from a call that failed until one works."""
+    out: dict[str, Any] = {"backend": str(getattr(backend, "name", "unknown")), "status": "ok"}
+    failing = _failing_for(backend, now)
+    if failing is not None:
+        out["status"] = "unreachable"
+        out["unreachable_seconds"] = round(failing, 1)
+        out["fail_mode"] = str(getattr(backend, "fail_mode", ""))
+    return out
+
+
+def _failing_for(component: object, now: float) -> float | None:
+    """Seconds since `component.failing_since` (a `time.monotonic()` reading, or None while it
+    works); None as well for a component that does not say."""
+    since = getattr(component, "failing_since", None)
+    if isinstance(since, bool) or not isinstance(since, int | float):
+        return None
+    return max(0.0, now - since)
+
+
+def circuits_open(state: GatewayState) -> dict[str, float]:
+    """Each target of the live config: 1.0 while its breaker is open (the gauge's source)."""
+    rt = state.runtime
+    return rt.router.circuits_open() if rt is not None else {}
+
 
 def routes(state: GatewayState) -> list[web.RouteDef]:
+
     async def health(_: web.Request) -> web.Response:
-        rt = state.runtime
-        providers: dict[str, str] = {}
-        if rt is not None:
-            for p in rt.router.providers:
-                breaker = rt.router.breakers[p.id]
-                providers[p.id] = (
-                    "unreachable"
-                    if breaker.is_open
-                    else (
-                        "reachable"
-                        if rt.router.latency[p.id] > 0 or p.system == "echo"
-                        else "unknown"
-                    )
-                )
-        status = "healthy"
-        all_down = bool(providers) and all(v == "unreachable" for v in providers.values())
-        if rt is None or state.draining or all_down:
-            status = "unhealthy"
-        elif any(v == "unreachable" for v in providers.values()):
-            status = "degraded"
-        body = {
-            "status": status,
-            "version": __version__,
-            "uptime_seconds": round(time.monotonic() - state.started, 3),
-            "policies_loaded": len(rt.policies) if rt else 0,
-            "requests_processed": state.requests_processed,
-            "config_version": rt.version if rt else "",
-            "providers": providers,
-        }
-        depth = getattr(state.events, "depth", None)
-        if depth is not None:
-            body["events"] = depth()
-        return json_response(body, 200 if status != "unhealthy" else 503)
+        body = health_body(state)
+        return json_response(body, 503 if body["status"] == "unhealthy" else 200)
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "alive"})

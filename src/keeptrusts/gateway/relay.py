@@ -2,12 +2,14 @@
 
 Chunks are written (and so flushed) as they arrive; chunks that arrived in the same network read
 go out in one write. A policy block or a provider failure after the first byte ends the stream
-with an SSE error event and `data: [DONE]`. A client that goes away cancels the handler, which
-closes the provider connection at once.
+with an SSE error event and `data: [DONE]`, and so does a stream still open at the drain
+deadline (503 `shutting_down`). A client that goes away cancels the handler, which closes the
+provider connection at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -18,8 +20,10 @@ from aiohttp import web
 from keeptrusts.errors import GatewayError, InternalError
 from keeptrusts.gateway import dispatch
 from keeptrusts.gateway.finish import estimate_usage, take_usage
+from keeptrusts.gateway.listener import drain_deadline
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
+from keeptrusts.limits.estimate import choices
 from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Evaluation, Stage
@@ -55,6 +59,9 @@ class Relay:
             if rt.enabled and rt.response_text and rt.holdback > 0
             else None
         )
+        #: the choice indexes the provider may send: 0 to the choices the request asked for
+        #: (any other the guard would hold apart from the one clients join it to)
+        self.choices = choices(ex.endpoint, ex.body) if self.guard is not None else 1
         self.template: dict[str, Any] | None = None
         self.output_chars = 0
         self.tool_indexes = ToolIndexes()
@@ -70,7 +77,7 @@ class Relay:
                 return None
         self.tool_indexes.resolve(data)
         if self.guard is not None:
-            changed = guard_chunk(data, self.guard)
+            changed = guard_chunk(data, self.guard, self.choices)
             if changed and is_empty(data):
                 return None
         self.output_chars += _text_len(data)
@@ -115,7 +122,12 @@ async def relay(
 
     The response starts with its first write: a block or a provider failure before anything
     was written raises the error instead, so the client gets its status and JSON envelope."""
-    upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
+    try:
+        upstream, first, rest = await dispatch.stream(ex, call, state.metrics)
+    except asyncio.CancelledError as exc:  # the drain deadline: a 503, not a reset
+        if (cut := drain_deadline(exc)) is None:
+            raise
+        raise cut from None
     relay_ = Relay(ex, wants_usage, fmt)
     resp = SseResponse(status=200, headers={**SSE_HEADERS, **headers})
     status = 200
@@ -171,6 +183,11 @@ async def _pump(
     except (ConnectionError, OSError):
         ex.client_gone = True
         return 499
+    except asyncio.CancelledError as exc:  # the drain deadline: end it as the contract says
+        if (cut := drain_deadline(exc)) is None:
+            raise
+        await _end_with_error(resp, relay_.fmt, cut, ready)
+        return cut.status
     except Exception:
         import logging
 

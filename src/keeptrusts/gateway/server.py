@@ -7,9 +7,12 @@ loop) and compile, then swap; a bad new config is refused and the last good one 
 is a reload that finds no config file where files were read before. Settings read only at start
 (`runtime.START_ONLY`) keep their start-up values; a reload that changes them says so in a
 warning (restart to apply them).
-SIGTERM: `/readyz` turns 503 at once, traffic is still served for `drain_delay_seconds`,
-in-flight requests and streams get up to `drain_timeout_seconds`, events are flushed or
-spooled, and the process exits 0.
+SIGTERM: `/readyz` turns 503 at once and traffic is still served for `drain_delay_seconds`;
+then the listener closes (new connections are refused; a request on a connection still open
+gets 503 `shutting_down` and `Connection: close`), in-flight requests and streams get up to
+`drain_timeout_seconds`, and those still running then are ended (a stream with an error event
+and `[DONE]`, accounted 503) within `CUT_GRACE_SECONDS`; events are flushed or spooled, and
+the process exits 0. The sum is in docs/drain.md.
 """
 
 from __future__ import annotations
@@ -30,16 +33,26 @@ from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.model import Config
 from keeptrusts.config.runtime import Runtime, compile_runtime, restart_needed
 from keeptrusts.gateway.app import build_app
+from keeptrusts.gateway.health import circuits_open
 from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
 from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.tls import StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend
+from keeptrusts.policies.budget_gauges import follow_live_budget
 from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
+
+#: after the drain deadline: time for the streams cut to write their error event and [DONE]
+CUT_GRACE_SECONDS = 1.0
+#: aiohttp's wait for a request still running at cleanup, which it applies twice (wait, then
+#: cancel and wait): by then the drain has ended every request, so this is only a backstop
+SHUTDOWN_SECONDS = 0.25
+#: the most the decision events still queued get to reach the API or the spool at exit
+EVENTS_FLUSH_SECONDS = 5.0
 
 
 @dataclass
@@ -63,6 +76,7 @@ class GatewayServer:
         self.metrics = Metrics()
         self.state: GatewayState | None = None
         self.runner: web.AppRunner | None = None
+        self.site: LimitedSite | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._reload_lock = asyncio.Lock()
@@ -110,18 +124,20 @@ class GatewayServer:
         self._apply_settings(loaded.config)
         state = self.state
         self.metrics.in_flight.set_function(lambda: state.in_flight)  # read at scrape time
+        # the breakers of whatever config is live at scrape time: a reload leaves no stale target
+        self.metrics.circuit_open.bind(lambda: circuits_open(state))
         await self._start_events(loaded.config)
         app = build_app(self.state, self.reload)
         self.runner = web.AppRunner(
             app,
             handler_cancellation=True,
             access_log=None,
-            shutdown_timeout=2.0,  # in-flight work was already awaited by drain()
+            shutdown_timeout=SHUTDOWN_SECONDS,  # in-flight work was already ended by drain()
         )
         await self.runner.setup()
         limit = loaded.config.server.max_connections
-        site = LimitedSite(self.runner, self._socket(), limit, ssl_context=tls)
-        await site.start()
+        self.site = LimitedSite(self.runner, self._socket(), limit, ssl_context=tls)
+        await self.site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
         if self.opts.managed:
             await self._start_managed()
@@ -176,6 +192,7 @@ class GatewayServer:
             info = old.loaded
             self.metrics.config_info.remove(old.version, info.config.pack.name, info.sha[:12])
         self.state.runtime = runtime
+        follow_live_budget(self.metrics, runtime.policies)  # its budget owns the budget gauges
         info = runtime.loaded
         self.metrics.config_info.labels(runtime.version, info.config.pack.name, info.sha[:12]).set(
             1
@@ -186,7 +203,7 @@ class GatewayServer:
         assert self.state is not None
         set_level(config.logging.level)
         self.state.admin_token = os.environ.get(config.server.admin_token_env) or None
-        # new connections get the new timeout; open ones keep the one they started with
+        # the headers of every request that starts from now on are timed with the new value
         EnvelopeRequestHandler.header_timeout = config.server.header_read_timeout_seconds
 
     def _activate(self, runtime: Runtime) -> None:
@@ -296,11 +313,21 @@ class GatewayServer:
         self.state.draining = True
         log.info("draining: readyz is 503; serving for %.1fs more", cfg.drain_delay_seconds)
         await asyncio.sleep(cfg.drain_delay_seconds)
-        deadline = asyncio.get_running_loop().time() + cfg.drain_timeout_seconds
-        while self.state.in_flight > 0 and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        if self.state.background:
-            await asyncio.wait(list(self.state.background), timeout=5.0)
+        if self.site is not None:
+            self.site.stop_accepting()
+        log.info(
+            "draining: no new connections; %d requests in flight get up to %.1fs",
+            self.state.in_flight,
+            cfg.drain_timeout_seconds,
+        )
+        if not await self._settled(cfg.drain_timeout_seconds) and self.site is not None:
+            cut = self.site.cut_requests()
+            log.warning(
+                "drain deadline: ending the %d requests still running (a stream with an error "
+                "event and [DONE])",
+                cut,
+            )
+            await self._settled(CUT_GRACE_SECONDS)
         for task in self._tasks:
             task.cancel()
         if self.managed is not None:
@@ -309,12 +336,24 @@ class GatewayServer:
             await self.runner.cleanup()
         close = getattr(self.events, "close", None)
         if close is not None:
-            await close(5.0)
+            await close(EVENTS_FLUSH_SECONDS)
         await self.state.limits.close()
         await self.state.session.close()
         self.metrics.close()
         flush_access()
         log.info("drained; exiting")
+
+    async def _settled(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the requests in flight and their completion work (budget
+        settlement after the response) to end; whether they did."""
+        assert self.state is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self.state.in_flight > 0 or self.state.background:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
 
 async def run(opts: ServeOptions) -> int:

@@ -170,6 +170,7 @@ class RedisBackend:
         for name in ("BUDGET_SETTLE", "BUDGET_STATE", "REFRESH"):
             self._scripts[name] = self.client.register_script(getattr(lua, name))
         self._down_until = 0.0
+        self._failing_since: float | None = None
         #: leases this replica holds: (zset key, companion keys...) -> lease ids
         self._held: dict[tuple[str, ...], set[str]] = {}
         self._refresher: asyncio.Task[None] | None = None
@@ -193,18 +194,30 @@ class RedisBackend:
         try:
             if self._mux is not None:
                 async with asyncio.timeout(CONNECT_TIMEOUT + self.timeout * 2):
-                    return await self._mux.call(self._scripts[script], keys, args)
-            async with asyncio.timeout(POOL_WAIT + CONNECT_TIMEOUT + self.timeout * 2):
-                return await self._scripts[script](keys=keys, args=args)
+                    reply = await self._mux.call(self._scripts[script], keys, args)
+            else:
+                async with asyncio.timeout(POOL_WAIT + CONNECT_TIMEOUT + self.timeout * 2):
+                    reply = await self._scripts[script](keys=keys, args=args)
         except (RedisError, OSError, TimeoutError) as exc:
             if not store_wide(exc):
+                self._failing_since = None  # Redis answered: it is up
                 log.warning("limits backend (Redis) refused one %s call: %s", script, exc)
                 raise LimitsCallFailed(_CALL_FAILED) from exc
             if self._mux is not None and not isinstance(exc, ResponseError):
                 self._mux.reset()  # a stalled or broken connection: start a new one
             self._down_until = time.monotonic() + self.retry_interval
+            if self._failing_since is None:
+                self._failing_since = time.monotonic()
             log.warning("limits backend (Redis) unreachable: %s", exc)
             raise LimitsUnavailable(self._down_message()) from exc
+        self._failing_since = None
+        return reply
+
+    @property
+    def failing_since(self) -> float | None:
+        """`time.monotonic()` of the first call that found Redis unreachable since it last
+        answered; None while the last call was answered (for /health)."""
+        return self._failing_since
 
     def _down(self) -> bool:
         """Failing fast: a call now would not be sent."""

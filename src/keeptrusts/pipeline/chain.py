@@ -13,8 +13,9 @@ from typing import Any
 
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.pipeline.joined import JoinedParts, Slot
 from keeptrusts.pipeline.stage import Policy
-from keeptrusts.pipeline.texts import JoinedParts, Slot, request_texts, response_slots
+from keeptrusts.pipeline.texts import request_texts, response_slots
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 

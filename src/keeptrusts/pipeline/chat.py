@@ -16,7 +16,9 @@ def obj(value: Any) -> dict[str, Any]:
 
 
 def message_text(msg: dict[str, Any], field: str = "content") -> str:
-    """A message's text: a string, or the text of its parts (`content` as a list)."""
+    """A message's text: a string, or the text of its parts (`content` as a list): every part
+    with a `text`, joined with nothing whatever stands between them, as the response policies
+    read them (`texts._message_slots`)."""
     value = msg.get(field)
     if isinstance(value, str):
         return value

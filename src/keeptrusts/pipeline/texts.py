@@ -6,10 +6,15 @@ completion prompts and suffixes, embedding inputs, the `user` id. Responses: mes
 refusals, reasoning, tool-call arguments and custom-tool inputs, citation titles, texts.
 
 A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
-assignment. For the policies (`joined=True`) the texts are read as the model or the caller will
-read them: adjacent text parts of one message as one text (`JoinedParts`), so a term or an
-address split across parts is found as in one string; and tool-call arguments that hold JSON
-escapes as the strings they decode to (`arguments.py`).
+assignment. For the policies (`joined=True`) the texts are read as a provider or a client will
+read them, at least as joined as any of them reads them (`JoinedParts`), so a term or an address
+split across texts is found as in one string: the text parts of one message as one text,
+whatever parts stand between them (translators drop them, `chat.message_text` and the
+`anthropic` adapter; only a user message's images stay between its texts there); in a request,
+consecutive messages of one turn (the adapter merges them: assistant, or user with tool results)
+and all system and developer messages (Anthropic's one system prompt) as one text; and tool-call
+arguments that hold JSON escapes as the strings they decode to (`arguments.py`). Counting
+(`joined=False`) reads each text once, on its own.
 """
 
 from __future__ import annotations
@@ -17,10 +22,9 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrusts.pipeline.arguments import argument_slots
-from keeptrusts.pipeline.textscan import apply
-from keeptrusts.pipeline.verdict import Match
+from keeptrusts.pipeline.joined import JoinedParts, Run, Slot
 
-Slot = tuple[Any, Any]
+__all__ = ["JoinedParts", "Slot", "request_slots", "request_texts", "response_slots"]
 
 
 OPERATOR_ROLES = frozenset({"system", "developer"})
@@ -29,46 +33,6 @@ OPERATOR_ROLES = frozenset({"system", "developer"})
 #: OpenAI-compatible servers return beside the answer (vLLM, DeepSeek: `reasoning_content`;
 #: others: `reasoning`), which clients show and may send back in later turns
 EXTRA_TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
-
-
-class JoinedParts:
-    """Adjacent text parts of one message as one text, in two readings: joined with a newline
-    (how chat templates often put parts on lines) and with nothing (how Anthropic's content
-    blocks read), each its own slot. Redactions are applied part by part (`redact`): a span
-    within a part is replaced there; a span across parts puts its replacement in the part
-    where it starts and cuts the rest from the parts it covers. Other parts stay as they are."""
-
-    __slots__ = ("parts", "sep")
-
-    def __init__(self, parts: list[dict[str, Any]], sep: str) -> None:
-        self.parts = parts
-        self.sep = sep
-
-    def __getitem__(self, _: Any) -> str:
-        return self.sep.join(part["text"] for part in self.parts)
-
-    def redact(self, matches: list[Match]) -> None:
-        """Apply redactions found on the joined text to the parts they cover."""
-        placed: set[int] = set()  # matches whose replacement went in (the first part covered)
-        at = 0
-        for part in self.parts:
-            text: str = part["text"]
-            end = at + len(text)
-            clipped = []
-            for i, m in enumerate(matches):
-                if m.start < end and m.end > at:
-                    first = i not in placed
-                    placed.add(i)
-                    clipped.append(
-                        m._replace(
-                            start=max(m.start, at) - at,
-                            end=min(m.end, end) - at,
-                            replacement=m.replacement if first else "",
-                        )
-                    )
-            if clipped:
-                part["text"] = apply(text, clipped)
-            at = end + len(self.sep)
 
 
 def request_slots(endpoint: str, body: dict[str, Any]) -> list[Slot]:
@@ -92,12 +56,7 @@ def request_texts(
         _user(body, every)
         return every, every  # prompts and inputs have no roles: callers wrote them all
     caller: list[Slot] = []
-    for msg in body.get("messages") or ():
-        if isinstance(msg, dict):
-            start = len(every)
-            _message_slots(msg, every, joined)
-            if msg.get("role") not in OPERATOR_ROLES:
-                caller += every[start:]
+    _messages(body.get("messages"), every, caller, joined)
     prediction = body.get("prediction")
     if isinstance(prediction, dict):  # predicted output: text the model copies from
         start = len(every)
@@ -110,6 +69,39 @@ def request_texts(
     _user(body, every)
     _user(body, caller)
     return every, caller
+
+
+def _messages(messages: Any, every: list[Slot], caller: list[Slot], joined: bool) -> None:
+    """The messages' texts; for the policies (`joined`), read as Anthropic reads them after the
+    `anthropic` adapter (`providers/anthropic_translate.py`), whatever the target (the request
+    stage runs before one is chosen): consecutive messages of one turn (assistant, or user with
+    tool results and any other role; system and developer messages between them do not count)
+    as one text joined with nothing, and every system and developer message as one text, the
+    system prompt, joined with a blank line."""
+    system, turn = Run(), Run()
+    turn_role = None
+    for msg in messages or ():
+        if not isinstance(msg, dict):
+            continue
+        role = msg.get("role")
+        if role in OPERATOR_ROLES:
+            system.gap = "\n\n"
+            _content_slots(msg, every, system if joined else None, False)
+            _other_slots(msg, every, joined)
+            continue
+        group = "assistant" if role == "assistant" else "user"
+        if group != turn_role:
+            turn.emit(every, caller)
+            turn_role = group
+        start = len(every)
+        # the adapter keeps a user message's images between its texts, drops other parts
+        images = role != "assistant" and role != "tool"
+        _content_slots(msg, every, turn if joined else None, images)
+        _other_slots(msg, every, joined)
+        if len(every) > start:
+            caller += every[start:]
+    turn.emit(every, caller)
+    system.emit(every)
 
 
 def _user(body: dict[str, Any], slots: list[Slot]) -> None:
@@ -201,20 +193,45 @@ def response_slots(body: dict[str, Any], *, joined: bool = False) -> list[Slot]:
 
 
 def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
+    """A message's texts, its content's read as one (`_content_slots`) for the policies."""
+    if joined:
+        run = Run()
+        _content_slots(msg, slots, run, False)
+        run.emit(slots)
+    else:
+        _content_slots(msg, slots, None, False)
+    _other_slots(msg, slots, joined)
+
+
+def _content_slots(msg: dict[str, Any], slots: list[Slot], run: Run | None, images: bool) -> None:
+    """A message's content. For the policies (`run`), its texts are one text whatever stands
+    between them: the translators (`anthropic_translate`, `chat.message_text`) drop non-text
+    parts, except a user message's images (`images`), which Anthropic reads between its texts
+    (read as a line break). Without a run, each text on its own."""
     content = msg.get("content")
     if isinstance(content, str):
-        slots.append((msg, "content"))
+        if run is None:
+            slots.append((msg, "content"))
+        else:
+            run.add((msg, "content"))
     elif isinstance(content, list):
-        run: list[dict[str, Any]] = []  # adjacent text parts
         for part in content:
-            if isinstance(part, dict) and isinstance(part.get("text"), str):
-                run.append(part)
+            if not isinstance(part, dict):
                 continue
-            _text_run(run, slots, joined)
-            run = []
-            if isinstance(part, dict) and isinstance(part.get("refusal"), str):
+            if isinstance(part.get("text"), str):
+                if run is None:
+                    slots.append((part, "text"))
+                else:
+                    run.add((part, "text"))
+            elif images and run is not None and part.get("type") == "image_url":
+                run.gap = "\n"
+            if isinstance(part.get("refusal"), str):
                 slots.append((part, "refusal"))
-        _text_run(run, slots, joined)
+
+
+def _other_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
+    """A message's texts besides its content: refusals, reasoning, audio transcripts, tool-call
+    inputs, citation titles."""
     for name in EXTRA_TEXT_FIELDS:
         if isinstance(msg.get(name), str):
             slots.append((msg, name))
@@ -254,16 +271,6 @@ def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:
             slots.extend(found)
             return
     slots.append((fn, "arguments"))
-
-
-def _text_run(run: list[dict[str, Any]], slots: list[Slot], joined: bool) -> None:
-    if joined and len(run) > 1:
-        # the line-break reading first: what it finds is redacted before the reading joined
-        # with nothing, where a match could run on into the next part's first word
-        slots.append((JoinedParts(run, "\n"), "text"))
-        slots.append((JoinedParts(run, ""), "text"))
-    else:
-        slots.extend((part, "text") for part in run)
 
 
 def _string_or_list(body: dict[str, Any], key: str, slots: list[Slot]) -> None:

@@ -23,6 +23,9 @@ When the backend fails for some rules: with `--fail-mode allow` the request goes
 every rule is settled at its real cost on completion (the reservations that were made are
 kept until then); otherwise (and on any refusal) every rule is settled at 0 at once, the
 rules whose call failed included (a call that failed may still have landed).
+
+The tenant gauges (`keeptrusts_budget_spent_usd`, `_remaining_usd`) are computed at scrape
+time by `BudgetGauges` from the spend the store last reported to this process; see there.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -62,6 +65,7 @@ from keeptrusts.limits.together import together
 from keeptrusts.limits.windows import Window, WindowKind
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
+from keeptrusts.policies.budget_gauges import BudgetGauges, Shown, rule_key
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
 if TYPE_CHECKING:
@@ -152,12 +156,17 @@ class Budget(Policy):
         self.metrics = metrics
         self.tenants = tenants
         self.fold_key = fold_key or unlisted
+        #: the tenant rules the gauges show, as (window, limit_usd)
+        self.shown = tuple((r.window, r.limit_usd) for r in settings.rules if r.scope == "tenant")
+        self.gauges = None if metrics is None else BudgetGauges.of(metrics)
+        if self.gauges is not None:
+            self.gauges.built(self)
 
     def _keyed(self, ex: Exchange) -> list[tuple[str, Rule]]:
         out = []
         for rule in self.settings.rules:
             who = subject(rule.scope, ex, self.fold, self.fold_key)
-            out.append((f"{rule.scope}:{rule.window}:{who}", rule))
+            out.append((rule_key(rule.scope, rule.window, who), rule))
         return out
 
     def worst_case(self, ex: Exchange, rule: Rule, prompt: int | None = None) -> float:
@@ -198,7 +207,7 @@ class Budget(Policy):
                 for (key, r), amt in zip(keyed, amounts, strict=True)
             ]
         )
-        return await self._decide(ex, keyed, results, ticket)
+        return await self._decide(ex, keyed, results, ticket, now)
 
     async def _decide(
         self,
@@ -206,6 +215,7 @@ class Budget(Policy):
         keyed: list[tuple[str, Rule]],
         results: list[BudgetResult | BaseException],
         ticket: Ticket,
+        now: float,
     ) -> Decision:
         """Admitted by every rule, refused by one, or a failed call (`--fail-mode`)."""
         failure = next((r for r in results if isinstance(r, BaseException)), None)
@@ -219,7 +229,7 @@ class Budget(Policy):
         if not res.admitted:  # a refusal is an answer: it wins over a failed call
             await self._release(ticket)
         ticket.show(rule, res.spent, res.reserved)
-        self._gauge(ex.tenant, [(r, res.spent) for (_k, r), res in answered])
+        self._seen(ex.tenant, now, [(r, res.spent) for (_k, r), res in answered])
         if not res.admitted:
             return self._refuse(rule, res, ticket.reserved_usd)
         return ALLOW
@@ -293,20 +303,22 @@ class Budget(Policy):
                 best = (room, rule, st)
             spent.append((rule, st.spent))
         ticket.held = []
-        self._gauge(ex.tenant, spent)
+        self._seen(ex.tenant, now, spent)
         if best is not None:
             ticket.show(best[1], best[2].spent, best[2].reserved)
 
-    def _gauge(self, tenant: str, spent: list[tuple[Rule, int]]) -> None:
-        """The tenant's budget gauges, from its tightest `scope: tenant` rule."""
-        if self.metrics is None or tenant not in self.tenants:
+    def _seen(self, tenant: str, now: float, spent: Iterable[tuple[Rule, int]]) -> None:
+        """Tell the gauges the window spend the store reported at `now` (a dict write each)."""
+        gauges = self.gauges
+        if gauges is None:
             return
-        rooms = [(r.limit_usd - to_usd(n), n) for r, n in spent if r.scope == "tenant"]
-        if not rooms:
+        if gauges.owner is None and not gauges.followed:
+            gauges.claim(self)  # the budget that took them over was freed: a refused reload
+        if not self.shown or tenant not in self.tenants:
             return
-        room, n = min(rooms)
-        self.metrics.budget_spent.labels(tenant).set(to_usd(n))
-        self.metrics.budget_remaining.labels(tenant).set(max(0.0, room))
+        for rule, n in spent:
+            if rule.scope == "tenant":
+                gauges.record(tenant, rule.window, now, n)
 
     async def report(self, tenant: str) -> list[dict[str, object]]:
         """Spend and what is left for `tenant` (tenant and global rules)."""
@@ -322,11 +334,12 @@ class Budget(Policy):
             entry["resets_at"] = _iso(window.span(now).resets_at)
             try:
                 st = await self.backend.budget_state(
-                    f"{rule.scope}:{rule.window}:{who}", window, now
+                    rule_key(rule.scope, rule.window, who), window, now
                 )
             except LimitsUnavailable as exc:
                 entry["error"] = exc.message
             else:
+                self._seen(tenant, now, [(rule, st.spent)])
                 entry.update(
                     spent_usd=round(to_usd(st.spent), 9),
                     reserved_usd=round(to_usd(st.reserved), 9),
@@ -334,6 +347,10 @@ class Budget(Policy):
                 )
             out.append(entry)
         return out
+
+    def shows(self) -> Shown:
+        """What the tenant gauges show while this budget is the live config's."""
+        return Shown(self.shown, self.tenants if self.shown else frozenset())
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), **self.settings.model_dump()}

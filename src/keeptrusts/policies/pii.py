@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import contact, holdpoint, numbers, secrets
+from keeptrusts.detect import contact, holdpoint, lookalikes, numbers, secrets
 from keeptrusts.detect.engine import Encoded, Pattern, PatternError, compile_pattern
 from keeptrusts.detect.findings import Finding
 from keeptrusts.detect.phone import SUPPORTED_REGIONS, PhoneValidator
@@ -164,7 +164,7 @@ class PiiDetector(Policy):
     def hold_from(self, text: str) -> int:
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
-        return holdpoint.pending_start(text, self.holdback)
+        return holdpoint.pending_start(lookalikes.fold(text), self.holdback)
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
@@ -180,8 +180,9 @@ class PiiDetector(Policy):
         ]
 
     def findings(self, text: str) -> list[Finding]:
-        """Every entity found in `text`, in no particular order (spans may overlap)."""
-        enc = Encoded(text)
+        """Every entity found in `text`, in no particular order (spans may overlap). Look-alike
+        separators and full-width characters are read as ASCII (`lookalikes`)."""
+        enc = Encoded(lookalikes.fold(text))
         out: list[Finding] = []
         if "email" in self.entities:
             contact.emails(enc, out)

@@ -2,9 +2,9 @@
 it: every text the client will see in a place the policies know (`pipeline/texts.py`).
 
 An answer of another shape (a 200 carrying an `error` object, `choices` that is not an array,
-a message whose content or tool-call arguments are not text) could carry text past them, and
-the openai SDK could not read it either: it is the provider's protocol error (502), as a
-stream's unreadable chunk is.
+a message whose content, tool-call arguments, audio transcript or citation titles are not text)
+could carry text past them, and the openai SDK could not read it either: it is the provider's
+protocol error (502), as a stream's unreadable chunk is.
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ def _readable(choice: dict[str, Any]) -> bool:
     calls = msg.get("tool_calls")
     if calls is not None and not (isinstance(calls, list) and all(map(_call_ok, calls))):
         return False
-    fn = msg.get("function_call")
-    return fn is None or (isinstance(fn, dict) and _text_or_none(fn.get("arguments")))
+    if not (_holds(msg, "function_call", "arguments") and _holds(msg, "audio", "transcript")):
+        return False
+    notes = msg.get("annotations")
+    return notes is None or (isinstance(notes, list) and all(map(_note_ok, notes)))
 
 
 def _part_ok(part: Any) -> bool:
@@ -61,13 +63,23 @@ def _part_ok(part: Any) -> bool:
     )
 
 
+def _note_ok(note: Any) -> bool:
+    """An annotation: a cited page's title is shown beside the answer."""
+    return isinstance(note, dict) and _holds(note, "url_citation", "title")
+
+
 def _call_ok(call: Any) -> bool:
-    if not isinstance(call, dict):
-        return False
-    fn, custom = call.get("function"), call.get("custom")
-    if fn is not None and not (isinstance(fn, dict) and _text_or_none(fn.get("arguments"))):
-        return False
-    return custom is None or (isinstance(custom, dict) and _text_or_none(custom.get("input")))
+    return (
+        isinstance(call, dict)
+        and _holds(call, "function", "arguments")
+        and _holds(call, "custom", "input")
+    )
+
+
+def _holds(parent: dict[str, Any], name: str, field: str) -> bool:
+    """`parent[name]` is absent, or an object whose `field` is absent or a string."""
+    part = parent.get(name)
+    return part is None or (isinstance(part, dict) and _text_or_none(part.get(field)))
 
 
 def _text_or_none(value: Any) -> bool:

@@ -82,6 +82,8 @@ def _max_tokens(body: dict[str, Any]) -> Any:
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    """Consecutive messages of one role become one message (Anthropic merges consecutive turns
+    itself too): the request policies read their texts as one (`pipeline/texts.py`)."""
     if messages and messages[-1]["role"] == role:
         messages[-1]["content"].extend(blocks)
     else:
@@ -89,24 +91,32 @@ def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, An
 
 
 def _text_of(content: Any) -> str:
+    """The text of a message Anthropic takes as one string (system, assistant, tool result):
+    every part with a `text`, whatever stands between them. The request policies read it the
+    same way (`pipeline/texts.py`), so what is joined here was read joined."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
         return "".join(
-            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
         )
     return ""
 
 
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
+    """A user message's text parts and images as blocks, in order (other parts are left out:
+    the request policies read the texts around them as one, `pipeline/texts.py`). Empty texts
+    are left out too (Anthropic refuses empty text blocks): a redaction across texts leaves
+    the ones it covered after the first empty."""
     if isinstance(content, str):
-        return [{"type": "text", "text": content}]
+        return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
     for part in content or []:
         if not isinstance(part, dict):
             continue
-        if part.get("type") == "text":
-            blocks.append({"type": "text", "text": part.get("text", "")})
+        if isinstance(part.get("text"), str):
+            if part["text"]:
+                blocks.append({"type": "text", "text": part["text"]})
         elif part.get("type") == "image_url":
             url = (part.get("image_url") or {}).get("url", "")
             blocks.append(_image(url))

@@ -1,27 +1,63 @@
-"""Shared HTTP plumbing for adapters: status -> UpstreamError, bounded error bodies.
+"""Shared HTTP plumbing for adapters: status -> UpstreamError, bounded error and JSON bodies.
 
 An error status relays the provider's own message to the client, clipped to `MAX_ERROR_DETAIL`
 characters and with the credentials the request carried masked (`sk-...wxyz`): a provider or
 proxy that echoes the `Authorization` header it got must not hand our key to the caller.
+
+A JSON answer is read whole, parsed and governed, which costs several times its size, so it is
+bounded twice, by what the running request allows (`ANSWER_BUDGET`, set per request by
+`gateway/admission`): at most `server.max_response_bytes` (larger: 502), and its bytes count
+against `server.max_inflight_body_bytes`, all at once when the provider declared its size, else
+as they arrive (no room: 503 `overloaded`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from typing import Any, Protocol
 
 import aiohttp
 import orjson
 
+from keeptrusts.errors import UpstreamFailed
 from keeptrusts.providers.base import UpstreamError
 from keeptrusts.telemetry.logging import mask_secret
 
 MAX_ERROR_BODY = 64 * 1024
-MAX_JSON_BODY = 32 * 1024 * 1024
+#: the cap on a JSON answer read outside a request (`server.max_response_bytes`' default)
+MAX_JSON_BODY = 8 * 1024 * 1024
 #: characters of the provider's error message relayed to the client
 MAX_ERROR_DETAIL = 300
 #: request header names holding a credential (`authorization`, `api-key`, `x-api-key`, ...)
 SECRET_HEADER_HINTS = ("auth", "key", "token", "secret", "cookie", "credential", "password")
+
+
+class AnswerBudget(Protocol):
+    """What the running request allows its provider's JSON answer."""
+
+    @property
+    def limit(self) -> int:
+        """The largest answer read, in bytes (`server.max_response_bytes`)."""
+
+    def take(self, size: int) -> None:
+        """Count `size` more bytes of the answer in flight, or raise `AnswerRefused`."""
+
+
+#: the running request's budget (a context variable: each request's task sees its own)
+ANSWER_BUDGET: ContextVar[AnswerBudget | None] = ContextVar("answer_budget", default=None)
+
+
+class AnswerRefused(UpstreamError, UpstreamFailed):  # type: ignore[misc]  # (`status` types)
+    """No memory for the answer now: 503 `overloaded` with `Retry-After`. An UpstreamError, so
+    that the adapter passes it on as it is (`Provider.fail`), and a GatewayError, which
+    `dispatch` raises unchanged: no fallback (another target's answer would be as large) and
+    no failure counted against the target, which did nothing wrong."""
+
+    def __init__(self, message: str, target: str) -> None:
+        super().__init__("overloaded", message, status=503, target=target)
+        self.code = "overloaded"
+        self.headers = {"Retry-After": "1"}
 
 
 async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
@@ -37,25 +73,42 @@ async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
 
 
-async def read_bounded(content: aiohttp.StreamReader, limit: int) -> bytes:
+async def read_bounded(
+    content: aiohttp.StreamReader, limit: int, count: Callable[[int], None] | None = None
+) -> bytes:
     """The body to its end, or its first `limit + 1` bytes when it is longer (for the caller to
-    refuse). `StreamReader.read(n)` alone returns only what has arrived so far: for an answer
-    larger than one network read, its beginning."""
+    refuse); `count` is told the size of each block as it arrives. `StreamReader.read(n)` alone
+    returns only what has arrived so far: for an answer larger than one network read, its
+    beginning."""
     first = await content.read(limit + 1)
+    if count is not None:
+        count(len(first))
     if not first or len(first) > limit or content.at_eof():
         return first
     parts, size = [first], len(first)
     while size <= limit and (block := await content.read(limit + 1 - size)):
+        if count is not None:
+            count(len(block))
         parts.append(block)
         size += len(block)
     return b"".join(parts)
 
 
 async def read_json(resp: aiohttp.ClientResponse, target: str) -> tuple[dict[str, Any], bytes]:
-    """The parsed JSON object, and the bytes it was parsed from."""
-    raw = await read_bounded(resp.content, MAX_JSON_BODY)
-    if len(raw) > MAX_JSON_BODY:
-        raise UpstreamError("protocol", f"target {target!r} sent a body over 32 MiB", target=target)
+    """The parsed JSON object, and the bytes it was parsed from, within the request's budget."""
+    budget = ANSWER_BUDGET.get()
+    limit = MAX_JSON_BODY if budget is None else budget.limit
+    declared = _declared_size(resp)
+    count = None
+    if declared is not None and declared > limit:
+        raise _too_large(target, limit)
+    if budget is not None and declared is not None:
+        budget.take(declared)  # at once: answers arriving together are not all left half read
+    elif budget is not None:
+        count = budget.take  # compressed or chunked: counted as it arrives
+    raw = await read_bounded(resp.content, limit, count)
+    if len(raw) > limit:
+        raise _too_large(target, limit)
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -65,6 +118,22 @@ async def read_json(resp: aiohttp.ClientResponse, target: str) -> tuple[dict[str
     if not isinstance(data, dict):
         raise UpstreamError("protocol", f"target {target!r} sent a non-object JSON", target=target)
     return data, raw
+
+
+def _declared_size(resp: aiohttp.ClientResponse) -> int | None:
+    """The body's size as the provider declared it, when that is the size read (not compressed)."""
+    if resp.headers.get("Content-Encoding", "identity").lower() != "identity":
+        return None
+    return resp.content_length
+
+
+def _too_large(target: str, limit: int) -> UpstreamError:
+    return UpstreamError(
+        "protocol",
+        f"target {target!r} sent an answer over {limit} bytes (server.max_response_bytes); "
+        "raise it together with the pod's memory limit if such answers are expected",
+        target=target,
+    )
 
 
 def stream_event(data: bytes, target: str) -> Any:

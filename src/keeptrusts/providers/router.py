@@ -1,4 +1,8 @@
-"""Which targets serve a model, in which order; circuit breakers and latency for the order."""
+"""Which targets serve a model, in which order; circuit breakers and latency for the order.
+
+Also what `/health` and `/metrics` show per target: its last outcome (a target whose last
+attempt failed is `unreachable`, whatever its breaker says) and whether its breaker is open.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ class Router:
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
         }
         self.latency = {p.id: 0.0 for p in providers}
+        #: each target's last attempt the breaker counts: True ok, False failed, None none yet
+        self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
         self._cache: dict[str, tuple[Provider, ...]] = {}
         self._rr = itertools.count()
@@ -66,11 +72,27 @@ class Router:
 
     def succeeded(self, p: Provider, seconds: float) -> None:
         self.breakers[p.id].success()
+        self.last_ok[p.id] = True
         old = self.latency[p.id]
         self.latency[p.id] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
 
     def failed(self, p: Provider) -> None:
         self.breakers[p.id].failure()
+        self.last_ok[p.id] = False
+
+    def reachability(self) -> dict[str, str]:
+        """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
+        built-in `echo`), `unreachable` when it failed (a breaker that let its cooldown pass
+        proves nothing: only a success makes it reachable again), `unknown` before any."""
+        out: dict[str, str] = {}
+        for p in self.providers:
+            last = True if p.system == "echo" else self.last_ok[p.id]
+            out[p.id] = "unknown" if last is None else "reachable" if last else "unreachable"
+        return out
+
+    def circuits_open(self) -> dict[str, float]:
+        """Per target, for `keeptrusts_gateway_circuit_open`: 1 while its breaker is open."""
+        return {p.id: 1.0 if self.breakers[p.id].is_open else 0.0 for p in self.providers}
 
     def retryable(self, kind: str) -> bool:
         return kind in self.fallback_on

@@ -12,24 +12,39 @@ from keeptrusts.streaming.guard import StreamGuard
 DELTA_TEXT_FIELDS = ("content", *EXTRA_TEXT_FIELDS)
 
 
-def guard_chunk(data: dict[str, Any], guard: StreamGuard) -> bool:
+def guard_chunk(data: dict[str, Any], guard: StreamGuard, choices: int) -> bool:
     """Replace each text delta by what is safe to release; True when the chunk changed.
 
     A choice whose text the guard changed or held back loses its per-token `logprobs`: they
     spell out the same text, token by token. A provider that sends what the guard cannot
-    govern (content that is not a string, text after a choice's `finish_reason`) fails the
-    stream as a protocol error."""
+    govern fails the stream as a protocol error: a text field that is not a string (or sits
+    in something other than the object or array it belongs in), a choice `index` that is not
+    one of the `choices` the request asked for (clients join `0`, `"0"` and, reading
+    `choices[0]`, any lone index, where the guard would hold them apart), or text after a
+    choice's `finish_reason`."""
     changed = False
-    for choice in data.get("choices") or ():
+    listed = data.get("choices")
+    if listed is None:
+        return False
+    if not isinstance(listed, list):  # (`choices[0]` reads an object's "0" key in JS)
+        raise unguardable("streamed 'choices' that is not an array")
+    for choice in listed:
         if not isinstance(choice, dict):
-            continue
+            raise unguardable("streamed a choice that is not an object")
         idx = choice.get("index", 0)
+        if type(idx) is not int or not 0 <= idx < choices:  # (bool is not int here)
+            raise _bad_index(idx, choices)
         touched = False
         delta = choice.get("delta")
         if isinstance(delta, dict):
             touched = _guard_delta(idx, delta, guard)
-        if isinstance(choice.get("text"), str):
+        elif delta is not None:
+            raise unguardable("streamed a delta that is not an object")
+        text = choice.get("text")
+        if isinstance(text, str):
             touched |= _swap(choice, "text", (idx, "text"), guard)
+        elif text is not None:
+            raise _not_text("a completion text")
         if choice.get("finish_reason"):  # (some servers send "" on every chunk)
             touched |= _flush_choice(idx, choice, guard)
             guard.finished.add(idx)
@@ -40,42 +55,71 @@ def guard_chunk(data: dict[str, Any], guard: StreamGuard) -> bool:
     return changed
 
 
-def _guard_delta(idx: Any, delta: dict[str, Any], guard: StreamGuard) -> bool:
+def _guard_delta(idx: int, delta: dict[str, Any], guard: StreamGuard) -> bool:
     changed = False
     for field in DELTA_TEXT_FIELDS:
         value = delta.get(field)
         if isinstance(value, str):
             changed |= _swap(delta, field, (idx, field), guard)
-        elif value is not None and field == "content":
-            raise unguardable("streamed a content delta that is not a string")
-    for call in delta.get("tool_calls") or ():
-        if isinstance(call, dict):
+        elif value is not None:
+            raise _not_text(f"a {field} delta")
+    calls = delta.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise unguardable("streamed 'tool_calls' that is not an array")
+        for call in calls:
             changed |= _guard_call(idx, call, guard)
     fn = delta.get("function_call")
-    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+    if fn is not None and _holds_text(fn, "function_call", "arguments"):
         changed |= _swap(fn, "arguments", (idx, "function_call"), guard, json=True)
     audio = delta.get("audio")
-    if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+    if audio is not None and _holds_text(audio, "audio", "transcript"):
         changed |= _swap(audio, "transcript", (idx, "audio"), guard)
     notes = delta.get("annotations")
-    for n, note in enumerate(notes if isinstance(notes, list) else ()):
-        cite = note.get("url_citation") if isinstance(note, dict) else None
-        if isinstance(cite, dict) and isinstance(cite.get("title"), str):
+    if notes is not None:
+        changed |= _guard_notes(idx, notes, guard)
+    return changed
+
+
+def _guard_notes(idx: int, notes: Any, guard: StreamGuard) -> bool:
+    """Annotations: a cited page's title, shown beside the answer."""
+    if not isinstance(notes, list):
+        raise unguardable("streamed 'annotations' that is not an array")
+    changed = False
+    for n, note in enumerate(notes):
+        if not isinstance(note, dict):
+            raise unguardable("streamed an annotation that is not an object")
+        cite = note.get("url_citation")
+        if cite is not None and _holds_text(cite, "url_citation", "title"):
             changed |= _whole(cite, "title", (idx, "annotation", n), guard)
     return changed
 
 
-def _guard_call(idx: Any, call: dict[str, Any], guard: StreamGuard) -> bool:
+def _guard_call(idx: int, call: Any, guard: StreamGuard) -> bool:
     """A tool-call delta: a function's JSON arguments, or a custom tool's free-text input."""
+    if not isinstance(call, dict):
+        raise unguardable("streamed a tool call that is not an object")
     changed = False
     fn = call.get("function")
-    if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+    if fn is not None and _holds_text(fn, "function", "arguments"):
         key = (idx, "tool", call.get("index", 0))
         changed = _swap(fn, "arguments", key, guard, json=True)
     custom = call.get("custom")
-    if isinstance(custom, dict) and isinstance(custom.get("input"), str):
+    if custom is not None and _holds_text(custom, "custom", "input"):
         changed |= _swap(custom, "input", (idx, "custom", call.get("index", 0)), guard)
     return changed
+
+
+def _holds_text(part: Any, name: str, field: str) -> bool:
+    """Whether `part` (not None) has a text at `field`; a protocol error when `part` is not
+    an object or its `field` is there and not a string."""
+    if isinstance(part, dict):
+        value = part.get(field)
+        if isinstance(value, str):
+            return True
+        if value is None:
+            return False
+    raise _not_text(f"a {name}.{field}")
 
 
 def _whole(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) -> bool:
@@ -95,6 +139,16 @@ def is_json(key: Any) -> bool:
 
 def unguardable(what: str) -> UpstreamError:
     return UpstreamError("protocol", f"the provider {what}; the stream was stopped")
+
+
+def _not_text(what: str) -> UpstreamError:
+    return unguardable(f"streamed {what} that is not a string")
+
+
+def _bad_index(idx: Any, choices: int) -> UpstreamError:
+    if type(idx) is not int:  # (the value itself is not shown: it could be any text)
+        return unguardable("streamed a choice index that is not a non-negative integer")
+    return unguardable(f"streamed choice index {idx}; the request asked for {choices}")
 
 
 def _swap(

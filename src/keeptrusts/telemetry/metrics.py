@@ -9,6 +9,7 @@ callers fold anything else into `other` (see `config.runtime.Runtime.model_label
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import (
@@ -19,6 +20,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from keeptrusts.telemetry.fastmetrics import FastCounter, FastHistogram
 from keeptrusts.telemetry.worker_metrics import WorkerMetrics
@@ -42,6 +45,33 @@ OVERHEAD_BUCKETS = (
 )
 
 DECISIONS = ("allow", "redact", "escalate", "block")
+#: every request the gateway accounts for (`gateway/finish.py`) is one sample of this
+REQUESTS_TOTAL = "keeptrusts_gateway_requests_total"
+
+
+class ScrapeGauge(Collector):
+    """A gauge with one label, read at scrape time from a source bound once the state exists
+    (`bind`). Its series are exactly what the source returns then: a reload that drops a label
+    value (a target) leaves no stale series. Before `bind`: HELP and TYPE, no series."""
+
+    def __init__(self, name: str, doc: str, label: str, registry: CollectorRegistry) -> None:
+        self.name = name
+        self.doc = doc
+        self.label = label
+        self._source: Callable[[], Mapping[str, float]] = dict
+        registry.register(self)
+
+    def bind(self, source: Callable[[], Mapping[str, float]]) -> None:
+        self._source = source
+
+    def describe(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(self.name, self.doc, labels=[self.label])
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(self.name, self.doc, labels=[self.label])
+        for value, reading in self._source().items():
+            family.add_metric([value], reading)
+        yield family
 
 
 class Metrics:
@@ -53,7 +83,7 @@ class Metrics:
         PlatformCollector(registry=r)
         self.decisions = FastCounter(
             "keeptrusts_policy_decisions",
-            "Requests by final policy decision.",
+            "Requests by final policy decision (requests the policy chain ran on).",
             ["decision"],
             r,
         )
@@ -112,15 +142,17 @@ class Metrics:
         )
         self.upstream_attempts = FastCounter(
             "keeptrusts_gateway_upstream_attempts",
-            "Provider attempts by target and outcome (ok|connect_error|timeout|5xx|429|4xx).",
+            "Provider attempts by target and outcome "
+            "(ok|connect_error|timeout|5xx|429|4xx|protocol).",
             ["provider", "outcome"],
             r,
         )
-        self.circuit_open = Gauge(
+        #: bound to the live config's breakers by `gateway/health.py` (read at scrape time)
+        self.circuit_open = ScrapeGauge(
             "keeptrusts_gateway_circuit_open",
-            "1 while a target's circuit breaker is open.",
-            ["provider"],
-            registry=r,
+            "1 while a target's circuit breaker is open, else 0 (targets of the live config).",
+            "provider",
+            r,
         )
         # decision events (events issue)
         self.events_queue_depth = Gauge(
@@ -173,6 +205,14 @@ class Metrics:
         if hit is None:
             hit = self._children[key] = metric.labels(*values)
         return hit
+
+    def other_workers_requests(self) -> int:
+        """Requests the other `--workers` processes accounted for, as of their latest snapshots
+        (0 with one worker). Writes this worker's snapshot first, so that whichever worker
+        answers next counts at least what this answer counted."""
+        if self.workers is None:
+            return 0
+        return int(self.workers.others_sum(REQUESTS_TOTAL))
 
     def close(self) -> None:
         """Stop background work (the `--workers` snapshot thread); at drain's end."""

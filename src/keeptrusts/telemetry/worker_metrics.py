@@ -86,6 +86,24 @@ class WorkerMetrics:
         workers = [(self.index, own), *self._others()]
         return generate_latest(_Merged(sorted(workers, key=lambda w: w[0])))
 
+    def others_sum(self, sample: str) -> float:
+        """The sum of every `sample` value in the other live workers' latest snapshots (for
+        /health's totals). This worker's snapshot is written first: another worker answering
+        later then reads at least the values this answer counted as this worker's own, and
+        this answer reads at most what the others count as theirs, so the total never goes
+        backwards between answers, whichever worker gives them."""
+        try:
+            self._publish()
+        except OSError as exc:  # a full or vanished directory: the others' files still count
+            log.debug("metrics snapshot %s not written: %s", self.path, exc)
+        return sum(
+            float(value)
+            for _, families in self._others()
+            for _name, _doc, _typ, _unit, samples in families
+            for name, _labels, value in samples
+            if name == sample
+        )
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def _run(self) -> None:

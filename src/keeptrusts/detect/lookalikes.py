@@ -1,0 +1,36 @@
+"""Separators and digits that read as ASCII ones, folded to them before PII is looked for.
+
+Chat models write numbers with Unicode spaces and dashes (`+1 415\u2011555\u20110132` with
+non-breaking hyphens, `4111\u202f1111…` with narrow no-break spaces), and full-width forms
+(`４１１１`) are a copy-paste away. Each such character becomes one ASCII character, so the
+folded text has the same length and every position found in it is a position in the original:
+the redaction applies to the text as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Unicode spaces a number's groups may be split by -> " "
+SPACES = (
+    "\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
+#: hyphens, dashes and minus signs -> "-"
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
+#: full-width ASCII (U+FF01-U+FF5E: digits, letters, `@`, `.`, `+`...) -> ASCII
+_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
+_TABLE: dict[int, str | int] = {
+    **{ord(c): " " for c in SPACES},
+    **{ord(c): "-" for c in DASHES},
+    **_FULL_WIDTH,
+}
+#: one character class: a linear scan, and most non-ASCII text has none of these
+_ANY = re.compile(f"[{SPACES}{DASHES}\uff01-\uff5e]")
+
+
+def fold(text: str) -> str:
+    """`text` with look-alike separators and full-width characters made ASCII (same length)."""
+    if text.isascii() or _ANY.search(text) is None:
+        return text
+    return text.translate(_TABLE)
