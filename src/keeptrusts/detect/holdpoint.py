@@ -9,6 +9,8 @@ run's start is held. Never more than `cap` characters are held (the policy's `ho
 
 from __future__ import annotations
 
+import re
+
 _NOT_NUMBERISH = str.maketrans("", "", "0123456789+()-./")  # deletes the number-like
 _NOT_PUNCT = str.maketrans("", "", "+()-./")  # keeps the digits of a number-like token
 _DIGITS = "0123456789"
@@ -16,7 +18,8 @@ _ALNUM = _DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _NOT_GROUP = str.maketrans("", "", _ALNUM)
 #: what a grouped value's first group is made of: the rest of a token glued to it (`"4111`,
 #: `Card:4111`) cannot belong to the value
-_GROUPABLE = frozenset(_ALNUM + "+()-./")
+_GROUPABLE = _ALNUM + "+()-./"
+_DIGIT = re.compile("[0-9]")  # a character class: linear
 BEGIN = "-----BEGIN"
 #: a JWT's header (`eyJ...`) cannot match before its payload arrives; it is held whole up to
 #: this many characters, like a private-key block (headers with certificate chains are long)
@@ -38,7 +41,7 @@ def pending_start(text: str, cap: int) -> int:
             break
         k = _token_start(text, floor, j)
         token = text[k:j]
-        if _grouped(token, digits) or _after_country(text, floor, k, token):
+        if _grouped(token, digits) or (len(token) <= 4 and _after_country(text, floor, k, token)):
             i, digits = k, _has_digit(token)
             continue
         glued = _glued_group(token, digits)  # a first group glued to other text
@@ -49,7 +52,7 @@ def pending_start(text: str, cap: int) -> int:
 
 
 def _has_digit(token: str) -> bool:
-    return any(c in _DIGITS for c in token)
+    return _DIGIT.search(token) is not None
 
 
 def _token_start(text: str, floor: int, end: int) -> int:
@@ -88,10 +91,7 @@ def _glued_group(token: str, digits: bool) -> int:
 
 def _groupable_tail(token: str) -> int:
     """Where the run of group characters at the end of `token` starts."""
-    cut = len(token)
-    while cut > 0 and token[cut - 1] in _GROUPABLE:
-        cut -= 1
-    return cut
+    return len(token.rstrip(_GROUPABLE))
 
 
 def _after_country(text: str, floor: int, k: int, token: str) -> bool:
