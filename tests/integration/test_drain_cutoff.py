@@ -125,16 +125,18 @@ def test_after_the_delay_only_work_in_flight_is_served(
     assert sorted(by_id.values()) == [200, 200, 503]  # the stream, `during`, the refusal
 
 
-def test_a_stream_still_waiting_for_its_first_byte_gets_a_503(
-    gateways: GatewayFactory, fake: FakeUpstream
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+def test_a_request_still_waiting_for_its_provider_gets_a_503(
+    gateways: GatewayFactory, fake: FakeUpstream, stream: bool
 ) -> None:
+    """Before: cut at the deadline with the connection closed, and accounted as a 499."""
     fake.reset(first_byte_delay=4.0)
     extra = "server: {drain_timeout_seconds: 0.5}\n"
     gw = gateways.start(openai_config(("a", fake.base_url), extra=extra), env=ENV)
     answers: list[httpx.Response] = []
 
     def consume() -> None:
-        body = {**CHAT, "stream": True}
+        body = {**CHAT, "stream": stream}
         answers.append(httpx.post(gw.base_url + "/chat/completions", json=body, timeout=30))
 
     t = threading.Thread(target=consume)
@@ -146,27 +148,4 @@ def test_a_stream_still_waiting_for_its_first_byte_gets_a_503(
     r = answers[0]
     assert r.status_code == 503 and r.headers["content-type"].startswith("application/json")
     assert r.json()["error"]["code"] == "shutting_down"
-    assert [line["status"] for line in access_lines(gw)] == [503]
-
-
-def test_a_json_request_still_waiting_for_its_provider_gets_a_503(
-    gateways: GatewayFactory, fake: FakeUpstream
-) -> None:
-    """Before: cut at the deadline with the connection closed, and accounted as a 499."""
-    fake.reset(first_byte_delay=4.0)
-    extra = "server: {drain_timeout_seconds: 0.5}\n"
-    gw = gateways.start(openai_config(("a", fake.base_url), extra=extra), env=ENV)
-    answers: list[httpx.Response] = []
-    t = threading.Thread(
-        target=lambda: answers.append(
-            httpx.post(gw.base_url + "/chat/completions", json=CHAT, timeout=30)
-        )
-    )
-    t.start()
-    assert wait_for(lambda: len(fake.requests) == 1)
-    gw.proc.send_signal(signal.SIGTERM)
-    t.join(15)
-    assert gw.proc.wait(15) == 0
-    r = answers[0]
-    assert r.status_code == 503 and r.json()["error"]["code"] == "shutting_down"
     assert [line["status"] for line in access_lines(gw)] == [503]
