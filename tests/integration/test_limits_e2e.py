@@ -7,6 +7,7 @@ Each gateway is `python -m keeptrusts gateway run` on its own port, all with the
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,7 +93,14 @@ def test_upstream_failure_releases_the_reservation(
     assert all(c >= 500 for c in codes)
     r = redis.Redis.from_url(redis_server.url, decode_responses=True)
     tag = "{kt:b:tenant:month:team-a}"
-    assert r.zcard(f"{tag}:r") == 0 and int(r.get(f"{tag}:t") or 0) == 0
+
+    def released() -> bool:  # settled after each response is written: give them a moment
+        return r.zcard(f"{tag}:r") == 0 and int(r.get(f"{tag}:t") or 0) == 0
+
+    deadline = time.monotonic() + 10
+    while not released() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert released()
     assert sum(int(v) for v in r.hgetall(f"{tag}:s").values()) == 0
 
 
