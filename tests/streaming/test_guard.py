@@ -193,6 +193,9 @@ HARD = [
     ("card 4111\u00a01111\u00a01111\u00a01111 ok", "4111"),
     ("call 415\u2011555\u20112671 ok", "2671"),
     ("\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 x", "\uff11\uff11\uff11\uff11"),
+    ("card 4111\u200b1111\u200b1111\u200b1111 ok", "1111"),
+    ("card 4\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1 ok", "4\u200d1"),
+    ("mail bob\u200b@exam\u00adple.com ok", "bob"),
 ]  # fmt: skip
 
 
@@ -206,3 +209,14 @@ def test_hard_values_are_never_released_at_any_split(text: str, secret: str) -> 
         first = guard.feed("c", text[:i])
         assert secret not in first, (i, first)
         assert first + guard.feed("c", text[i:]) + guard.flush("c") == expected, i
+
+
+def test_a_term_written_with_invisible_characters_is_never_released_at_any_split() -> None:
+    """`pro\u00adject\u200d atlas` shows as `project atlas`: held and redacted as written."""
+    text = "See pro\u00adject\u200d at\u200blas\u2060 today"
+    assert whole(text) == "See [REDACTED:TERM]\u2060 today"
+    for i in range(len(text) + 1):
+        guard = StreamGuard([REDACT], REDACT.holdback)
+        first = guard.feed("c", text[:i])
+        assert "at\u200bl" not in first and "ject" not in first, (i, first)
+        assert first + guard.feed("c", text[i:]) + guard.flush("c") == whole(text), i

@@ -25,14 +25,10 @@ from __future__ import annotations
 import binascii
 import unicodedata
 
+from keeptrusts.detect import invisible
 from keeptrusts.detect.engine import Encoded, compile_pattern
 
-_INVISIBLE = [
-    0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
-    *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
-    *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0xE0000, 0xE0001, 0xE007F,
-]  # fmt: skip
-_STRIP: dict[int, str | None] = {cp: None for cp in _INVISIBLE}
+_STRIP: dict[int, str | None] = {cp: None for cp in invisible.CODEPOINTS}
 # Unicode tag characters mirror printable ASCII invisibly ("ASCII smuggling")
 _STRIP.update({0xE0000 + c: chr(c) for c in range(0x20, 0x7F)})
 

@@ -25,8 +25,9 @@ from typing import Literal
 from pydantic import Field
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import fuzzy, terms
+from keeptrusts.detect import fuzzy, invisible, terms
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
+from keeptrusts.detect.invisible import Visible
 from keeptrusts.pipeline.stage import BOTH_STAGES, Policy
 from keeptrusts.pipeline.verdict import Match, Result, Stage
 from keeptrusts.policies.pii import PatternEntry, StageName, both_stages
@@ -72,19 +73,34 @@ class DlpFilter(Policy):
             self.holdback = max(self.holdback, PATTERN_HOLDBACK)
 
     def hold_from(self, text: str) -> int:
+        return invisible.hold_from(text, self._hold_from)
+
+    def _hold_from(self, text: str) -> int:
         at = len(text) - self.holdback
         if self._spaced:  # a term's space may be a long whitespace run: count runs as one
             at = min(at, terms.hold_start(text, self._term_hold))
         return max(0, at)
 
     def find(self, text: str, stage: Stage) -> list[Match]:
+        """Terms and patterns in `text`; a text with invisible characters is also read as it
+        shows without them (`pro\u00adject atlas` is `project atlas`)."""
+        out = self._find(text)
+        seen = Visible.of(text)
+        if seen.changed:
+            for m in self._find(seen.text):
+                start, end = seen.span(m.start, m.end)
+                out.append(m._replace(start=start, end=end))
+            out = list(dict.fromkeys(out))
+        if self.action is Result.BLOCK and out:
+            return [min(out, key=lambda m: m.start)]
+        return out
+
+    def _find(self, text: str) -> list[Match]:
         out: list[Match] = []
         if not self._terms.empty:
             self._find_terms(text, out)
         if self._patterns and (not out or self.action is not Result.BLOCK):
             self._find_patterns(text, out)
-        if self.action is Result.BLOCK and out:
-            return [min(out, key=lambda m: m.start)]
         return out
 
     def _find_terms(self, text: str, out: list[Match]) -> None:

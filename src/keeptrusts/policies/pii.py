@@ -23,9 +23,10 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, fie
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import contact, holdpoint, lookalikes, numbers, secrets
+from keeptrusts.detect import contact, holdpoint, invisible, lookalikes, numbers, secrets
 from keeptrusts.detect.engine import Encoded, Pattern, PatternError, compile_pattern
 from keeptrusts.detect.findings import Finding
+from keeptrusts.detect.invisible import Visible
 from keeptrusts.detect.phone import SUPPORTED_REGIONS, PhoneValidator
 from keeptrusts.detect.tokens import TokenScanner
 from keeptrusts.pipeline.stage import BOTH_STAGES, Policy
@@ -162,9 +163,12 @@ class PiiDetector(Policy):
         self.holdback = HOLDBACK
 
     def hold_from(self, text: str) -> int:
+        return invisible.hold_from(lookalikes.fold(text), self._hold_from)
+
+    def _hold_from(self, text: str) -> int:
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
-        return holdpoint.pending_start(lookalikes.fold(text), self.holdback)
+        return holdpoint.pending_start(text, self.holdback)
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
@@ -181,8 +185,18 @@ class PiiDetector(Policy):
 
     def findings(self, text: str) -> list[Finding]:
         """Every entity found in `text`, in no particular order (spans may overlap). Look-alike
-        separators and full-width characters are read as ASCII (`lookalikes`)."""
-        enc = Encoded(lookalikes.fold(text))
+        separators and full-width characters are read as ASCII (`lookalikes`); a text with
+        invisible characters is also read as it shows without them (`invisible`)."""
+        folded = lookalikes.fold(text)
+        out = self._scan(folded)
+        seen = Visible.of(folded)
+        if seen.changed:
+            out += [Finding(*seen.span(f.start, f.end), f.entity) for f in self._scan(seen.text)]
+            out = list(dict.fromkeys(out))
+        return out
+
+    def _scan(self, text: str) -> list[Finding]:
+        enc = Encoded(text)
         out: list[Finding] = []
         if "email" in self.entities:
             contact.emails(enc, out)
