@@ -15,6 +15,23 @@ def test_fold_keeps_length() -> None:
     assert terms.fold("ABC") == "abc"
 
 
+def test_fold_reads_letters_as_the_latin_ones_they_show_as() -> None:
+    """Cyrillic and Greek look-alikes and full-width letters, upper or lower case."""
+    text = "PR\u041eJECT \u0430tl\u0430s \uff50\uff52\uff4f\uff4a\uff45\uff43\uff54 \u03bf\u043a"
+    folded = terms.fold(text)
+    assert folded == "project atlas project ok" and len(folded) == len(text)
+    assert terms.fold("\u043f\u0440\u043e\u0435\u043a\u0442") == "\u043fpoekt"  # \u043f: no twin
+
+
+def test_terms_written_with_look_alike_letters_are_found() -> None:
+    bt = terms.BlockedTerms(sorted(terms.spellings("project atlas")))
+    text = "see PR\u041eJECT \u0410TLAS and \uff50roject atlas"
+    assert bt.spans(terms.fold(text)) == [(4, 17), (22, 35)]
+    cyrillic = terms.BlockedTerms(sorted(terms.spellings("\u043f\u0440\u043e\u0435\u043a\u0442")))
+    assert cyrillic.spans(terms.fold("\u041f\u0420\u041e\u0415\u041a\u0422!")) == [(0, 6)]
+    assert cyrillic.spans(terms.fold("npoekt")) == []
+
+
 def test_spellings() -> None:
     assert terms.spellings("Straße") == {"straße", "strasse"}
     assert terms.spellings(" Project\n Atlas ") == {"project atlas"}

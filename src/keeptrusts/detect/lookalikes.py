@@ -18,12 +18,25 @@ SPACES = (
 #: hyphens, dashes and minus signs -> "-"
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
 #: full-width ASCII (U+FF01-U+FF5E: digits, letters, `@`, `.`, `+`...) -> ASCII
-_FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+#: lower-case Cyrillic, Greek and other letters that show as Latin ones -> those
+#: (prompt-injection and blocked terms read texts with them folded)
+HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
+    "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
+    "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ɑ": "a",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
+    # Latin look-alikes and IPA
+    "ı": "i", "ȷ": "j", "ℓ": "l", "ɩ": "i", "ʏ": "y", "ɴ": "n", "ʀ": "r", "ꜱ": "s",
+}  # fmt: skip
 
 _TABLE: dict[int, str | int] = {
     **{ord(c): " " for c in SPACES},
     **{ord(c): "-" for c in DASHES},
-    **_FULL_WIDTH,
+    **FULL_WIDTH,
 }
 #: one character class: a linear scan, and most non-ASCII text has none of these
 _ANY = re.compile(f"[{SPACES}{DASHES}\uff01-\uff5e]")

@@ -25,26 +25,14 @@ from __future__ import annotations
 import binascii
 import unicodedata
 
-from keeptrusts.detect import invisible
+from keeptrusts.detect import invisible, lookalikes
 from keeptrusts.detect.engine import Encoded, compile_pattern
 
 _STRIP: dict[int, str | None] = {cp: None for cp in invisible.CODEPOINTS}
 # Unicode tag characters mirror printable ASCII invisibly ("ASCII smuggling")
 _STRIP.update({0xE0000 + c: chr(c) for c in range(0x20, 0x7F)})
 
-_HOMOGLYPHS = str.maketrans(
-    {
-        # Cyrillic
-        "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
-        "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y",
-        "х": "x", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ӏ": "l", "ɡ": "g", "ɑ": "a",
-        # Greek
-        "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-        "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w",
-        # Latin look-alikes and IPA
-        "ı": "i", "ȷ": "j", "ℓ": "l", "ɩ": "i", "ʏ": "y", "ɴ": "n", "ʀ": "r", "ꜱ": "s",
-    }
-)  # fmt: skip
+_HOMOGLYPHS = str.maketrans(lookalikes.HOMOGLYPHS)
 _STRIP.update({ord(c): " " for c in "“”«»„"})
 _STRIP.update({ord(c): "'" for c in "‘’"})
 _MARKUP = bytes.maketrans(b'"*`', b"   ")

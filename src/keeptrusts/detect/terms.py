@@ -16,19 +16,28 @@ from __future__ import annotations
 
 import ahocorasick
 
+from keeptrusts.detect.lookalikes import FULL_WIDTH, HOMOGLYPHS
+
 #: spellings of one term at most (words with `ß`, `ﬁ`, `İ` have two each)
 MAX_SPELLINGS = 16
+#: letters folded to the Latin ones they show as (one for one: offsets stay offsets)
+_SHOWN: dict[int, int | str] = {**FULL_WIDTH, **{ord(k): v for k, v in HOMOGLYPHS.items()}}
 #: characters held at most for a term whose words are spread by long whitespace runs
 MAX_HOLD = 8192
 
 
 def fold(text: str) -> str:
     """Case-folded `text` of the same length: a character whose case folding is longer
-    (`ß` -> `ss`) is lower-cased instead (`ẞ` -> `ß`), or kept when that is longer too."""
+    (`ß` -> `ss`) is lower-cased instead (`ẞ` -> `ß`), or kept when that is longer too; then
+    letters that show as Latin ones (Cyrillic `о`, full-width `ａ`) are made Latin."""
     folded = text.casefold()
-    if len(folded) == len(text):
-        return folded
-    return "".join(_fold_char(c) for c in text)
+    if len(folded) != len(text):
+        folded = "".join(_fold_char(c) for c in text)
+    return _shown(folded)
+
+
+def _shown(folded: str) -> str:
+    return folded if folded.isascii() else folded.translate(_SHOWN)
 
 
 def _fold_char(c: str) -> str:
@@ -43,9 +52,9 @@ def spellings(term: str) -> set[str]:
     combination (`große straße` also matches `GROSSE Straße`), at most MAX_SPELLINGS."""
     forms = [""]
     for word in term.split():
-        variants = dict.fromkeys((fold(word), word.casefold()))
+        variants = dict.fromkeys((fold(word), _shown(word.casefold())))
         if len(forms) * len(variants) > MAX_SPELLINGS:
-            return {" ".join(fold(term).split()), " ".join(term.casefold().split())}
+            return {" ".join(fold(term).split()), " ".join(_shown(term.casefold()).split())}
         forms = [f"{form} {v}" if form else v for form in forms for v in variants]
     return set(forms) - {""}
 
