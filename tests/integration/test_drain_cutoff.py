@@ -17,6 +17,7 @@ import pytest
 
 from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wait import wait_for
 from tests.integration.configs import ENV, openai_config
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}
@@ -40,15 +41,6 @@ def access_lines(gw: Gateway) -> list[dict[str, object]]:
         if line.startswith("{") and '"msg":"access"' in line:
             lines.append(json.loads(line))
     return lines
-
-
-def wait_for(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_streams_open_at_the_deadline_end_with_an_error_event(

@@ -14,6 +14,7 @@ import pytest
 
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wait import wait_for
 from tests.integration.configs import ENV, openai_config
 
 
@@ -40,15 +41,6 @@ def configmap_dir(root: Path, text: str, stamp: str) -> None:
 
 def version_of(gw) -> str:  # type: ignore[no-untyped-def]
     return str(httpx.get(gw.url + "/health").json()["config_version"])
-
-
-def wait_for(pred, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_kubelet_symlink_swap_reloads(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wait import wait_for
 from tests.integration.configs import ENV, openai_config
 
 
@@ -29,15 +29,6 @@ def workers(gw: Gateway) -> set[int]:
         if int(fields[1]) == gw.proc.pid and fields[0] != "Z":
             found.add(int(entry.name))
     return found
-
-
-def wait_for(pred, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def chat(gw: Gateway) -> int:

@@ -9,6 +9,7 @@ as PEM files Envoy can load.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +93,13 @@ class MeshCA:
         ca.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         return ca
 
-    def issue(self, namespace: str, service_account: str) -> Workload:
-        """A workload certificate like Istio's: no subject, one URI SAN, client+server auth."""
+    def issue(self, namespace: str, service_account: str, ip: str | None = None) -> Workload:
+        """A workload certificate like Istio's: no subject, one URI SAN, client+server auth
+        (and an IP SAN, for a server reached by address, when `ip` is given)."""
         ident = spiffe_id(namespace, service_account)
+        names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ident)]
+        if ip is not None:
+            names.append(x509.IPAddress(ipaddress.ip_address(ip)))
         key = ec.generate_private_key(ec.SECP256R1())
         now = _now()
         cert = (
@@ -106,7 +111,7 @@ class MeshCA:
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(hours=1))
             .add_extension(
-                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(ident)]),
+                x509.SubjectAlternativeName(names),
                 critical=True,  # critical because the subject is empty (RFC 5280 4.2.1.6)
             )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -6,7 +6,7 @@ and failing event delivery or an unreachable Redis make the page `degraded`."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.worker_metrics import SNAPSHOT_SECONDS
 from tests.fakes.gateway import Gateway, GatewayFactory, free_port
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wait import wait_for
 from tests.integration.configs import ENV, openai_config
 from tests.limits.redis_server import RedisServer
 
@@ -77,15 +78,6 @@ def series(gw: Gateway, name: str, label: str) -> dict[str, float]:
 
 def circuits(gw: Gateway) -> dict[str, float]:
     return series(gw, "keeptrusts_gateway_circuit_open", "provider")
-
-
-def wait_for(pred: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_breaker_gauge_and_reachability_follow_each_target(

@@ -37,7 +37,7 @@ from keeptrusts.gateway.health import circuits_open
 from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
 from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
-from keeptrusts.gateway.tls import StartupError, server_context
+from keeptrusts.gateway.tls import Rotation, StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend
 from keeptrusts.policies.budget_gauges import follow_live_budget
@@ -139,6 +139,9 @@ class GatewayServer:
         self.site = LimitedSite(self.runner, self._socket(), limit, ssl_context=tls)
         await self.site.start()
         self._tasks.append(asyncio.create_task(self._watch()))
+        if tls is not None and o.tls_cert:  # rotated certificates are picked up
+            rotation = Rotation(tls, o.tls_cert, o.tls_key, o.tls_client_ca)
+            self._tasks.append(asyncio.create_task(watch(rotation.files, None, rotation.changed)))
         if self.opts.managed:
             await self._start_managed()
         log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)
