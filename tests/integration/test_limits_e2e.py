@@ -114,6 +114,29 @@ def test_rate_limit_across_3_replicas_within_one_request(
     assert codes.count(429) == 60 - codes.count(200)
 
 
+def test_the_redis_url_can_come_from_the_environment(
+    gateways: GatewayFactory, fake: FakeUpstream, redis_server: RedisServer
+) -> None:
+    """`state.url_env`: the URL (and its password) from a Secret-fed variable; limits shared
+    as with `url`. A gateway started without the variable refuses to start, naming it."""
+    policy = "rate-limit: {rules: [{scope: tenant, requests_per_minute: 4}]}"
+    text = config(fake, redis_server, "[rate-limit]", policy).replace(
+        f"url: '{redis_server.url}'", "url_env: KT_REDIS_URL"
+    )
+    assert "url_env: KT_REDIS_URL" in text
+    gws = [
+        gateways.start(text, env={**ENV, "KT_REDIS_URL": redis_server.url}, wait=False)
+        for _ in range(2)
+    ]
+    for gw in gws:
+        gw.wait_ready(60)
+    codes = [r.status_code for r in asyncio.run(post_all([*gws, gws[0]], 6))]
+    assert sorted(codes) == [200] * 4 + [429] * 2, codes
+    unset = gateways.start(text, env=ENV, wait=False)
+    assert unset.proc.wait(30) == 2
+    assert "state.url_env: the environment variable KT_REDIS_URL is not set" in unset.logs()
+
+
 @pytest.mark.parametrize("mode", ["block", "allow"])
 def test_redis_killed_follows_fail_mode_and_recovers(
     gateways: GatewayFactory, fake: FakeUpstream, redis_server: RedisServer, mode: str

@@ -156,7 +156,8 @@ def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
 
 def _state_problems(config: Config, doc: yamlpos.Located) -> list[str]:
     """`state:` settings the backend could not use (checked without connecting)."""
-    problem = state_problem(config.state.backend, config.state.url)
+    state = config.state
+    problem = state_problem(state.backend, state.url, state.url_env)
     if problem is None:
         return []
     key, message = problem

@@ -6,6 +6,7 @@ Every model forbids unknown keys. Per-kind policy settings live beside each poli
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Annotated, Any, Literal
 
@@ -204,7 +205,15 @@ class Price(Strict):
 class State(Strict):
     backend: Literal["memory", "redis"] = "memory"
     url: OneLineUrl | None = None
+    #: the environment variable holding the URL instead (its password stays in a Secret)
+    url_env: EnvName | None = None
     key_prefix: str = "kt"
+
+    def redis_url(self) -> str | None:
+        """`url`, or the value of `url_env` in the environment (None when it is unset)."""
+        if self.url_env is not None:
+            return os.environ.get(self.url_env) or None
+        return self.url
 
 
 class Server(Strict):

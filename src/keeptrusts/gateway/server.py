@@ -39,7 +39,7 @@ from keeptrusts.gateway.process import settle_memory
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.tls import Rotation, StartupError, server_context
 from keeptrusts.gateway.watch import watch
-from keeptrusts.limits.backend import LimitBackend, create_backend
+from keeptrusts.limits.backend import LimitBackend, create_backend, url_env_unset
 from keeptrusts.policies.budget_gauges import follow_live_budget
 from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
@@ -148,10 +148,13 @@ class GatewayServer:
 
     def _limits(self, loaded: LoadedConfig) -> LimitBackend:
         state = loaded.config.state
+        url = state.redis_url()
+        if state.backend == "redis" and url is None and state.url_env:
+            raise ConfigError([f"{loaded.sources[-1]}: {url_env_unset(state.url_env)}"])
         try:
             return create_backend(
                 state.backend,
-                state.url,
+                url,
                 state.key_prefix,
                 fail_mode=self.opts.fail_mode,
                 metrics=self.metrics,

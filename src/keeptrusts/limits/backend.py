@@ -24,6 +24,7 @@ Counted amounts are bounded (`MAX_TOKENS`, `MAX_NANO`) so no sum can overflow th
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import urlsplit
@@ -209,20 +210,39 @@ def create_backend(
 REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+sentinel", "redis+cluster", "rediss+cluster")
 
 
-def state_problem(kind: str, url: str | None) -> tuple[str, str] | None:
+def state_problem(kind: str, url: str | None, url_env: str | None = None) -> tuple[str, str] | None:
     """What is wrong with the config's `state:` settings, as (key under `state`, problem).
 
     Checked when a config is loaded or linted, without connecting, so a config that
     `kt policy lint` passes also starts. Problems never quote the URL (it may hold a password).
+    With `url_env`, the URL in that variable is checked when it is set (a gateway started
+    without it refuses to start: `url_env_unset`).
     """
+    if url and url_env:
+        return "url_env", "give either url or url_env (the variable holding the URL), not both"
     if kind == "memory":
         return None
     if kind != "redis":
         return "backend", f"must be memory or redis, not {kind!r}"
+    if url_env:
+        value = os.environ.get(url_env)
+        problem = redis_url_problem(value) if value else None
+        return None if problem is None else ("url_env", f"the URL in ${url_env}: {problem}")
     if not url:
-        return "url", "required when backend is redis (e.g. redis://host:6379/0)"
+        return "url", (
+            "required when backend is redis (e.g. redis://host:6379/0), or url_env: the name "
+            "of the environment variable that holds it"
+        )
     problem = redis_url_problem(url)
     return None if problem is None else ("url", problem)
+
+
+def url_env_unset(name: str) -> str:
+    """The start-up error for a `state.url_env` variable that is not set."""
+    return (
+        f"state.url_env: the environment variable {name} is not set; the gateway needs the "
+        "Redis URL it names to share limits (set it, e.g. from a Secret, or use state.url)"
+    )
 
 
 def redis_url_problem(url: str) -> str | None:
