@@ -7,14 +7,12 @@ import time
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from keeptrusts.telemetry.trace_headers import parse_b3_single, parse_traceparent, trim_tracestate
 from keeptrusts.telemetry.tracing import (
     RequestTrace,
     TracingSetup,
     otlp_traces_endpoint,
-    parse_b3_single,
-    parse_traceparent,
     setup_tracing,
-    trim_tracestate,
 )
 from tests.fakes.otlp_receiver import OtlpReceiver
 

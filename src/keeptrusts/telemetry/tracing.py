@@ -4,17 +4,14 @@ The request path uses only the OpenTelemetry *API* (`RequestTrace`), and only wh
 `setup_tracing()` found export configured by the standard `OTEL_*` variables. With export off a
 `RequestTrace` is a few parsed ids: the provider gets the caller's own trace headers back unchanged
 (or a fresh `traceparent` when the caller sent none), at a cost of a couple of microseconds. The
-SDK (OTLP over HTTP, batch processor, resource) is wired in `setup_tracing()` alone.
-
-Header parsing is strict and linear: fixed offsets, length checks and hex-set membership, no regex.
-Invalid trace headers count as absent (a new trace starts) and are not forwarded.
+SDK (OTLP over HTTP, batch processor, resource) is wired in `setup_tracing()` alone. The
+trace headers themselves are read and written by `trace_headers.py`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +33,26 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from keeptrusts.telemetry.trace_headers import (
+    B3_FLAGS,
+    B3_MULTI,
+    B3_MULTI_FLAGS,
+    B3_SINGLE,
+    OPAQUE_HEADERS,
+    TRACE_HEADERS,
+    W3C,
+    Parent,
+    b3_multi_flags_only,
+    format_headers,
+    header_lines,
+    new_span_id,
+    new_trace_id,
+    parse_b3_multi,
+    parse_b3_single,
+    parse_traceparent,
+    trim_tracestate,
+)
+
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -47,178 +64,7 @@ TRACER_NAME: Final = "keeptrusts.gateway"
 #: At exit, pending spans get this long to reach the collector (docs/drain.md counts it).
 EXIT_FLUSH_SECONDS: Final = 2.0
 
-#: Trace-context headers this module reads and re-emits (all lower case).
-TRACE_HEADERS: Final = (
-    "traceparent",
-    "tracestate",
-    "b3",
-    "x-b3-traceid",
-    "x-b3-spanid",
-    "x-b3-parentspanid",
-    "x-b3-sampled",
-    "x-b3-flags",
-)
-#: Headers passed to the provider unchanged, whatever the tracing mode.
-OPAQUE_HEADERS: Final = ("baggage", "x-ot-span-context")
-
-_W3C: Final = 1
-_B3_SINGLE: Final = 2
-_B3_MULTI: Final = 4
-_LOWER_HEX: Final = "0123456789abcdef"
-_ANY_HEX: Final = "0123456789abcdefABCDEF"
-_ZERO_TRACE: Final = "0" * 32
-_ZERO_SPAN: Final = "0" * 16
-_B3_FLAGS: Final = ("0", "1", "d")  # `b3: 0` and friends: a sampling decision with no ids
-_B3_SAMPLED: Final = ("0", "1", "true", "false")  # `x-b3-sampled` values (true/false: legacy)
-_B3_MULTI_FLAGS: Final = ("x-b3-sampled", "x-b3-flags")
-_ODD_HEX: Final = "13579bdf"  # flags whose low (sampled) bit is set
-_MAX_HEADER: Final = 512  # longer trace headers are not trace context; W3C caps tracestate at 512
-
 _tracer: Tracer | None = None  # set by setup_tracing(); None means export is off
-
-
-# --------------------------------------------------------------------------- header parsing
-
-
-def _lines(headers: Mapping[str, str], name: str) -> list[str]:
-    """Every line of a header (aiohttp's headers keep repeated lines apart)."""
-    getall = getattr(headers, "getall", None)
-    if getall is not None:
-        found: list[str] = getall(name, [])
-        return found
-    value = headers.get(name)
-    return [] if value is None else [value]
-
-
-def trim_tracestate(value: str) -> str:
-    """`tracestate` within W3C's 512 characters: list members over 128 characters go first,
-    then members from the end (W3C Trace Context, "tracestate limits")."""
-    if len(value) <= _MAX_HEADER:
-        return value
-    members = [m.strip() for m in value.split(",") if m.strip()]
-    members = [m for m in members if len(m) <= 128]
-    while members and len(",".join(members)) > _MAX_HEADER:
-        members.pop()
-    return ",".join(members)
-
-
-class Parent:
-    """The caller's span: ids in lower-case hex (trace id padded to 32), and its sampling bits."""
-
-    __slots__ = ("debug", "sampled", "span_id", "trace_id")
-
-    def __init__(self, trace_id: str, span_id: str, sampled: bool, debug: bool = False) -> None:
-        self.trace_id = trace_id
-        self.span_id = span_id
-        self.sampled = sampled
-        self.debug = debug
-
-
-def _is_hex(s: str, n: int, alphabet: str = _LOWER_HEX) -> bool:
-    """`n` hex digits, not all zero (str.strip over a fixed alphabet: linear, no regex)."""
-    return len(s) == n and not s.strip(alphabet) and bool(s.strip("0"))
-
-
-def parse_traceparent(value: str) -> Parent | None:
-    """`version-traceid-parentid-flags`; versions above 00 may append `-...` fields."""
-    n = len(value)
-    if n < 55 or n > _MAX_HEADER or value[2] != "-" or value[35] != "-" or value[52] != "-":
-        return None
-    digits = value[:55].replace("-", "")
-    if len(digits) != 52 or digits.strip(_LOWER_HEX) or value.startswith("ff"):
-        return None
-    if n > 55 and (value.startswith("00") or value[55] != "-"):
-        return None
-    trace_id, span_id = value[3:35], value[36:52]
-    if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
-        return None
-    return Parent(trace_id, span_id, sampled=value[54] in _ODD_HEX)
-
-
-def _b3_trace_id(value: str) -> str | None:
-    value = value.lower()
-    if len(value) == 16 and _is_hex(value, 16):
-        return "0" * 16 + value
-    return value if _is_hex(value, 32) else None
-
-
-def parse_b3_single(value: str) -> Parent | None:
-    """`traceid-spanid[-sampling[-parentspanid]]`; a lone sampling flag carries no ids (None)."""
-    if len(value) > 100:
-        return None
-    parts = value.split("-", 4)
-    if len(parts) < 2 or len(parts) > 4:
-        return None
-    trace_id = _b3_trace_id(parts[0])
-    span_id = parts[1].lower()
-    if trace_id is None or not _is_hex(span_id, 16):
-        return None
-    sampling = parts[2] if len(parts) > 2 else ""
-    if sampling not in ("", "0", "1", "d"):
-        return None
-    if len(parts) == 4 and not _is_hex(parts[3], 16, _ANY_HEX):
-        return None
-    # An absent flag defers the decision to us: our sampler decides as for a sampled parent.
-    return Parent(trace_id, span_id, sampled=sampling != "0", debug=sampling == "d")
-
-
-def parse_b3_multi(headers: Mapping[str, str], trace_value: str) -> Parent | None:
-    trace_id = _b3_trace_id(trace_value) if len(trace_value) <= 32 else None
-    span_id = headers.get("x-b3-spanid", "").lower()
-    if trace_id is None or not _is_hex(span_id, 16):
-        return None
-    debug = headers.get("x-b3-flags") == "1"
-    sampled = headers.get("x-b3-sampled", "1").lower() not in ("0", "false")
-    return Parent(trace_id, span_id, sampled=sampled or debug, debug=debug)
-
-
-def _b3_multi_flags_only(headers: Mapping[str, str], raw: dict[str, str]) -> bool:
-    """`x-b3-sampled` / `x-b3-flags` without ids: a sampling decision alone, passed on as it
-    came (into `raw`). Returns True for "not sampled" (B3's deny), which the gateway obeys."""
-    sampled = headers.get("x-b3-sampled")
-    debug = headers.get("x-b3-flags")
-    if sampled is not None and sampled.lower() in _B3_SAMPLED:
-        raw["x-b3-sampled"] = sampled
-    if debug == "1":
-        raw["x-b3-flags"] = debug
-    return debug != "1" and sampled is not None and sampled.lower() in ("0", "false")
-
-
-def _new_trace_id() -> str:
-    return "%032x" % (random.getrandbits(128) or 1)
-
-
-def _new_span_id() -> str:
-    return "%016x" % (random.getrandbits(64) or 1)
-
-
-# --------------------------------------------------------------------------- header formatting
-
-
-def _format_headers(
-    formats: int, trace_id: str, span_id: str, parent_span_id: str | None, parent: Parent | None,
-    sampled: bool, raw: Mapping[str, str],
-) -> dict[str, str]:  # fmt: skip
-    """Trace headers in each format the caller used, naming `span_id` as the provider's parent."""
-    out: dict[str, str] = {}
-    if formats & _W3C or not formats:
-        out["traceparent"] = f"00-{trace_id}-{span_id}-{'01' if sampled else '00'}"
-        if "tracestate" in raw:
-            out["tracestate"] = raw["tracestate"]
-    if formats & (_B3_SINGLE | _B3_MULTI):
-        b3_trace = trace_id[16:] if trace_id.startswith("0" * 16) else trace_id
-        debug = parent is not None and parent.debug
-        flag = "d" if debug else ("1" if sampled else "0")
-        if formats & _B3_SINGLE:
-            suffix = f"-{parent_span_id}" if parent_span_id else ""
-            out["b3"] = f"{b3_trace}-{span_id}-{flag}{suffix}"
-        if formats & _B3_MULTI:
-            out["x-b3-traceid"] = b3_trace
-            out["x-b3-spanid"] = span_id
-            if parent_span_id:
-                out["x-b3-parentspanid"] = parent_span_id
-            out["x-b3-flags" if debug else "x-b3-sampled"] = "1" if debug else flag
-    return out
 
 
 # --------------------------------------------------------------------------- spans
@@ -349,38 +195,38 @@ class RequestTrace:
         formats = 0
         raw: dict[str, str] = {}
         deny = False  # a B3 "not sampled" decision that came without ids
-        lines = _lines(headers, "traceparent")
+        lines = header_lines(headers, "traceparent")
         value = lines[0] if len(lines) == 1 else None  # two: no parent (W3C), a new trace
         if value is not None and (parent := parse_traceparent(value)) is not None:
-            formats, raw["traceparent"] = _W3C, value
-            state = trim_tracestate(",".join(_lines(headers, "tracestate")))
+            formats, raw["traceparent"] = W3C, value
+            state = trim_tracestate(",".join(header_lines(headers, "tracestate")))
             if state:
                 raw["tracestate"] = state
         value = headers.get("b3")
         if value is not None:
             if (b3 := parse_b3_single(value)) is not None:
-                formats, raw["b3"] = formats | _B3_SINGLE, value
+                formats, raw["b3"] = formats | B3_SINGLE, value
                 parent = parent or b3
-            elif value in _B3_FLAGS:  # a sampling decision alone: passed on as it came
+            elif value in B3_FLAGS:  # a sampling decision alone: passed on as it came
                 raw["b3"] = value
                 deny = value == "0"
         value = headers.get("x-b3-traceid")
         if value is not None and (multi := parse_b3_multi(headers, value)) is not None:
-            formats |= _B3_MULTI
+            formats |= B3_MULTI
             for name in TRACE_HEADERS[3:]:
                 if (v := headers.get(name)) is not None:
                     raw[name] = v
             parent = parent or multi
         elif value is None:
-            deny = _b3_multi_flags_only(headers, raw) or deny
+            deny = b3_multi_flags_only(headers, raw) or deny
         for name in OPAQUE_HEADERS:
-            if found := _lines(headers, name):
+            if found := header_lines(headers, name):
                 raw[name] = ",".join(found)  # a list sent on several lines is one (RFC 9110)
         rt = cls(parent, formats, raw, _tracer)
         if _tracer is not None and (parent is not None or not deny):
             rt._start_server_span(_tracer, method, route)
         elif parent is None:
-            rt.trace_id = _new_trace_id()
+            rt.trace_id = new_trace_id()
         return rt
 
     def _start_server_span(self, tracer: Tracer, method: str, route: str) -> None:
@@ -429,7 +275,7 @@ class RequestTrace:
             return self._passthrough_headers()
         sc = span.get_span_context()
         server = self._span.get_span_context().span_id if self._span is not None else 0
-        out = _format_headers(
+        out = format_headers(
             self._formats,
             self.trace_id,
             f"{sc.span_id:016x}",
@@ -443,8 +289,8 @@ class RequestTrace:
                 out[name] = self._raw[name]
         if "b3" in self._raw and "b3" not in out:  # `b3: 0|1|d` alone: passed on as it came
             out["b3"] = self._raw["b3"]
-        if not self._formats & _B3_MULTI:  # `x-b3-sampled` / `x-b3-flags` alone: the same
-            for name in _B3_MULTI_FLAGS:
+        if not self._formats & B3_MULTI:  # `x-b3-sampled` / `x-b3-flags` alone: the same
+            for name in B3_MULTI_FLAGS:
                 if name in self._raw:
                     out[name] = self._raw[name]
         return out
@@ -454,7 +300,7 @@ class RequestTrace:
             return dict(self._raw)
         # No caller context: name this request as the parent; the flag says we recorded nothing.
         out = dict(self._raw)
-        out["traceparent"] = f"00-{self.trace_id}-{_new_span_id()}-00"
+        out["traceparent"] = f"00-{self.trace_id}-{new_span_id()}-00"
         return out
 
     def set_attributes(
