@@ -300,3 +300,16 @@ def test_tool_calls_without_an_index_stay_apart(gw: Gateway, fake: FakeUpstream)
         final = s.get_final_response()
     got = [(i.call_id, i.name, json.loads(i.arguments)) for i in final.output]  # type: ignore[union-attr]
     assert got == [("a", "f", {"q": 1}), ("b", "g", {"x": 2})]
+
+
+def test_a_stored_prompt_template_is_400_not_dropped(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `prompt` was left out without a word: the provider answered "hi" alone, with
+    neither the template nor its variables (which no policy had read)."""
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gw).responses.create(
+            model="gpt-4o",
+            input="hi",
+            prompt={"id": "pmpt_1", "variables": {"customer": "jane.doe@example.com"}},
+        )
+    assert "'prompt'" in err.value.message and "instructions" in err.value.message
+    assert fake.requests == []

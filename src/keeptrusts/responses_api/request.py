@@ -4,10 +4,11 @@ Carried: `instructions`, `input` (a string, or messages, function calls and thei
 text and image parts, function tools and `tool_choice`, `text.format`, `reasoning.effort`,
 `max_output_tokens`, `temperature`, `top_p`, `user`, `parallel_tool_calls`, `stream`. The
 gateway keeps no conversation state: `previous_response_id`, `conversation`, item references and
-`background` are refused with a 400 saying to send the whole conversation, as are built-in
-tools and file inputs. Storage and tuning hints (`store`, `metadata`, `include`, `truncation`,
-`service_tier`, `prompt_cache_key`...) are not carried (`docs/responses-api.md`). Every text the
-provider would see is in the chat request, so the request policies read all of it.
+`background` are refused with a 400 saying to send the whole conversation, as are stored prompt
+templates (`prompt`), built-in tools and file inputs. Storage and tuning hints (`store`,
+`metadata`, `include`, `truncation`, `service_tier`, `prompt_cache_key`...) are not carried
+(`docs/responses-api.md`). Every text the provider would see is in the chat request, so the
+request policies read all of it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
                 f"'{key}' is not supported: the gateway keeps no conversation state; send the "
                 "whole conversation in 'input'"
             )
+    if body.get("prompt") is not None:
+        # its text and variables live at OpenAI: the policies could not read what the provider
+        # would see, and the provider would not get the template (the answer would ignore it)
+        raise ValidationFailed(
+            "'prompt' (a prompt template stored at OpenAI) is not supported: the gateway can "
+            "only govern text it sees; send the template's text as 'instructions' and 'input'"
+        )
     messages: list[dict[str, Any]] = []
     instructions = body.get("instructions")
     if instructions is not None:
