@@ -396,3 +396,34 @@ def test_both_sdks_list_the_served_models(gw: Gateway) -> None:
     assert not listed.has_more and listed.first_id == ids[0] and listed.last_id == ids[-1]
     openai_ids = [m.id for m in openai.OpenAI(base_url=gw.base_url, api_key="k").models.list()]
     assert openai_ids == ids
+
+
+def test_structured_outputs_reach_the_provider(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `output_config` was left out without a word: `messages.parse()` asked for JSON
+    and the provider was never told, so it answered prose the SDK could not parse."""
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "mail jane.doe@example.com"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    fake.reset(reply='{"city": "Paris"}')
+    msg = client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        messages=user("where?"),
+        output_config={"format": {"type": "json_schema", "schema": schema}},
+    )
+    assert json.loads(msg.content[0].text) == {"city": "Paris"}  # type: ignore[union-attr]
+    sent = fake.requests[0].body["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "output"
+    assert sent["json_schema"]["schema"]["required"] == ["city"]
+    assert "jane.doe" not in json.dumps(sent)  # the policies read the schema too
+    fake.reset()
+    r = httpx.post(
+        gw.base_url + "/messages",
+        json={"model": "gpt-4o", "max_tokens": 5, "messages": user("hi"),
+              "output_config": {"format": {"type": "xml"}}},
+    )  # fmt: skip
+    assert r.status_code == 400 and "output_config.format" in r.json()["error"]["message"]
+    assert fake.requests == []

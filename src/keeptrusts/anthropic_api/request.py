@@ -2,9 +2,10 @@
 
 What a chat request can say is carried: system prompt, text and image blocks, tool use and
 tool results (each result becomes a `tool` message right after the assistant's call), tools and
-`tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, `stream`. What it
-cannot is refused with a 400 naming the block (documents, server tools) or left out when it only
-tunes the provider (`top_k`, `thinking`, `cache_control`, `service_tier`: see
+`tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, structured outputs
+(`output_config.format` as `response_format`), `stream`. What it cannot is refused with a 400
+naming the block (documents, server tools) or left out when it only tunes the provider
+(`top_k`, `thinking`, `cache_control`, `service_tier`, `output_config.effort`: see
 `docs/anthropic-api.md`). Every text the provider would see is in the chat request, so the
 request policies read all of it.
 """
@@ -52,7 +53,30 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
         chat["tools"] = _tools(body["tools"])
     if body.get("tool_choice") is not None:
         _tool_choice(body["tool_choice"], chat)
+    _output_format(body, chat)
     return chat
+
+
+def _output_format(body: dict[str, Any], chat: dict[str, Any]) -> None:
+    """Structured outputs (`output_config.format`, or the older top-level `output_format`:
+    `{type: json_schema, schema}`, what the SDK's `messages.parse()` sends) -> the chat
+    request's `response_format` (not `strict`: OpenAI's strict mode refuses optional fields)."""
+    config = body.get("output_config")
+    if config is not None and not isinstance(config, dict):
+        raise ValidationFailed("'output_config' must be an object")
+    fmt = (config or {}).get("format")
+    if fmt is None:
+        fmt = body.get("output_format")
+    if fmt is None:
+        return
+    if not (
+        isinstance(fmt, dict)
+        and fmt.get("type") == "json_schema"
+        and isinstance(fmt.get("schema"), dict)
+    ):
+        raise ValidationFailed("'output_config.format' must be {type: json_schema, schema}")
+    schema = {"name": "output", "schema": fmt["schema"]}
+    chat["response_format"] = {"type": "json_schema", "json_schema": schema}
 
 
 def _system(system: Any) -> list[dict[str, Any]]:
