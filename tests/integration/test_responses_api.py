@@ -313,3 +313,30 @@ def test_a_stored_prompt_template_is_400_not_dropped(gw: Gateway, fake: FakeUpst
         )
     assert "'prompt'" in err.value.message and "instructions" in err.value.message
     assert fake.requests == []
+
+
+def test_reasoning_tokens_are_reported(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `output_tokens_details.reasoning_tokens` was always 0, whatever the provider
+    reported, in JSON answers and in `response.completed`; cache writes were left out."""
+    usage = {"prompt_tokens": 10, "completion_tokens": 300, "total_tokens": 310,
+             "completion_tokens_details": {"reasoning_tokens": 256},
+             "prompt_tokens_details": {"cached_tokens": 2}, "cache_creation_input_tokens": 5}  # fmt: skip
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "42"}}],
+        "usage": usage,
+    })  # fmt: skip
+    r = client(gw).responses.create(model="gpt-4o", input="hi", reasoning={"effort": "high"})
+    assert r.usage is not None and r.usage.output_tokens_details.reasoning_tokens == 256
+    assert r.usage.input_tokens_details.cached_tokens == 2
+    assert r.usage.input_tokens_details.cache_write_tokens == 5
+    chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+    fake.reset(
+        raw_stream=chat_sse(({"role": "assistant", "content": "42"}, None), ({}, "stop"))
+        .replace(b"data: [DONE]", b"data: " + json.dumps(chunk).encode() + b"\n\ndata: [DONE]")
+    )  # fmt: skip
+    with client(gw).responses.stream(model="gpt-4o", input="hi") as s:
+        final = s.get_final_response()
+    assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens == 256
+    assert final.usage.output_tokens == 300

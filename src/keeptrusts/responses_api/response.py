@@ -64,9 +64,12 @@ def finish(response: dict[str, Any], finish_reason: Any, ex: Exchange) -> dict[s
     u = ex.usage
     response["usage"] = {
         "input_tokens": u.input_tokens,
-        "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "input_tokens_details": {
+            "cached_tokens": u.cached_input_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+        },
         "output_tokens": u.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
         "total_tokens": u.input_tokens + u.output_tokens,
     }
     return response
