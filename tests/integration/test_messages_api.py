@@ -427,3 +427,23 @@ def test_structured_outputs_reach_the_provider(gw: Gateway, fake: FakeUpstream) 
     )  # fmt: skip
     assert r.status_code == 400 and "output_config.format" in r.json()["error"]["message"]
     assert fake.requests == []
+
+
+def test_a_streamed_tool_call_without_usage_is_not_free(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: a stream's estimate counted only `content`, so a tool call streamed by a
+    provider that sends no usage cost 0 output tokens (answer, metrics, event, budget), where
+    the same answer as JSON was estimated from its arguments."""
+    args = json.dumps({"body": "word " * 400})
+    call = {"index": 0, "id": "c1", "type": "function",
+            "function": {"name": "write", "arguments": ""}}  # fmt: skip
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "tool_calls": [call]}, None),
+            ({"tool_calls": [{"index": 0, "function": {"arguments": args}}]}, None),
+            ({"refusal": "x" * 400}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=900, messages=user("go")) as s:
+        final = s.get_final_message()
+    assert final.usage.output_tokens >= (len(args) + 400) // 4
