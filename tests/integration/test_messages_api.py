@@ -447,3 +447,36 @@ def test_a_streamed_tool_call_without_usage_is_not_free(gw: Gateway, fake: FakeU
     with client(gw).messages.stream(model="gpt-4o", max_tokens=900, messages=user("go")) as s:
         final = s.get_final_message()
     assert final.usage.output_tokens >= (len(args) + 400) // 4
+
+
+def test_a_stop_sequence_is_reported_as_one(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `stop_reason` was `end_turn` and `stop_sequence` null when the answer stopped on
+    one of `stop_sequences`, though the provider said which (vLLM's `stop_reason`), so a
+    caller could not tell a finished answer from one cut at its marker."""
+    choice = {"index": 0, "finish_reason": "stop", "stop_reason": "</step>",
+              "message": {"role": "assistant", "content": "Step one"}}  # fmt: skip
+    fake.reset(raw_json={"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+                         "choices": [choice]})  # fmt: skip
+    msg = client(gw).messages.create(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>", "END"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("stop_sequence", "</step>")
+    last = {"id": "chatcmpl-x", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "stop_reason": "END"}]}  # fmt: skip
+    fake.reset(
+        raw_stream=chat_sse(({"role": "assistant", "content": "Step one"}, None)).replace(
+            b"data: [DONE]", b"data: " + json.dumps(last).encode() + b"\n\ndata: [DONE]"
+        )
+    )
+    with client(gw).messages.stream(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>", "END"]
+    ) as s:
+        final = s.get_final_message()
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
+    # a stop the request did not ask for (vLLM: a token id, an EOS) is the end of the turn
+    fake.reset(raw_json={"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+                         "choices": [{**choice, "stop_reason": "other"}]})  # fmt: skip
+    msg = client(gw).messages.create(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("end_turn", None)
