@@ -480,3 +480,22 @@ def test_a_stop_sequence_is_reported_as_one(gw: Gateway, fake: FakeUpstream) -> 
         model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>"]
     )
     assert (msg.stop_reason, msg.stop_sequence) == ("end_turn", None)
+
+
+def test_an_anthropic_target_s_stop_sequence_reaches_the_caller(
+    gw_anthropic: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: the Anthropic adapter turned `stop_sequence` into a plain `stop`, so a Messages
+    caller of an Anthropic target saw `end_turn` and no sequence (JSON and streams)."""
+    fake.reset(stop_sequence="END")
+    msg = client(gw_anthropic).messages.create(
+        model="claude-test-model", max_tokens=50, messages=user("hi"), stop_sequences=["END"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("stop_sequence", "END")
+    assert fake.requests[0].body["stop_sequences"] == ["END"]
+    with client(gw_anthropic).messages.stream(
+        model="claude-test-model", max_tokens=50, messages=user("hi"), stop_sequences=["END"]
+    ) as s:
+        final = s.get_final_message()
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
+    assert final.content[0].text == fake.behaviour.reply  # type: ignore[union-attr]
