@@ -499,3 +499,13 @@ def test_an_anthropic_target_s_stop_sequence_reaches_the_caller(
         final = s.get_final_message()
     assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
     assert final.content[0].text == fake.behaviour.reply  # type: ignore[union-attr]
+
+
+def test_a_base_url_ending_in_v1_gets_a_404_that_says_so(gw: Gateway) -> None:
+    """Before: `ANTHROPIC_BASE_URL=http://gateway:41002/v1` (as OpenAI apps are configured)
+    made the SDK post to /v1/v1/messages: a bare "Not Found" in OpenAI's shape."""
+    c = anthropic.Anthropic(base_url=gw.base_url, api_key="k", max_retries=0)
+    with pytest.raises(anthropic.NotFoundError) as err:
+        c.messages.create(model="gpt-4o", max_tokens=5, messages=user("hi"))
+    body = err.value.response.json()
+    assert body["type"] == "error" and "base URL ends in /v1" in body["error"]["message"]
