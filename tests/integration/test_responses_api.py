@@ -420,3 +420,27 @@ def test_a_streamed_custom_tool_call_is_governed(gw: Gateway, fake: FakeUpstream
         for _ in s:
             pass
     assert "dlp-filter" in err.value.message
+
+
+def test_a_streamed_custom_tool_call_without_usage_is_not_free(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: a stream's output estimate (no usage from the provider) left custom tool input
+    out, so such an answer cost 0 output tokens."""
+    first = {
+        "index": 0,
+        "id": "c",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": ""},
+    }
+    patch = "*** Begin Patch\n" + "+ line\n" * 300
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "tool_calls": [first]}, None),
+            ({"tool_calls": [{"index": 0, "custom": {"input": patch}}]}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).responses.stream(model="gpt-4o", input="fix", tools=[APPLY_PATCH]) as s:
+        final = s.get_final_response()
+    assert final.usage is not None and final.usage.output_tokens >= len(patch) // 4

@@ -104,7 +104,7 @@ class Relay:
 def _text_len(data: dict[str, Any]) -> int:
     """Characters of answer in one chunk, for an estimate without usage: the texts a JSON
     answer's estimate counts (`finish.response_chars`): content, refusals, reasoning and
-    tool-call arguments (a streamed tool call alone is not a free answer)."""
+    tool-call arguments and custom tool inputs (a streamed tool call alone is not free)."""
     n = 0
     for choice in data.get("choices") or ():
         if not isinstance(choice, dict):
@@ -124,10 +124,15 @@ def _delta_len(delta: dict[str, Any]) -> int:
             n += len(delta[name])
     calls = delta.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():
-        fn = call.get("function") if isinstance(call, dict) else None
-        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
-            n += len(fn["arguments"])
+        if isinstance(call, dict):
+            n += _input_len(call.get("function"), "arguments") + _input_len(call.get("custom"))
     return n
+
+
+def _input_len(inner: Any, key: str = "input") -> int:
+    """A tool call's input: a function's JSON arguments, or a custom tool's text."""
+    text = inner.get(key) if isinstance(inner, dict) else None
+    return len(text) if isinstance(text, str) else 0
 
 
 async def relay(
