@@ -509,3 +509,15 @@ def test_a_base_url_ending_in_v1_gets_a_404_that_says_so(gw: Gateway) -> None:
         c.messages.create(model="gpt-4o", max_tokens=5, messages=user("hi"))
     body = err.value.response.json()
     assert body["type"] == "error" and "base URL ends in /v1" in body["error"]["message"]
+
+
+def test_server_side_mcp_is_400_not_dropped(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `mcp_servers` was left out without a word: the model answered without the
+    tools the caller gave it (and, were it sent on, would call them where no policy reads)."""
+    server = {"type": "url", "url": "https://mcp.example.com/sse", "name": "crm"}
+    with pytest.raises(anthropic.BadRequestError) as err:
+        client(gw).beta.messages.create(
+            model="gpt-4o", max_tokens=5, messages=user("hi"), mcp_servers=[server]
+        )
+    assert "mcp_servers" in err.value.body["error"]["message"]  # type: ignore[index]
+    assert fake.requests == []

@@ -4,8 +4,8 @@ What a chat request can say is carried: system prompt, text and image blocks, to
 tool results (each result becomes a `tool` message right after the assistant's call), tools and
 `tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, structured outputs
 (`output_config.format` as `response_format`), `stream`. What it cannot is refused with a 400
-naming the block (documents, server tools) or left out when it only tunes the provider
-(`top_k`, `thinking`, `cache_control`, `service_tier`, `output_config.effort`: see
+naming the block (documents, server tools, `mcp_servers`) or left out when it only tunes the
+provider (`top_k`, `thinking`, `cache_control`, `service_tier`, `output_config.effort`: see
 `docs/anthropic-api.md`). Every text the provider would see is in the chat request, so the
 request policies read all of it.
 """
@@ -26,6 +26,13 @@ TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("max_tokens") is None:
         raise ValidationFailed("'max_tokens' is required: the most tokens the answer may have")
+    if body.get("mcp_servers"):
+        # tools the provider would call itself, with inputs and results no policy reads
+        raise ValidationFailed(
+            "'mcp_servers' is not supported by the gateway's /v1/messages (Anthropic's "
+            "server-side MCP connector, like its server tools): declare the tools in 'tools' "
+            "and call the MCP server from the client"
+        )
     messages = _system(body.get("system"))
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
