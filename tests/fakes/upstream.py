@@ -60,6 +60,8 @@ class Behaviour:
     garbage: bool = False
     garbage_event: bytes = b"data: {truncated\n\n"
     tool_call: dict[str, Any] | None = None
+    #: Anthropic requests: the answer stopped on this stop sequence
+    stop_sequence: str | None = None
     #: OpenAI requests: answer exactly this JSON object (non-stream requests)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
@@ -316,6 +318,12 @@ class FakeUpstream:
             }
         )
 
+    def _anthropic_stop(self) -> str:
+        b = self.behaviour
+        if b.tool_call:
+            return "tool_use"
+        return "stop_sequence" if b.stop_sequence else "end_turn"
+
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body, failure = await self._record(request)
         if failure is not None:
@@ -339,8 +347,8 @@ class FakeUpstream:
                     "role": "assistant",
                     "model": body.get("model"),
                     "content": content,
-                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
-                    "stop_sequence": None,
+                    "stop_reason": self._anthropic_stop(),
+                    "stop_sequence": b.stop_sequence,
                     "usage": {
                         "input_tokens": b.prompt_tokens,
                         "output_tokens": b.completion_tokens,
@@ -408,8 +416,8 @@ class FakeUpstream:
             {
                 "type": "message_delta",
                 "delta": {
-                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
-                    "stop_sequence": None,
+                    "stop_reason": self._anthropic_stop(),
+                    "stop_sequence": b.stop_sequence,
                 },
                 "usage": {"output_tokens": b.completion_tokens},
             },

@@ -396,3 +396,128 @@ def test_both_sdks_list_the_served_models(gw: Gateway) -> None:
     assert not listed.has_more and listed.first_id == ids[0] and listed.last_id == ids[-1]
     openai_ids = [m.id for m in openai.OpenAI(base_url=gw.base_url, api_key="k").models.list()]
     assert openai_ids == ids
+
+
+def test_structured_outputs_reach_the_provider(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `output_config` was left out without a word: `messages.parse()` asked for JSON
+    and the provider was never told, so it answered prose the SDK could not parse."""
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "mail jane.doe@example.com"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+    fake.reset(reply='{"city": "Paris"}')
+    msg = client(gw).messages.create(
+        model="gpt-4o",
+        max_tokens=50,
+        messages=user("where?"),
+        output_config={"format": {"type": "json_schema", "schema": schema}},
+    )
+    assert json.loads(msg.content[0].text) == {"city": "Paris"}  # type: ignore[union-attr]
+    sent = fake.requests[0].body["response_format"]
+    assert sent["type"] == "json_schema" and sent["json_schema"]["name"] == "output"
+    assert sent["json_schema"]["schema"]["required"] == ["city"]
+    assert "jane.doe" not in json.dumps(sent)  # the policies read the schema too
+    fake.reset()
+    r = httpx.post(
+        gw.base_url + "/messages",
+        json={"model": "gpt-4o", "max_tokens": 5, "messages": user("hi"),
+              "output_config": {"format": {"type": "xml"}}},
+    )  # fmt: skip
+    assert r.status_code == 400 and "output_config.format" in r.json()["error"]["message"]
+    assert fake.requests == []
+
+
+def test_a_streamed_tool_call_without_usage_is_not_free(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: a stream's estimate counted only `content`, so a tool call streamed by a
+    provider that sends no usage cost 0 output tokens (answer, metrics, event, budget), where
+    the same answer as JSON was estimated from its arguments."""
+    args = json.dumps({"body": "word " * 400})
+    call = {"index": 0, "id": "c1", "type": "function",
+            "function": {"name": "write", "arguments": ""}}  # fmt: skip
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "tool_calls": [call]}, None),
+            ({"tool_calls": [{"index": 0, "function": {"arguments": args}}]}, None),
+            ({"refusal": "x" * 400}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).messages.stream(model="gpt-4o", max_tokens=900, messages=user("go")) as s:
+        final = s.get_final_message()
+    assert final.usage.output_tokens >= (len(args) + 400) // 4
+
+
+def test_a_stop_sequence_is_reported_as_one(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `stop_reason` was `end_turn` and `stop_sequence` null when the answer stopped on
+    one of `stop_sequences`, though the provider said which (vLLM's `stop_reason`), so a
+    caller could not tell a finished answer from one cut at its marker."""
+    choice = {"index": 0, "finish_reason": "stop", "stop_reason": "</step>",
+              "message": {"role": "assistant", "content": "Step one"}}  # fmt: skip
+    fake.reset(raw_json={"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+                         "choices": [choice]})  # fmt: skip
+    msg = client(gw).messages.create(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>", "END"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("stop_sequence", "</step>")
+    last = {"id": "chatcmpl-x", "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop", "stop_reason": "END"}]}  # fmt: skip
+    fake.reset(
+        raw_stream=chat_sse(({"role": "assistant", "content": "Step one"}, None)).replace(
+            b"data: [DONE]", b"data: " + json.dumps(last).encode() + b"\n\ndata: [DONE]"
+        )
+    )
+    with client(gw).messages.stream(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>", "END"]
+    ) as s:
+        final = s.get_final_message()
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
+    # a stop the request did not ask for (vLLM: a token id, an EOS) is the end of the turn
+    fake.reset(raw_json={"id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+                         "choices": [{**choice, "stop_reason": "other"}]})  # fmt: skip
+    msg = client(gw).messages.create(
+        model="gpt-4o", max_tokens=50, messages=user("go"), stop_sequences=["</step>"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("end_turn", None)
+
+
+def test_an_anthropic_target_s_stop_sequence_reaches_the_caller(
+    gw_anthropic: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: the Anthropic adapter turned `stop_sequence` into a plain `stop`, so a Messages
+    caller of an Anthropic target saw `end_turn` and no sequence (JSON and streams)."""
+    fake.reset(stop_sequence="END")
+    msg = client(gw_anthropic).messages.create(
+        model="claude-test-model", max_tokens=50, messages=user("hi"), stop_sequences=["END"]
+    )
+    assert (msg.stop_reason, msg.stop_sequence) == ("stop_sequence", "END")
+    assert fake.requests[0].body["stop_sequences"] == ["END"]
+    with client(gw_anthropic).messages.stream(
+        model="claude-test-model", max_tokens=50, messages=user("hi"), stop_sequences=["END"]
+    ) as s:
+        final = s.get_final_message()
+    assert (final.stop_reason, final.stop_sequence) == ("stop_sequence", "END")
+    assert final.content[0].text == fake.behaviour.reply  # type: ignore[union-attr]
+
+
+def test_a_base_url_ending_in_v1_gets_a_404_that_says_so(gw: Gateway) -> None:
+    """Before: `ANTHROPIC_BASE_URL=http://gateway:41002/v1` (as OpenAI apps are configured)
+    made the SDK post to /v1/v1/messages: a bare "Not Found" in OpenAI's shape."""
+    c = anthropic.Anthropic(base_url=gw.base_url, api_key="k", max_retries=0)
+    with pytest.raises(anthropic.NotFoundError) as err:
+        c.messages.create(model="gpt-4o", max_tokens=5, messages=user("hi"))
+    body = err.value.response.json()
+    assert body["type"] == "error" and "base URL ends in /v1" in body["error"]["message"]
+
+
+def test_server_side_mcp_is_400_not_dropped(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `mcp_servers` was left out without a word: the model answered without the
+    tools the caller gave it (and, were it sent on, would call them where no policy reads)."""
+    server = {"type": "url", "url": "https://mcp.example.com/sse", "name": "crm"}
+    with pytest.raises(anthropic.BadRequestError) as err:
+        client(gw).beta.messages.create(
+            model="gpt-4o", max_tokens=5, messages=user("hi"), mcp_servers=[server]
+        )
+    assert "mcp_servers" in err.value.body["error"]["message"]  # type: ignore[index]
+    assert fake.requests == []

@@ -300,3 +300,147 @@ def test_tool_calls_without_an_index_stay_apart(gw: Gateway, fake: FakeUpstream)
         final = s.get_final_response()
     got = [(i.call_id, i.name, json.loads(i.arguments)) for i in final.output]  # type: ignore[union-attr]
     assert got == [("a", "f", {"q": 1}), ("b", "g", {"x": 2})]
+
+
+def test_a_stored_prompt_template_is_400_not_dropped(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `prompt` was left out without a word: the provider answered "hi" alone, with
+    neither the template nor its variables (which no policy had read)."""
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gw).responses.create(
+            model="gpt-4o",
+            input="hi",
+            prompt={"id": "pmpt_1", "variables": {"customer": "jane.doe@example.com"}},
+        )
+    assert "'prompt'" in err.value.message and "instructions" in err.value.message
+    assert fake.requests == []
+
+
+def test_reasoning_tokens_are_reported(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `output_tokens_details.reasoning_tokens` was always 0, whatever the provider
+    reported, in JSON answers and in `response.completed`; cache writes were left out."""
+    usage = {"prompt_tokens": 10, "completion_tokens": 300, "total_tokens": 310,
+             "completion_tokens_details": {"reasoning_tokens": 256},
+             "prompt_tokens_details": {"cached_tokens": 2}, "cache_creation_input_tokens": 5}  # fmt: skip
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": "42"}}],
+        "usage": usage,
+    })  # fmt: skip
+    r = client(gw).responses.create(model="gpt-4o", input="hi", reasoning={"effort": "high"})
+    assert r.usage is not None and r.usage.output_tokens_details.reasoning_tokens == 256
+    assert r.usage.input_tokens_details.cached_tokens == 2
+    assert r.usage.input_tokens_details.cache_write_tokens == 5
+    chunk = {"id": "chatcmpl-x", "object": "chat.completion.chunk", "choices": [], "usage": usage}
+    fake.reset(
+        raw_stream=chat_sse(({"role": "assistant", "content": "42"}, None), ({}, "stop"))
+        .replace(b"data: [DONE]", b"data: " + json.dumps(chunk).encode() + b"\n\ndata: [DONE]")
+    )  # fmt: skip
+    with client(gw).responses.stream(model="gpt-4o", input="hi") as s:
+        final = s.get_final_response()
+    assert final.usage is not None and final.usage.output_tokens_details.reasoning_tokens == 256
+    assert final.usage.output_tokens == 300
+
+
+APPLY_PATCH: Any = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files",
+    "format": {"type": "grammar", "definition": "start: /.+/", "syntax": "lark"},
+}
+
+
+def test_custom_tools_both_ways(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: a custom (free-form) tool, as Codex declares `apply_patch`, was a 400, and so was
+    every request of such a client; its calls and their outputs could not be sent back."""
+    call = {"id": "call_7", "type": "custom",
+            "custom": {"name": "apply_patch", "input": "*** Begin Patch"}}  # fmt: skip
+    fake.reset(raw_json={
+        "id": "chatcmpl-x", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "tool_calls",
+                     "message": {"role": "assistant", "content": None, "tool_calls": [call]}}],
+    })  # fmt: skip
+    r = client(gw).responses.create(
+        model="gpt-4o",
+        tools=[APPLY_PATCH],
+        tool_choice={"type": "custom", "name": "apply_patch"},
+        input=[
+            {"role": "user", "content": "fix it"},
+            {"type": "custom_tool_call", "call_id": "c0", "name": "apply_patch", "input": "old"},
+            {"type": "custom_tool_call_output", "call_id": "c0", "output": "applied"},
+        ],
+    )
+    item = r.output[0]
+    assert item.type == "custom_tool_call" and item.call_id == "call_7"
+    assert (item.name, item.input) == ("apply_patch", "*** Begin Patch")
+    assert r.tools[0].type == "custom" and r.tool_choice.type == "custom"  # type: ignore[union-attr]
+    sent = fake.requests[0].body
+    assert sent["tools"] == [{"type": "custom", "custom": {
+        "name": "apply_patch", "description": "Edit files",
+        "format": {"type": "grammar", "grammar": {"definition": "start: /.+/", "syntax": "lark"}}}}]  # fmt: skip
+    assert sent["tool_choice"] == {"type": "custom", "custom": {"name": "apply_patch"}}
+    assert sent["messages"][1:] == [
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c0", "type": "custom", "custom": {"name": "apply_patch", "input": "old"}}]},
+        {"role": "tool", "tool_call_id": "c0", "content": "applied"},
+    ]  # fmt: skip
+    fake.reset()
+    with pytest.raises(openai.ConflictError):  # the policies read a call sent back
+        client(gw).responses.create(model="gpt-4o", tools=[APPLY_PATCH], input=[
+            {"type": "custom_tool_call", "call_id": "c0", "name": "apply_patch",
+             "input": "rename project\natlas"}])  # fmt: skip
+    assert fake.requests == []
+
+
+def test_a_streamed_custom_tool_call_is_governed(gw: Gateway, fake: FakeUpstream) -> None:
+    first = {"index": 0, "id": "call_7", "type": "custom",
+             "custom": {"name": "apply_patch", "input": ""}}  # fmt: skip
+
+    def stream(*pieces: str) -> bytes:
+        deltas = [({"tool_calls": [{"index": 0, "custom": {"input": p}}]}, None) for p in pieces]
+        opening = ({"role": "assistant", "content": None, "tool_calls": [first]}, None)
+        return chat_sse(opening, *deltas, ({}, "tool_calls"))
+
+    fake.reset(raw_stream=stream("*** Begin", " Patch for jane.doe@", "example.com"))
+    with client(gw).responses.stream(model="gpt-4o", input="fix", tools=[APPLY_PATCH]) as s:
+        kinds = [event.type for event in s]
+        final = s.get_final_response()
+    item = final.output[0]
+    assert item.type == "custom_tool_call" and item.name == "apply_patch"
+    assert item.input.startswith("*** Begin Patch for [REDACTED:") and "jane" not in item.input
+    assert "response.custom_tool_call_input.delta" in kinds
+    assert kinds[-3:] == [
+        "response.custom_tool_call_input.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    fake.reset(raw_stream=stream("about proj", "ect atlas and ", "more text " * 5))
+    blocked = client(gw).responses.stream(model="gpt-4o", input="fix", tools=[APPLY_PATCH])
+    with pytest.raises(openai.APIError) as err, blocked as s:
+        for _ in s:
+            pass
+    assert "dlp-filter" in err.value.message
+
+
+def test_a_streamed_custom_tool_call_without_usage_is_not_free(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: a stream's output estimate (no usage from the provider) left custom tool input
+    out, so such an answer cost 0 output tokens."""
+    first = {
+        "index": 0,
+        "id": "c",
+        "type": "custom",
+        "custom": {"name": "apply_patch", "input": ""},
+    }
+    patch = "*** Begin Patch\n" + "+ line\n" * 300
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "tool_calls": [first]}, None),
+            ({"tool_calls": [{"index": 0, "custom": {"input": patch}}]}, None),
+            ({}, "tool_calls"),
+        )
+    )
+    with client(gw).responses.stream(model="gpt-4o", input="fix", tools=[APPLY_PATCH]) as s:
+        final = s.get_final_response()
+    assert final.usage is not None and final.usage.output_tokens >= len(patch) // 4

@@ -2,9 +2,10 @@
 
 What a chat request can say is carried: system prompt, text and image blocks, tool use and
 tool results (each result becomes a `tool` message right after the assistant's call), tools and
-`tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, `stream`. What it
-cannot is refused with a 400 naming the block (documents, server tools) or left out when it only
-tunes the provider (`top_k`, `thinking`, `cache_control`, `service_tier`: see
+`tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, structured outputs
+(`output_config.format` as `response_format`), `stream`. What it cannot is refused with a 400
+naming the block (documents, server tools, `mcp_servers`) or left out when it only tunes the
+provider (`top_k`, `thinking`, `cache_control`, `service_tier`, `output_config.effort`: see
 `docs/anthropic-api.md`). Every text the provider would see is in the chat request, so the
 request policies read all of it.
 """
@@ -25,6 +26,13 @@ TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("max_tokens") is None:
         raise ValidationFailed("'max_tokens' is required: the most tokens the answer may have")
+    if body.get("mcp_servers"):
+        # tools the provider would call itself, with inputs and results no policy reads
+        raise ValidationFailed(
+            "'mcp_servers' is not supported by the gateway's /v1/messages (Anthropic's "
+            "server-side MCP connector, like its server tools): declare the tools in 'tools' "
+            "and call the MCP server from the client"
+        )
     messages = _system(body.get("system"))
     raw = body.get("messages")
     if not isinstance(raw, list) or not raw:
@@ -52,7 +60,30 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
         chat["tools"] = _tools(body["tools"])
     if body.get("tool_choice") is not None:
         _tool_choice(body["tool_choice"], chat)
+    _output_format(body, chat)
     return chat
+
+
+def _output_format(body: dict[str, Any], chat: dict[str, Any]) -> None:
+    """Structured outputs (`output_config.format`, or the older top-level `output_format`:
+    `{type: json_schema, schema}`, what the SDK's `messages.parse()` sends) -> the chat
+    request's `response_format` (not `strict`: OpenAI's strict mode refuses optional fields)."""
+    config = body.get("output_config")
+    if config is not None and not isinstance(config, dict):
+        raise ValidationFailed("'output_config' must be an object")
+    fmt = (config or {}).get("format")
+    if fmt is None:
+        fmt = body.get("output_format")
+    if fmt is None:
+        return
+    if not (
+        isinstance(fmt, dict)
+        and fmt.get("type") == "json_schema"
+        and isinstance(fmt.get("schema"), dict)
+    ):
+        raise ValidationFailed("'output_config.format' must be {type: json_schema, schema}")
+    schema = {"name": "output", "schema": fmt["schema"]}
+    chat["response_format"] = {"type": "json_schema", "json_schema": schema}
 
 
 def _system(system: Any) -> list[dict[str, Any]]:

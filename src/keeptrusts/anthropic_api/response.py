@@ -24,6 +24,18 @@ def stop_reason(finish: Any) -> str:
     return STOP_REASONS.get(str(finish), "end_turn")
 
 
+def stop_of(choice: dict[str, Any], chat: dict[str, Any]) -> tuple[str, str | None]:
+    """`stop_reason` and `stop_sequence`: a choice that stopped on one of the request's stop
+    sequences says which in `stop_reason` (vLLM's field; the Anthropic adapter's too)."""
+    finish = choice.get("finish_reason")
+    matched = choice.get("stop_reason")
+    if finish == "stop" and isinstance(matched, str) and matched:
+        stops = chat.get("stop")
+        if matched == stops or (isinstance(stops, list) and matched in stops):
+            return "stop_sequence", matched
+    return stop_reason(finish), None
+
+
 def message_id(chat_id: Any) -> str:
     """Anthropic-style `msg_…` id from the chat completion's (the provider's own id when the
     provider is Anthropic: its adapter made it `chatcmpl-msg_…`)."""
@@ -54,14 +66,15 @@ def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
         _tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)
     )
     u = ex.usage
+    reason, sequence = stop_of(choice, ex.body)
     return {
         "id": message_id(body.get("id")),
         "type": "message",
         "role": "assistant",
         "model": body.get("model") or ex.model,
         "content": content,
-        "stop_reason": stop_reason(choice.get("finish_reason")),
-        "stop_sequence": None,
+        "stop_reason": reason,
+        "stop_sequence": sequence,
         "usage": usage_of(
             u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens
         ),

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from keeptrusts.anthropic_api.response import message_id, stop_reason, usage_of
+from keeptrusts.anthropic_api.response import message_id, stop_of, usage_of
 from keeptrusts.errors import GatewayError
 from keeptrusts.pipeline.chat import obj
 from keeptrusts.pipeline.context import Exchange
@@ -41,6 +41,7 @@ class MessagesStream:
         self.tool_blocks: dict[int, int] = {}
         self.blocks = 0
         self.stop: str | None = None
+        self.stop_sequence: str | None = None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
@@ -55,7 +56,7 @@ class MessagesStream:
         out = [] if self.started else [self._start({})]
         for index in range(self.blocks):
             out.append(event("content_block_stop", {"type": "content_block_stop", "index": index}))
-        delta = {"stop_reason": self.stop or "end_turn", "stop_sequence": None}
+        delta = {"stop_reason": self.stop or "end_turn", "stop_sequence": self.stop_sequence}
         u = self.ex.usage
         usage = usage_of(
             u.input_tokens, u.output_tokens, u.cached_input_tokens, u.cache_write_tokens
@@ -101,9 +102,8 @@ class MessagesStream:
             for call in delta.get("tool_calls") or ():
                 if isinstance(call, dict):
                     out.append(self._tool(call))
-        reason = choice.get("finish_reason")
-        if reason:
-            self.stop = stop_reason(reason)
+        if choice.get("finish_reason"):
+            self.stop, self.stop_sequence = stop_of(choice, self.ex.body)
 
     def _text(self, field: str, text: str) -> bytes:
         begin = b""

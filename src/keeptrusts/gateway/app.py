@@ -42,15 +42,25 @@ def envelope_middleware(state: GatewayState) -> Middleware:
     return middleware
 
 
+#: what a path under two `/v1` means: a base URL with `/v1` given to an SDK that adds its own
+DOUBLED_V1 = (
+    "; the client's base URL ends in /v1 and the SDK added another: give the Anthropic SDK "
+    "the gateway's root (http://HOST:41002), and the OpenAI SDK http://HOST:41002/v1"
+)
+
+
 def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    path = request.path
+    doubled = exc.status == 404 and path.startswith("/v1/v1/")
     err: GatewayError = ValidationFailed(
-        f"{request.method} {request.path[:200]}: {exc.reason}",
+        f"{request.method} {path[:200]}: {exc.reason}" + (DOUBLED_V1 if doubled else ""),
         status=exc.status,
         code="not_found" if exc.status == 404 else "invalid_request",
     )
     allow = exc.headers.get("Allow")
     # under /v1/messages (count_tokens, a GET...), errors in that API's rendering
-    render = MESSAGES.error_body if request.path.startswith(MESSAGES.route) else None
+    messages = (path[3:] if doubled else path).startswith(MESSAGES.route)
+    render = MESSAGES.error_body if messages else None
     body = render(err) if render is not None else None
     return error_response(err, {"Allow": allow} if allow else None, body)
 

@@ -22,11 +22,14 @@ def take_usage(ex: Exchange, usage: Any) -> None:
         return
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+    out = usage.get("completion_tokens_details")
+    reasoning = out.get("reasoning_tokens") if isinstance(out, dict) else 0
     ex.usage = Usage(
         input_tokens=_int(usage.get("prompt_tokens")),
         output_tokens=_int(usage.get("completion_tokens")),
         cached_input_tokens=_int(cached),
         cache_write_tokens=_int(usage.get("cache_creation_input_tokens")),
+        reasoning_tokens=_int(reasoning),
     )
 
 

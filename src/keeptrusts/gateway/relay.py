@@ -26,11 +26,14 @@ from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.limits.estimate import choices
 from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
 from keeptrusts.pipeline.verdict import Evaluation, Stage
 from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
 from keeptrusts.streaming.chunks import ToolIndexes, flush_all, guard_chunk, is_empty
 from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
 
+#: a delta's texts besides tool-call arguments
+TEXT_FIELDS = ("content", *EXTRA_TEXT_FIELDS)
 SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
     "Cache-Control": "no-cache",
@@ -99,14 +102,37 @@ class Relay:
 
 
 def _text_len(data: dict[str, Any]) -> int:
+    """Characters of answer in one chunk, for an estimate without usage: the texts a JSON
+    answer's estimate counts (`finish.response_chars`): content, refusals, reasoning and
+    tool-call arguments and custom tool inputs (a streamed tool call alone is not free)."""
     n = 0
     for choice in data.get("choices") or ():
-        delta = choice.get("delta") if isinstance(choice, dict) else None
-        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-            n += len(delta["content"])
-        elif isinstance(choice, dict) and isinstance(choice.get("text"), str):
+        if not isinstance(choice, dict):
+            continue
+        if isinstance(choice.get("text"), str):
             n += len(choice["text"])
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            n += _delta_len(delta)
     return n
+
+
+def _delta_len(delta: dict[str, Any]) -> int:
+    n = 0
+    for name in TEXT_FIELDS:
+        if isinstance(delta.get(name), str):
+            n += len(delta[name])
+    calls = delta.get("tool_calls")
+    for call in calls if isinstance(calls, list) else ():
+        if isinstance(call, dict):
+            n += _input_len(call.get("function"), "arguments") + _input_len(call.get("custom"))
+    return n
+
+
+def _input_len(inner: Any, key: str = "input") -> int:
+    """A tool call's input: a function's JSON arguments, or a custom tool's text."""
+    text = inner.get(key) if isinstance(inner, dict) else None
+    return len(text) if isinstance(text, str) else 0
 
 
 async def relay(

@@ -27,6 +27,8 @@ class Usage:
     cached_input_tokens: int = 0
     #: prompt tokens written to a provider cache (Anthropic: billed above the input price)
     cache_write_tokens: int = 0
+    #: output tokens the model spent reasoning (counted in `output_tokens` too)
+    reasoning_tokens: int = 0
     estimated: bool = False
 
 

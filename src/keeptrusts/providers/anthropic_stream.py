@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from keeptrusts.providers.anthropic_translate import STOP_REASONS, usage_of
+from keeptrusts.providers.anthropic_translate import STOP_REASONS, matched_stop, usage_of
 
 
 class ChunkTranslator:
@@ -49,9 +49,11 @@ class ChunkTranslator:
             return self._block_delta(event)
         if kind == "message_delta":
             self.usage.update(event.get("usage") or {})
-            reason = (event.get("delta") or {}).get("stop_reason")
+            delta = event.get("delta") or {}
             self.finished = True
-            return [self._chunk({}, STOP_REASONS.get(str(reason), "stop"))]
+            chunk = self._chunk({}, STOP_REASONS.get(str(delta.get("stop_reason")), "stop"))
+            matched_stop(delta, chunk["choices"][0])
+            return [chunk]
         if kind == "message_stop":
             return [self.usage_chunk()]
         return []

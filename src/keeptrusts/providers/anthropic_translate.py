@@ -184,21 +184,29 @@ def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": message,
+        "finish_reason": STOP_REASONS.get(str(msg.get("stop_reason")), "stop"),
+        "logprobs": None,
+    }
+    matched_stop(msg, choice)
     return {
         "id": "chatcmpl-" + str(msg.get("id", "")),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": msg.get("model", model),
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": STOP_REASONS.get(str(msg.get("stop_reason")), "stop"),
-                "logprobs": None,
-            }
-        ],
+        "choices": [choice],
         "usage": usage_of(msg.get("usage") or {}),
     }
+
+
+def matched_stop(source: dict[str, Any], choice: dict[str, Any]) -> None:
+    """The stop sequence that ended the answer, in the choice's `stop_reason` (vLLM's field):
+    a chat completion has no other place for it, and `/v1/messages` answers report it."""
+    sequence = source.get("stop_sequence")
+    if source.get("stop_reason") == "stop_sequence" and isinstance(sequence, str):
+        choice["stop_reason"] = sequence
 
 
 def usage_of(u: dict[str, Any]) -> dict[str, Any]:

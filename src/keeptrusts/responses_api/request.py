@@ -1,11 +1,12 @@
 """A Responses API request -> the OpenAI chat request the governed path runs on.
 
-Carried: `instructions`, `input` (a string, or messages, function calls and their outputs),
-text and image parts, function tools and `tool_choice`, `text.format`, `reasoning.effort`,
-`max_output_tokens`, `temperature`, `top_p`, `user`, `parallel_tool_calls`, `stream`. The
-gateway keeps no conversation state: `previous_response_id`, `conversation`, item references and
-`background` are refused with a 400 saying to send the whole conversation, as are built-in
-tools and file inputs. Storage and tuning hints (`store`, `metadata`, `include`, `truncation`,
+Carried: `instructions`, `input` (a string, or messages, function and custom tool calls and
+their outputs), text and image parts, function and custom tools (`custom_tools.py`) and
+`tool_choice`, `text.format`, `reasoning.effort`, `max_output_tokens`, `temperature`, `top_p`,
+`user`, `parallel_tool_calls`, `stream`. The gateway keeps no conversation state:
+`previous_response_id`, `conversation`, item references and `background` are refused with a 400
+saying to send the whole conversation, as are stored prompt templates (`prompt`), built-in tools
+and file inputs. Storage and tuning hints (`store`, `metadata`, `include`, `truncation`,
 `service_tier`, `prompt_cache_key`...) are not carried (`docs/responses-api.md`). Every text the
 provider would see is in the chat request, so the request policies read all of it.
 """
@@ -18,6 +19,7 @@ import orjson
 
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
+from keeptrusts.responses_api import custom_tools
 
 SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "stream")
 STATEFUL = ("previous_response_id", "conversation", "background")
@@ -34,6 +36,13 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
                 f"'{key}' is not supported: the gateway keeps no conversation state; send the "
                 "whole conversation in 'input'"
             )
+    if body.get("prompt") is not None:
+        # its text and variables live at OpenAI: the policies could not read what the provider
+        # would see, and the provider would not get the template (the answer would ignore it)
+        raise ValidationFailed(
+            "'prompt' (a prompt template stored at OpenAI) is not supported: the gateway can "
+            "only govern text it sees; send the template's text as 'instructions' and 'input'"
+        )
     messages: list[dict[str, Any]] = []
     instructions = body.get("instructions")
     if instructions is not None:
@@ -84,14 +93,17 @@ def _input(value: Any, messages: list[dict[str, Any]]) -> None:
         if kind == "message":
             messages.append(_message(i, item))
         elif kind == "function_call":
-            _function_call(i, item, messages)
-        elif kind == "function_call_output":
-            messages.append(_function_output(i, item))
+            _join_call(_function_call(i, item), messages)
+        elif kind == "custom_tool_call":
+            _join_call(custom_tools.chat_call(i, item), messages)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
+            messages.append(_call_output(i, item, kind))
         elif not (isinstance(kind, str) and kind in SKIPPED_ITEMS):
             raise ValidationFailed(
                 f"input[{i}]: items of type {str(kind)[:40]!r} are not supported by the "
                 "gateway's /v1/responses (supported: message, function_call, "
-                "function_call_output; the gateway keeps no state for item references)"
+                "function_call_output, custom_tool_call, custom_tool_call_output; the gateway "
+                "keeps no state for item references)"
             )
     if len(messages) == before:
         raise ValidationFailed("'input' has no message or function call to send")
@@ -146,14 +158,17 @@ def _assistant_text(i: int, j: int, part: Any) -> str:
     return text
 
 
-def _function_call(i: int, item: dict[str, Any], messages: list[dict[str, Any]]) -> None:
-    """A call the model made earlier: joins the assistant message just before it, if any."""
+def _function_call(i: int, item: dict[str, Any]) -> dict[str, Any]:
     call_id, name, args = item.get("call_id"), item.get("name"), item.get("arguments")
     if not (isinstance(call_id, str) and isinstance(name, str) and isinstance(args, str)):
         raise ValidationFailed(
             f"input[{i}]: a function_call needs 'call_id', 'name' and 'arguments' strings"
         )
-    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
+
+
+def _join_call(call: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    """A call the model made earlier: joins the assistant message just before it, if any."""
     last = messages[-1] if messages else None
     if last is not None and last["role"] == "assistant":
         last.setdefault("tool_calls", []).append(call)
@@ -161,7 +176,7 @@ def _function_call(i: int, item: dict[str, Any], messages: list[dict[str, Any]])
         messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
 
 
-def _function_output(i: int, item: dict[str, Any]) -> dict[str, Any]:
+def _call_output(i: int, item: dict[str, Any], kind: str) -> dict[str, Any]:
     call_id, output = item.get("call_id"), item.get("output")
     if isinstance(output, list) and all(
         isinstance(p, dict) and p.get("type") == "input_text" and isinstance(p.get("text"), str)
@@ -170,8 +185,8 @@ def _function_output(i: int, item: dict[str, Any]) -> dict[str, Any]:
         output = "".join(p["text"] for p in output)
     if not (isinstance(call_id, str) and isinstance(output, str)):
         raise ValidationFailed(
-            f"input[{i}]: a function_call_output needs a 'call_id' string and an 'output' "
-            "string (or input_text parts)"
+            f"input[{i}]: a {kind} needs a 'call_id' string and an 'output' string (or "
+            "input_text parts)"
         )
     return {"role": "tool", "tool_call_id": call_id, "content": output}
 
@@ -179,16 +194,20 @@ def _function_output(i: int, item: dict[str, Any]) -> dict[str, Any]:
 def _tools(tools: Any) -> list[dict[str, Any]]:
     if not isinstance(tools, list):
         raise ValidationFailed("'tools' must be an array")
-    out = []
+    out: list[dict[str, Any]] = []
     for k, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("type") == "custom":
+            out.append(custom_tools.chat_tool(k, tool))
+            continue
         if (
             not isinstance(tool, dict)
             or tool.get("type") != "function"
             or not isinstance(tool.get("name"), str)
         ):
             raise ValidationFailed(
-                f"tools[{k}] must be a function tool with a 'name' (built-in tools such as "
-                "web_search or file_search are not supported by the gateway's /v1/responses)"
+                f"tools[{k}] must be a function or custom tool with a 'name' (built-in tools "
+                "such as web_search or file_search are not supported by the gateway's "
+                "/v1/responses)"
             )
         fn = {"name": tool["name"]}
         for key in ("description", "parameters", "strict"):
@@ -202,9 +221,12 @@ def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, str) and choice in CHOICES:
         return choice
     named = isinstance(choice, dict) and isinstance(choice.get("name"), str)
-    if named and choice.get("type") == "function":
-        return {"type": "function", "function": {"name": choice["name"]}}
-    raise ValidationFailed("'tool_choice' must be auto, none, required or {type: function, name}")
+    if named and choice.get("type") in ("function", "custom"):
+        kind = choice["type"]
+        return {"type": kind, kind: {"name": choice["name"]}}
+    raise ValidationFailed(
+        "'tool_choice' must be auto, none, required or {type: function|custom, name}"
+    )
 
 
 def _text_format(text: Any, chat: dict[str, Any]) -> None:

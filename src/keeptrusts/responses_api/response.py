@@ -8,6 +8,7 @@ from typing import Any
 
 from keeptrusts.pipeline.chat import API_REQUEST, first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.responses_api import custom_tools
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -43,6 +44,8 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
 
 
 def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type") == "custom":
+        return custom_tools.api_tool(tool)
     fn = obj(tool.get("function"))
     out = {"type": "function", "name": fn.get("name"), "parameters": fn.get("parameters")}
     out["description"] = fn.get("description")
@@ -52,7 +55,8 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, dict):
-        return {"type": "function", "name": obj(choice.get("function")).get("name")}
+        kind = "custom" if choice.get("type") == "custom" else "function"
+        return {"type": kind, "name": obj(choice.get(kind)).get("name")}
     return choice
 
 
@@ -64,9 +68,12 @@ def finish(response: dict[str, Any], finish_reason: Any, ex: Exchange) -> dict[s
     u = ex.usage
     response["usage"] = {
         "input_tokens": u.input_tokens,
-        "input_tokens_details": {"cached_tokens": u.cached_input_tokens},
+        "input_tokens_details": {
+            "cached_tokens": u.cached_input_tokens,
+            "cache_write_tokens": u.cache_write_tokens,
+        },
         "output_tokens": u.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": u.reasoning_tokens},
         "total_tokens": u.input_tokens + u.output_tokens,
     }
     return response
@@ -110,7 +117,10 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     if text or refusal:
         output.append(message_item(new_id("msg"), text, refusal, "completed"))
     for call in msg.get("tool_calls") or ():
-        if isinstance(call, dict):
+        if isinstance(call, dict) and custom_tools.is_custom(call):
+            text = custom_tools.call_input(call)
+            output.append(custom_tools.call_item(new_id("ctc"), call, text))
+        elif isinstance(call, dict):
             args = obj(call.get("function")).get("arguments")
             output.append(
                 call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")

@@ -2,8 +2,8 @@
 
     response.created, response.in_progress,
     per output item: response.output_item.added (+ response.content_part.added for a message),
-        then response.output_text.delta, response.refusal.delta or
-        response.function_call_arguments.delta events
+        then response.output_text.delta, response.refusal.delta,
+        response.function_call_arguments.delta or response.custom_tool_call_input.delta events
     at the end, per item in order: ... .done events, response.output_item.done,
     response.completed (or response.incomplete: the answer hit max_output_tokens, or was filtered)
 
@@ -25,6 +25,7 @@ import orjson
 from keeptrusts.errors import GatewayError
 from keeptrusts.pipeline.chat import obj
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.responses_api import custom_tools
 from keeptrusts.responses_api.response import (
     call_item,
     envelope,
@@ -42,7 +43,9 @@ class _Item:
     parts: list[str] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)
     call: dict[str, Any] | None = None
+    #: a call's arguments (a custom tool's input) as they came
     args: list[str] = field(default_factory=list)
+    custom: bool = False
 
 
 class ResponsesStream:
@@ -157,22 +160,41 @@ class ResponsesStream:
             index = len(self.items)
             if isinstance(chat_index, int):
                 self.calls[chat_index] = index
-            self.items.append(_Item(new_id("fc"), call=call))
-            added = call_item(self.items[-1].id, call, "", "in_progress")
-            out.append(
-                self._event("response.output_item.added", {"output_index": index, "item": added})
-            )
+            out.append(self._added(index, call))
         item = self.items[index]
-        args = obj(call.get("function")).get("arguments")
+        args = (
+            custom_tools.call_input(call)
+            if item.custom
+            else obj(call.get("function")).get("arguments")
+        )
         if isinstance(args, str) and args:
             item.args.append(args)
-            where = {"item_id": item.id, "output_index": index}
-            out.append(
-                self._event("response.function_call_arguments.delta", {**where, "delta": args})
+            where = {"item_id": item.id, "output_index": index, "delta": args}
+            kind = (
+                "response.custom_tool_call_input.delta"
+                if item.custom
+                else "response.function_call_arguments.delta"
             )
+            out.append(self._event(kind, where))
+
+    def _added(self, index: int, call: dict[str, Any]) -> bytes:
+        """A new call item (a function's, or a custom tool's: its first delta says which)."""
+        if custom_tools.is_custom(call):
+            item = _Item(new_id("ctc"), call=call, custom=True)
+            added = custom_tools.call_item(item.id, call, "")
+        else:
+            item = _Item(new_id("fc"), call=call)
+            added = call_item(item.id, call, "", "in_progress")
+        self.items.append(item)
+        return self._event("response.output_item.added", {"output_index": index, "item": added})
 
     def _finish_item(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
-        if item.call is not None:
+        if item.call is not None and item.custom:
+            text = "".join(item.args)
+            done = custom_tools.call_item(item.id, item.call, text)
+            where = {"item_id": item.id, "output_index": index, "input": text}
+            out.append(self._event("response.custom_tool_call_input.done", where))
+        elif item.call is not None:
             arguments = "".join(item.args)
             done = call_item(item.id, item.call, arguments, "completed")
             where = {"item_id": item.id, "output_index": index}
