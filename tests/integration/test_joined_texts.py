@@ -17,10 +17,9 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.gateway import Gateway
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.configs import ENV, openai_config
-from tests.integration.test_policies_e2e import CHAIN, POLICY
+from tests.integration.governed import governed
 
 IMAGE = {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}
 SECRETS = ("jane.doe@example.com", "4111111111111111", "project atlas")
@@ -28,23 +27,14 @@ SECRETS = ("jane.doe@example.com", "4111111111111111", "project atlas")
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
-    factory = GatewayFactory(tmp_path_factory.mktemp("joined"))
-    yield factory.start(
-        openai_config(("a", upstream.base_url), chain=CHAIN, policy=POLICY), env=ENV
-    )
-    factory.stop_all()
+    yield from governed(tmp_path_factory, upstream, "joined")
 
 
 @pytest.fixture(scope="module")
 def gw_anthropic(
     tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream
 ) -> Iterator[Gateway]:
-    factory = GatewayFactory(tmp_path_factory.mktemp("joined-a"))
-    config = openai_config(
-        ("c", upstream.base_url), chain=CHAIN, policy=POLICY, provider="anthropic"
-    )
-    yield factory.start(config, env=ENV)
-    factory.stop_all()
+    yield from governed(tmp_path_factory, upstream, "joined-a", provider="anthropic")
 
 
 def text(t: str) -> dict[str, Any]:

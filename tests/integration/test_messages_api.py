@@ -15,31 +15,21 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.gateway import Gateway, GatewayFactory
+from tests.fakes.gateway import Gateway
 from tests.fakes.upstream import TEXT_THEN_TOOL_CALL, FakeUpstream, chat_sse
-from tests.integration.configs import ENV, openai_config
-from tests.integration.test_policies_e2e import CHAIN, POLICY
+from tests.integration.governed import governed
 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
-    factory = GatewayFactory(tmp_path_factory.mktemp("msgs"))
-    yield factory.start(
-        openai_config(("a", upstream.base_url), chain=CHAIN, policy=POLICY), env=ENV
-    )
-    factory.stop_all()
+    yield from governed(tmp_path_factory, upstream, "msgs")
 
 
 @pytest.fixture(scope="module")
 def gw_anthropic(
     tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream
 ) -> Iterator[Gateway]:
-    factory = GatewayFactory(tmp_path_factory.mktemp("msgs-a"))
-    config = openai_config(
-        ("c", upstream.base_url), chain=CHAIN, policy=POLICY, provider="anthropic"
-    )
-    yield factory.start(config, env=ENV)
-    factory.stop_all()
+    yield from governed(tmp_path_factory, upstream, "msgs-a", provider="anthropic")
 
 
 def client(gw: Gateway) -> anthropic.Anthropic:
