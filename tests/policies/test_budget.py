@@ -270,4 +270,4 @@ async def test_a_request_that_can_never_fit_says_so() -> None:
     refused = await budget(WORST / 2).on_request(exchange())
     assert refused.result is Result.BLOCK and isinstance(refused.error, RateLimited)
     assert "more than the whole day budget" in refused.error.message
-    assert "cannot run until max_tokens" in refused.error.message
+    assert "cannot run until its output cap (max_tokens" in refused.error.message

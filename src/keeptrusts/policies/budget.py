@@ -250,15 +250,16 @@ class Budget(Policy):
             message = (
                 f"budget exceeded: this request may cost up to ${need:.6f}, more than the whole "
                 f"{rule.window} budget of ${rule.limit_usd:g} for this {rule.scope} "
-                f"(policy {self.name!r}); it cannot run until max_tokens (or the prompt) is "
-                "lowered"
+                f"(policy {self.name!r}); it cannot run until its output cap (max_tokens; "
+                "max_output_tokens on /v1/responses) or the prompt is lowered"
             )
         else:
             message = (
                 f"budget exceeded: this request may cost up to ${need:.6f} and the "
                 f"{rule.window} budget of ${rule.limit_usd:g} for this {rule.scope} has "
                 f"${max(0.0, rule.limit_usd - to_usd(res.spent + res.reserved)):.6f} left "
-                f"(policy {self.name!r}); lower max_tokens or retry after the Retry-After delay"
+                f"(policy {self.name!r}); lower max_tokens (max_output_tokens on "
+                "/v1/responses) or retry after the Retry-After delay"
             )
         error = RateLimited(
             message, retry_after=res.retry_after, code="budget_exceeded", policy=self.name

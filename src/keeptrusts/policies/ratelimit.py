@@ -192,7 +192,8 @@ class RateLimit(Policy):
             message = (
                 f"rate limit exceeded: this request counts {tokens} tokens (prompt estimate and "
                 f"output cap), more than {what} ({limit}) for {scope}, set by policy "
-                f"{self.name!r}; it cannot run until max_tokens (or the prompt) is lowered"
+                f"{self.name!r}; it cannot run until its output cap (max_tokens; "
+                "max_output_tokens on /v1/responses) or the prompt is lowered"
             )
         error = RateLimited(
             message, retry_after=refusal.retry_after, code="rate_limited", policy=self.name
