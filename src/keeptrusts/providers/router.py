@@ -33,7 +33,9 @@ class Router:
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
         self._cache: dict[str, tuple[Provider, ...]] = {}
-        self._rr = itertools.count()
+        #: round_robin turns, one per model: with one turn shared by every model, traffic
+        #: alternating between two models (chat, then embeddings) sent each to one target
+        self._turns: dict[str, itertools.count[int]] = {}
 
     def matching(self, model: str) -> tuple[Provider, ...]:
         hit = self._cache.get(model)
@@ -47,20 +49,30 @@ class Router:
         """The targets to try for `model`, in order, skipping open circuits when possible."""
         targets = list(self.matching(model))
         if len(targets) > 1:
-            targets = self._order(targets)
+            targets = self._order(model, targets)
             healthy = [p for p in targets if self.breakers[p.id].available()]
             targets = healthy + [p for p in targets if p not in healthy]
         return targets[: self.max_attempts]
 
-    def _order(self, targets: list[Provider]) -> list[Provider]:
+    def _order(self, model: str, targets: list[Provider]) -> list[Provider]:
         if self.strategy == "round_robin":
-            k = next(self._rr) % len(targets)
+            k = next(self._turn(model)) % len(targets)
             return targets[k:] + targets[:k]
         if self.strategy == "weighted":
             return _weighted_shuffle(targets)
         if self.strategy == "lowest_latency":
             return sorted(targets, key=lambda p: self.latency[p.id])
         return targets
+
+    def _turn(self, model: str) -> itertools.count[int]:
+        """The round_robin turn of this model (past `MAX_CACHED_MODELS` models, the others
+        share one turn: the names come from requests)."""
+        turn = self._turns.get(model)
+        if turn is None:
+            if len(self._turns) >= MAX_CACHED_MODELS:
+                model = ""
+            turn = self._turns.setdefault(model, itertools.count())
+        return turn
 
     def served_models(self) -> list[str]:
         names: set[str] = set()
