@@ -62,3 +62,31 @@ def test_round_robin_turns_per_model_even_when_models_alternate(
     for path in ("/v1/chat/completions", "/v1/embeddings"):
         assert paths(fake).count(path) == 2, paths(fake)
         assert paths(second).count(path) == 2, paths(second)
+
+
+def test_targets_that_cannot_serve_an_endpoint_are_skipped(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """An `anthropic` target first for every model: embeddings and completions go to the
+    OpenAI target after it (they were refused with a 400, the next target never tried)."""
+    targets = [("claude", "anthropic", fake.base_url), ("gpt", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    assert embed(gw.base_url).status_code == 200
+    body = {"model": "gpt-3.5-turbo-instruct", "prompt": "hi"}
+    r = httpx.post(gw.base_url + "/completions", json=body, timeout=15)
+    assert r.status_code == 200 and r.json()["choices"][0]["text"] == "from the second target"
+    assert chat(gw.base_url).json()["choices"][0]["message"]["content"] == fake.behaviour.reply
+    assert paths(fake) == ["/v1/messages"]
+    assert paths(second) == ["/v1/embeddings", "/v1/completions"]
+
+
+def test_an_endpoint_no_matching_target_serves_is_a_clear_400(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
+    r = embed(gw.base_url)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["type"] == "validation_error" and err["code"] == "invalid_request"
+    assert "/v1/embeddings" in err["message"] and "'claude' (anthropic)" in err["message"]
+    assert fake.requests == []

@@ -12,7 +12,13 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from keeptrusts.errors import GatewayError, RateLimited, UpstreamFailed, model_not_found
+from keeptrusts.errors import (
+    GatewayError,
+    RateLimited,
+    UpstreamFailed,
+    ValidationFailed,
+    model_not_found,
+)
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.telemetry.metrics import Metrics
@@ -21,6 +27,12 @@ from keeptrusts.telemetry.tracing import ProviderSpan
 T = TypeVar("T")
 PROVIDER_SPAN = "_provider_span"
 PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
+#: the client's path of each `ProviderCall.endpoint`, for errors
+ENDPOINT_PATHS = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+}
 
 
 async def complete(ex: Exchange, call: ProviderCall, metrics: Metrics) -> dict[str, Any]:
@@ -79,9 +91,9 @@ async def _with_fallback(
     attempt: Callable[[Provider], Awaitable[T]],
 ) -> T:
     router = ex.runtime.router
-    plan = router.plan(ex.model)
+    plan = router.plan(ex.model, call.endpoint)
     if not plan:
-        raise model_not_found(ex.model)
+        raise _not_served(router.matching(ex.model), ex.model, call.endpoint)
     last: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
@@ -118,6 +130,18 @@ async def _with_fallback(
         return result
     assert last is not None
     raise to_gateway_error(last)
+
+
+def _not_served(matching: tuple[Provider, ...], model: str, endpoint: str) -> GatewayError:
+    """No target to try: none serves the model, or none of those that do serves `endpoint`."""
+    if not matching:
+        return model_not_found(model)
+    kinds = ", ".join(f"{p.id!r} ({p.target.provider})" for p in matching)
+    return ValidationFailed(
+        f"model {model!r} is served only by targets that do not serve {ENDPOINT_PATHS[endpoint]}: "
+        f"{kinds}; add a target of another kind for it to providers.targets",
+        code="invalid_request",
+    )
 
 
 def to_gateway_error(exc: UpstreamError) -> GatewayError:

@@ -18,6 +18,7 @@ from keeptrusts.streaming import sse
 
 class AnthropicProvider(Provider):
     system = "anthropic"
+    endpoints = frozenset({"chat"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

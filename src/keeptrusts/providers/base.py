@@ -114,6 +114,8 @@ class Provider:
 
     #: the `gen_ai.system` value for traces
     system = "openai"
+    #: the `ProviderCall.endpoint`s this kind serves (the router skips it for the others)
+    endpoints: frozenset[str] = frozenset({"chat", "completions", "embeddings"})
 
     def upstream_model(self, requested: str) -> str:
         return self.target.model or requested

@@ -32,6 +32,8 @@ class Router:
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
+        #: some target serves only some endpoints: plans filter by endpoint
+        self._partial = any(p.endpoints != Provider.endpoints for p in providers)
         self._cache: dict[str, tuple[Provider, ...]] = {}
         #: round_robin turns, one per model: with one turn shared by every model, traffic
         #: alternating between two models (chat, then embeddings) sent each to one target
@@ -45,9 +47,13 @@ class Router:
                 self._cache[model] = hit
         return hit
 
-    def plan(self, model: str) -> list[Provider]:
-        """The targets to try for `model`, in order, skipping open circuits when possible."""
+    def plan(self, model: str, endpoint: str) -> list[Provider]:
+        """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
+        possible. Targets of a kind that cannot serve `endpoint` (an `anthropic` target for
+        embeddings) are left out, so that the targets after them still can."""
         targets = list(self.matching(model))
+        if self._partial:
+            targets = [p for p in targets if endpoint in p.endpoints]
         if len(targets) > 1:
             targets = self._order(model, targets)
             healthy = [p for p in targets if self.breakers[p.id].available()]
