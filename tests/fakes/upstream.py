@@ -56,6 +56,8 @@ class Behaviour:
     #: after this many chunks, fail: "abort" drops the connection, "error" sends an error event
     fail_after_chunks: int | None = None
     fail_kind: str = "abort"
+    #: JSON requests: send the headers and half the body, then drop the connection
+    drop_json: bool = False
     #: send invalid JSON / truncated SSE (streams: `garbage_event` as the second event)
     garbage: bool = False
     garbage_event: bytes = b"data: {truncated\n\n"
@@ -183,6 +185,8 @@ class FakeUpstream:
             "total_tokens": b.prompt_tokens + b.completion_tokens,
         }
         if not body.get("stream"):
+            if b.drop_json:
+                return await self._drop_json(request)
             if b.garbage:
                 return web.Response(body=b"{not json", content_type="application/json")
             if b.raw_json is not None:
@@ -295,6 +299,16 @@ class FakeUpstream:
         transport = request.transport
         if transport is not None:
             transport.abort()
+        return resp
+
+    async def _drop_json(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = 4096
+        await resp.prepare(request)
+        await resp.write(b'{"id": "chatcmpl-cut", "choices": [')
+        await asyncio.sleep(0.05)  # (the half body leaves before the reset)
+        if request.transport is not None:
+            request.transport.abort()
         return resp
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:

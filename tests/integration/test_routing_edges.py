@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -43,6 +44,15 @@ def chat(base_url: str, stream: bool = False) -> httpx.Response:
 def embed(base_url: str) -> httpx.Response:
     body = {"model": "text-embedding-3-small", "input": "hi"}
     return httpx.post(base_url + "/embeddings", json=body, timeout=15)
+
+
+def answer(r: httpx.Response, stream: bool) -> str:
+    if not stream:
+        return str(r.json()["choices"][0]["message"]["content"])
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 
 
 def paths(fake: FakeUpstream) -> list[str]:
@@ -90,3 +100,32 @@ def test_an_endpoint_no_matching_target_serves_is_a_clear_400(
     assert err["type"] == "validation_error" and err["code"] == "invalid_request"
     assert "/v1/embeddings" in err["message"] and "'claude' (anthropic)" in err["message"]
     assert fake.requests == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_connection_dropped_before_anything_reached_the_client_falls_back(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, stream: bool
+) -> None:
+    """The provider sends its headers, then resets the connection: nothing reached the
+    client, so the next target answers (it was a 502 'truncated response', never retried)."""
+    fake.reset(drop_json=True, fail_after_chunks=0)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = chat(gw.base_url, stream=stream)
+    assert r.status_code == 200, r.text
+    assert answer(r, stream) == "from the second target"
+    assert len(fake.requests) == 1 and len(second.requests) == 1
+    text = httpx.get(gw.url + "/metrics").text
+    assert 'keeptrusts_gateway_upstream_attempts_total{outcome="connect_error",provider="a"} 1.0' in text  # fmt: skip
+
+
+def test_a_connection_dropped_with_no_target_left_is_a_503(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    fake.reset(drop_json=True)
+    gw = gateways.start(config(("a", "openai", fake.base_url)), env=ENV)
+    r = chat(gw.base_url)
+    assert r.status_code == 503, r.text
+    err = r.json()["error"]
+    assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable"
+    assert "dropped the connection" in err["message"]

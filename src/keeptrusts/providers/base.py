@@ -4,6 +4,7 @@ An adapter speaks one upstream wire format. It receives the (governed) request i
 shape and returns OpenAI-shaped JSON or OpenAI-shaped stream chunks, so policies and the
 handler only ever see one format. Failures become `UpstreamError` with a `kind` the fallback
 rules understand (connect_error, timeout, 5xx, 429) or a non-retryable one (4xx, protocol).
+A connection that drops mid-answer is a `connect_error`, as one reset before the headers.
 """
 
 from __future__ import annotations
@@ -175,8 +176,12 @@ class Provider:
                 "connect_error", f"target {self.id!r} is unreachable ({exc})", target=self.id
             )
         if isinstance(exc, aiohttp.ClientPayloadError):
+            # the connection dropped mid-answer: a transport failure like a reset before
+            # the headers, so fallback may retry it while nothing has reached the client
             return UpstreamError(
-                "protocol", f"target {self.id!r} sent a truncated response", target=self.id
+                "connect_error",
+                f"target {self.id!r} dropped the connection mid-response",
+                target=self.id,
             )
         if isinstance(exc, aiohttp.ClientError):
             return UpstreamError(
