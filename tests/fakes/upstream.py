@@ -62,6 +62,8 @@ class Behaviour:
     garbage: bool = False
     garbage_event: bytes = b"data: {truncated\n\n"
     tool_call: dict[str, Any] | None = None
+    #: Anthropic answers: this `stop_reason` instead of end_turn / tool_use
+    stop_reason: str | None = None
     #: OpenAI requests: answer exactly this JSON object (non-stream requests)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
@@ -330,6 +332,10 @@ class FakeUpstream:
             }
         )
 
+    def _stop_reason(self) -> str:
+        b = self.behaviour
+        return b.stop_reason or ("tool_use" if b.tool_call else "end_turn")
+
     async def _anthropic(self, request: web.Request) -> web.StreamResponse:
         body, failure = await self._record(request)
         if failure is not None:
@@ -353,7 +359,7 @@ class FakeUpstream:
                     "role": "assistant",
                     "model": body.get("model"),
                     "content": content,
-                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
+                    "stop_reason": self._stop_reason(),
                     "stop_sequence": None,
                     "usage": {
                         "input_tokens": b.prompt_tokens,
@@ -422,7 +428,7 @@ class FakeUpstream:
             {
                 "type": "message_delta",
                 "delta": {
-                    "stop_reason": "tool_use" if b.tool_call else "end_turn",
+                    "stop_reason": self._stop_reason(),
                     "stop_sequence": None,
                 },
                 "usage": {"output_tokens": b.completion_tokens},

@@ -130,3 +130,19 @@ def test_a_streamed_tool_call_starts_as_openai_does(gateways: GatewayFactory, fa
         "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         == fake.behaviour.reply
     )
+
+
+def test_a_full_context_window_is_finish_reason_length(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """Anthropic's `model_context_window_exceeded` cut the answer short, as `max_tokens`
+    does: the client must see `length`, not `stop` (a complete answer)."""
+    fake.reset(stop_reason="model_context_window_exceeded")
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    messages: Any = [{"role": "user", "content": "hi"}]
+    resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
+    assert resp.choices[0].finish_reason == "length"
+    chunks = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages, stream=True)
+    reasons = [ch.choices[0].finish_reason for ch in chunks if ch.choices]
+    assert reasons[-1] == "length"
