@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import httpx
 import pytest
@@ -129,3 +131,16 @@ def test_a_connection_dropped_with_no_target_left_is_a_503(
     err = r.json()["error"]
     assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable"
     assert "dropped the connection" in err["message"]
+
+
+def test_retry_after_as_an_http_date_is_passed_on_in_seconds(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """RFC 9110 lets a provider (or the proxy before it) send `Retry-After` as a date: the
+    client must still be told to wait about that long (it was told 1 second)."""
+    when = datetime.now(UTC) + timedelta(seconds=120)
+    fake.reset(status=429, retry_after=format_datetime(when, usegmt=True))
+    gw = gateways.start(config(("a", "openai", fake.base_url)), env=ENV)
+    r = chat(gw.base_url)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited"
+    assert 60 <= int(r.headers["retry-after"]) <= 121

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiohttp
@@ -182,9 +184,18 @@ def _error_message(raw: bytes) -> str:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait, from `Retry-After` as seconds or as an HTTP date (RFC 9110 allows
+    both; a date read as nothing became a 1-second wait)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # (`-0000`: UTC, says RFC 5322)
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
