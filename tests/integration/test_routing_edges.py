@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -144,3 +146,28 @@ def test_retry_after_as_an_http_date_is_passed_on_in_seconds(
     r = chat(gw.base_url)
     assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited"
     assert 60 <= int(r.headers["retry-after"]) <= 121
+
+
+def test_a_half_open_target_gets_one_trial_not_every_request(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """Once its cooldown has passed, a target that timed out gets one trial request; the
+    requests arriving while that trial waits go to the next target at once (each of them
+    waited for the dead target's timeout first)."""
+    fake.reset(first_byte_delay=30)  # never answers within first_byte
+    text = config(("a", "openai", fake.base_url), ("b", "openai", second.base_url))
+    breaker = "  circuit_breaker: {failure_threshold: 1, cooldown_seconds: 0.5}\n"
+    text = text.replace("  routing:", breaker + "  routing:")
+    gw = gateways.start(text, env=ENV)
+    assert chat(gw.base_url).status_code == 200  # a times out: its breaker opens
+    assert len(fake.requests) == 1
+    time.sleep(0.6)  # the cooldown passes
+    with ThreadPoolExecutor(4) as pool:
+        trial = pool.submit(chat, gw.base_url)  # the trial: waits for a's timeout
+        while len(fake.requests) < 2:
+            time.sleep(0.01)
+        others = [pool.submit(chat, gw.base_url) for _ in range(3)]
+        assert all(f.result().status_code == 200 for f in others)
+        assert len(fake.requests) == 2  # (all three went to a first, and waited)
+        assert trial.result().status_code == 200
+    assert len(second.requests) == 5

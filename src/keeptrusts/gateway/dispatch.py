@@ -99,6 +99,7 @@ async def _with_fallback(
         ex.provider = provider.id
         span = _span(ex, provider, call)
         t0 = time.perf_counter()
+        router.started(provider)
         try:
             result = await attempt(provider)
         except asyncio.CancelledError:  # the client went away while the provider worked
@@ -120,6 +121,8 @@ async def _with_fallback(
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue
             raise to_gateway_error(exc) from exc
+        finally:
+            router.ended(provider)
         elapsed = time.perf_counter() - t0
         ex.upstream_seconds += elapsed
         metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()

@@ -88,6 +88,13 @@ class Router:
                 names.add(p.target.model)
         return sorted(names)
 
+    def started(self, p: Provider) -> None:
+        """An attempt on `p` begins (its breaker's trial, when it is past its threshold)."""
+        self.breakers[p.id].start()
+
+    def ended(self, p: Provider) -> None:
+        self.breakers[p.id].end()
+
     def succeeded(self, p: Provider, seconds: float) -> None:
         self.breakers[p.id].success()
         self.last_ok[p.id] = True
