@@ -146,3 +146,27 @@ def test_a_full_context_window_is_finish_reason_length(
     chunks = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages, stream=True)
     reasons = [ch.choices[0].finish_reason for ch in chunks if ch.choices]
     assert reasons[-1] == "length"
+
+
+def test_a_streamed_tool_call_without_arguments_has_an_empty_object(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """Anthropic streams a tool's input as JSON pieces, only an empty one for a tool without
+    parameters: the client must end with `{}` (as OpenAI sends, and as the JSON answer
+    has), not `""`, which `json.loads` refuses."""
+    fake.reset(reply="", tool_call={"name": "now", "arguments": ""})
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    tool: Any = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
+    messages: Any = [{"role": "user", "content": "time?"}]
+    chunks = c.chat.completions.create(
+        model="claude-sonnet-4-5", messages=messages, tools=[tool], stream=True
+    )
+    arguments = "".join(
+        call.function.arguments or ""
+        for ch in chunks
+        if ch.choices
+        for call in ch.choices[0].delta.tool_calls or []
+        if call.function is not None
+    )
+    assert json.loads(arguments) == {}
