@@ -46,6 +46,8 @@ class Behaviour:
     #: answer `status` only to the first N requests (then 200); -1 means always
     fail_times: int = -1
     retry_after: str | None = None
+    #: failing requests: the error body is cut (the connection dropped) after its start
+    cut_error_body: bool = False
     prompt_tokens: int = 11
     completion_tokens: int = 7
     include_usage: bool = True
@@ -145,7 +147,9 @@ class FakeUpstream:
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
-    async def _record(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+    async def _record(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], web.StreamResponse | None]:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
         self.requests.append(
@@ -162,6 +166,8 @@ class FakeUpstream:
         if b.first_byte_delay:
             await asyncio.sleep(b.first_byte_delay)
         failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
+        if failing and b.cut_error_body:
+            return body, await self._cut_error(request)
         if failing:
             headers = {"Retry-After": b.retry_after} if b.retry_after else None
             err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
@@ -301,6 +307,18 @@ class FakeUpstream:
         transport = request.transport
         if transport is not None:
             transport.abort()
+        return resp
+
+    async def _cut_error(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=self.behaviour.status, headers={"Content-Type": "application/json"}
+        )
+        resp.content_length = 4096
+        await resp.prepare(request)
+        await resp.write(b'{"error": {"message": "fake fail')
+        await asyncio.sleep(0.05)  # (the start of the body leaves before the reset)
+        if request.transport is not None:
+            request.transport.abort()
         return resp
 
     async def _drop_json(self, request: web.Request) -> web.StreamResponse:

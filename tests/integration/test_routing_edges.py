@@ -171,3 +171,30 @@ def test_a_half_open_target_gets_one_trial_not_every_request(
         assert len(fake.requests) == 2  # (all three went to a first, and waited)
         assert trial.result().status_code == 200
     assert len(second.requests) == 5
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_error_status_whose_body_is_cut_falls_back(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, stream: bool
+) -> None:
+    """A 503 whose body never arrives whole is still a 503: the next target answers (it
+    was a bare 500 internal_error, with a traceback in the log, and no fallback)."""
+    fake.reset(status=503, cut_error_body=True)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = chat(gw.base_url, stream=stream)
+    assert r.status_code == 200, r.text
+    assert answer(r, stream) == "from the second target"
+    assert "Traceback" not in gw.logs()
+
+
+def test_an_error_status_whose_body_is_cut_with_no_target_left_is_a_502(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    fake.reset(status=503, cut_error_body=True)
+    gw = gateways.start(config(("a", "openai", fake.base_url)), env=ENV)
+    r = chat(gw.base_url)
+    assert r.status_code == 502, r.text
+    err = r.json()["error"]
+    assert err["type"] == "upstream_error" and err["code"] == "upstream_error"
+    assert "HTTP 503" in err["message"]

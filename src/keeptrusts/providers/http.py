@@ -65,7 +65,12 @@ class AnswerRefused(UpstreamError, UpstreamFailed):  # type: ignore[misc]  # (`s
 async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     if resp.status < 400:
         return
-    raw = await read_bounded(resp.content, MAX_ERROR_BODY)
+    try:
+        raw = await read_bounded(resp.content, MAX_ERROR_BODY)
+    except (aiohttp.ClientError, TimeoutError):
+        # the body was cut or stalled: the status alone says what failed (and whether
+        # another target may be tried), and the message has no detail
+        raw = b""
     detail = relayed_detail(_error_message(raw), resp.request_info.headers)
     retry_after = _retry_after(resp.headers.get("Retry-After"))
     kind = "429" if resp.status == 429 else "5xx" if resp.status >= 500 else "4xx"
