@@ -46,6 +46,8 @@ class Behaviour:
     #: answer `status` only to the first N requests (then 200); -1 means always
     fail_times: int = -1
     retry_after: str | None = None
+    #: failing requests: a `Location` header (with a 3xx `status`: a redirect)
+    location: str | None = None
     #: failing requests: the error body is cut (the connection dropped) after its start
     cut_error_body: bool = False
     prompt_tokens: int = 11
@@ -169,7 +171,9 @@ class FakeUpstream:
         if failing and b.cut_error_body:
             return body, await self._cut_error(request)
         if failing:
-            headers = {"Retry-After": b.retry_after} if b.retry_after else None
+            headers = {"Retry-After": b.retry_after} if b.retry_after else {}
+            if b.location:
+                headers["Location"] = b.location
             err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
             return body, web.json_response(err, status=b.status, headers=headers)
         return body, None

@@ -198,3 +198,21 @@ def test_an_error_status_whose_body_is_cut_with_no_target_left_is_a_502(
     err = r.json()["error"]
     assert err["type"] == "upstream_error" and err["code"] == "upstream_error"
     assert "HTTP 503" in err["message"]
+
+
+@pytest.mark.parametrize("status", [301, 307])
+def test_a_provider_redirect_is_not_followed_with_the_key(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, status: int
+) -> None:
+    """A redirect from the provider (a base_url on http behind an https redirect, or a
+    hostile proxy) is reported, not followed: aiohttp followed it to any host with the
+    target's `x-api-key` / `api-key` header, and turned a 301's POST into a GET."""
+    elsewhere = f"http://localhost:{second.port}/v1/messages"  # (another origin)
+    fake.reset(status=status, location=elsewhere)
+    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
+    r = chat(gw.base_url)
+    assert second.requests == []
+    assert r.status_code == 502, r.text
+    err = r.json()["error"]
+    assert err["type"] == "upstream_error" and err["code"] == "upstream_error"
+    assert f"HTTP {status}" in err["message"] and "base_url" in err["message"]

@@ -136,7 +136,11 @@ class Provider:
         from keeptrusts.providers.http import raise_for_status
 
         try:
-            resp = await self.session.post(url, data=data, headers=headers, timeout=self.timeout)
+            # (a redirect is reported, not followed: aiohttp would send the key headers to
+            # any host it names, and a 301 or 302 would turn the POST into a GET)
+            resp = await self.session.post(
+                url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except Exception as exc:
             raise self.fail(exc) from exc
         try:

@@ -63,8 +63,11 @@ class AnswerRefused(UpstreamError, UpstreamFailed):  # type: ignore[misc]  # (`s
 
 
 async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
-    if resp.status < 400:
+    if resp.status < 300:
         return
+    if resp.status < 400:
+        resp.release()
+        raise _redirected(resp, target)
     try:
         raw = await read_bounded(resp.content, MAX_ERROR_BODY)
     except (aiohttp.ClientError, TimeoutError):
@@ -78,6 +81,19 @@ async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     if detail:
         msg += f": {detail}"
     raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
+
+
+def _redirected(resp: aiohttp.ClientResponse, target: str) -> UpstreamError:
+    """A redirect is not followed (see `Provider.post`): the target's base_url is wrong."""
+    where = relayed_detail(resp.headers.get("Location", ""), resp.request_info.headers)
+    return UpstreamError(
+        "protocol",
+        f"target {target!r} answered HTTP {resp.status}"
+        + (f" (a redirect to {where})" if where else " (a redirect)")
+        + "; redirects are not followed: set its base_url to the URL the provider serves",
+        status=resp.status,
+        target=target,
+    )
 
 
 async def read_bounded(
