@@ -170,3 +170,17 @@ def test_a_streamed_tool_call_without_arguments_has_an_empty_object(
         if call.function is not None
     )
     assert json.loads(arguments) == {}
+
+
+def test_a_base_url_without_v1_reaches_the_messages_api(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """`base_url: https://api.anthropic.com` (the Anthropic SDK's base URL, and the public
+    docs' example) reaches `/v1/messages`: it posted to `/messages`, a 404 on every request."""
+    root = fake.base_url.removesuffix("/v1")
+    gw = gateways.start(openai_config(("claude", root), provider="anthropic"), env=ENV)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    messages: Any = [{"role": "user", "content": "hi"}]
+    resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
+    assert resp.choices[0].message.content == fake.behaviour.reply
+    assert [r.path for r in fake.requests] == ["/v1/messages"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -15,6 +16,16 @@ from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamErr
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
+DEFAULT_BASE = "https://api.anthropic.com/v1"
+
+
+def _api_base(url: str) -> str:
+    """The URL `/messages` is appended to. A base_url with no path is the API's host (as the
+    Anthropic SDK and the public docs write it: `https://api.anthropic.com`), whose Messages
+    API is under `/v1`; a base_url with a path (a proxy's) is taken as it is."""
+    base = url.rstrip("/")
+    return base if urlsplit(base).path else base + "/v1"
+
 
 class AnthropicProvider(Provider):
     system = "anthropic"
@@ -22,7 +33,7 @@ class AnthropicProvider(Provider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.base = (self.target.base_url or "https://api.anthropic.com/v1").rstrip("/")
+        self.base = _api_base(self.target.base_url or DEFAULT_BASE)
         self.headers = self.base_headers(
             {"content-type": "application/json", "anthropic-version": self.target.anthropic_version}
         )
