@@ -216,3 +216,15 @@ def test_a_provider_redirect_is_not_followed_with_the_key(
     err = r.json()["error"]
     assert err["type"] == "upstream_error" and err["code"] == "upstream_error"
     assert f"HTTP {status}" in err["message"] and "base_url" in err["message"]
+
+
+def test_an_openai_base_url_without_v1_reaches_the_api(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """`base_url: https://api.openai.com` (as the public docs' Python SDK page writes it)
+    reaches `/v1/chat/completions`: it posted to `/chat/completions`, a 404 every time."""
+    root = fake.base_url.removesuffix("/v1")
+    gw = gateways.start(config(("a", "openai", root)), env=ENV)
+    assert chat(gw.base_url).status_code == 200
+    assert embed(gw.base_url).status_code == 200
+    assert paths(fake) == ["/v1/chat/completions", "/v1/embeddings"]

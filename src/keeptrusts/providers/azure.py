@@ -20,6 +20,7 @@ DEPLOYMENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 class AzureOpenAIProvider(OpenAIProvider):
     system = "az.ai.openai"
     default_base = "https://example.openai.azure.com"
+    root_path = ""  # (the deployment URL is built in `url`)
 
     def auth_headers(self) -> dict[str, str]:
         return {"api-key": self.api_key} if self.api_key else {}
