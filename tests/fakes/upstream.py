@@ -84,6 +84,8 @@ class Recorded:
     header_lines: list[tuple[str, str]] = field(default_factory=list)
     #: the body's bytes as sent
     raw: bytes = b""
+    #: the URL's query string
+    query: str = ""
 
 
 @dataclass
@@ -141,6 +143,8 @@ class FakeUpstream:
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/openai/deployments/{dep}/chat/completions", self._openai)
+        app.router.add_post("/openai/deployments/{dep}/embeddings", self._embeddings)
+        app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -161,6 +165,7 @@ class FakeUpstream:
                 body,
                 [(k.lower(), v) for k, v in request.headers.items()],
                 raw,
+                request.query_string,
             )
         )
         b = self.behaviour

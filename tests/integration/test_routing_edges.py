@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import Behaviour, FakeUpstream
-from tests.integration.configs import ENV
+from tests.integration.configs import ENV, PROVIDER_KEY
 
 
 @pytest.fixture
@@ -228,3 +228,31 @@ def test_an_openai_base_url_without_v1_reaches_the_api(
     assert chat(gw.base_url).status_code == 200
     assert embed(gw.base_url).status_code == 200
     assert paths(fake) == ["/v1/chat/completions", "/v1/embeddings"]
+
+
+def test_azure_deployment_urls_and_the_v1_api(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """The resource endpoint gets deployment URLs with `api-version`; Azure's v1 API endpoint
+    (`.../openai/v1`, what the portal shows since 2025) gets OpenAI's paths, the deployment
+    in the body and no `api-version` (it got `/openai/v1/openai/deployments/...`: a 404)."""
+    root = fake.base_url.removesuffix("/v1")
+    v1 = second.base_url.removesuffix("/v1") + "/openai/v1"
+    text = config(("classic", "azure-openai", root), ("v1", "azure-openai", v1))
+    text = text.replace('models: ["*"]', 'models: ["*"]\n      model: my-deployment', 2)
+    text = text.replace("  routing: {strategy: ordered}", "  routing: {strategy: round_robin}")
+    gw = gateways.start(text, env=ENV)
+    assert chat(gw.base_url).status_code == 200
+    assert embed(gw.base_url).status_code == 200
+    assert chat(gw.base_url).status_code == 200
+    classic = fake.requests
+    assert [r.path for r in classic] == [
+        "/openai/deployments/my-deployment/chat/completions",
+        "/openai/deployments/my-deployment/embeddings",
+    ]
+    assert all(r.query == "api-version=2024-10-21" for r in classic)
+    assert [r.path for r in second.requests] == ["/openai/v1/chat/completions"]
+    sent = second.requests[0]
+    assert sent.query == "" and sent.body["model"] == "my-deployment"
+    for r in [*classic, *second.requests]:
+        assert r.headers["api-key"] == PROVIDER_KEY and "authorization" not in r.headers

@@ -1,7 +1,8 @@
 """Azure OpenAI: deployment URLs, the `api-version` query parameter and the `api-key` header.
 
 `base_url` is the resource endpoint (`https://<resource>.openai.azure.com`); the deployment is
-the target's `model` (or the requested model name when `model` is unset).
+the target's `model` (or the requested model name when `model` is unset). A base_url ending in
+`/openai/v1` is Azure's v1 API instead, which takes OpenAI's paths.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from keeptrusts.providers.base import ProviderCall
 from keeptrusts.providers.openai import PATHS, OpenAIProvider
 
 DEFAULT_API_VERSION = "2024-10-21"
+#: a base_url ending so is Azure's v1 API (`https://<resource>.openai.azure.com/openai/v1`):
+#: OpenAI's paths, the deployment as the body's `model`, no `api-version`
+V1_SUFFIX = "/openai/v1"
 
 #: what an Azure deployment name is made of; anything else (a `/`, `..`, `?`) would change
 #: the URL's path, so a request could reach a deployment its model name does not name
@@ -26,6 +30,8 @@ class AzureOpenAIProvider(OpenAIProvider):
         return {"api-key": self.api_key} if self.api_key else {}
 
     def url(self, call: ProviderCall) -> str:
+        if self.base.endswith(V1_SUFFIX):  # the v1 API: OpenAI's paths, model in the body
+            return self.base + PATHS[call.endpoint]
         deployment = self.target.model or str(call.body.get("model", ""))
         if not _valid_deployment(deployment):
             raise ValidationFailed(
