@@ -21,6 +21,7 @@ from keeptrusts.errors import (
 )
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.tracing import ProviderSpan
 
@@ -93,7 +94,7 @@ async def _with_fallback(
     router = ex.runtime.router
     plan = router.plan(ex.model, call.endpoint)
     if not plan:
-        raise _not_served(router.matching(ex.model), ex.model, call.endpoint)
+        raise _not_served(router, ex.model, call.endpoint)
     last: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
@@ -135,10 +136,22 @@ async def _with_fallback(
     raise to_gateway_error(last)
 
 
-def _not_served(matching: tuple[Provider, ...], model: str, endpoint: str) -> GatewayError:
-    """No target to try: none serves the model, or none of those that do serves `endpoint`."""
+def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
+    """No target to try: none serves the model (or only targets left out for want of their
+    key), or none of those that do serves `endpoint`."""
+    matching = router.matching(model)
     if not matching:
-        return model_not_found(model)
+        unkeyed = router.unkeyed(model)
+        if not unkeyed:
+            return model_not_found(model)
+        ids = ", ".join(repr(t.id) for t in unkeyed)
+        return UpstreamFailed(
+            f"model {model!r} is served only by targets left out of service at start: {ids} "
+            "(the environment variable of their secret_key_ref is not set; see the gateway's "
+            "log); set it and restart the gateway",
+            status=503,
+            code="upstream_unavailable",
+        )
     kinds = ", ".join(f"{p.id!r} ({p.target.provider})" for p in matching)
     return ValidationFailed(
         f"model {model!r} is served only by targets that do not serve {ENDPOINT_PATHS[endpoint]}: "

@@ -10,7 +10,7 @@ import itertools
 import random
 from collections.abc import Sequence
 
-from keeptrusts.config.model import Providers
+from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider
 from keeptrusts.providers.circuit import Breaker
@@ -32,6 +32,10 @@ class Router:
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
+        served = {p.id for p in providers}
+        #: the targets left out for an unset key variable (`build_providers`), with their
+        #: globs: a request only they would serve is told why (it was a 404 model_not_found)
+        self._unkeyed = [(t, GlobSet(t.models)) for t in settings.targets if t.id not in served]
         #: some target serves only some endpoints: plans filter by endpoint
         self._partial = any(p.endpoints != Provider.endpoints for p in providers)
         self._cache: dict[str, tuple[Provider, ...]] = {}
@@ -46,6 +50,10 @@ class Router:
             if len(self._cache) < MAX_CACHED_MODELS:
                 self._cache[model] = hit
         return hit
+
+    def unkeyed(self, model: str) -> list[Target]:
+        """The targets left out of service for want of their key that would serve `model`."""
+        return [t for t, globs in self._unkeyed if globs.match(model)]
 
     def plan(self, model: str, endpoint: str) -> list[Provider]:
         """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
