@@ -46,6 +46,9 @@ class Behaviour:
     #: answer `status` only to the first N requests (then 200); -1 means always
     fail_times: int = -1
     retry_after: str | None = None
+    #: request fields answered 400 "Unrecognized request argument supplied" (older Azure
+    #: api-versions refuse `stream_options`)
+    refused_fields: tuple[str, ...] = ()
     #: failing requests: a `Location` header (with a 3xx `status`: a redirect)
     location: str | None = None
     #: failing requests: the error body is cut (the connection dropped) after its start
@@ -173,6 +176,11 @@ class FakeUpstream:
         if b.first_byte_delay:
             await asyncio.sleep(b.first_byte_delay)
         failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
+        refused = [name for name in b.refused_fields if name in body]
+        if refused:
+            message = f"Unrecognized request argument supplied: {refused[0]}"
+            err = {"error": {"message": message, "type": "invalid_request_error"}}
+            return body, web.json_response(err, status=400)
         if failing and b.cut_error_body:
             return body, await self._cut_error(request)
         if failing:

@@ -270,3 +270,27 @@ def test_a_model_served_only_by_a_target_without_its_key_says_so(
     assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable"
     assert "'openai-primary'" in err["message"] and "secret_key_ref" in err["message"]
     assert fake.requests == []
+
+
+def test_azure_api_versions_before_stream_options_still_stream(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """The gateway asks for streamed usage (`stream_options`), which Azure api-versions
+    before 2024-09-01 refuse: every stream to such a target was a 400 the client never
+    caused. They are sent without it (usage is then estimated); later versions keep it."""
+    fake.reset(refused_fields=("stream_options",))
+    root = fake.base_url.removesuffix("/v1")
+    text = config(("az", "azure-openai", root)).replace(
+        'models: ["*"]', 'models: ["*"]\n      model: dep\n      api_version: "2024-06-01"'
+    )
+    gw = gateways.start(text, env=ENV)
+    r = chat(gw.base_url, stream=True)
+    assert r.status_code == 200, r.text
+    assert answer(r, stream=True) == fake.behaviour.reply
+    assert "stream_options" not in fake.requests[0].body
+    assert fake.requests[0].query == "api-version=2024-06-01"
+    fake.reset()
+    gw = gateways.start(config(("az", "azure-openai", root)), env=ENV)
+    body = {"model": "dep", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    assert httpx.post(gw.base_url + "/chat/completions", json=body).status_code == 200
+    assert fake.requests[0].body["stream_options"] == {"include_usage": True}
