@@ -71,7 +71,7 @@ class Behaviour:
     tool_call: dict[str, Any] | None = None
     #: Anthropic answers: this `stop_reason` instead of end_turn / tool_use
     stop_reason: str | None = None
-    #: OpenAI requests: answer exactly this JSON object (non-stream requests)
+    #: answer exactly this JSON object (non-stream requests, OpenAI and Anthropic)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
     raw_stream: bytes | None = None
@@ -376,6 +376,8 @@ class FakeUpstream:
         if failure is not None:
             return failure
         b = self.behaviour
+        if not body.get("stream") and b.raw_json is not None:
+            return web.json_response(b.raw_json)
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
             if b.tool_call:

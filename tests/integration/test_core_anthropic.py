@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import openai
+import pytest
 
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
@@ -184,3 +186,26 @@ def test_a_base_url_without_v1_reaches_the_messages_api(
     resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
     assert resp.choices[0].message.content == fake.behaviour.reply
     assert [r.path for r in fake.requests] == ["/v1/messages"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "msg_1", "type": "message", "content": ["just text"], "stop_reason": "end_turn"},
+        {"id": "msg_1", "type": "message", "content": "text", "stop_reason": "end_turn"},
+        {"status": "ok"},
+    ],
+)
+def test_an_answer_that_is_not_a_message_is_a_502(
+    gateways: GatewayFactory, fake: FakeUpstream, answer: dict[str, Any]
+) -> None:
+    """A 200 that is not a Messages answer (a proxy's page, a block that is not an object)
+    is the provider's protocol error: it was a bare 500 with a traceback, or an empty
+    completion passed off as the answer."""
+    fake.reset(raw_json=answer)
+    gw = start(gateways, fake)
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["type"] == "upstream_error"
+    assert "Traceback" not in gw.logs()

@@ -60,7 +60,20 @@ class AnthropicProvider(Provider):
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         msg = await self.read_json(await self._post(call))
-        return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+        blocks = msg.get("content")
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise self._not_a_message()
+        try:
+            return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+        except (TypeError, AttributeError, ValueError) as exc:  # a field of another type
+            raise self._not_a_message() from exc
+
+    def _not_a_message(self) -> UpstreamError:
+        return UpstreamError(
+            "protocol",
+            f"target {self.id!r} answered 200 with something that is not a Messages answer",
+            target=self.id,
+        )
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
