@@ -294,3 +294,18 @@ def test_azure_api_versions_before_stream_options_still_stream(
     body = {"model": "dep", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     assert httpx.post(gw.base_url + "/chat/completions", json=body).status_code == 200
     assert fake.requests[0].body["stream_options"] == {"include_usage": True}
+
+
+def test_every_target_rate_limited_retries_after_the_soonest(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """Every target answered 429: the client may come back when the first of them is free
+    (it was told the last one's wait: 60 s here, though the first frees up in 5)."""
+    fake.reset(status=429, retry_after="5")
+    second.reset(status=429, retry_after="60")
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = chat(gw.base_url)
+    assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited"
+    assert r.headers["retry-after"] == "5"
+    assert len(fake.requests) == 1 and len(second.requests) == 1

@@ -118,10 +118,10 @@ async def _with_fallback(
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
             if exc.kind in ("connect_error", "timeout", "5xx"):
                 router.failed(provider)
-            last = exc
+            last = _soonest_wait(last, exc)
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue
-            raise to_gateway_error(exc) from exc
+            raise to_gateway_error(last) from exc
         finally:
             router.ended(provider)
         elapsed = time.perf_counter() - t0
@@ -134,6 +134,18 @@ async def _with_fallback(
         return result
     assert last is not None
     raise to_gateway_error(last)
+
+
+def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:
+    """`exc`, the attempt that failed last; when it and the one before were both 429s, with
+    the sooner of their `Retry-After`s: every target rate-limited, the client may come back
+    as soon as the first of them is free (fallback finds it)."""
+    if previous is None or previous.kind != "429" or exc.kind != "429":
+        return exc
+    waits = [w for w in (previous.retry_after, exc.retry_after) if w is not None]
+    if waits:
+        exc.retry_after = min(waits)
+    return exc
 
 
 def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
