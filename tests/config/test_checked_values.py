@@ -147,3 +147,21 @@ def test_state_url_with_whitespace_is_refused(url: str) -> None:
     message = problems(HEAD + f"state:\n  backend: redis\n  url: {url}\n")
     assert message.startswith("cfg.yaml:5: state.url: the URL contains whitespace")
     assert "PASSWORD" not in message and "FOLDEDPW" not in message
+
+
+@pytest.mark.parametrize(
+    ("field", "written", "value"),
+    [
+        ("api_version", "2024-06-01", "2024-06-01"),
+        ("api_version", "2024-09-01-preview", "2024-09-01-preview"),
+        ("anthropic_version", "2023-06-01", "2023-06-01"),
+    ],
+)
+def test_provider_versions_written_unquoted_are_their_text(
+    field: str, written: str, value: str
+) -> None:
+    """`api_version: 2024-06-01` unquoted is a YAML date: the gateway refused to start
+    ('Input should be a valid string') on the way the Azure and Anthropic docs write it."""
+    loaded = load_texts([("cfg.yaml", target(f"{field}: {written}"))])
+    assert loaded.config.providers is not None
+    assert getattr(loaded.config.providers.targets[0], field) == value

@@ -46,6 +46,13 @@ class Behaviour:
     #: answer `status` only to the first N requests (then 200); -1 means always
     fail_times: int = -1
     retry_after: str | None = None
+    #: request fields answered 400 "Unrecognized request argument supplied" (older Azure
+    #: api-versions refuse `stream_options`)
+    refused_fields: tuple[str, ...] = ()
+    #: failing requests: a `Location` header (with a 3xx `status`: a redirect)
+    location: str | None = None
+    #: failing requests: the error body is cut (the connection dropped) after its start
+    cut_error_body: bool = False
     prompt_tokens: int = 11
     completion_tokens: int = 7
     include_usage: bool = True
@@ -56,13 +63,17 @@ class Behaviour:
     #: after this many chunks, fail: "abort" drops the connection, "error" sends an error event
     fail_after_chunks: int | None = None
     fail_kind: str = "abort"
+    #: JSON requests: send the headers and half the body, then drop the connection
+    drop_json: bool = False
     #: send invalid JSON / truncated SSE (streams: `garbage_event` as the second event)
     garbage: bool = False
     garbage_event: bytes = b"data: {truncated\n\n"
     tool_call: dict[str, Any] | None = None
     #: Anthropic requests: the answer stopped on this stop sequence
     stop_sequence: str | None = None
-    #: OpenAI requests: answer exactly this JSON object (non-stream requests)
+    #: Anthropic answers: this `stop_reason` instead of end_turn / tool_use / stop_sequence
+    stop_reason: str | None = None
+    #: answer exactly this JSON object (non-stream requests, OpenAI and Anthropic)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
     raw_stream: bytes | None = None
@@ -78,6 +89,8 @@ class Recorded:
     header_lines: list[tuple[str, str]] = field(default_factory=list)
     #: the body's bytes as sent
     raw: bytes = b""
+    #: the URL's query string
+    query: str = ""
 
 
 @dataclass
@@ -135,6 +148,8 @@ class FakeUpstream:
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/messages", self._anthropic)
         app.router.add_post("/openai/deployments/{dep}/chat/completions", self._openai)
+        app.router.add_post("/openai/deployments/{dep}/embeddings", self._embeddings)
+        app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -143,7 +158,9 @@ class FakeUpstream:
         assert server is not None
         self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
-    async def _record(self, request: web.Request) -> tuple[dict[str, Any], web.Response | None]:
+    async def _record(
+        self, request: web.Request
+    ) -> tuple[dict[str, Any], web.StreamResponse | None]:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
         self.requests.append(
@@ -153,6 +170,7 @@ class FakeUpstream:
                 body,
                 [(k.lower(), v) for k, v in request.headers.items()],
                 raw,
+                request.query_string,
             )
         )
         b = self.behaviour
@@ -160,8 +178,17 @@ class FakeUpstream:
         if b.first_byte_delay:
             await asyncio.sleep(b.first_byte_delay)
         failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
+        refused = [name for name in b.refused_fields if name in body]
+        if refused:
+            message = f"Unrecognized request argument supplied: {refused[0]}"
+            err = {"error": {"message": message, "type": "invalid_request_error"}}
+            return body, web.json_response(err, status=400)
+        if failing and b.cut_error_body:
+            return body, await self._cut_error(request)
         if failing:
-            headers = {"Retry-After": b.retry_after} if b.retry_after else None
+            headers = {"Retry-After": b.retry_after} if b.retry_after else {}
+            if b.location:
+                headers["Location"] = b.location
             err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
             return body, web.json_response(err, status=b.status, headers=headers)
         return body, None
@@ -185,6 +212,8 @@ class FakeUpstream:
             "total_tokens": b.prompt_tokens + b.completion_tokens,
         }
         if not body.get("stream"):
+            if b.drop_json:
+                return await self._drop_json(request)
             if b.garbage:
                 return web.Response(body=b"{not json", content_type="application/json")
             if b.raw_json is not None:
@@ -299,6 +328,28 @@ class FakeUpstream:
             transport.abort()
         return resp
 
+    async def _cut_error(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=self.behaviour.status, headers={"Content-Type": "application/json"}
+        )
+        resp.content_length = 4096
+        await resp.prepare(request)
+        await resp.write(b'{"error": {"message": "fake fail')
+        await asyncio.sleep(0.05)  # (the start of the body leaves before the reset)
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+
+    async def _drop_json(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.content_length = 4096
+        await resp.prepare(request)
+        await resp.write(b'{"id": "chatcmpl-cut", "choices": [')
+        await asyncio.sleep(0.05)  # (the half body leaves before the reset)
+        if request.transport is not None:
+            request.transport.abort()
+        return resp
+
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
         body, failure = await self._record(request)
         if failure is not None:
@@ -320,6 +371,8 @@ class FakeUpstream:
 
     def _anthropic_stop(self) -> str:
         b = self.behaviour
+        if b.stop_reason:
+            return b.stop_reason
         if b.tool_call:
             return "tool_use"
         return "stop_sequence" if b.stop_sequence else "end_turn"
@@ -329,6 +382,8 @@ class FakeUpstream:
         if failure is not None:
             return failure
         b = self.behaviour
+        if not body.get("stream") and b.raw_json is not None:
+            return web.json_response(b.raw_json)
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
             if b.tool_call:

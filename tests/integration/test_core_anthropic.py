@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import openai
+import pytest
 
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
@@ -130,3 +132,80 @@ def test_a_streamed_tool_call_starts_as_openai_does(gateways: GatewayFactory, fa
         "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         == fake.behaviour.reply
     )
+
+
+def test_a_full_context_window_is_finish_reason_length(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """Anthropic's `model_context_window_exceeded` cut the answer short, as `max_tokens`
+    does: the client must see `length`, not `stop` (a complete answer)."""
+    fake.reset(stop_reason="model_context_window_exceeded")
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    messages: Any = [{"role": "user", "content": "hi"}]
+    resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
+    assert resp.choices[0].finish_reason == "length"
+    chunks = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages, stream=True)
+    reasons = [ch.choices[0].finish_reason for ch in chunks if ch.choices]
+    assert reasons[-1] == "length"
+
+
+def test_a_streamed_tool_call_without_arguments_has_an_empty_object(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """Anthropic streams a tool's input as JSON pieces, only an empty one for a tool without
+    parameters: the client must end with `{}` (as OpenAI sends, and as the JSON answer
+    has), not `""`, which `json.loads` refuses."""
+    fake.reset(reply="", tool_call={"name": "now", "arguments": ""})
+    gw = start(gateways, fake)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    tool: Any = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
+    messages: Any = [{"role": "user", "content": "time?"}]
+    chunks = c.chat.completions.create(
+        model="claude-sonnet-4-5", messages=messages, tools=[tool], stream=True
+    )
+    arguments = "".join(
+        call.function.arguments or ""
+        for ch in chunks
+        if ch.choices
+        for call in ch.choices[0].delta.tool_calls or []
+        if call.function is not None
+    )
+    assert json.loads(arguments) == {}
+
+
+def test_a_base_url_without_v1_reaches_the_messages_api(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """`base_url: https://api.anthropic.com` (the Anthropic SDK's base URL, and the public
+    docs' example) reaches `/v1/messages`: it posted to `/messages`, a 404 on every request."""
+    root = fake.base_url.removesuffix("/v1")
+    gw = gateways.start(openai_config(("claude", root), provider="anthropic"), env=ENV)
+    c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    messages: Any = [{"role": "user", "content": "hi"}]
+    resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
+    assert resp.choices[0].message.content == fake.behaviour.reply
+    assert [r.path for r in fake.requests] == ["/v1/messages"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"id": "msg_1", "type": "message", "content": ["just text"], "stop_reason": "end_turn"},
+        {"id": "msg_1", "type": "message", "content": "text", "stop_reason": "end_turn"},
+        {"status": "ok"},
+    ],
+)
+def test_an_answer_that_is_not_a_message_is_a_502(
+    gateways: GatewayFactory, fake: FakeUpstream, answer: dict[str, Any]
+) -> None:
+    """A 200 that is not a Messages answer (a proxy's page, a block that is not an object)
+    is the provider's protocol error: it was a bare 500 with a traceback, or an empty
+    completion passed off as the answer."""
+    fake.reset(raw_json=answer)
+    gw = start(gateways, fake)
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+    assert r.status_code == 502, r.text
+    assert r.json()["error"]["type"] == "upstream_error"
+    assert "Traceback" not in gw.logs()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from typing import Annotated, Any, Literal
 
 import yarl
@@ -109,6 +110,12 @@ class Target(Strict):
     timeouts: Timeouts = Timeouts()
     #: extra static headers sent upstream (never secrets: use secret_key_ref)
     headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("api_version", "anthropic_version", mode="before")
+    @classmethod
+    def _date_as_text(cls, v: Any) -> Any:
+        # `api_version: 2024-10-21` unquoted is a YAML date: its text is the version
+        return v.isoformat() if isinstance(v, date) else v
 
 
 FallbackOn = Literal["connect_error", "timeout", "5xx", "429"]

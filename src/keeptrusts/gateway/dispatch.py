@@ -12,15 +12,28 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from keeptrusts.errors import GatewayError, RateLimited, UpstreamFailed, model_not_found
+from keeptrusts.errors import (
+    GatewayError,
+    RateLimited,
+    UpstreamFailed,
+    ValidationFailed,
+    model_not_found,
+)
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.tracing import ProviderSpan
 
 T = TypeVar("T")
 PROVIDER_SPAN = "_provider_span"
 PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
+#: the client's path of each `ProviderCall.endpoint`, for errors
+ENDPOINT_PATHS = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+}
 
 
 async def complete(ex: Exchange, call: ProviderCall, metrics: Metrics) -> dict[str, Any]:
@@ -79,14 +92,15 @@ async def _with_fallback(
     attempt: Callable[[Provider], Awaitable[T]],
 ) -> T:
     router = ex.runtime.router
-    plan = router.plan(ex.model)
+    plan = router.plan(ex.model, call.endpoint)
     if not plan:
-        raise model_not_found(ex.model)
+        raise _not_served(router, ex.model, call.endpoint)
     last: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
         span = _span(ex, provider, call)
         t0 = time.perf_counter()
+        router.started(provider)
         try:
             result = await attempt(provider)
         except asyncio.CancelledError:  # the client went away while the provider worked
@@ -104,10 +118,12 @@ async def _with_fallback(
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
             if exc.kind in ("connect_error", "timeout", "5xx"):
                 router.failed(provider)
-            last = exc
+            last = _soonest_wait(last, exc)
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue
-            raise to_gateway_error(exc) from exc
+            raise to_gateway_error(last) from exc
+        finally:
+            router.ended(provider)
         elapsed = time.perf_counter() - t0
         ex.upstream_seconds += elapsed
         metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()
@@ -118,6 +134,42 @@ async def _with_fallback(
         return result
     assert last is not None
     raise to_gateway_error(last)
+
+
+def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:
+    """`exc`, the attempt that failed last; when it and the one before were both 429s, with
+    the sooner of their `Retry-After`s: every target rate-limited, the client may come back
+    as soon as the first of them is free (fallback finds it)."""
+    if previous is None or previous.kind != "429" or exc.kind != "429":
+        return exc
+    waits = [w for w in (previous.retry_after, exc.retry_after) if w is not None]
+    if waits:
+        exc.retry_after = min(waits)
+    return exc
+
+
+def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
+    """No target to try: none serves the model (or only targets left out for want of their
+    key), or none of those that do serves `endpoint`."""
+    matching = router.matching(model)
+    if not matching:
+        unkeyed = router.unkeyed(model)
+        if not unkeyed:
+            return model_not_found(model)
+        ids = ", ".join(repr(t.id) for t in unkeyed)
+        return UpstreamFailed(
+            f"model {model!r} is served only by targets left out of service at start: {ids} "
+            "(the environment variable of their secret_key_ref is not set; see the gateway's "
+            "log); set it and restart the gateway",
+            status=503,
+            code="upstream_unavailable",
+        )
+    kinds = ", ".join(f"{p.id!r} ({p.target.provider})" for p in matching)
+    return ValidationFailed(
+        f"model {model!r} is served only by targets that do not serve {ENDPOINT_PATHS[endpoint]}: "
+        f"{kinds}; add a target of another kind for it to providers.targets",
+        code="invalid_request",
+    )
 
 
 def to_gateway_error(exc: UpstreamError) -> GatewayError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -15,13 +16,24 @@ from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamErr
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
+DEFAULT_BASE = "https://api.anthropic.com/v1"
+
+
+def _api_base(url: str) -> str:
+    """The URL `/messages` is appended to. A base_url with no path is the API's host (as the
+    Anthropic SDK and the public docs write it: `https://api.anthropic.com`), whose Messages
+    API is under `/v1`; a base_url with a path (a proxy's) is taken as it is."""
+    base = url.rstrip("/")
+    return base if urlsplit(base).path else base + "/v1"
+
 
 class AnthropicProvider(Provider):
     system = "anthropic"
+    endpoints = frozenset({"chat"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.base = (self.target.base_url or "https://api.anthropic.com/v1").rstrip("/")
+        self.base = _api_base(self.target.base_url or DEFAULT_BASE)
         self.headers = self.base_headers(
             {"content-type": "application/json", "anthropic-version": self.target.anthropic_version}
         )
@@ -48,7 +60,20 @@ class AnthropicProvider(Provider):
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         msg = await self.read_json(await self._post(call))
-        return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+        blocks = msg.get("content")
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise self._not_a_message()
+        try:
+            return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+        except (TypeError, AttributeError, ValueError) as exc:  # a field of another type
+            raise self._not_a_message() from exc
+
+    def _not_a_message(self) -> UpstreamError:
+        return UpstreamError(
+            "protocol",
+            f"target {self.id!r} answered 200 with something that is not a Messages answer",
+            target=self.id,
+        )
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)

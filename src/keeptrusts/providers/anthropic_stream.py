@@ -17,6 +17,8 @@ class ChunkTranslator:
         self.created = int(time.time())
         self.usage: dict[str, Any] = {}
         self.tool_index: dict[int, int] = {}
+        #: the tool blocks (Anthropic index) whose input has had some text so far
+        self.tool_input: set[int] = set()
         #: a stop_reason arrived: the message is complete even if message_stop never does
         self.finished = False
         #: the assistant role goes with the first block, which says what the answer starts
@@ -47,6 +49,8 @@ class ChunkTranslator:
             return self._block_start(event)
         if kind == "content_block_delta":
             return self._block_delta(event)
+        if kind == "content_block_stop":
+            return self._block_stop(event)
         if kind == "message_delta":
             self.usage.update(event.get("usage") or {})
             delta = event.get("delta") or {}
@@ -81,10 +85,25 @@ class ChunkTranslator:
         if delta.get("type") == "text_delta":
             return [self._chunk({"content": delta.get("text", "")})]
         if delta.get("type") == "input_json_delta":
-            index = self.tool_index.get(int(event.get("index", 0)), 0)
-            part = {"index": index, "function": {"arguments": delta.get("partial_json", "")}}
+            block = int(event.get("index", 0))
+            index = self.tool_index.get(block, 0)
+            text = delta.get("partial_json", "")
+            if text:
+                self.tool_input.add(block)
+            part = {"index": index, "function": {"arguments": text}}
             return [self._chunk({"tool_calls": [part]})]
         return []
+
+    def _block_stop(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """A tool block that ended with no input text (a tool without parameters: Anthropic
+        sends one empty piece) gets `{}`, as OpenAI sends it and the JSON answer has it:
+        `""` is no JSON, and clients parse the arguments."""
+        block = int(event.get("index", 0))
+        if block not in self.tool_index or block in self.tool_input:
+            return []
+        self.tool_input.add(block)
+        part = {"index": self.tool_index[block], "function": {"arguments": "{}"}}
+        return [self._chunk({"tool_calls": [part]})]
 
     def usage_chunk(self) -> dict[str, Any]:
         chunk = self._chunk({})

@@ -13,6 +13,8 @@ STOP_REASONS = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
+    #: the answer filled the model's context window: cut short, as by max_tokens
+    "model_context_window_exceeded": "length",
     "tool_use": "tool_calls",
     "pause_turn": "stop",
     "refusal": "content_filter",

@@ -4,6 +4,7 @@ An adapter speaks one upstream wire format. It receives the (governed) request i
 shape and returns OpenAI-shaped JSON or OpenAI-shaped stream chunks, so policies and the
 handler only ever see one format. Failures become `UpstreamError` with a `kind` the fallback
 rules understand (connect_error, timeout, 5xx, 429) or a non-retryable one (4xx, protocol).
+A connection that drops mid-answer is a `connect_error`, as one reset before the headers.
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class Provider:
 
     #: the `gen_ai.system` value for traces
     system = "openai"
+    #: the `ProviderCall.endpoint`s this kind serves (the router skips it for the others)
+    endpoints: frozenset[str] = frozenset({"chat", "completions", "embeddings"})
 
     def upstream_model(self, requested: str) -> str:
         return self.target.model or requested
@@ -133,7 +136,11 @@ class Provider:
         from keeptrusts.providers.http import raise_for_status
 
         try:
-            resp = await self.session.post(url, data=data, headers=headers, timeout=self.timeout)
+            # (a redirect is reported, not followed: aiohttp would send the key headers to
+            # any host it names, and a 301 or 302 would turn the POST into a GET)
+            resp = await self.session.post(
+                url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
         except Exception as exc:
             raise self.fail(exc) from exc
         try:
@@ -173,8 +180,12 @@ class Provider:
                 "connect_error", f"target {self.id!r} is unreachable ({exc})", target=self.id
             )
         if isinstance(exc, aiohttp.ClientPayloadError):
+            # the connection dropped mid-answer: a transport failure like a reset before
+            # the headers, so fallback may retry it while nothing has reached the client
             return UpstreamError(
-                "protocol", f"target {self.id!r} sent a truncated response", target=self.id
+                "connect_error",
+                f"target {self.id!r} dropped the connection mid-response",
+                target=self.id,
             )
         if isinstance(exc, aiohttp.ClientError):
             return UpstreamError(

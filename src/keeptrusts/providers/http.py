@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiohttp
@@ -61,9 +63,17 @@ class AnswerRefused(UpstreamError, UpstreamFailed):  # type: ignore[misc]  # (`s
 
 
 async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
-    if resp.status < 400:
+    if resp.status < 300:
         return
-    raw = await read_bounded(resp.content, MAX_ERROR_BODY)
+    if resp.status < 400:
+        resp.release()
+        raise _redirected(resp, target)
+    try:
+        raw = await read_bounded(resp.content, MAX_ERROR_BODY)
+    except (aiohttp.ClientError, TimeoutError):
+        # the body was cut or stalled: the status alone says what failed (and whether
+        # another target may be tried), and the message has no detail
+        raw = b""
     detail = relayed_detail(_error_message(raw), resp.request_info.headers)
     retry_after = _retry_after(resp.headers.get("Retry-After"))
     kind = "429" if resp.status == 429 else "5xx" if resp.status >= 500 else "4xx"
@@ -71,6 +81,19 @@ async def raise_for_status(resp: aiohttp.ClientResponse, target: str) -> None:
     if detail:
         msg += f": {detail}"
     raise UpstreamError(kind, msg, status=resp.status, retry_after=retry_after, target=target)
+
+
+def _redirected(resp: aiohttp.ClientResponse, target: str) -> UpstreamError:
+    """A redirect is not followed (see `Provider.post`): the target's base_url is wrong."""
+    where = relayed_detail(resp.headers.get("Location", ""), resp.request_info.headers)
+    return UpstreamError(
+        "protocol",
+        f"target {target!r} answered HTTP {resp.status}"
+        + (f" (a redirect to {where})" if where else " (a redirect)")
+        + "; redirects are not followed: set its base_url to the URL the provider serves",
+        status=resp.status,
+        target=target,
+    )
 
 
 async def read_bounded(
@@ -182,9 +205,18 @@ def _error_message(raw: bytes) -> str:
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait, from `Retry-After` as seconds or as an HTTP date (RFC 9110 allows
+    both; a date read as nothing became a 1-second wait)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:  # (`-0000`: UTC, says RFC 5322)
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

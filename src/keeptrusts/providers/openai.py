@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -19,10 +20,14 @@ PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings
 class OpenAIProvider(Provider):
     system = "openai"
     default_base = "https://api.openai.com/v1"
+    #: appended to a base_url with no path (`https://api.openai.com`, as the public docs
+    #: write it: OpenAI serves its API under `/v1` only); other kinds take theirs as it is
+    root_path = "/v1"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.base = (self.target.base_url or self.default_base).rstrip("/")
+        base = (self.target.base_url or self.default_base).rstrip("/")
+        self.base = base if urlsplit(base).path else base + self.root_path
         self.static_headers = self.base_headers({"content-type": "application/json"})
         self.static_headers.update(self.auth_headers())
 
@@ -139,3 +144,4 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
     system = "openai_compatible"
     default_base = "http://127.0.0.1:8000/v1"
+    root_path = ""

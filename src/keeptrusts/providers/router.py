@@ -10,7 +10,7 @@ import itertools
 import random
 from collections.abc import Sequence
 
-from keeptrusts.config.model import Providers
+from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider
 from keeptrusts.providers.circuit import Breaker
@@ -32,8 +32,16 @@ class Router:
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
+        served = {p.id for p in providers}
+        #: the targets left out for an unset key variable (`build_providers`), with their
+        #: globs: a request only they would serve is told why (it was a 404 model_not_found)
+        self._unkeyed = [(t, GlobSet(t.models)) for t in settings.targets if t.id not in served]
+        #: some target serves only some endpoints: plans filter by endpoint
+        self._partial = any(p.endpoints != Provider.endpoints for p in providers)
         self._cache: dict[str, tuple[Provider, ...]] = {}
-        self._rr = itertools.count()
+        #: round_robin turns, one per model: with one turn shared by every model, traffic
+        #: alternating between two models (chat, then embeddings) sent each to one target
+        self._turns: dict[str, itertools.count[int]] = {}
 
     def matching(self, model: str) -> tuple[Provider, ...]:
         hit = self._cache.get(model)
@@ -43,24 +51,42 @@ class Router:
                 self._cache[model] = hit
         return hit
 
-    def plan(self, model: str) -> list[Provider]:
-        """The targets to try for `model`, in order, skipping open circuits when possible."""
+    def unkeyed(self, model: str) -> list[Target]:
+        """The targets left out of service for want of their key that would serve `model`."""
+        return [t for t, globs in self._unkeyed if globs.match(model)]
+
+    def plan(self, model: str, endpoint: str) -> list[Provider]:
+        """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
+        possible. Targets of a kind that cannot serve `endpoint` (an `anthropic` target for
+        embeddings) are left out, so that the targets after them still can."""
         targets = list(self.matching(model))
+        if self._partial:
+            targets = [p for p in targets if endpoint in p.endpoints]
         if len(targets) > 1:
-            targets = self._order(targets)
+            targets = self._order(model, targets)
             healthy = [p for p in targets if self.breakers[p.id].available()]
             targets = healthy + [p for p in targets if p not in healthy]
         return targets[: self.max_attempts]
 
-    def _order(self, targets: list[Provider]) -> list[Provider]:
+    def _order(self, model: str, targets: list[Provider]) -> list[Provider]:
         if self.strategy == "round_robin":
-            k = next(self._rr) % len(targets)
+            k = next(self._turn(model)) % len(targets)
             return targets[k:] + targets[:k]
         if self.strategy == "weighted":
             return _weighted_shuffle(targets)
         if self.strategy == "lowest_latency":
             return sorted(targets, key=lambda p: self.latency[p.id])
         return targets
+
+    def _turn(self, model: str) -> itertools.count[int]:
+        """The round_robin turn of this model (past `MAX_CACHED_MODELS` models, the others
+        share one turn: the names come from requests)."""
+        turn = self._turns.get(model)
+        if turn is None:
+            if len(self._turns) >= MAX_CACHED_MODELS:
+                model = ""
+            turn = self._turns.setdefault(model, itertools.count())
+        return turn
 
     def served_models(self) -> list[str]:
         names: set[str] = set()
@@ -69,6 +95,13 @@ class Router:
             if p.target.model:
                 names.add(p.target.model)
         return sorted(names)
+
+    def started(self, p: Provider) -> None:
+        """An attempt on `p` begins (its breaker's trial, when it is past its threshold)."""
+        self.breakers[p.id].start()
+
+    def ended(self, p: Provider) -> None:
+        self.breakers[p.id].end()
 
     def succeeded(self, p: Provider, seconds: float) -> None:
         self.breakers[p.id].success()
