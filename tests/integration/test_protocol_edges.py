@@ -80,6 +80,12 @@ def test_sdks_are_told_not_to_retry_what_cannot_succeed(gw: Gateway, fake: FakeU
     fake.reset(status=429, retry_after="1")
     limited = post(gw)
     assert limited.status_code == 429 and "x-should-retry" not in limited.headers
+    fake.reset(status=401)  # the target's key is wrong: retrying cannot help
+    denied = post(gw)
+    assert denied.status_code == 502 and denied.headers["x-should-retry"] == "false"
+    assert denied.json()["error"]["code"] == "upstream_auth_failed"
+    fake.reset(status=503)
+    assert "x-should-retry" not in post(gw).headers
 
 
 def test_every_response_carries_the_request_id(gw: Gateway) -> None:

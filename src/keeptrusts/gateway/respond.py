@@ -43,7 +43,10 @@ def error_response(
 
 
 def retryable(error: GatewayError) -> bool:
-    """Whether the same request may succeed if sent again: timeouts, rate limits, 5xx."""
+    """Whether the same request may succeed if sent again: timeouts, rate limits, 5xx (not
+    a provider refusing the target's key)."""
+    if error.code == "upstream_auth_failed":  # the target's key: a config error, not a blip
+        return False
     if error.code == "budget_exceeded":
         # spent: not before the window resets; held by reservations in flight: in a moment
         return int(error.headers.get("Retry-After", "0")) <= 60
