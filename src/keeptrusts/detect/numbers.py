@@ -179,7 +179,10 @@ class NumberScanner:
             a = 0 if i == 0 else groups[i][0]
             if i > 0 and run[a - 1] == "(":
                 a -= 1
-            if self.phones.ok(run[a : groups[j][1]], joined):
+            plus = run[a] == "+" or run.startswith("00", a)
+            if _phone_groups(digits[i : j + 1], plus) and self.phones.ok(
+                run[a : groups[j][1]], joined
+            ):
                 return PHONE
         return None
 
@@ -225,6 +228,17 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
         elif sep != " ":
             kind = sep
     return True
+
+
+def _phone_groups(parts: list[str], plus: bool) -> bool:
+    """Digit groups a phone number is written in: one-digit groups only at its head.
+
+    A country code's or trunk prefix's group may have one digit (`1 800 555 0199`,
+    `+33 1 23 45 67 89`, `+44 (0)20 ...`, `0033 1 ...`); a run of small numbers
+    (`1 2 3 4 5 6 7 8 9 10`, `2 3 5 7 11 13 17`) is a list, not a phone number.
+    """
+    head, singles = (3, 2) if plus else (1, 1)
+    return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
 
 
 def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:

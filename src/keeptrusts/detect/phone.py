@@ -1,4 +1,5 @@
-"""Phone numbers in international (`+44 20 7946 0958`) and national (`(415) 555-2671`) formats.
+"""Phone numbers in international (`+44 20 7946 0958`, `0044 20 7946 0958`) and national
+(`(415) 555-2671`) formats.
 
 Full validation is `phonenumbers` (libphonenumber's metadata), which costs tens of
 microseconds a call; a cheap pre-check on the digits (possible lengths and the region's
@@ -94,6 +95,8 @@ class PhoneValidator:
             return False
         if raw.startswith("+"):
             return self._international(raw, digits)
+        if raw.startswith("00"):  # `0033 1 23 45 67 89`: the international call prefix for `+`
+            return len(digits) > MIN_DIGITS + 1 and self._international("+" + raw[2:], digits[2:])
         if len(digits) not in self.national_lengths:
             return False
         for region in self.regions:
