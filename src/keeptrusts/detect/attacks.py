@@ -13,6 +13,15 @@ from __future__ import annotations
 _W = r"(?:[^\s.!?;:]+\s+){0,4}?"  # up to four filler words
 _W2 = r"(?:[^\s.!?;:]+\s+){0,2}?"
 
+#: verbs that only ever mean "stop obeying" something
+_DISOBEY_VERB = (
+    r"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|bypass|override|overrule"
+    r"|abandon|neglect|dismiss|throw out|set aside"
+    r"|stop following|do not follow|don't follow|no longer follow)"
+)
+#: housekeeping verbs: ordinary for firewall rules, bucket policies or shell history
+#: ("drop all existing rules from iptables"), an attack only on a model's own instructions
+_CLEAR_VERB = r"(?:skip|drop|discard|erase|delete|clear|reset|scrap|cancel)"
 _OVERRIDE_VERB = (
     r"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|skip|bypass|override|overrule"
     r"|drop|abandon|discard|neglect|dismiss|erase|delete|clear|reset|scrap|throw out|set aside"
@@ -27,11 +36,19 @@ _RULES = (
     r"|restrictions?|programming|policies|policy|commands?|orders?|context|training|conditioning"
     r"|safety (?:rules|guidelines|filters?)|system message|limitations?|filters?)"
 )
+#: what only a model has: its instructions, prompt and guardrails (not rules, policies,
+#: commands, filters or context, which firewalls, buckets, shells and queries have too)
+_MODEL_RULES = (
+    r"(?:instructions?|prompts?|directives?|guidelines?|guardrails?|programming|conditioning"
+    r"|safety (?:rules|guidelines|filters?)|system message)"
+)
 _PROMPT = r"(?:prompt|instructions?|message|rules|directives|guidelines|configuration|preamble)"
 
 ATTACKS: dict[str, list[str]] = {
     "injection.instruction_override": [
-        rf"\b{_OVERRIDE_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
+        rf"\b{_DISOBEY_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_MODEL_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}your\s+{_W2}{_RULES}\b",
         rf"\b{_OVERRIDE_VERB}\s+(?:all\s+)?(?:of\s+)?(?:the|all|any|those|these)\s+(?:[^\s.!?;:]+\s+)?{_RULES}\s+"
         r"(?:that\s+)?you(?:'ve| have| were| got)?\s+(?:been\s+)?(?:given|told|received|provided|shown)",
         r"\bforget\s+(?:about\s+)?(?:everything|all(?: of)? that|what)\s+(?:that\s+)?(?:you(?:'ve| have| were)?\s+)?"
@@ -150,3 +167,20 @@ ATTACKS: dict[str, list[str]] = {
 
 #: words that, just before a match, mean the text forbids the act rather than asks for it
 NEGATIONS = (b"never ", b"not ", b"n't ", b"no ", b"nor ", b"refuse to ", b"avoid ", b"must not ")
+
+#: a developer's question about their own application ("how do i reset the system prompt in
+#: my chatbot?"), just before an override or extraction match that does not say "your"
+HOW_TO = (
+    b"how do i ",
+    b"how can i ",
+    b"how should i ",
+    b"how would i ",
+    b"how do we ",
+    b"how can we ",
+    b"how to ",
+)
+#: a name in code right after an extraction match that does not say "your" ("print the
+#: system prompt variable"); not "template" or "string", which a model may print its own as
+CODE_ARTEFACTS = (b" variable", b" field", b" parameter", b" placeholder", b" constant")
+#: the reasons a HOW_TO question may precede (not role-play or forged delimiters)
+HOW_TO_REASONS = frozenset({"injection.instruction_override", "injection.system_prompt_extraction"})

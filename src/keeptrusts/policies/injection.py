@@ -24,7 +24,13 @@ from pydantic import Field
 
 from keeptrusts.config.model import Strict
 from keeptrusts.detect import normalize
-from keeptrusts.detect.attacks import ATTACKS, NEGATIONS
+from keeptrusts.detect.attacks import (
+    ATTACKS,
+    CODE_ARTEFACTS,
+    HOW_TO,
+    HOW_TO_REASONS,
+    NEGATIONS,
+)
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import Match, Result, Stage
@@ -32,6 +38,7 @@ from keeptrusts.policies.pii import RegexText
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
 CUSTOM = "injection.custom_pattern"
+_EXTRACTION = "injection.system_prompt_extraction"
 
 # what a rendering already went through
 _LEET = 1
@@ -182,8 +189,9 @@ class PromptInjection(Policy):
             if spans is None:
                 break
             start, end = spans[0]
-            if not _negated(data, start):
-                return self.reasons[_group(spans) - 1]
+            reason = self.reasons[_group(spans) - 1]
+            if not _negated(data, start) and not _asked_how(data, start, end, reason):
+                return reason
             pos = end if end > start else end + 1
         return self._evasions(enc, flags)
 
@@ -250,6 +258,16 @@ def _negated(data: bytes, start: int) -> bool:
     return any(window.endswith(n) or (n + b"to ") in window for n in NEGATIONS) or any(
         window.endswith(n + b"you ") or window.endswith(n + b"ever ") for n in NEGATIONS
     )
+
+
+def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
+    """A how-to question about the asker's own prompt, or a mention of a variable or template
+    in their code: not an order to the model."""
+    if reason not in HOW_TO_REASONS or b"your" in data[start:end]:
+        return False
+    if data[max(0, start - 16) : start].endswith(HOW_TO):
+        return True
+    return reason == _EXTRACTION and data.startswith(CODE_ARTEFACTS, end)
 
 
 def _group(spans: list[tuple[int, int]]) -> int:
