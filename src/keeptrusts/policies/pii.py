@@ -100,6 +100,19 @@ class Redaction(Strict):
     custom_markers: dict[str, str] = Field(default_factory=dict)
     #: replace with as many `*` as the value had characters
     preserve_length: bool = False
+    #: decision events always record what was found (`pii.<entity>` reason codes, never the
+    #: values); accepted only as `true`, as the Keeptrusts docs write it
+    include_metadata: bool = True
+
+    @field_validator("include_metadata")
+    @classmethod
+    def _metadata_always(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError(
+                "not supported: decision events always record the reason codes of what was "
+                "found (never the values); remove the key"
+            )
+        return v
 
 
 class Settings(Strict):
@@ -110,6 +123,21 @@ class Settings(Strict):
     #: regions whose national formats are read as phone numbers (`+` numbers: any region)
     phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
     stages: list[StageName] = Field(default_factory=both_stages)
+    #: payment-card numbers (the `credit_card` entity); `false` leaves them out. CVVs and
+    #: cardholder names are not detected (docs/policies.md)
+    pci_mode: bool = True
+    #: not offered (no built-in MRN, insurance-id or NPI detection): accepted only as `false`
+    healthcare_mode: bool = False
+
+    @field_validator("healthcare_mode")
+    @classmethod
+    def _no_healthcare_mode(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "not offered: there is no built-in MRN, insurance-id or NPI detection; add "
+                "them as detect_patterns ({name: mrn, pattern: 'MRN[0-9]{8}'}) and remove the key"
+            )
+        return v
 
     @field_validator("redaction")
     @classmethod
@@ -146,6 +174,8 @@ class PiiDetector(Policy):
         enabled: set[str] = set(settings.entities)
         if "secrets" in enabled:
             enabled |= set(secrets.SECRETS)
+        if not settings.pci_mode:
+            enabled.discard("credit_card")
         self.entities = frozenset(e for e in BUILT_IN if e in enabled)
         phones = PhoneValidator(settings.phone_regions) if "phone" in enabled else None
         self._numbers = numbers.NumberScanner(self.entities, phones)
