@@ -14,7 +14,12 @@ import pytest
 from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config
-from tests.policies.test_ordinary_text import BENIGN_NUMBERS, BENIGN_REQUESTS, PII_CASES
+from tests.policies.test_ordinary_text import (
+    BENIGN_CODE,
+    BENIGN_NUMBERS,
+    BENIGN_REQUESTS,
+    PII_CASES,
+)
 
 #: the embedded default config's chain and settings (src/keeptrusts/data/default.yaml)
 CHAIN = "[prompt-injection, pii-detector, dlp-filter]"
@@ -41,7 +46,7 @@ def _sent(gw: Gateway, fake: FakeUpstream, text: str) -> str:
     return content
 
 
-@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_REQUESTS])
+@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_CODE, *BENIGN_REQUESTS])
 def test_benign_text_reaches_the_provider_as_written(
     gw: Gateway, fake: FakeUpstream, text: str
 ) -> None:

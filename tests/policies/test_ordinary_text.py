@@ -14,6 +14,7 @@ import pytest
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import Stage
 from keeptrusts.policies import injection, pii
+from keeptrusts.streaming.guard import StreamGuard
 
 PII = pii.PiiDetector(pii.Settings())
 INJECTION = injection.PromptInjection(injection.Settings())
@@ -24,6 +25,16 @@ BENIGN_NUMBERS = [
     "primes 2 3 5 7 11 13 17 19 23 29",
     "The sequence goes 1 1 2 3 5 8 13 21 34 55 89 144",
     "Roll results: 6 2 4 1 3 5 6 6 2 1",
+]
+
+BENIGN_CODE = [
+    # an SSH/scp remote is a login at a host, not a mailbox
+    "git clone git@github.com:acme/payments.git",
+    "git remote add origin git@gitlab.example.com:team/app.git",
+    "scp build.tar deploy@ci.example.org:/srv/releases/",
+    # C++/Rust paths made of hex letters are not IPv6 addresses
+    "std::vector<int> v; a::b::c(v);",
+    "use crate::ab::cd; call fab::add(1, 2)",
 ]
 
 BENIGN_REQUESTS = [
@@ -63,11 +74,23 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    # an apostrophe inside a local part (Irish, French and Italian names)
+    ("mail o'brien@example.com now", "o'brien@example.com", "email"),
+    ("write to d'angelo.marco@example.it", "d'angelo.marco@example.it", "email"),
+    # a password in a URL's user info is still redacted (it is not an SSH remote)
+    (
+        "postgres://admin:S3cretPassw0rd@db.internal.io:5432/app",
+        "S3cretPassw0rd@db.internal.io",
+        "email",
+    ),
+    ("mail jane@example.com: she answers", "jane@example.com", "email"),
+    ("host fe80::1ff:fe23:4567:890a up", "fe80::1ff:fe23:4567:890a", "ip_address"),
+    ("v6 2001:db8::1", "2001:db8::1", "ip_address"),
 ]
 
 
-@pytest.mark.parametrize("text", BENIGN_NUMBERS)
-def test_benign_numbers_are_left_as_written(text: str) -> None:
+@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_CODE])
+def test_benign_numbers_and_code_are_left_as_written(text: str) -> None:
     assert PII.find(text, Stage.REQUEST) == []
 
 
@@ -89,3 +112,17 @@ def test_attacks_on_the_model_are_still_blocked(text: str) -> None:
         "injection.instruction_override",
         "injection.system_prompt_extraction",
     }
+
+
+@pytest.mark.parametrize("text", ["mail o'brien@example.com now", "git@github.com:a/b.git x"])
+def test_streams_agree_with_the_whole_text(text: str) -> None:
+    """Split anywhere but right after the remote's colon, a stream releases what the whole
+    text gives, and never the address in the clear."""
+    expected = apply(text, PII.find(text, Stage.RESPONSE))
+    for i in range(len(text) + 1):
+        if text[:i].endswith(".com:"):
+            continue  # still a mailbox, as far as it has arrived: redacted (never a leak)
+        guard = StreamGuard([PII], PII.holdback)
+        first = guard.feed("c", text[:i])
+        assert "brien@" not in first, (i, first)
+        assert first + guard.feed("c", text[i:]) + guard.flush("c") == expected, i
