@@ -76,6 +76,12 @@ def _problems(config: str) -> str:
             "not offered: there is no built-in MRN",
         ),
         (
+            'marker_format: "label"',
+            'marker_format: "partial"',
+            "policy.pii-detector.redaction.marker_format",
+            "'partial' is not a marker format: write label, asterisks, or a template",
+        ),
+        (
             "include_metadata: true",
             "include_metadata: false",
             "policy.pii-detector.redaction.include_metadata",
@@ -160,3 +166,17 @@ def test_kt_policy_lint_explains_a_docs_template(tmp_path: Path) -> None:
     assert f"{path}:7: policy.prompt-injection.embedding_threshold: " in done.stderr
     assert "pattern matching only" in done.stderr
     assert "1 problem(s) found" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("marker_format", "expected"),
+    [
+        ("label", "card [REDACTED:CREDIT_CARD], mail [REDACTED:EMAIL]"),
+        ("asterisks", "card *******************, mail ****************"),
+        ("<{entity}>", "card <CREDIT_CARD>, mail <EMAIL>"),
+        ("[PII]", "card [PII], mail [PII]"),
+    ],
+)
+def test_marker_formats_keywords_templates_and_literals(marker_format: str, expected: str) -> None:
+    config = PII_DOCS_EXAMPLE.replace('marker_format: "label"', f'marker_format: "{marker_format}"')
+    assert _redacted(config) == expected

@@ -91,10 +91,26 @@ def _pattern_entry(value: object) -> object:
 PatternEntry = Annotated[NamedPattern, BeforeValidator(_pattern_entry)]
 
 
+#: `marker_format` keywords (anything else is a template or a literal marker)
+MARKER_KEYWORDS = ("label", "asterisks", "asterisk", "mask")
+
+
+def _marker_format(value: str) -> str:
+    # a bare lower-case word that is no keyword (`partial`, `hash`, `redact`) was meant as a
+    # keyword: used literally it would replace every value with that word
+    if value.isidentifier() and value.islower() and value not in MARKER_KEYWORDS:
+        raise ValueError(
+            f"{value!r} is not a marker format: write label, asterisks, or a template such as "
+            "'[REDACTED:{entity}]' or '[{entity}]' (partial masking is not offered: a value "
+            "is always replaced whole)"
+        )
+    return value
+
+
 class Redaction(Strict):
     #: `[REDACTED:{entity}]` style template ({entity} is the upper-case entity name),
     #: `label` (the same), or `asterisks` (one `*` per redacted character)
-    marker_format: str = "[REDACTED:{entity}]"
+    marker_format: Annotated[str, AfterValidator(_marker_format)] = "[REDACTED:{entity}]"
     #: entity -> marker, overriding marker_format for that entity: a built-in entity or a
     #: `detect_patterns` name (`custom` for unnamed ones), in any case
     custom_markers: dict[str, str] = Field(default_factory=dict)
