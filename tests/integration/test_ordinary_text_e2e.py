@@ -16,8 +16,11 @@ from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config
 from tests.policies.test_ordinary_text import (
     BENIGN_CODE,
+    BENIGN_NEAR_CODENAMES,
     BENIGN_NUMBERS,
     BENIGN_REQUESTS,
+    CODENAME_VARIANTS,
+    CODENAMES,
     PII_CASES,
 )
 
@@ -60,3 +63,32 @@ def test_pii_in_common_notations_never_reaches_the_provider(
     sent = _sent(gw, fake, text)
     assert value not in sent
     assert f"[REDACTED:{entity.upper()}]" in sent
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    """dlp-filter with short codenames, fuzzy matching and blocking."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("strict"))
+    policy = (
+        f"dlp-filter: {{blocked_terms: {CODENAMES}, fuzzy_matching: true, max_distance: 1, "
+        "action: block}"
+    )
+    yield factory.start(
+        openai_config(("a", upstream.base_url), chain="[dlp-filter]", policy=policy), env=ENV
+    )
+    factory.stop_all()
+
+
+@pytest.mark.parametrize("text", BENIGN_NEAR_CODENAMES)
+def test_words_near_a_codename_are_not_blocked(
+    strict: Gateway, fake: FakeUpstream, text: str
+) -> None:
+    assert _sent(strict, fake, text) == text
+
+
+@pytest.mark.parametrize("text", CODENAME_VARIANTS)
+def test_a_codename_with_a_swapped_character_is_blocked(strict: Gateway, text: str) -> None:
+    client = openai.OpenAI(base_url=strict.base_url, api_key="k", max_retries=0)
+    with pytest.raises(openai.ConflictError) as info:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+    assert info.value.body["policy"] == "dlp-filter"  # type: ignore[index]
