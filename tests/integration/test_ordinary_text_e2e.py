@@ -16,6 +16,7 @@ from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config
 from tests.policies.test_ordinary_text import (
     BENIGN_CODE,
+    BENIGN_IDS,
     BENIGN_NEAR_CODENAMES,
     BENIGN_NUMBERS,
     BENIGN_REQUESTS,
@@ -49,7 +50,7 @@ def _sent(gw: Gateway, fake: FakeUpstream, text: str) -> str:
     return content
 
 
-@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_CODE, *BENIGN_REQUESTS])
+@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_IDS, *BENIGN_CODE, *BENIGN_REQUESTS])
 def test_benign_text_reaches_the_provider_as_written(
     gw: Gateway, fake: FakeUpstream, text: str
 ) -> None:

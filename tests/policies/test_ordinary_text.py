@@ -27,6 +27,16 @@ BENIGN_NUMBERS = [
     "Roll results: 6 2 4 1 3 5 6 6 2 1",
 ]
 
+#: identifiers that happen to be valid US numbers when read without separators
+BENIGN_IDS = [
+    "Serial number: 4155552671",
+    "ticket #4155552671 is closed",
+    "SELECT * FROM users WHERE id = 4155552671;",
+    '{"user_id": 2125550123, "status": "active"}',
+    "GET /api/orders?order_id=6502530000",
+    "invoice no. 3105551234 is overdue",
+]
+
 BENIGN_CODE = [
     # an SSH/scp remote is a login at a host, not a mailbox
     "git clone git@github.com:acme/payments.git",
@@ -94,6 +104,14 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    # a phone number written without separators, after anything but an identifier's label
+    ("call me at 4155552671", "4155552671", "phone"),
+    ("Phone No: 4155552671", "4155552671", "phone"),
+    ("phone #4155552671", "4155552671", "phone"),
+    ("4155552671 is my cell", "4155552671", "phone"),
+    ("Caller ID: 4155552671", "4155552671", "phone"),
+    ("phone order line 4155552671", "4155552671", "phone"),
+    ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
     # an apostrophe inside a local part (Irish, French and Italian names)
     ("mail o'brien@example.com now", "o'brien@example.com", "email"),
     ("write to d'angelo.marco@example.it", "d'angelo.marco@example.it", "email"),
@@ -109,7 +127,7 @@ PII_CASES = [
 ]
 
 
-@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_CODE])
+@pytest.mark.parametrize("text", [*BENIGN_NUMBERS, *BENIGN_IDS, *BENIGN_CODE])
 def test_benign_numbers_and_code_are_left_as_written(text: str) -> None:
     assert PII.find(text, Stage.REQUEST) == []
 

@@ -35,6 +35,19 @@ _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
     r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
 )
+#: what labels a bare run of digits as an identifier of a thing (`order 4155552671`,
+#: `ticket #...`, `user_id = ...`, `"id": ...`), so it is not read as a phone number written
+#: without separators (accounts and customers are left out: their numbers may be personal);
+#: read on the text just before the run (a label a stream already released only makes the
+#: stream redact more, never less)
+_ID_LABEL = compile_pattern(
+    r"(?i)(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
+    r"|transaction|txn|case|uid|pid|build|item|part)"
+    r"(?:\s*(?:number|no\.?|nr\.?|id|#))?[\"']?\s*[:=#]?\s*\z"
+)
+#: how far back a label is looked for
+_ID_LABEL_CHARS = 32
+_PHONE_WORDS = ("phone", "tel", "mobile", "cell", "fax", "call", "sms", "whatsapp", "contact")
 _SEPARATORS = bytes.maketrans(b".-()+", b"     ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
@@ -72,6 +85,8 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
+            if entity == PHONE and _labelled_id(text, start):
+                return
             if entity is not None:
                 out.append(Finding(start, end, entity))
             return
@@ -185,6 +200,16 @@ class NumberScanner:
             ):
                 return PHONE
         return None
+
+
+def _labelled_id(text: str, start: int) -> bool:
+    """A bare run of digits right after an identifier's label (`Serial number: 4155552671`),
+    with no word of telephony near it (`Caller ID: ...`, `phone order line ...`)."""
+    window = text[max(0, start - _ID_LABEL_CHARS) : start]
+    if not window or _ID_LABEL.search(Encoded(window)) is None:
+        return False
+    lowered = window.lower()
+    return not any(word in lowered for word in _PHONE_WORDS)
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
