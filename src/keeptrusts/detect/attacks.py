@@ -44,6 +44,14 @@ _MODEL_RULES = (
 )
 _PROMPT = r"(?:prompt|instructions?|message|rules|directives|guidelines|configuration|preamble)"
 
+_ROMANCE_VERB = r"(?:ignora|ignore|olvida|olvide|esquece|esqueça|ignorar|desconsidera|omite)"
+_ROMANCE_ALL = r"(?:todas?\s+|todos?\s+|tutte\s+)?"
+_ROMANCE_RULES = r"(?:reglas|regras|regole)"
+_ROMANCE_PRIOR = r"(?:anteriores|previas|precedentes|precedenti|prévias|del sistema)"
+_FRENCH_VERB = r"(?:ignore[zs]?|oublie[zs]?|ne tiens pas compte des?)"
+_GERMAN_VERB = r"(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte)"
+_GERMAN_PRIOR = r"(?:vorherigen|bisherigen|obigen|vorigen|früheren|frueheren)"
+
 ATTACKS: dict[str, list[str]] = {
     "injection.instruction_override": [
         rf"\b{_DISOBEY_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
@@ -60,17 +68,26 @@ ATTACKS: dict[str, list[str]] = {
         r"\byour\s+(?:new|real|true)\s+(?:task|goal|purpose|instructions?|role|objective)\s+(?:is|are)\b",
         r"\b(?:instead|rather),?\s+(?:of\s+(?:that|your\s+task)\s*,?\s*)?(?:ignore|disregard)\b",
         r"\boverride\s+(?:your|the|all)\s+(?:safety|content|security)\b",
-        # es / pt / it / fr / de
-        r"\b(?:ignora|ignore|olvida|olvide|esquece|esqueça|ignorar|desconsidera|omite)\s+"
-        r"(?:todas?\s+|todos?\s+|tutte\s+)?(?:las\s+|as\s+|le\s+|os\s+|tus\s+|suas\s+)?"
-        r"(?:instrucciones|instruções|instrucoes|istruzioni|reglas|regras|regole|indicaciones)"
-        r"(?:\s+(?:anteriores|previas|precedentes|precedenti|prévias|previas|del sistema))?",
-        r"\b(?:ignore[zs]?|oublie[zs]?|ne tiens pas compte des?)\s+(?:toutes\s+)?"
-        r"(?:les\s+|tes\s+|vos\s+|ces\s+)?(?:instructions|consignes|règles|regles|directives)"
+        # es / pt / it / fr / de: instructions, or rules that are the model's ("tus reglas") or
+        # earlier ones ("las reglas anteriores"), not the rules of a game or a manual
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:las\s+|as\s+|le\s+|os\s+|tus\s+|suas\s+)?"
+        r"(?:instrucciones|instruções|instrucoes|istruzioni|indicaciones)"
+        rf"(?:\s+{_ROMANCE_PRIOR})?",
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:tus|tuas|suas|sus|le tue)\s+{_ROMANCE_RULES}",
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:las\s+|as\s+|le\s+|os\s+)?{_ROMANCE_RULES}"
+        rf"\s+{_ROMANCE_PRIOR}",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:les\s+|tes\s+|vos\s+|ces\s+)?"
+        r"(?:instructions|consignes|directives)"
         r"(?:\s+(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|du système))?",
-        r"\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte)\s+(?:bitte\s+)?"
-        r"(?:alle\s+)?(?:deine\s+|ihre\s+|die\s+)?(?:vorherigen\s+|bisherigen\s+|obigen\s+|vorigen\s+"
-        r"|früheren\s+|frueheren\s+)?(?:anweisungen|instruktionen|regeln|vorgaben|befehle)",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:tes|vos)\s+(?:règles|regles)",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:les\s+|ces\s+)?(?:règles|regles)"
+        r"\s+(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|du système)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:deine\s+|ihre\s+|die\s+)?"
+        rf"(?:{_GERMAN_PRIOR}\s+)?(?:anweisungen|instruktionen|vorgaben)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:deine|ihre)\s+(?:{_GERMAN_PRIOR}\s+)?"
+        r"(?:regeln|befehle)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:die\s+)?{_GERMAN_PRIOR}\s+"
+        r"(?:regeln|befehle)",
         # ru / uk
         r"(?:игнорируй|игнорируйте|проигнорируй|забудь|забудьте|не обращай внимания на|отбрось)"
         r"\s+(?:все\s+)?(?:свои\s+|твои\s+|ваши\s+)?(?:предыдущие\s+|прежние\s+|старые\s+|системные\s+)?"
@@ -182,5 +199,25 @@ HOW_TO = (
 #: a name in code right after an extraction match that does not say "your" ("print the
 #: system prompt variable"); not "template" or "string", which a model may print its own as
 CODE_ARTEFACTS = (b" variable", b" field", b" parameter", b" placeholder", b" constant")
+#: a user taking back their own earlier instructions ("ignore my earlier instructions about
+#: the font", "disregard the previous instructions I gave you about formatting"): an override
+#: match holding one of OWN_WORDS, or followed by one of OWN_AFTER, unless it says "your"
+OWN_WORDS = (b" my ", b" our ")
+OWN_AFTER = (
+    b" i gave",
+    b" i sent",
+    b" i wrote",
+    b" i provided",
+    b" i asked",
+    b" i just gave",
+    b" i mentioned",
+    b" i added",
+)
+#: a text the user supplies ("summarize the system message below"), or a delimiter named as a
+#: thing ("[INST] tags are used by Llama 2"), right after the match
+MENTION_AFTER: dict[str, tuple[bytes, ...]] = {
+    "injection.system_prompt_extraction": (b" below",),
+    "injection.delimiter": (b" tag", b" token", b" marker", b" delimiter", b" format"),
+}
 #: the reasons a HOW_TO question may precede (not role-play or forged delimiters)
 HOW_TO_REASONS = frozenset({"injection.instruction_override", "injection.system_prompt_extraction"})

@@ -29,7 +29,10 @@ from keeptrusts.detect.attacks import (
     CODE_ARTEFACTS,
     HOW_TO,
     HOW_TO_REASONS,
+    MENTION_AFTER,
     NEGATIONS,
+    OWN_AFTER,
+    OWN_WORDS,
 )
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.pipeline.stage import Policy
@@ -39,6 +42,7 @@ from keeptrusts.policies.registry import BuildContext, PolicyKind
 
 CUSTOM = "injection.custom_pattern"
 _EXTRACTION = "injection.system_prompt_extraction"
+_OVERRIDE = "injection.instruction_override"
 
 # what a rendering already went through
 _LEET = 1
@@ -190,7 +194,11 @@ class PromptInjection(Policy):
                 break
             start, end = spans[0]
             reason = self.reasons[_group(spans) - 1]
-            if not _negated(data, start) and not _asked_how(data, start, end, reason):
+            if not (
+                _negated(data, start)
+                or _asked_how(data, start, end, reason)
+                or _own_or_mentioned(data, start, end, reason)
+            ):
                 return reason
             pos = end if end > start else end + 1
         return self._evasions(enc, flags)
@@ -268,6 +276,17 @@ def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
     if data[max(0, start - 16) : start].endswith(HOW_TO):
         return True
     return reason == _EXTRACTION and data.startswith(CODE_ARTEFACTS, end)
+
+
+def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
+    """The user's own earlier instructions taken back, or a text or token named, not used."""
+    mentioned = MENTION_AFTER.get(reason)
+    if mentioned is not None and data.startswith(mentioned, end):
+        return True
+    if reason != _OVERRIDE or b"your" in data[start:end]:
+        return False
+    match = data[start:end]
+    return any(w in match for w in OWN_WORDS) or data.startswith(OWN_AFTER, end)
 
 
 def _group(spans: list[tuple[int, int]]) -> int:
