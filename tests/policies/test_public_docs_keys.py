@@ -180,3 +180,21 @@ def test_kt_policy_lint_explains_a_docs_template(tmp_path: Path) -> None:
 def test_marker_formats_keywords_templates_and_literals(marker_format: str, expected: str) -> None:
     config = PII_DOCS_EXAMPLE.replace('marker_format: "label"', f'marker_format: "{marker_format}"')
     assert _redacted(config) == expected
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ("global_rate_limit: {max_requests: 1000, window_seconds: 60}", "scope: global"),
+        ("token_rate_limit: {max_tokens: 500000, window_seconds: 3600}", "tokens_per_minute"),
+        ("user_rate_limit: {max_requests: 30, window_seconds: 60}", "tenants.header"),
+        ("ip_rate_limit: {max_requests: 100, window_seconds: 60}", "no per-IP limits"),
+        ("rate_limits: {per_key: {rpm: 60}}", "policy.rate-limit rules"),
+        ("size_limits: {max_body_bytes: 1048576}", "server.max_body_bytes"),
+    ],
+)
+def test_the_docs_rate_limit_sections_say_where_they_go(section: str, words: str) -> None:
+    """The docs' rate-limits page writes top-level sections; here limits are a policy."""
+    message = _problems("pack: {name: t}\npolicies: {chain: []}\n" + section + "\n")
+    key = section.split(":")[0]
+    assert f"cfg.yaml:3: {key}: unknown key here: " in message and words in message, message

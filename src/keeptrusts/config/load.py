@@ -189,7 +189,10 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
 
 
 def _unknown_key(loc: tuple[Any, ...]) -> str:
-    documented = not_offered.key_message(loc[1:]) if loc[:1] == ("policy",) else None
+    if loc[:1] == ("policy",):
+        documented = not_offered.key_message(loc[1:])
+    else:
+        documented = not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
     return documented or "unknown key (check its spelling and indentation)"
 
 

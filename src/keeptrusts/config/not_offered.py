@@ -37,6 +37,27 @@ MOVED: dict[tuple[str, ...], str] = {
     ("prompt-injection", "attack_patterns"): "detection.attack_patterns",
 }
 
+_RULE = "write it as policy.rate-limit: {rules: [{scope: %s, %s: N}]} and list rate-limit in "
+
+#: top-level sections of the docs' other config shapes -> what to write here
+TOP: dict[str, str] = {
+    "global_rate_limit": _RULE % ("global", "requests_per_minute") + "policies.chain",
+    "token_rate_limit": _RULE % ("global", "tokens_per_minute") + "policies.chain",
+    "user_rate_limit": _RULE % ("tenant", "requests_per_minute")
+    + "policies.chain, with tenants.header naming the user header",
+    "ip_rate_limit": (
+        "there are no per-IP limits: policy.rate-limit limits a tenant, an api_key, a model "
+        "or everything (scope: global)"
+    ),
+    "rate_limits": (
+        "write it as policy.rate-limit rules (requests_per_minute, tokens_per_minute, "
+        "max_parallel per scope) and list rate-limit in policies.chain"
+    ),
+    "size_limits": (
+        "write server.max_body_bytes and server.max_response_bytes, or the size-limits policy"
+    ),
+}
+
 #: policy kinds -> what to do instead
 KINDS: dict[str, str] = {
     "audit-logger": (
@@ -64,3 +85,9 @@ def kind_message(kind: str) -> str | None:
     return (
         f"policy kind {kind!r} is described in the Keeptrusts docs but not offered here: {reason}"
     )
+
+
+def top_message(key: str) -> str | None:
+    """The message for an unknown top-level section, if the docs describe one like it."""
+    where = TOP.get(key)
+    return f"unknown key here: {where}" if where else None
