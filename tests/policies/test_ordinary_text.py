@@ -45,6 +45,9 @@ BENIGN_CODE = [
     # C++/Rust paths made of hex letters are not IPv6 addresses
     "std::vector<int> v; a::b::c(v);",
     "use crate::ab::cd; call fab::add(1, 2)",
+    # addresses that name no host: any, loopback, netmasks
+    "Why does my server bind to 0.0.0.0:8080 instead of 127.0.0.1?",
+    "netmask 255.255.255.0, broadcast 255.255.255.255, resolver 127.0.0.53",
 ]
 
 BENIGN_REQUESTS = [
@@ -143,6 +146,8 @@ PII_CASES = [
     ("mail jane@example.com: she answers", "jane@example.com", "email"),
     ("host fe80::1ff:fe23:4567:890a up", "fe80::1ff:fe23:4567:890a", "ip_address"),
     ("v6 2001:db8::1", "2001:db8::1", "ip_address"),
+    ("gateway 192.168.1.1 is down", "192.168.1.1", "ip_address"),
+    ("mask-like but a host: 255.1.2.3", "255.1.2.3", "ip_address"),
 ]
 
 

@@ -11,6 +11,7 @@ currency sign (`$4155552671`) are skipped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 
 from keeptrusts.detect.checksums import card_ok, ssn_ok
@@ -94,7 +95,8 @@ class NumberScanner:
             return
         groups = _groups(run)
         if self.ipv4 and len(groups) == 4 and _ipv4(run, groups):
-            out.append(Finding(start, end, IP_ADDRESS))
+            if not _no_host([int(run[a:b]) for a, b in groups]):
+                out.append(Finding(start, end, IP_ADDRESS))
             return
         if not self.windows:
             return
@@ -270,6 +272,20 @@ def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
     if run.count(".") != 3 or len(run) - 3 != sum(b - a for a, b in groups):
         return False
     return all(b - a <= 3 and int(run[a:b]) <= 255 for a, b in groups)
+
+
+#: an octet of a netmask: ones, then zeros
+_MASK_OCTETS = frozenset((0, 128, 192, 224, 240, 248, 252, 254, 255))
+
+
+def _no_host(octets: list[int]) -> bool:
+    """Addresses that name no host: 0.0.0.0, loopback (127.x.x.x, every machine's own), and
+    netmasks (255.255.255.0, 255.255.255.255): `bind to 0.0.0.0:8080 instead of 127.0.0.1`."""
+    if octets[0] == 127 or octets == [0, 0, 0, 0]:
+        return True
+    if octets[0] != 255 or any(o not in _MASK_OCTETS for o in octets):
+        return False
+    return all(a == 255 or b == 0 for a, b in itertools.pairwise(octets))
 
 
 def _ssn(window: str, parts: list[str]) -> bool:
