@@ -221,3 +221,18 @@ MENTION_AFTER: dict[str, tuple[bytes, ...]] = {
 }
 #: the reasons a HOW_TO question may precede (not role-play or forged delimiters)
 HOW_TO_REASONS = frozenset({"injection.instruction_override", "injection.system_prompt_extraction"})
+
+#: a question about a jailbreak's or an attack's name ("what is the dan prompt", "explain
+#: what a jailbreak prompt is"): right before the match, once an article is left out
+WHAT_IS = (
+    b"what is ",
+    b"what's ",
+    b"what are ",
+    b"what was ",
+    b"what were ",
+    b"explain what ",
+    b"meaning of ",
+)
+ARTICLES = (b"the ", b"a ", b"an ")
+#: the reasons a WHAT_IS question may precede (not forged delimiters)
+WHAT_IS_REASONS = HOW_TO_REASONS | {"injection.roleplay_jailbreak"}

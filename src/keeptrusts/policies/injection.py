@@ -25,6 +25,7 @@ from pydantic import Field
 from keeptrusts.config.model import Strict
 from keeptrusts.detect import normalize
 from keeptrusts.detect.attacks import (
+    ARTICLES,
     ATTACKS,
     CODE_ARTEFACTS,
     HOW_TO,
@@ -33,6 +34,8 @@ from keeptrusts.detect.attacks import (
     NEGATIONS,
     OWN_AFTER,
     OWN_WORDS,
+    WHAT_IS,
+    WHAT_IS_REASONS,
 )
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.pipeline.stage import Policy
@@ -269,11 +272,18 @@ def _negated(data: bytes, start: int) -> bool:
 
 
 def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
-    """A how-to question about the asker's own prompt, or a mention of a variable or template
-    in their code: not an order to the model."""
-    if reason not in HOW_TO_REASONS or b"your" in data[start:end]:
+    """A how-to question about the asker's own prompt, a question about what an attack or a
+    jailbreak is, or a mention of a variable in their code: not an order to the model."""
+    if reason not in WHAT_IS_REASONS or b"your" in data[start:end]:
         return False
-    if data[max(0, start - 16) : start].endswith(HOW_TO):
+    before = data[max(0, start - 20) : start]
+    if reason in HOW_TO_REASONS and before.endswith(HOW_TO):
+        return True
+    for article in ARTICLES:
+        if before.endswith(article):
+            before = before[: -len(article)]
+            break
+    if before.endswith(WHAT_IS):
         return True
     return reason == _EXTRACTION and data.startswith(CODE_ARTEFACTS, end)
 
