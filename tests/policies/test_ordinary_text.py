@@ -25,6 +25,9 @@ BENIGN_NUMBERS = [
     "primes 2 3 5 7 11 13 17 19 23 29",
     "The sequence goes 1 1 2 3 5 8 13 21 34 55 89 144",
     "Roll results: 6 2 4 1 3 5 6 6 2 1",
+    # groups no North American number is written in
+    "Hash table sizes: 1024 2048 4096 8192 16384 32768 65536",
+    "buffer sizes 32768 65536 131072",
 ]
 
 #: identifiers that happen to be valid US numbers when read without separators
@@ -132,6 +135,8 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    ("line 415 555 2671 today", "415 555 2671", "phone"),
+    ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
     ("call me at 4155552671", "4155552671", "phone"),
     ("Phone No: 4155552671", "4155552671", "phone"),
