@@ -38,6 +38,9 @@ BENIGN_IDS = [
     '{"user_id": 2125550123, "status": "active"}',
     "GET /api/orders?order_id=6502530000",
     "invoice no. 3105551234 is overdue",
+    # quantities in code and logs
+    "torch.manual_seed(42); seed 4242424242",
+    "count 3105551234 rows, offset=2125550123",
 ]
 
 BENIGN_CODE = [

@@ -36,14 +36,15 @@ _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
     r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
 )
-#: what labels a bare run of digits as an identifier of a thing (`order 4155552671`,
-#: `ticket #...`, `user_id = ...`, `"id": ...`), so it is not read as a phone number written
-#: without separators (accounts and customers are left out: their numbers may be personal);
-#: read on the text just before the run (a label a stream already released only makes the
-#: stream redact more, never less)
+#: what labels a bare run of digits as an identifier of a thing or a quantity in code
+#: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
+#: not read as a phone number written without separators (accounts and customers are left
+#: out: their numbers may be personal); read on the text just before the run (a label a
+#: stream already released only makes the stream redact more, never less)
 _ID_LABEL = compile_pattern(
     r"(?i)(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
-    r"|transaction|txn|case|uid|pid|build|item|part)"
+    r"|transaction|txn|case|uid|pid|build|item|part|seed|nonce|offset|count|size|length"
+    r"|timestamp|epoch|checksum|hash|version|limit|total|port)"
     r"(?:\s*(?:number|no\.?|nr\.?|id|#))?[\"']?\s*[:=#]?\s*\z"
 )
 #: how far back a label is looked for
