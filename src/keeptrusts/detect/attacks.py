@@ -199,10 +199,13 @@ HOW_TO = (
 #: a name in code right after an extraction match that does not say "your" ("print the
 #: system prompt variable"); not "template" or "string", which a model may print its own as
 CODE_ARTEFACTS = (b" variable", b" field", b" parameter", b" placeholder", b" constant")
-#: a user taking back their own earlier instructions ("ignore my earlier instructions about
-#: the font", "disregard the previous instructions I gave you about formatting"): an override
-#: match holding one of OWN_WORDS, or followed by one of OWN_AFTER, unless it says "your"
-OWN_WORDS = (b" my ", b" our ")
+#: a user taking back their own earlier instructions on a topic ("ignore my earlier
+#: instructions about the font", "disregard the previous instructions I gave you about
+#: formatting"): an override match holding " my " and followed by one of OWN_TOPIC, or
+#: followed by one of OWN_AFTER, unless it says "your" (a bare "ignore my previous
+#: instructions and ..." may be an attacker speaking as the developer: still counted)
+OWN_WORDS = (b" my ",)
+OWN_TOPIC = (b" about ", b" regarding ", b" on ", b" for ", b" concerning ", b" re ")
 OWN_AFTER = (
     b" i gave",
     b" i sent",

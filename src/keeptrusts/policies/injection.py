@@ -33,6 +33,7 @@ from keeptrusts.detect.attacks import (
     MENTION_AFTER,
     NEGATIONS,
     OWN_AFTER,
+    OWN_TOPIC,
     OWN_WORDS,
     WHAT_IS,
     WHAT_IS_REASONS,
@@ -296,7 +297,8 @@ def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
     if reason != _OVERRIDE or b"your" in data[start:end]:
         return False
     match = data[start:end]
-    return any(w in match for w in OWN_WORDS) or data.startswith(OWN_AFTER, end)
+    own = any(w in match for w in OWN_WORDS) and data.startswith(OWN_TOPIC, end)
+    return own or data.startswith(OWN_AFTER, end)
 
 
 def _group(spans: list[tuple[int, int]]) -> int:
