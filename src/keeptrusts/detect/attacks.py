@@ -206,6 +206,23 @@ CODE_ARTEFACTS = (b" variable", b" field", b" parameter", b" placeholder", b" co
 #: instructions and ..." may be an attacker speaking as the developer: still counted)
 OWN_WORDS = (b" my ",)
 OWN_TOPIC = (b" about ", b" regarding ", b" on ", b" for ", b" concerning ", b" re ")
+#: topics that make a "my instructions about ..." retraction an attack on the guardrails
+GUARDED_TOPICS = (
+    b"safety",
+    b"security",
+    b"restriction",
+    b"rule",
+    b"guideline",
+    b"polic",
+    b"filter",
+    b"content",
+    b"confidential",
+    b"secret",
+    b"password",
+    b"prompt",
+    b"reveal",
+    b"disclos",
+)
 OWN_AFTER = (
     b" i gave",
     b" i sent",

@@ -28,6 +28,7 @@ from keeptrusts.detect.attacks import (
     ARTICLES,
     ATTACKS,
     CODE_ARTEFACTS,
+    GUARDED_TOPICS,
     HOW_TO,
     HOW_TO_REASONS,
     MENTION_AFTER,
@@ -297,8 +298,13 @@ def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
     if reason != _OVERRIDE or b"your" in data[start:end]:
         return False
     match = data[start:end]
-    own = any(w in match for w in OWN_WORDS) and data.startswith(OWN_TOPIC, end)
-    return own or data.startswith(OWN_AFTER, end)
+    if not (
+        (any(w in match for w in OWN_WORDS) and data.startswith(OWN_TOPIC, end))
+        or data.startswith(OWN_AFTER, end)
+    ):
+        return False
+    topic = data[end : end + 48]
+    return not any(t in topic for t in GUARDED_TOPICS)
 
 
 def _group(spans: list[tuple[int, int]]) -> int:
