@@ -239,6 +239,11 @@ MENTION_AFTER: dict[str, tuple[bytes, ...]] = {
     "injection.system_prompt_extraction": (b" below",),
     "injection.delimiter": (b" tag", b" token", b" marker", b" delimiter", b" format"),
 }
+#: the delimiters that may be named as a thing: bare tags, never a forged role boundary
+#: (`<|im_start|>system format: ...` is one, whatever follows)
+NAMED_DELIMITERS = frozenset(
+    (b"[inst]", b"[/inst]", b"<<sys>>", b"<</sys>>", b"<system>", b"</system>", b"[system]")
+)
 #: the reasons a HOW_TO question may precede (not role-play or forged delimiters)
 HOW_TO_REASONS = frozenset({"injection.instruction_override", "injection.system_prompt_extraction"})
 

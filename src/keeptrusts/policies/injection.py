@@ -32,6 +32,7 @@ from keeptrusts.detect.attacks import (
     HOW_TO,
     HOW_TO_REASONS,
     MENTION_AFTER,
+    NAMED_DELIMITERS,
     NEGATIONS,
     OWN_AFTER,
     OWN_TOPIC,
@@ -48,6 +49,7 @@ from keeptrusts.policies.registry import BuildContext, PolicyKind
 CUSTOM = "injection.custom_pattern"
 _EXTRACTION = "injection.system_prompt_extraction"
 _OVERRIDE = "injection.instruction_override"
+_DELIMITER = "injection.delimiter"
 
 # what a rendering already went through
 _LEET = 1
@@ -294,7 +296,7 @@ def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
     """The user's own earlier instructions taken back, or a text or token named, not used."""
     mentioned = MENTION_AFTER.get(reason)
     if mentioned is not None and data.startswith(mentioned, end):
-        return True
+        return reason != _DELIMITER or data[start:end] in NAMED_DELIMITERS
     if reason != _OVERRIDE or b"your" in data[start:end]:
         return False
     match = data[start:end]
