@@ -42,6 +42,13 @@ _MODEL_RULES = (
     r"(?:instructions?|prompts?|directives?|guidelines?|guardrails?|programming|conditioning"
     r"|safety (?:rules|guidelines|filters?)|system message)"
 )
+#: earlier in the conversation (not "all", "any", "existing" or "old", which ops requests use)
+_EARLIER = (
+    r"(?:previous|prior|above|earlier|preceding|former|foregoing|initial|original|system"
+    r"|developer|the above)"
+)
+#: limits put on a model (not commands, orders, policies, filters or context)
+_BOUNDS = r"(?:rules?|restrictions?|constraints?|limitations?|training|conditioning)"
 _PROMPT = r"(?:prompt|instructions?|message|rules|directives|guidelines|configuration|preamble)"
 
 _ROMANCE_VERB = r"(?:ignora|ignore|olvida|olvide|esquece|esqueça|ignorar|desconsidera|omite)"
@@ -57,6 +64,7 @@ ATTACKS: dict[str, list[str]] = {
         rf"\b{_DISOBEY_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
         rf"\b{_CLEAR_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_MODEL_RULES}\b",
         rf"\b{_CLEAR_VERB}\s+{_W}your\s+{_W2}{_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}{_EARLIER}\s+{_W2}{_BOUNDS}\b",
         rf"\b{_OVERRIDE_VERB}\s+(?:all\s+)?(?:of\s+)?(?:the|all|any|those|these)\s+(?:[^\s.!?;:]+\s+)?{_RULES}\s+"
         r"(?:that\s+)?you(?:'ve| have| were| got)?\s+(?:been\s+)?(?:given|told|received|provided|shown)",
         r"\bforget\s+(?:about\s+)?(?:everything|all(?: of)? that|what)\s+(?:that\s+)?(?:you(?:'ve| have| were)?\s+)?"
