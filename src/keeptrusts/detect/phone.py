@@ -112,10 +112,12 @@ class PhoneValidator:
         if len(digits) not in self.national_lengths:
             return False
         for region in self.regions:
+            nsn = _national_significant(region, digits)
+            if nsn is None or not region.possible(nsn):
+                continue
             if region.national_prefix == "1" and not _nanp_grouping(raw):
                 continue
-            nsn = _national_significant(region, digits)
-            if nsn is not None and region.possible(nsn) and _valid(raw, region.code):
+            if _valid(raw, region.code):
                 return True
         return False
 
