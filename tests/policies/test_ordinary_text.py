@@ -53,6 +53,9 @@ BENIGN_CODE = [
     "use crate::ab::cd; call fab::add(1, 2)",
     # addresses that name no host: any, loopback, netmasks
     "Why does my server bind to 0.0.0.0:8080 instead of 127.0.0.1?",
+    # look-alikes of credentials: test-mode keys, package names, settings
+    "stripe.api_key = 'sk_test_51H8abcdefghijklmnopqrstuvwxyz0123'",
+    "npm_config_registry=https://registry.npmjs.org/ and hf_hub_download(repo_id)",
     "netmask 255.255.255.0, broadcast 255.255.255.255, resolver 127.0.0.53",
 ]
 
@@ -156,6 +159,28 @@ PII_CASES = [
     ("Caller ID: 4155552671", "4155552671", "phone"),
     ("phone order line 4155552671", "4155552671", "phone"),
     ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
+    # credentials commonly pasted with code
+    (
+        "STRIPE_KEY=sk_live_51H8abcdefghijklmnopqrstuvwxyz0123",
+        "sk_live_51H8abcdefghijklmnopqrstuvwxyz0123",
+        "stripe_key",
+    ),
+    (
+        "maps key AIzaSyA-1234567890abcdefghijklmnopqrstu ok",
+        "AIzaSyA-1234567890abcdefghijklmnopqrstu",
+        "google_api_key",
+    ),
+    ("git push with glpat-abcdefghij1234567890", "glpat-abcdefghij1234567890", "gitlab_token"),
+    (
+        "//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789",
+        "npm_abcdefghijklmnopqrstuvwxyz0123456789",
+        "npm_token",
+    ),
+    (
+        "HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+        "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+        "huggingface_token",
+    ),
     # an apostrophe inside a local part (Irish, French and Italian names)
     ("mail o'brien@example.com now", "o'brien@example.com", "email"),
     ("write to d'angelo.marco@example.it", "d'angelo.marco@example.it", "email"),
