@@ -57,6 +57,8 @@ BENIGN_CODE = [
     "stripe.api_key = 'sk_test_51H8abcdefghijklmnopqrstuvwxyz0123'",
     "npm_config_registry=https://registry.npmjs.org/ and hf_hub_download(repo_id)",
     "netmask 255.255.255.0, broadcast 255.255.255.255, resolver 127.0.0.53",
+    # a dotted quad labelled as a version
+    "Upgrade the driver to version 1.2.3.4; firmware: 2.0.1.5, build 10.4.2.1",
 ]
 
 BENIGN_REQUESTS = [
@@ -194,6 +196,7 @@ PII_CASES = [
     ("host fe80::1ff:fe23:4567:890a up", "fe80::1ff:fe23:4567:890a", "ip_address"),
     ("v6 2001:db8::1", "2001:db8::1", "ip_address"),
     ("gateway 192.168.1.1 is down", "192.168.1.1", "ip_address"),
+    ("the build server 10.4.2.1 is down", "10.4.2.1", "ip_address"),
     ("mask-like but a host: 255.1.2.3", "255.1.2.3", "ip_address"),
 ]
 

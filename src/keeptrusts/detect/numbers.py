@@ -47,6 +47,10 @@ _ID_LABEL = compile_pattern(
     r"|timestamp|epoch|checksum|hash|version|limit|total|port)"
     r"(?:\s*(?:number|no\.?|nr\.?|id|#))?[\"']?\s*[:=#]?\s*\z"
 )
+#: what labels a dotted quad as a version (`version 1.2.3.4`, `firmware 2.0.1.5`), not an address
+_VERSION_LABEL = compile_pattern(
+    r"(?i)\b(?:version|ver|release|build|firmware|driver|sdk)\s*[:=]?\s*\z"
+)
 #: how far back a label is looked for
 _ID_LABEL_CHARS = 32
 _PHONE_WORDS = ("phone", "tel", "mobile", "cell", "fax", "call", "sms", "whatsapp", "contact")
@@ -96,7 +100,8 @@ class NumberScanner:
             return
         groups = _groups(run)
         if self.ipv4 and len(groups) == 4 and _ipv4(run, groups):
-            if not _no_host([int(run[a:b]) for a, b in groups]):
+            octets = [int(run[a:b]) for a, b in groups]
+            if not _no_host(octets) and not _version(text, start):
                 out.append(Finding(start, end, IP_ADDRESS))
             return
         if not self.windows:
@@ -203,6 +208,12 @@ class NumberScanner:
             ):
                 return PHONE
         return None
+
+
+def _version(text: str, start: int) -> bool:
+    """A dotted quad right after a version's label (`version 1.2.3.4`)."""
+    window = text[max(0, start - 24) : start]
+    return bool(window) and _VERSION_LABEL.search(Encoded(window)) is not None
 
 
 def _labelled_id(text: str, start: int) -> bool:
