@@ -38,6 +38,10 @@ BENIGN_IDS = [
     '{"user_id": 2125550123, "status": "active"}',
     "GET /api/orders?order_id=6502530000",
     "invoice no. 3105551234 is overdue",
+    # order and invoice numbers in other languages
+    "Bestellnummer: 4155552671, Rechnung 2125550123",
+    "Numéro de commande 6502530000",
+    "Счет № 3105551234 от 15.03.2024",
     # quantities in code and logs
     "torch.manual_seed(42); seed 4242424242",
     "count 3105551234 rows, offset=2125550123",
@@ -159,6 +163,8 @@ PII_CASES = [
     ("phone #4155552671", "4155552671", "phone"),
     ("4155552671 is my cell", "4155552671", "phone"),
     ("Caller ID: 4155552671", "4155552671", "phone"),
+    ("Handynummer: 4155552671", "4155552671", "phone"),
+    ("Téléphone de la commande 4155552671", "4155552671", "phone"),
     ("phone order line 4155552671", "4155552671", "phone"),
     ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
     # credentials commonly pasted with code

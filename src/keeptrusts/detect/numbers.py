@@ -42,10 +42,13 @@ _RUN = compile_pattern(
 #: out: their numbers may be personal); read on the text just before the run (a label a
 #: stream already released only makes the stream redact more, never less)
 _ID_LABEL = compile_pattern(
-    r"(?i)(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
+    r"(?i)(?:(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
     r"|transaction|txn|case|uid|pid|build|item|part|seed|nonce|offset|count|size|length"
-    r"|timestamp|epoch|checksum|hash|version|limit|total|port)"
-    r"(?:\s*(?:number|no\.?|nr\.?|id|#))?[\"']?\s*[:=#]?\s*\z"
+    r"|timestamp|epoch|checksum|hash|version|limit|total|port"
+    # de, fr, es, it: order, invoice, ticket and case numbers
+    r"|bestellnummer|bestellung|rechnungsnummer|rechnung|auftragsnummer|vorgangsnummer"
+    r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
+    r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*\z"
 )
 #: what labels a dotted quad as a version (`version 1.2.3.4`, `firmware 2.0.1.5`), not an address
 _VERSION_LABEL = compile_pattern(
@@ -53,7 +56,11 @@ _VERSION_LABEL = compile_pattern(
 )
 #: how far back a label is looked for
 _ID_LABEL_CHARS = 32
-_PHONE_WORDS = ("phone", "tel", "mobile", "cell", "fax", "call", "sms", "whatsapp", "contact")
+#: words of telephony at the start of a word (`Tel.-Nr.`, `Handynummer`, `Téléphone`, `тел.`)
+_PHONE_WORD = compile_pattern(
+    r"(?i)(?:^|[^\pL\pN])(?:phone|tel|tél|mobile|móvil|movil|cell|handy|rufnummer|portable|fax"
+    r"|call|sms|whatsapp|contact|тел)"
+)
 _SEPARATORS = bytes.maketrans(b".-()+", b"     ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
@@ -222,8 +229,7 @@ def _labelled_id(text: str, start: int) -> bool:
     window = text[max(0, start - _ID_LABEL_CHARS) : start]
     if not window or _ID_LABEL.search(Encoded(window)) is None:
         return False
-    lowered = window.lower()
-    return not any(word in lowered for word in _PHONE_WORDS)
+    return _PHONE_WORD.search(Encoded(window)) is None
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
