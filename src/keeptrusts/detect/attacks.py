@@ -247,6 +247,9 @@ MENTION_AFTER: dict[str, tuple[bytes, ...]] = {
     "injection.system_prompt_extraction": (b" below",),
     "injection.delimiter": (b" tag", b" token", b" marker", b" delimiter", b" format"),
 }
+#: the extraction verbs that work on a text the user supplies ("summarize the system message
+#: below"); "print/repeat/write out ... below" asks for the model's own
+SUPPLIED_TEXT_VERBS = (b"summarize", b"translate")
 #: the delimiters that may be named as a thing: bare tags, never a forged role boundary
 #: (`<|im_start|>system format: ...` is one, whatever follows)
 NAMED_DELIMITERS = frozenset(

@@ -37,6 +37,7 @@ from keeptrusts.detect.attacks import (
     OWN_AFTER,
     OWN_TOPIC,
     OWN_WORDS,
+    SUPPLIED_TEXT_VERBS,
     WHAT_IS,
     WHAT_IS_REASONS,
 )
@@ -294,12 +295,14 @@ def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
 
 def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
     """The user's own earlier instructions taken back, or a text or token named, not used."""
+    match = data[start:end]
     mentioned = MENTION_AFTER.get(reason)
     if mentioned is not None and data.startswith(mentioned, end):
-        return reason != _DELIMITER or data[start:end] in NAMED_DELIMITERS
-    if reason != _OVERRIDE or b"your" in data[start:end]:
+        if reason == _DELIMITER:
+            return match in NAMED_DELIMITERS
+        return b"your" not in match and match.startswith(SUPPLIED_TEXT_VERBS)
+    if reason != _OVERRIDE or b"your" in match:
         return False
-    match = data[start:end]
     if not (
         (any(w in match for w in OWN_WORDS) and data.startswith(OWN_TOPIC, end))
         or data.startswith(OWN_AFTER, end)
