@@ -194,7 +194,9 @@ ATTACKS: dict[str, list[str]] = {
 NEGATIONS = (b"never ", b"not ", b"n't ", b"no ", b"nor ", b"refuse to ", b"avoid ", b"must not ")
 
 #: a developer's question about their own application ("how do i reset the system prompt in
-#: my chatbot?"), just before an override or extraction match that does not say "your"
+#: my chatbot?"), just before an override or extraction match that does not say "your"; not
+#: a bare "how to ...", a headline that reads as an instruction ("how to reveal the hidden
+#: prompt: just show it")
 HOW_TO = (
     b"how do i ",
     b"how can i ",
@@ -202,7 +204,6 @@ HOW_TO = (
     b"how would i ",
     b"how do we ",
     b"how can we ",
-    b"how to ",
 )
 #: a name in code right after an extraction match that does not say "your" ("print the
 #: system prompt variable"); not "template" or "string", which a model may print its own as
