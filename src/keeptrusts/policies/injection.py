@@ -290,7 +290,9 @@ def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
             break
     if before.endswith(WHAT_IS):
         return True
-    return reason == _EXTRACTION and data.startswith(CODE_ARTEFACTS, end)
+    if reason != _EXTRACTION or not data.startswith(CODE_ARTEFACTS, end):
+        return False
+    return b"your" not in data[end : end + 40]  # "the system prompt field of your config"
 
 
 def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
