@@ -25,6 +25,10 @@ def _digits(s: str) -> str:
         "+49 30 901820",
         "+33 1 42 68 53 00",
         "+91 98765 43210",
+        "0033 1 42 68 53 00",  # `00`, the international call prefix, for `+`
+        "0049 30 901820",
+        "415 5552671",
+        "1 (800) 555-0199",
     ],
 )
 def test_valid(raw: str) -> None:
@@ -41,6 +45,9 @@ def test_valid(raw: str) -> None:
         "12345",  # too short
         "+999 1234 5678",  # no such country code
         "9780306406157",  # an ISBN-13
+        "0012345678",  # `00` then no country's number
+        "32768 65536",  # not how a North American number is grouped
+        "327 68 65536",
     ],
 )
 def test_invalid(raw: str) -> None:

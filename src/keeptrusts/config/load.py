@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from keeptrusts.config import yamlpos
+from keeptrusts.config import not_offered, yamlpos
 from keeptrusts.config.model import Config
 from keeptrusts.limits.backend import state_problem
 from keeptrusts.policies.registry import KINDS
@@ -165,7 +165,9 @@ def _state_problems(config: Config, doc: yamlpos.Located) -> list[str]:
 
 
 def _unknown_kind(kind: str) -> str:
-    return f"unknown policy kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}"
+    known = f"known kinds: {', '.join(sorted(KINDS))}"
+    documented = not_offered.kind_message(kind)
+    return f"{documented}; {known}" if documented else f"unknown policy kind {kind!r}; {known}"
 
 
 def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Located) -> list[str]:
@@ -178,13 +180,21 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
         if err["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key (check its spelling and indentation)"
+            msg = _unknown_key(loc)
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif err["type"] == "literal_error":
             msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
         out.append(_at(doc, loc, yamlpos.dotted(loc), msg))
     return out
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str:
+    if loc[:1] == ("policy",):
+        documented = not_offered.key_message(loc[1:])
+    else:
+        documented = not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
+    return documented or "unknown key (check its spelling and indentation)"
 
 
 def _choices(ctx: dict[str, Any]) -> str:

@@ -29,6 +29,8 @@ class Pack(Strict):
     name: str
     version: str = "0.0.0"
     enabled: bool = True
+    #: free text for people reading the config (the Keeptrusts templates write one)
+    description: str | None = None
 
     @field_validator("version", mode="before")
     @classmethod

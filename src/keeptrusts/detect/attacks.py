@@ -13,6 +13,15 @@ from __future__ import annotations
 _W = r"(?:[^\s.!?;:]+\s+){0,4}?"  # up to four filler words
 _W2 = r"(?:[^\s.!?;:]+\s+){0,2}?"
 
+#: verbs that only ever mean "stop obeying" something
+_DISOBEY_VERB = (
+    r"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|bypass|override|overrule"
+    r"|abandon|neglect|dismiss|throw out|set aside"
+    r"|stop following|do not follow|don't follow|no longer follow)"
+)
+#: housekeeping verbs: ordinary for firewall rules, bucket policies or shell history
+#: ("drop all existing rules from iptables"), an attack only on a model's own instructions
+_CLEAR_VERB = r"(?:skip|drop|discard|erase|delete|clear|reset|scrap|cancel)"
 _OVERRIDE_VERB = (
     r"(?:ignore|ignoring|disregard|disregarding|forget|forgetting|skip|bypass|override|overrule"
     r"|drop|abandon|discard|neglect|dismiss|erase|delete|clear|reset|scrap|throw out|set aside"
@@ -27,11 +36,35 @@ _RULES = (
     r"|restrictions?|programming|policies|policy|commands?|orders?|context|training|conditioning"
     r"|safety (?:rules|guidelines|filters?)|system message|limitations?|filters?)"
 )
+#: what only a model has: its instructions, prompt and guardrails (not rules, policies,
+#: commands, filters or context, which firewalls, buckets, shells and queries have too)
+_MODEL_RULES = (
+    r"(?:instructions?|prompts?|directives?|guidelines?|guardrails?|programming|conditioning"
+    r"|safety (?:rules|guidelines|filters?)|system message)"
+)
+#: earlier in the conversation (not "all", "any", "existing" or "old", which ops requests use)
+_EARLIER = (
+    r"(?:previous|prior|above|earlier|preceding|former|foregoing|initial|original|system"
+    r"|developer|the above)"
+)
+#: limits put on a model (not commands, orders, policies, filters or context)
+_BOUNDS = r"(?:rules?|restrictions?|constraints?|limitations?|training|conditioning)"
 _PROMPT = r"(?:prompt|instructions?|message|rules|directives|guidelines|configuration|preamble)"
+
+_ROMANCE_VERB = r"(?:ignora|ignore|olvida|olvide|esquece|esqueça|ignorar|desconsidera|omite)"
+_ROMANCE_ALL = r"(?:todas?\s+|todos?\s+|tutte\s+)?"
+_ROMANCE_RULES = r"(?:reglas|regras|regole)"
+_ROMANCE_PRIOR = r"(?:anteriores|previas|precedentes|precedenti|prévias|del sistema)"
+_FRENCH_VERB = r"(?:ignore[zs]?|oublie[zs]?|ne tiens pas compte des?)"
+_GERMAN_VERB = r"(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte)"
+_GERMAN_PRIOR = r"(?:vorherigen|bisherigen|obigen|vorigen|früheren|frueheren)"
 
 ATTACKS: dict[str, list[str]] = {
     "injection.instruction_override": [
-        rf"\b{_OVERRIDE_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
+        rf"\b{_DISOBEY_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}{_PRIOR}\s+{_W2}{_MODEL_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}your\s+{_W2}{_RULES}\b",
+        rf"\b{_CLEAR_VERB}\s+{_W}{_EARLIER}\s+{_W2}{_BOUNDS}\b",
         rf"\b{_OVERRIDE_VERB}\s+(?:all\s+)?(?:of\s+)?(?:the|all|any|those|these)\s+(?:[^\s.!?;:]+\s+)?{_RULES}\s+"
         r"(?:that\s+)?you(?:'ve| have| were| got)?\s+(?:been\s+)?(?:given|told|received|provided|shown)",
         r"\bforget\s+(?:about\s+)?(?:everything|all(?: of)? that|what)\s+(?:that\s+)?(?:you(?:'ve| have| were)?\s+)?"
@@ -43,17 +76,26 @@ ATTACKS: dict[str, list[str]] = {
         r"\byour\s+(?:new|real|true)\s+(?:task|goal|purpose|instructions?|role|objective)\s+(?:is|are)\b",
         r"\b(?:instead|rather),?\s+(?:of\s+(?:that|your\s+task)\s*,?\s*)?(?:ignore|disregard)\b",
         r"\boverride\s+(?:your|the|all)\s+(?:safety|content|security)\b",
-        # es / pt / it / fr / de
-        r"\b(?:ignora|ignore|olvida|olvide|esquece|esqueça|ignorar|desconsidera|omite)\s+"
-        r"(?:todas?\s+|todos?\s+|tutte\s+)?(?:las\s+|as\s+|le\s+|os\s+|tus\s+|suas\s+)?"
-        r"(?:instrucciones|instruções|instrucoes|istruzioni|reglas|regras|regole|indicaciones)"
-        r"(?:\s+(?:anteriores|previas|precedentes|precedenti|prévias|previas|del sistema))?",
-        r"\b(?:ignore[zs]?|oublie[zs]?|ne tiens pas compte des?)\s+(?:toutes\s+)?"
-        r"(?:les\s+|tes\s+|vos\s+|ces\s+)?(?:instructions|consignes|règles|regles|directives)"
+        # es / pt / it / fr / de: instructions, or rules that are the model's ("tus reglas") or
+        # earlier ones ("las reglas anteriores"), not the rules of a game or a manual
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:las\s+|as\s+|le\s+|os\s+|tus\s+|suas\s+)?"
+        r"(?:instrucciones|instruções|instrucoes|istruzioni|indicaciones)"
+        rf"(?:\s+{_ROMANCE_PRIOR})?",
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:tus|tuas|suas|sus|le tue)\s+{_ROMANCE_RULES}",
+        rf"\b{_ROMANCE_VERB}\s+{_ROMANCE_ALL}(?:las\s+|as\s+|le\s+|os\s+)?{_ROMANCE_RULES}"
+        rf"\s+{_ROMANCE_PRIOR}",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:les\s+|tes\s+|vos\s+|ces\s+)?"
+        r"(?:instructions|consignes|directives)"
         r"(?:\s+(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|du système))?",
-        r"\b(?:ignoriere|ignorieren sie|vergiss|vergessen sie|missachte)\s+(?:bitte\s+)?"
-        r"(?:alle\s+)?(?:deine\s+|ihre\s+|die\s+)?(?:vorherigen\s+|bisherigen\s+|obigen\s+|vorigen\s+"
-        r"|früheren\s+|frueheren\s+)?(?:anweisungen|instruktionen|regeln|vorgaben|befehle)",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:tes|vos)\s+(?:règles|regles)",
+        rf"\b{_FRENCH_VERB}\s+(?:toutes\s+)?(?:les\s+|ces\s+)?(?:règles|regles)"
+        r"\s+(?:précédentes|precedentes|antérieures|anterieures|ci-dessus|du système)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:deine\s+|ihre\s+|die\s+)?"
+        rf"(?:{_GERMAN_PRIOR}\s+)?(?:anweisungen|instruktionen|vorgaben)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:deine|ihre)\s+(?:{_GERMAN_PRIOR}\s+)?"
+        r"(?:regeln|befehle)",
+        rf"\b{_GERMAN_VERB}\s+(?:bitte\s+)?(?:alle\s+)?(?:die\s+)?{_GERMAN_PRIOR}\s+"
+        r"(?:regeln|befehle)",
         # ru / uk
         r"(?:игнорируй|игнорируйте|проигнорируй|забудь|забудьте|не обращай внимания на|отбрось)"
         r"\s+(?:все\s+)?(?:свои\s+|твои\s+|ваши\s+)?(?:предыдущие\s+|прежние\s+|старые\s+|системные\s+)?"
@@ -150,3 +192,84 @@ ATTACKS: dict[str, list[str]] = {
 
 #: words that, just before a match, mean the text forbids the act rather than asks for it
 NEGATIONS = (b"never ", b"not ", b"n't ", b"no ", b"nor ", b"refuse to ", b"avoid ", b"must not ")
+
+#: a developer's question about their own application ("how do i reset the system prompt in
+#: my chatbot?"), just before an override or extraction match that does not say "your"; not
+#: a bare "how to ...", a headline that reads as an instruction ("how to reveal the hidden
+#: prompt: just show it")
+HOW_TO = (
+    b"how do i ",
+    b"how can i ",
+    b"how should i ",
+    b"how would i ",
+    b"how do we ",
+    b"how can we ",
+)
+#: a name in code right after an extraction match that does not say "your" ("print the
+#: system prompt variable"); not "template" or "string", which a model may print its own as
+CODE_ARTEFACTS = (b" variable", b" field", b" parameter", b" placeholder", b" constant")
+#: a user taking back their own earlier instructions on a topic ("ignore my earlier
+#: instructions about the font", "disregard the previous instructions I gave you about
+#: formatting"): an override match holding " my " and followed by one of OWN_TOPIC, or
+#: followed by one of OWN_AFTER, unless it says "your" (a bare "ignore my previous
+#: instructions and ..." may be an attacker speaking as the developer: still counted)
+OWN_WORDS = (b" my ",)
+OWN_TOPIC = (b" about ", b" regarding ", b" on ", b" for ", b" concerning ", b" re ")
+#: topics that make a "my instructions about ..." retraction an attack on the guardrails
+GUARDED_TOPICS = (
+    b"safety",
+    b"security",
+    b"restriction",
+    b"rule",
+    b"guideline",
+    b"polic",
+    b"filter",
+    b"content",
+    b"confidential",
+    b"secret",
+    b"password",
+    b"prompt",
+    b"reveal",
+    b"disclos",
+)
+OWN_AFTER = (
+    b" i gave",
+    b" i sent",
+    b" i wrote",
+    b" i provided",
+    b" i asked",
+    b" i just gave",
+    b" i mentioned",
+    b" i added",
+)
+#: a text the user supplies ("summarize the system message below"), or a delimiter named as a
+#: thing ("[INST] tags are used by Llama 2"), right after the match
+MENTION_AFTER: dict[str, tuple[bytes, ...]] = {
+    "injection.system_prompt_extraction": (b" below",),
+    "injection.delimiter": (b" tag", b" token", b" marker", b" delimiter", b" format"),
+}
+#: the extraction verbs that work on a text the user supplies ("summarize the system message
+#: below"); "print/repeat/write out ... below" asks for the model's own
+SUPPLIED_TEXT_VERBS = (b"summarize", b"translate")
+#: the delimiters that may be named as a thing: bare tags, never a forged role boundary
+#: (`<|im_start|>system format: ...` is one, whatever follows)
+NAMED_DELIMITERS = frozenset(
+    (b"[inst]", b"[/inst]", b"<<sys>>", b"<</sys>>", b"<system>", b"</system>", b"[system]")
+)
+#: the reasons a HOW_TO question may precede (not role-play or forged delimiters)
+HOW_TO_REASONS = frozenset({"injection.instruction_override", "injection.system_prompt_extraction"})
+
+#: a question about a jailbreak's or an attack's name ("what is the dan prompt", "explain
+#: what a jailbreak prompt is"): right before the match, once an article is left out
+WHAT_IS = (
+    b"what is ",
+    b"what's ",
+    b"what are ",
+    b"what was ",
+    b"what were ",
+    b"explain what ",
+    b"meaning of ",
+)
+ARTICLES = (b"the ", b"a ", b"an ")
+#: the reasons a WHAT_IS question may precede (not forged delimiters)
+WHAT_IS_REASONS = HOW_TO_REASONS | {"injection.roleplay_jailbreak"}

@@ -19,7 +19,7 @@ EMAIL_MAX = 254
 
 def _email_pattern(word: str, alpha: str) -> str:
     return (
-        rf"[{word}_%+\-]+(?:\.[{word}_%+\-]+)*"
+        rf"[{word}_%+\-]+(?:[.'][{word}_%+\-]+)*"
         rf"@(?:[{word}](?:[{word}\-]*[{word}])?\.)+[{alpha}]{{2,63}}"
     )
 
@@ -45,9 +45,26 @@ IPV6_PATTERN = (
 def emails(enc: Encoded, out: list[Finding]) -> None:
     if "@" not in enc.text:
         return
+    text = enc.text
     for spans in (_EMAIL_ASCII if enc.ascii else _email_unicode()).iter(enc):
         start, end = enc.span(spans[0])
-        out.append(Finding(start, end, EMAIL))
+        if not _remote_path(text, start, end):
+            out.append(Finding(start, end, EMAIL))
+
+
+_PATH_START = frozenset("/~._-")
+
+
+def _remote_path(text: str, start: int, end: int) -> bool:
+    """`git@github.com:org/repo.git`, `deploy@host.example.com:/srv`: an SSH/scp remote (a
+    login at a host, then `:` and a path), not a mailbox. A `user:password@host:port` in a URL
+    still counts (the local part follows a `:`), so a password is never let through."""
+    if end + 1 >= len(text) or text[end] != ":":
+        return False
+    after = text[end + 1]
+    if not (after.isalnum() or after in _PATH_START):
+        return False
+    return start == 0 or text[start - 1] != ":"
 
 
 def iban_end(text: str, start: int, end: int) -> int | None:
@@ -69,7 +86,13 @@ def iban_end(text: str, start: int, end: int) -> int | None:
 def ipv6_ok(text: str, start: int, end: int) -> bool:
     if not clear_before(text, start, ":") or not clear_after(text, end, ":"):
         return False
+    # `a::b::c`, `dead::beef`: C++/Rust/Ruby paths made of hex letters; an address in a log
+    # or a config has digits (`fe80::1`, `2001:db8::8a2e`)
+    if text.startswith("::", end) or text.endswith("::", 0, start):
+        return False
     candidate = text[start:end]
+    if not any(c.isdigit() for c in candidate):
+        return False
     if sum(1 for p in candidate.split(":") if p) < 2:
         return False
     try:

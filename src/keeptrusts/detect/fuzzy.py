@@ -103,9 +103,11 @@ class FuzzyTerms:
     runs as single spaces. Terms are case-folded.
     """
 
-    def __init__(self, terms: list[str], limit: int) -> None:
+    def __init__(self, terms: list[str], limit: int, *, same_length: bool = False) -> None:
         self.terms = terms
         self.limit = limit
+        #: only windows as long as the term (substitutions only, no insertion or deletion)
+        self.same_length = same_length
         self.words = [len(t.split()) for t in terms]
         index: dict[str, set[int]] = {}
         for i, term in enumerate(terms):
@@ -142,6 +144,8 @@ class FuzzyTerms:
                     checked.add((i, first))
                     a, b = spans[first][0], spans[first + count - 1][1]
                     window = folded[a:b] if count == 1 else " ".join(folded[a:b].split())
+                    if self.same_length and len(window) != len(self.terms[i]):
+                        continue
                     if within(window, self.terms[i], self.limit):
                         out.append((a, b))
         return out

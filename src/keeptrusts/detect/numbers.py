@@ -11,6 +11,7 @@ currency sign (`$4155552671`) are skipped.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection
 
 from keeptrusts.detect.checksums import card_ok, ssn_ok
@@ -34,6 +35,31 @@ MAX_RUN_CHARS = 4096
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
     r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
+)
+#: what labels a bare run of digits as an identifier of a thing or a quantity in code
+#: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
+#: not read as a phone number written without separators (accounts and customers are left
+#: out: their numbers may be personal); read on the text just before the run (a label a
+#: stream already released only makes the stream redact more, never less)
+_ID_LABEL = compile_pattern(
+    r"(?i)(?:(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
+    r"|transaction|txn|case|uid|pid|build|item|part|seed|nonce|offset|count|size|length"
+    r"|timestamp|epoch|checksum|hash|version|limit|total|port"
+    # de, fr, es, it: order, invoice, ticket and case numbers
+    r"|bestellnummer|bestellung|rechnungsnummer|rechnung|auftragsnummer|vorgangsnummer"
+    r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
+    r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*\z"
+)
+#: what labels a dotted quad as a version (`version 1.2.3.4`, `firmware 2.0.1.5`), not an address
+_VERSION_LABEL = compile_pattern(
+    r"(?i)\b(?:version|ver|release|build|firmware|driver|sdk)\s*[:=]?\s*\z"
+)
+#: how far back a label is looked for
+_ID_LABEL_CHARS = 32
+#: words of telephony at the start of a word (`Tel.-Nr.`, `Handynummer`, `Téléphone`, `тел.`)
+_PHONE_WORD = compile_pattern(
+    r"(?i)(?:^|[^\pL\pN])(?:phone|tel|tél|mobile|móvil|movil|cell|handy|rufnummer|portable|fax"
+    r"|call|sms|whatsapp|contact|тел)"
 )
 _SEPARATORS = bytes.maketrans(b".-()+", b"     ")
 _CURRENCY = "$€£¥₹"
@@ -72,6 +98,8 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
+            if entity == PHONE and _labelled_id(text, start):
+                return
             if entity is not None:
                 out.append(Finding(start, end, entity))
             return
@@ -79,7 +107,9 @@ class NumberScanner:
             return
         groups = _groups(run)
         if self.ipv4 and len(groups) == 4 and _ipv4(run, groups):
-            out.append(Finding(start, end, IP_ADDRESS))
+            octets = [int(run[a:b]) for a, b in groups]
+            if not _no_host(octets) and not _version(text, start):
+                out.append(Finding(start, end, IP_ADDRESS))
             return
         if not self.windows:
             return
@@ -179,9 +209,27 @@ class NumberScanner:
             a = 0 if i == 0 else groups[i][0]
             if i > 0 and run[a - 1] == "(":
                 a -= 1
-            if self.phones.ok(run[a : groups[j][1]], joined):
+            plus = run[a] == "+" or run.startswith("00", a)
+            if _phone_groups(digits[i : j + 1], plus) and self.phones.ok(
+                run[a : groups[j][1]], joined
+            ):
                 return PHONE
         return None
+
+
+def _version(text: str, start: int) -> bool:
+    """A dotted quad right after a version's label (`version 1.2.3.4`)."""
+    window = text[max(0, start - 24) : start]
+    return bool(window) and _VERSION_LABEL.search(Encoded(window)) is not None
+
+
+def _labelled_id(text: str, start: int) -> bool:
+    """A bare run of digits right after an identifier's label (`Serial number: 4155552671`),
+    with no word of telephony near it (`Caller ID: ...`, `phone order line ...`)."""
+    window = text[max(0, start - _ID_LABEL_CHARS) : start]
+    if not window or _ID_LABEL.search(Encoded(window)) is None:
+        return False
+    return _PHONE_WORD.search(Encoded(window)) is None
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
@@ -227,10 +275,35 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
     return True
 
 
+def _phone_groups(parts: list[str], plus: bool) -> bool:
+    """Digit groups a phone number is written in: one-digit groups only at its head.
+
+    A country code's or trunk prefix's group may have one digit (`1 800 555 0199`,
+    `+33 1 23 45 67 89`, `+44 (0)20 ...`, `0033 1 ...`); a run of small numbers
+    (`1 2 3 4 5 6 7 8 9 10`, `2 3 5 7 11 13 17`) is a list, not a phone number.
+    """
+    head, singles = (3, 2) if plus else (1, 1)
+    return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
+
+
 def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
     if run.count(".") != 3 or len(run) - 3 != sum(b - a for a, b in groups):
         return False
     return all(b - a <= 3 and int(run[a:b]) <= 255 for a, b in groups)
+
+
+#: an octet of a netmask: ones, then zeros
+_MASK_OCTETS = frozenset((0, 128, 192, 224, 240, 248, 252, 254, 255))
+
+
+def _no_host(octets: list[int]) -> bool:
+    """Addresses that name no host: 0.0.0.0, loopback (127.x.x.x, every machine's own), and
+    netmasks (255.255.255.0, 255.255.255.255): `bind to 0.0.0.0:8080 instead of 127.0.0.1`."""
+    if octets[0] == 127 or octets == [0, 0, 0, 0]:
+        return True
+    if octets[0] != 255 or any(o not in _MASK_OCTETS for o in octets):
+        return False
+    return all(a == 255 or b == 0 for a, b in itertools.pairwise(octets))
 
 
 def _ssn(window: str, parts: list[str]) -> bool:

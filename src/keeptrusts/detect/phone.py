@@ -1,4 +1,5 @@
-"""Phone numbers in international (`+44 20 7946 0958`) and national (`(415) 555-2671`) formats.
+"""Phone numbers in international (`+44 20 7946 0958`, `0044 20 7946 0958`) and national
+(`(415) 555-2671`) formats.
 
 Full validation is `phonenumbers` (libphonenumber's metadata), which costs tens of
 microseconds a call; a cheap pre-check on the digits (possible lengths and the region's
@@ -7,6 +8,7 @@ general number pattern, compiled with RE2) rejects dates, ids and amounts before
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
@@ -15,6 +17,7 @@ from phonenumbers import PhoneMetadata
 
 from keeptrusts.detect.engine import compile_pattern
 
+_NON_DIGITS = re.compile(r"[^0-9]+")  # a character class: linear
 SUPPORTED_REGIONS: frozenset[str] = frozenset(phonenumbers.SUPPORTED_REGIONS)
 MIN_DIGITS = 7
 MAX_DIGITS = 15
@@ -74,6 +77,16 @@ def _national_significant(region: _Region, digits: str) -> str | None:
     return digits if prefix == "1" else None
 
 
+#: how North American numbers are written nationally: (1) 415 555 2671, 415 5552671, or whole
+_NANP_GROUPS = frozenset(((3, 3, 4), (1, 3, 3, 4), (3, 7), (1, 3, 7), (10,), (11,)))
+
+
+def _nanp_grouping(raw: str) -> bool:
+    """Written in groups a North American number has (`32768 65536` is not one)."""
+    sizes = tuple(len(g) for g in _NON_DIGITS.sub(" ", raw).split())
+    return sizes in _NANP_GROUPS
+
+
 class PhoneValidator:
     """Validates candidate numbers; national formats are read for `regions` (ISO codes)."""
 
@@ -94,11 +107,17 @@ class PhoneValidator:
             return False
         if raw.startswith("+"):
             return self._international(raw, digits)
+        if raw.startswith("00"):  # `0033 1 23 45 67 89`: the international call prefix for `+`
+            return len(digits) > MIN_DIGITS + 1 and self._international("+" + raw[2:], digits[2:])
         if len(digits) not in self.national_lengths:
             return False
         for region in self.regions:
             nsn = _national_significant(region, digits)
-            if nsn is not None and region.possible(nsn) and _valid(raw, region.code):
+            if nsn is None or not region.possible(nsn):
+                continue
+            if region.national_prefix == "1" and not _nanp_grouping(raw):
+                continue
+            if _valid(raw, region.code):
                 return True
         return False
 

@@ -1,5 +1,6 @@
 """Credentials: OpenAI and Anthropic keys, AWS access key ids, GitHub and Slack tokens,
-private-key blocks and JWTs.
+private-key blocks, JWTs, Stripe live keys, Google API keys, GitLab, npm and Hugging Face
+tokens.
 
 The patterns are RE2 and run in one pass together with the other token-like entities
 (`keeptrusts.detect.tokens`).
@@ -21,7 +22,26 @@ SLACK_TOKEN = "slack_token"
 PRIVATE_KEY = "private_key"
 JWT = "jwt"
 
-SECRETS = (OPENAI_KEY, ANTHROPIC_KEY, AWS_ACCESS_KEY, GITHUB_TOKEN, SLACK_TOKEN, PRIVATE_KEY, JWT)
+STRIPE_KEY = "stripe_key"
+GOOGLE_API_KEY = "google_api_key"
+GITLAB_TOKEN = "gitlab_token"
+NPM_TOKEN = "npm_token"
+HUGGINGFACE_TOKEN = "huggingface_token"
+
+SECRETS = (
+    OPENAI_KEY,
+    ANTHROPIC_KEY,
+    AWS_ACCESS_KEY,
+    GITHUB_TOKEN,
+    SLACK_TOKEN,
+    PRIVATE_KEY,
+    JWT,
+    STRIPE_KEY,
+    GOOGLE_API_KEY,
+    GITLAB_TOKEN,
+    NPM_TOKEN,
+    HUGGINGFACE_TOKEN,
+)
 
 #: the longest private-key block redacted without its END line (an RSA-8192 PEM is ~6.4 KB)
 PEM_MAX = 8192
@@ -38,6 +58,12 @@ PATTERNS: dict[str, str] = {
         r"|https://hooks\.slack\.com/services/[A-Za-z0-9_/]{20,120}"
     ),
     JWT: r"eyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*)?",
+    # live secret and restricted keys (test-mode keys move no money)
+    STRIPE_KEY: r"(?:sk|rk)_live_[0-9A-Za-z]{24,247}",
+    GOOGLE_API_KEY: r"AIza[0-9A-Za-z_\-]{35}",
+    GITLAB_TOKEN: r"glpat-[0-9A-Za-z_\-]{20,64}",
+    NPM_TOKEN: r"npm_[A-Za-z0-9]{36}",
+    HUGGINGFACE_TOKEN: r"hf_[A-Za-z]{34}",
     PRIVATE_KEY: r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
 }
 

@@ -33,6 +33,8 @@ from keeptrusts.pipeline.verdict import Match, Result, Stage
 from keeptrusts.policies.pii import PatternEntry, StageName, both_stages
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
+#: terms this long or shorter are fuzzy-matched with one substitution only
+SHORT_TERM = 5
 #: hold-back assumed for configured patterns (their matches are not otherwise bounded)
 PATTERN_HOLDBACK = 256
 
@@ -61,7 +63,7 @@ class DlpFilter(Policy):
         #: some term has a space: whitespace runs in a text match it, and count as one
         self._spaced = any(" " in form for form in forms)
         self._distance = settings.max_distance if settings.fuzzy_matching else 0
-        self._fuzzy = fuzzy.FuzzyTerms(forms, self._distance) if self._distance and forms else None
+        self._fuzzy = _fuzzy_terms(forms, self._distance)
         self._patterns: list[tuple[str, Pattern]] = [
             ((p.name or "pattern").upper(), compile_pattern(p.pattern))
             for p in settings.detect_patterns
@@ -108,9 +110,10 @@ class DlpFilter(Policy):
         spans = self._terms.spans(folded)
         for start, end in spans:
             out.append(self._match(start, end, "dlp.blocked_term", "[REDACTED:TERM]"))
-        if self._fuzzy is not None and (not out or self.action is not Result.BLOCK):
+        if self._fuzzy and (not out or self.action is not Result.BLOCK):
             taken = set(spans)
-            for start, end in dict.fromkeys(self._fuzzy.find(text, folded)):
+            near = [span for f in self._fuzzy for span in f.find(text, folded)]
+            for start, end in dict.fromkeys(near):
                 if (start, end) not in taken:
                     out.append(self._match(start, end, "dlp.fuzzy_term", "[REDACTED:TERM]"))
 
@@ -135,6 +138,20 @@ class DlpFilter(Policy):
             "detect_patterns": len(self._patterns),
             "holdback": self.holdback,
         }
+
+
+def _fuzzy_terms(forms: list[str], distance: int) -> list[fuzzy.FuzzyTerms]:
+    """Near-miss finders: long terms within `distance` edits; short terms (SHORT_TERM
+    characters or fewer) with one substituted character only, as an insertion or a deletion
+    turns them into ordinary words (`atlas`: `alas`; `nova`: `Nov`; `zeus`: `zebus`)."""
+    if not distance or not forms:
+        return []
+    long_terms = [f for f in forms if len(f) > SHORT_TERM]
+    short = [f for f in forms if len(f) <= SHORT_TERM]
+    out = [fuzzy.FuzzyTerms(long_terms, distance)] if long_terms else []
+    if short:
+        out.append(fuzzy.FuzzyTerms(short, 1, same_length=True))
+    return out
 
 
 def build(settings: Settings, ctx: BuildContext) -> Policy:

@@ -48,6 +48,11 @@ Entity = Literal[
     "aws_access_key",
     "github_token",
     "slack_token",
+    "stripe_key",
+    "google_api_key",
+    "gitlab_token",
+    "npm_token",
+    "huggingface_token",
     "private_key",
     "jwt",
     "secrets",
@@ -92,15 +97,44 @@ def _pattern_entry(value: object) -> object:
 PatternEntry = Annotated[NamedPattern, BeforeValidator(_pattern_entry)]
 
 
+#: `marker_format` keywords (anything else is a template or a literal marker)
+MARKER_KEYWORDS = ("label", "asterisks", "asterisk", "mask")
+
+
+def _marker_format(value: str) -> str:
+    # a bare lower-case word that is no keyword (`partial`, `hash`, `redact`) was meant as a
+    # keyword: used literally it would replace every value with that word
+    if value.isidentifier() and value.islower() and value not in MARKER_KEYWORDS:
+        raise ValueError(
+            f"{value!r} is not a marker format: write label, asterisks, or a template such as "
+            "'[REDACTED:{entity}]' or '[{entity}]' (partial masking is not offered: a value "
+            "is always replaced whole)"
+        )
+    return value
+
+
 class Redaction(Strict):
     #: `[REDACTED:{entity}]` style template ({entity} is the upper-case entity name),
     #: `label` (the same), or `asterisks` (one `*` per redacted character)
-    marker_format: str = "[REDACTED:{entity}]"
+    marker_format: Annotated[str, AfterValidator(_marker_format)] = "[REDACTED:{entity}]"
     #: entity -> marker, overriding marker_format for that entity: a built-in entity or a
     #: `detect_patterns` name (`custom` for unnamed ones), in any case
     custom_markers: dict[str, str] = Field(default_factory=dict)
     #: replace with as many `*` as the value had characters
     preserve_length: bool = False
+    #: decision events always record what was found (`pii.<entity>` reason codes, never the
+    #: values); accepted only as `true`, as the Keeptrusts docs write it
+    include_metadata: bool = True
+
+    @field_validator("include_metadata")
+    @classmethod
+    def _metadata_always(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError(
+                "not supported: decision events always record the reason codes of what was "
+                "found (never the values); remove the key"
+            )
+        return v
 
 
 class Settings(Strict):
@@ -111,6 +145,21 @@ class Settings(Strict):
     #: regions whose national formats are read as phone numbers (`+` numbers: any region)
     phone_regions: list[str] = Field(default_factory=lambda: ["US", "GB"])
     stages: list[StageName] = Field(default_factory=both_stages)
+    #: payment-card numbers (the `credit_card` entity); `false` leaves them out. CVVs and
+    #: cardholder names are not detected (docs/policies.md)
+    pci_mode: bool = True
+    #: not offered (no built-in MRN, insurance-id or NPI detection): accepted only as `false`
+    healthcare_mode: bool = False
+
+    @field_validator("healthcare_mode")
+    @classmethod
+    def _no_healthcare_mode(cls, v: bool) -> bool:
+        if v:
+            raise ValueError(
+                "not offered: there is no built-in MRN, insurance-id or NPI detection; add "
+                "them as detect_patterns ({name: mrn, pattern: 'MRN[0-9]{8}'}) and remove the key"
+            )
+        return v
 
     @field_validator("redaction")
     @classmethod
@@ -147,6 +196,8 @@ class PiiDetector(Policy):
         enabled: set[str] = set(settings.entities)
         if "secrets" in enabled:
             enabled |= set(secrets.SECRETS)
+        if not settings.pci_mode:
+            enabled.discard("credit_card")
         self.entities = frozenset(e for e in BUILT_IN if e in enabled)
         phones = PhoneValidator(settings.phone_regions) if "phone" in enabled else None
         self._numbers = numbers.NumberScanner(self.entities, phones)
