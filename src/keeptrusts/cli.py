@@ -26,7 +26,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         print(f"kt: unknown command {' '.join(args[:2])!r}\n\n{USAGE}", file=sys.stderr)
         return 2
-    return handler(rest[1:])
+    return run_command(handler, rest[1:])
+
+
+#: the exit status a shell reports for a process ended by SIGPIPE (128 + 13)
+EXIT_BROKEN_PIPE = 141
+
+
+def run_command(handler: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Run one command; when the reader of its output goes away (`kt events export | head`),
+    stop quietly with 141, as `cat` would, instead of a BrokenPipeError traceback."""
+    try:
+        code = handler(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the interpreter flushes stdout again at exit: point it at /dev/null so that flush
+        # cannot fail and print "Exception ignored ... BrokenPipeError"
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 USAGE = """usage: kt <command> [options]
