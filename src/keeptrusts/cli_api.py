@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import math
 import os
 import sys
 import time
@@ -100,7 +101,8 @@ def _run(coro: Any) -> int:
 
 class Client:
     def __init__(self, api_url: str | None, token: str | None, timeout: float = 30.0) -> None:
-        self.base = (api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL).rstrip("/")
+        base = api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL
+        self.base = checked_api_url(base).rstrip("/")
         self.token = token or default_token()
         self.timeout = timeout
 
@@ -143,6 +145,32 @@ class Client:
                 "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
             )
         return dict(page)
+
+
+def checked_api_url(url: str) -> str:
+    """`url` if it is an absolute http(s) URL; else an ApiError saying what to write."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # `http://[::1`, a port that is not a number
+        ok = False
+    if not ok or any(c.isspace() for c in url):
+        raise ApiError(
+            f"{url!r} is not an http:// or https:// URL; set KEEPTRUSTS_API_URL or --api-url "
+            f"to the control-plane API, e.g. {DEFAULT_API_URL}"
+        )
+    return url
+
+
+def positive_seconds(value: str) -> float:
+    """An argparse `type`: a finite number of seconds above 0 (`--interval 0` would busy-poll)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 def _json(data: bytes) -> Any:
@@ -196,14 +224,16 @@ def events_main(args: list[str]) -> int:
     if sub == "tail":
         p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
         p.add_argument("-n", "--limit", type=int, default=20, help="events shown first (20)")
-        p.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
+        p.add_argument(
+            "--interval", type=positive_seconds, default=1.0, help="poll interval in seconds"
+        )
     else:
         p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
         p.add_argument("-o", "--output", help="file to write (default stdout)")
     a = p.parse_args(rest)
-    client = Client(a.api_url, a.token)
     filters = {name: getattr(a, name) or "" for name in FILTERS}
     try:
+        client = Client(a.api_url, a.token)
         if sub == "tail":
             return tail(client, filters, a.limit, a.follow, a.interval, sys.stdout)
         return export(client, filters, a.format, a.output)
@@ -304,9 +334,9 @@ def config_push_main(args: list[str]) -> int:
         return 2
     with open(a.file, "rb") as f:
         raw = f.read()
-    client = Client(a.api_url, a.token)
     gateway = urllib.parse.quote(a.gateway, safe="")
     try:
+        client = Client(a.api_url, a.token)
         etag = push(client, f"/v1/gateways/{gateway}/config", raw)
     except ApiError as exc:
         print(f"kt config push: {exc}", file=sys.stderr)

@@ -122,3 +122,33 @@ def test_config_push_to_a_login_page(canned: CannedServer, tmp_path: Path) -> No
     done = kt(canned, "config", "push", str(config), "--gateway", "gw-7")
     line = assert_one_line(done, "kt config push: PUT http://127.0.0.1:")
     assert "without the API's JSON reply" in line and "KEEPTRUSTS_API_URL" in line
+
+
+@pytest.mark.parametrize("interval", ["-1", "0", "nan", "soon"])
+def test_tail_refuses_an_interval_that_is_not_a_positive_number(
+    canned: CannedServer, interval: str
+) -> None:
+    done = kt(canned, "events", "tail", "-f", "--interval", interval)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "--interval" in done.stderr and "seconds" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8080", "http://[::1", "ftp://127.0.0.1:8080", "http://", "not a url"]
+)
+@pytest.mark.parametrize(
+    "command",
+    [["events", "tail"], ["events", "export"], ["config", "push", "CONFIG", "--gateway", "gw-1"]],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_an_api_url_that_is_not_an_http_url(
+    canned: CannedServer, tmp_path: Path, url: str, command: list[str]
+) -> None:
+    config = tmp_path / "good.yaml"
+    config.write_text("pack: {name: managed, version: 3.0.0}\npolicies: {chain: []}\n")
+    args = [str(config) if a == "CONFIG" else a for a in command]
+    done = kt(canned, *args, "--api-url", url)
+    line = assert_one_line(done, f"kt {' '.join(command[:2])}: ")
+    assert f"{url!r} is not an http:// or https:// URL" in line, line
+    assert "KEEPTRUSTS_API_URL" in line and "--api-url" in line
