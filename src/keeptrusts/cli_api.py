@@ -43,6 +43,8 @@ CSV_FIELDS = (
     "status",
     "usage_estimated",
 )
+#: events asked for a page (the API's largest page)
+PAGE = 1000
 FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_id")
 
 
@@ -247,13 +249,12 @@ def events_main(args: list[str]) -> int:
 def tail(
     client: Client, filters: dict[str, str], limit: int, follow: bool, interval: float, out: IO[str]
 ) -> int:
-    page = client.events({**filters, "order": "desc", "limit": str(max(1, limit))})
-    for event in reversed(page["events"][:limit] if limit > 0 else []):
+    newest, cursor = newest_events(client, filters, limit)
+    for event in reversed(newest):
         out.write(orjson.dumps(event).decode() + "\n")
     out.flush()
-    cursor = page.get("cursor")
     while follow:
-        page = client.events({**filters, "cursor": cursor or "", "limit": "1000"})
+        page = client.events({**filters, "cursor": cursor or "", "limit": str(PAGE)})
         for event in page["events"]:
             out.write(orjson.dumps(event).decode() + "\n")
         out.flush()
@@ -261,6 +262,21 @@ def tail(
         if not page.get("next_cursor"):
             time.sleep(interval)
     return 0
+
+
+def newest_events(
+    client: Client, filters: dict[str, str], limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest `limit` events, newest first, paging back as far as needed (the API serves
+    at most a page of events at a time), and the cursor to poll for newer ones from."""
+    params = {**filters, "order": "desc", "limit": str(max(1, min(limit, PAGE)))}
+    page = client.events(params)
+    resume = page.get("cursor")
+    events: list[dict[str, Any]] = page["events"][: max(0, limit)]
+    while len(events) < limit and page.get("next_cursor"):
+        page = client.events({**params, "cursor": str(page["next_cursor"])})
+        events += page["events"][: limit - len(events)]
+    return events, resume
 
 
 def export(client: Client, filters: dict[str, str], fmt: str, output: str | None) -> int:
@@ -292,7 +308,7 @@ def _export_to(client: Client, filters: dict[str, str], fmt: str, out: IO[str]) 
 def iterate(client: Client, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
     cursor = ""
     while True:
-        page = client.events({**filters, "cursor": cursor, "limit": "1000"})
+        page = client.events({**filters, "cursor": cursor, "limit": str(PAGE)})
         yield from page["events"]
         cursor = page.get("next_cursor") or ""
         if not cursor:
