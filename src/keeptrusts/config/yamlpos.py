@@ -145,7 +145,7 @@ def load(text: str, filename: str) -> Located:
     out = Located(data={})
     try:
         node = loader.get_single_node()
-        if node is None:  # empty or only comments: errors still name the file
+        if node is None or _empty_document(node):  # errors still name the file
             out.positions[()] = (filename, 1)
         else:
             out.data = _build(node, (), _Doc(filename, out.positions, loader))
@@ -157,6 +157,17 @@ def load(text: str, filename: str) -> Located:
     finally:
         loader.dispose()
     return out
+
+
+def _empty_document(node: yaml.Node) -> bool:
+    """A document that is only `---` (and comments): empty like a comment-only file. A written
+    `null` or `~` is not empty: it is a value, and not a mapping."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == _STD + "null"
+        and node.value == ""
+        and not node.style  # plain (None in PyYAML, "" in libyaml), not a quoted ""
+    )
 
 
 def _build(node: yaml.Node, path: Path, doc: _Doc) -> Any:
