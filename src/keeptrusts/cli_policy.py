@@ -6,6 +6,8 @@ kt policy lint FILE...            validate (files are layered, later over earlie
 kt policy test FILE... --input TEXT | --file F [--stage request|response] [--json]
                                   each text policy's verdict, reason code and the text
                                   after redaction, for one text
+
+A config FILE of `-` is read from stdin (named `<stdin>` in problems).
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from pathlib import Path
 
 import orjson
 
-from keeptrusts.config.load import ConfigError, LoadedConfig, load_files
+from keeptrusts.config.load import ConfigError, LoadedConfig, load_texts, read_file
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import ScanOutcome, scan
 from keeptrusts.pipeline.verdict import Result, Stage
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+FILES_HELP = "policy config files, layered in order ('-': stdin)"
 
 
 def lint_main(args: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="kt policy lint", description="Validate policy config files (layered in order)."
     )
-    parser.add_argument("files", nargs="*", metavar="FILE", help="policy config files")
+    parser.add_argument("files", nargs="*", metavar="FILE", help=FILES_HELP)
     parser.add_argument(
         "--file", action="append", default=[], dest="more", metavar="FILE", help=argparse.SUPPRESS
     )
@@ -35,8 +41,10 @@ def lint_main(args: list[str]) -> int:
     files = [*a.files, *a.more]
     if not files:
         parser.error("give at least one policy config FILE")
+    if files.count(STDIN) > 1:
+        parser.error("stdin ('-') can hold only one of the FILEs")
     try:
-        loaded = load_files(files)
+        loaded = load_configs(files)
         policies = build_policies(loaded)
     except ConfigError as exc:
         for problem in exc.problems:
@@ -44,7 +52,7 @@ def lint_main(args: list[str]) -> int:
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return 1
     chain = ", ".join(p.name for p in policies) or "(empty)"
-    print(f"ok: {', '.join(files)} (config {loaded.version}); chain: {chain}")
+    print(f"ok: {', '.join(loaded.sources)} (config {loaded.version}); chain: {chain}")
     return 0
 
 
@@ -53,13 +61,15 @@ def test_main(args: list[str]) -> int:
         prog="kt policy test",
         description="Show what each policy in the chain decides for one text, offline.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="policy config files")
+    parser.add_argument("files", nargs="+", metavar="FILE", help=FILES_HELP)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="TEXT", help="the text to test")
     source.add_argument("--file", metavar="F", help="read the text from a file ('-': stdin)")
     parser.add_argument("--stage", choices=["request", "response"], default="request")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     a = parser.parse_args(args)
+    if [*a.files, a.file].count(STDIN) > 1:
+        parser.error("stdin ('-') can hold only one text: a config FILE or --file -")
     try:
         text = a.input if a.input is not None else _read(a.file)
     except OSError as exc:
@@ -69,7 +79,7 @@ def test_main(args: list[str]) -> int:
         print(f"{a.file}: not UTF-8 text", file=sys.stderr)
         return 1
     try:
-        policies = build_policies(load_files(a.files))
+        policies = build_policies(load_configs(a.files))
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -98,6 +108,18 @@ def test_main(args: list[str]) -> int:
         print("text:")
         print(outcome.text)
     return 0
+
+
+def load_configs(files: Sequence[str]) -> LoadedConfig:
+    """Read and validate `files` as the gateway layers them; `-` is stdin."""
+    return load_texts([_read_stdin_config() if f == STDIN else read_file(f) for f in files])
+
+
+def _read_stdin_config() -> tuple[str, str]:
+    try:
+        return STDIN_NAME, sys.stdin.buffer.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{STDIN_NAME}: policy config is not UTF-8 text"]) from exc
 
 
 def build_policies(loaded: LoadedConfig) -> list[Policy]:

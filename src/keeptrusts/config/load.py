@@ -89,17 +89,18 @@ def no_files_message(config_dir: str) -> str:
 
 def load_files(paths: Sequence[str]) -> LoadedConfig:
     """Read and validate `paths` (or the embedded default when empty)."""
-    texts: list[tuple[str, str]] = []
-    if not paths:
-        texts.append((EMBEDDED, embedded_text()))
-    for p in paths:
-        try:
-            texts.append((p, FsPath(p).read_text("utf-8")))
-        except OSError as exc:
-            raise ConfigError([f"{p}: cannot read policy config: {exc.strerror or exc}"]) from exc
-        except UnicodeDecodeError as exc:
-            raise ConfigError([f"{p}: policy config is not UTF-8 text"]) from exc
+    texts = [read_file(p) for p in paths] if paths else [(EMBEDDED, embedded_text())]
     return load_texts(texts)
+
+
+def read_file(path: str) -> tuple[str, str]:
+    """(name, text) of one config file; a ConfigError naming it when it cannot be read."""
+    try:
+        return path, FsPath(path).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read policy config: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: policy config is not UTF-8 text"]) from exc
 
 
 def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
