@@ -45,6 +45,13 @@ CSV_FIELDS = (
 )
 #: events asked for a page (the API's largest page)
 PAGE = 1000
+#: the decisions an event carries, least severe first
+DECISIONS = ("allow", "redact", "escalate", "block")
+FILTER_HELP = {
+    "since": "RFC 3339 time or an age like 1h",
+    "until": "RFC 3339 time or an age like 1h",
+    "decision": "|".join(DECISIONS),
+}
 FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_id")
 
 
@@ -164,6 +171,13 @@ def checked_api_url(url: str) -> str:
     return url
 
 
+def decision(value: str) -> str:
+    """An argparse `type`: a decision events carry (a typo would silently match nothing)."""
+    if value not in DECISIONS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(DECISIONS)}, got {value!r}")
+    return value
+
+
 def positive_seconds(value: str) -> float:
     """An argparse `type`: a finite number of seconds above 0 (`--interval 0` would busy-poll)."""
     try:
@@ -221,7 +235,8 @@ def events_main(args: list[str]) -> int:
         p.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
-            help="RFC 3339 time or an age like 1h" if name in ("since", "until") else None,
+            type=decision if name == "decision" else str,
+            help=FILTER_HELP.get(name),
         )
     if sub == "tail":
         p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")

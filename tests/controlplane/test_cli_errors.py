@@ -152,3 +152,13 @@ def test_an_api_url_that_is_not_an_http_url(
     line = assert_one_line(done, f"kt {' '.join(command[:2])}: ")
     assert f"{url!r} is not an http:// or https:// URL" in line, line
     assert "KEEPTRUSTS_API_URL" in line and "--api-url" in line
+
+
+@pytest.mark.parametrize("command", ["tail", "export"])
+def test_a_decision_that_no_event_has(canned: CannedServer, command: str) -> None:
+    # `blocked` for `block`: silently exporting 0 events would read as "nothing was blocked"
+    done = kt(canned, "events", command, "--decision", "blocked")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "'blocked'" in done.stderr and "allow, redact, escalate, block" in done.stderr
+    assert done.stdout == ""
