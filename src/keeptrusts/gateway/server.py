@@ -343,6 +343,20 @@ class GatewayServer:
         flush_access()
         log.info("drained; exiting")
 
+    async def close_unstarted(self) -> None:
+        """Release what `start()` built before the port could not be bound: the provider
+        session (else asyncio logs an "Unclosed client session" error), the event pipeline
+        and the limits backend. Nothing was served, so there is nothing to drain."""
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            await close(EVENTS_FLUSH_SECONDS)
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.state is not None:
+            await self.state.limits.close()
+            await self.state.session.close()
+        self.metrics.close()
+
     async def _settled(self, seconds: float) -> bool:
         """Wait up to `seconds` for the requests in flight and their completion work (budget
         settlement after the response) to end; whether they did."""
@@ -370,6 +384,7 @@ async def run(opts: ServeOptions) -> int:
         return 2
     except OSError as exc:
         print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
+        await server.close_unstarted()
         return 1
     server.install_signals()
     settle_memory()
