@@ -45,6 +45,8 @@ CSV_FIELDS = (
 )
 #: events asked for a page (the API's largest page)
 PAGE = 1000
+#: first characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: the decisions an event carries, least severe first
 DECISIONS = ("allow", "redact", "escalate", "block")
 FILTER_HELP = {
@@ -341,6 +343,9 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, dict):
         return orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # a spreadsheet would run it (`x-request-id: =HYPERLINK(...)` is the caller's choice)
+        return "'" + value
     return value
 
 
