@@ -76,3 +76,19 @@ def test_the_gateway_starts_on_a_marker_only_layer(
     )
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == "[REDACTED:EMAIL]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [BASE + "---\n", BASE + "---\npack: {name: other}\n"],
+    ids=["trailing marker", "two documents"],
+)
+def test_a_second_document_is_named_with_what_to_do(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "10-policy-config.yaml"
+    path.write_text(text)
+    done = lint(path)
+    assert done.returncode == 1
+    assert (
+        f"{path}:7: invalid YAML: a policy config file holds one YAML document; remove this "
+        "'---' (layer more files instead: later files override earlier ones)"
+    ) in done.stderr, done.stderr

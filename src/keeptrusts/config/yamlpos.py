@@ -46,6 +46,12 @@ _TEXT_LIKE = frozenset(_STD + t for t in ("int", "float", "timestamp"))
 VERBATIM: frozenset[Path] = frozenset({("pack", "version")})
 
 
+ONE_DOCUMENT = (
+    "a policy config file holds one YAML document; remove this '---' "
+    "(layer more files instead: later files override earlier ones)"
+)
+
+
 class _Resolver(Resolver):
     """Implicit types of YAML 1.1, except that booleans are only true/false (YAML 1.2 style)."""
 
@@ -153,6 +159,8 @@ def load(text: str, filename: str) -> Located:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if problem == "but found another document":  # get_single_node: a second `---`
+            problem = ONE_DOCUMENT
         raise YamlError(f"{filename}:{line}: invalid YAML: {problem}") from exc
     finally:
         loader.dispose()
