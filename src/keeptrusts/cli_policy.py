@@ -23,6 +23,7 @@ from keeptrusts.config.load import ConfigError, LoadedConfig, load_texts, read_f
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import ScanOutcome, scan
 from keeptrusts.pipeline.verdict import Result, Stage
+from keeptrusts.policies.size_limits import SizeLimits
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
@@ -85,8 +86,8 @@ def test_main(args: list[str]) -> int:
             print(problem, file=sys.stderr)
         return 1
     stage = Stage(a.stage)
-    outcome = scan([p for p in policies if p.inspects_text], text, stage)
-    rows = _rows(policies, outcome, stage)
+    outcome, checked = evaluate(policies, text, stage)
+    rows = _rows(policies, outcome, checked, stage)
     decision = _decision(rows)
     if a.json:
         report = {
@@ -142,13 +143,46 @@ def build_policies(loaded: LoadedConfig) -> list[Policy]:
     return policies
 
 
+#: a request check's offline verdict: (result, reason code)
+Checked = dict[str, tuple[str, str | None]]
+
+
+def evaluate(policies: Sequence[Policy], text: str, stage: Stage) -> tuple[ScanOutcome, Checked]:
+    """The text policies' scan, and the verdict of `size-limits.max_prompt_chars` (the one
+    request check that reads only the text) where it stands in the chain: on the text the
+    policies before it leave, as the gateway counts it; its block stops the chain."""
+    checked: Checked = {}
+    for i, p in enumerate(policies):
+        if not isinstance(p, SizeLimits) or not _text_checked(p) or stage not in p.stages:
+            continue
+        before = scan([q for q in policies[:i] if q.inspects_text], text, stage)
+        if before.blocked_by is not None:
+            break  # the full scan below reports that block; this check is not reached
+        verdict = p.text_verdict(before.text)
+        assert verdict is not None
+        checked[p.name] = (verdict.result.value, verdict.reason_code)
+        if verdict.result is Result.BLOCK:
+            before.blocked_by, before.block_reason = p, verdict.reason_code
+            return before, checked
+    return scan([p for p in policies if p.inspects_text], text, stage), checked
+
+
+def _text_checked(p: Policy) -> bool:
+    return isinstance(p, SizeLimits) and p.settings.max_prompt_chars is not None
+
+
 def _rows(
-    policies: Sequence[Policy], outcome: ScanOutcome, stage: Stage
+    policies: Sequence[Policy], outcome: ScanOutcome, checked: Checked, stage: Stage
 ) -> list[dict[str, str | None]]:
     rows: list[dict[str, str | None]] = []
     for p in policies:
         hits = outcome.hits.get(p.name)
-        if not p.inspects_text:
+        if p.name in checked:
+            result, reason = checked[p.name]
+        elif _text_checked(p):
+            result = "not-at-stage" if stage not in p.stages else "not-reached"
+            reason = None
+        elif not p.inspects_text:
             result, reason = "not-text", None
         elif stage not in p.stages:
             result, reason = "not-at-stage", None
