@@ -76,7 +76,8 @@ def gateway_run(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="FILE",
-        help="policy config file; repeat to layer (later over earlier)",
+        help="policy config file; repeat to layer (later over earlier). Without one: "
+        "$KEEPTRUSTS_CONFIG, else every *.yaml in /etc/keeptrusts, else the embedded default",
     )
     p.add_argument("--config-dir", default="/etc/keeptrusts", help=argparse.SUPPRESS)
     p.add_argument(
@@ -86,12 +87,26 @@ def gateway_run(argv: list[str]) -> int:
         help="when the limits backend is unreachable (default block)",
     )
     p.add_argument("--managed", action="store_true", help="poll the control plane for config")
-    p.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    p.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="processes sharing the port (1)"
+    )
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--spool-dir", default=os.environ.get("KEEPTRUSTS_SPOOL_DIR"))
-    p.add_argument("--tls-cert")
-    p.add_argument("--tls-key")
-    p.add_argument("--tls-client-ca")
+    p.add_argument(
+        "--spool-dir",
+        default=os.environ.get("KEEPTRUSTS_SPOOL_DIR"),
+        metavar="DIR",
+        help="where decision events wait while the API is down (default $KEEPTRUSTS_SPOOL_DIR, "
+        "else events.spool_dir, else $TMPDIR/keeptrusts-spool)",
+    )
+    p.add_argument(
+        "--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and key, if in it)"
+    )
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca",
+        metavar="PEM",
+        help="require client certificates signed by these CAs (mTLS)",
+    )
     a = p.parse_args(argv)
     host, port = a.listen
     if (a.tls_key or a.tls_client_ca) and not a.tls_cert:

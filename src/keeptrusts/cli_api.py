@@ -50,10 +50,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: the decisions an event carries, least severe first
 DECISIONS = ("allow", "redact", "escalate", "block")
 FILTER_HELP = {
-    "since": "RFC 3339 time or an age like 1h",
-    "until": "RFC 3339 time or an age like 1h",
-    "decision": "|".join(DECISIONS),
+    "since": "events at or after: RFC 3339 time or an age like 1h",
+    "until": "events before: RFC 3339 time or an age like 1h",
+    "tenant": "events of this tenant",
+    "decision": "events with this decision: " + "|".join(DECISIONS),
+    "policy": "events where this policy ran (a name in policies_evaluated)",
+    "model": "events for this model",
+    "gateway_id": "events from this gateway",
 }
+API_URL_HELP = f"control-plane API (default $KEEPTRUSTS_API_URL, else {DEFAULT_API_URL})"
+TOKEN_HELP = (
+    "bearer token (default $KEEPTRUSTS_API_TOKEN, else the first of $KEEPTRUSTS_API_TOKENS, "
+    "else $KEEPTRUSTS_GATEWAY_TOKEN)"
+)
 FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_id")
 
 
@@ -230,9 +239,14 @@ def events_main(args: list[str]) -> int:
         print("usage: kt events tail|export [options]", file=sys.stderr)
         return 2
     sub, rest = args[0], args[1:]
-    p = argparse.ArgumentParser(prog=f"kt events {sub}")
-    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
-    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    p = argparse.ArgumentParser(
+        prog=f"kt events {sub}",
+        description="Show the newest decision events (and with -f, follow new ones)."
+        if sub == "tail"
+        else "Export every matching decision event, oldest first.",
+    )
+    p.add_argument("--api-url", metavar="URL", help=API_URL_HELP)
+    p.add_argument("--token", help=TOKEN_HELP)
     for name in FILTERS:
         p.add_argument(
             "--" + name.replace("_", "-"),
@@ -247,7 +261,9 @@ def events_main(args: list[str]) -> int:
             "--interval", type=positive_seconds, default=1.0, help="poll interval in seconds"
         )
     else:
-        p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        p.add_argument(
+            "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (jsonl)"
+        )
         p.add_argument("-o", "--output", help="file to write (default stdout)")
     a = p.parse_args(rest)
     filters = {name: getattr(a, name) or "" for name in FILTERS}
@@ -360,8 +376,8 @@ def config_push_main(args: list[str]) -> int:
     )
     p.add_argument("file", help="the policy config file")
     p.add_argument("--gateway", required=True, help="the gateway id (KEEPTRUSTS_GATEWAY_ID)")
-    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
-    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    p.add_argument("--api-url", metavar="URL", help=API_URL_HELP)
+    p.add_argument("--token", help=TOKEN_HELP)
     a = p.parse_args(args)
     try:
         loaded = load_files([a.file])

@@ -66,7 +66,12 @@ def test_main(args: list[str]) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", metavar="TEXT", help="the text to test")
     source.add_argument("--file", metavar="F", help="read the text from a file ('-': stdin)")
-    parser.add_argument("--stage", choices=["request", "response"], default="request")
+    parser.add_argument(
+        "--stage",
+        choices=["request", "response"],
+        default="request",
+        help="test the text as a request (default) or as a provider's response",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     a = parser.parse_args(args)
     if [*a.files, a.file].count(STDIN) > 1:
