@@ -54,7 +54,24 @@ def lint_main(args: list[str]) -> int:
         return 1
     chain = ", ".join(p.name for p in policies) or "(empty)"
     print(f"ok: {', '.join(loaded.sources)} (config {loaded.version}); chain: {chain}")
+    for warning in warnings(loaded):
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def warnings(loaded: LoadedConfig) -> list[str]:
+    """What a valid config will not do although it seems to: settings of a kind the chain
+    leaves out (it never runs), and no provider targets (nothing is routed)."""
+    config = loaded.config
+    out = [
+        f"{loaded.where('policy', kind)}: policy.{kind}: set, but {kind} is not in "
+        "policies.chain, so it does not run"
+        for kind in config.policy
+        if kind not in config.policies.chain
+    ]
+    if config.providers is None or not config.providers.targets:
+        out.append("providers: no targets, so every request is answered 404 model_not_found")
+    return out
 
 
 def test_main(args: list[str]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path as FsPath
@@ -45,6 +45,15 @@ class LoadedConfig:
     settings: dict[str, BaseModel]
     sources: tuple[str, ...]
     sha: str
+    #: where each key path was written, (file, line): for `kt policy lint`'s warnings
+    positions: dict[yamlpos.Path, tuple[str, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def where(self, *path: Any) -> str:
+        """`file:line` of a key path (of the nearest written parent), for messages."""
+        hit = yamlpos.where(self.positions, path)
+        return f"{hit[0]}:{hit[1]}" if hit else "?"
 
     @cached_property
     def version(self) -> str:
@@ -118,7 +127,8 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
         merged = doc if merged is None else yamlpos.merge(merged, doc)
     assert merged is not None
     config, settings = validate(merged)
-    return LoadedConfig(config, settings, tuple(n for n, _ in texts), digest.hexdigest())
+    sources = tuple(n for n, _ in texts)
+    return LoadedConfig(config, settings, sources, digest.hexdigest(), merged.positions)
 
 
 def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
