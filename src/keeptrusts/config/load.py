@@ -88,12 +88,16 @@ def discover(
 
 def no_files_message(config_dir: str) -> str:
     """Why `config_dir` yields no config file, with a hint when it holds other YAML files."""
-    directory = FsPath(config_dir)
-    if not directory.is_dir():
+    if not FsPath(config_dir).is_dir():
         return f"{config_dir}: the policy config directory is gone (not a directory)"
+    return f"{config_dir}: no *.yaml policy config file in the directory{yml_hint(config_dir)}"
+
+
+def yml_hint(config_dir: str) -> str:
+    """` (found a.yml: ...)` when `config_dir` holds *.yml files, which are not read; else ''."""
+    directory = FsPath(config_dir)
     others = sorted(p.name for p in directory.glob("*.yml") if p.is_file())
-    hint = f" (found {', '.join(others)}: only *.yaml is read; rename it)" if others else ""
-    return f"{config_dir}: no *.yaml policy config file in the directory{hint}"
+    return f" (found {', '.join(others)}: only *.yaml is read; rename it)" if others else ""
 
 
 def load_files(paths: Sequence[str]) -> LoadedConfig:

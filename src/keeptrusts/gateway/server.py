@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from keeptrusts.config.load import EMBEDDED, ConfigError, LoadedConfig, discover, load_files
+from keeptrusts.config.load import (
+    EMBEDDED,
+    ConfigError,
+    LoadedConfig,
+    discover,
+    load_files,
+    yml_hint,
+)
 from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.model import Config
 from keeptrusts.config.runtime import Runtime, compile_runtime, restart_needed
@@ -96,9 +103,10 @@ class GatewayServer:
         files = self.files()
         if not files:
             log.warning(
-                "no policy config file (--policy-config, $KEEPTRUSTS_CONFIG, %s/*.yaml); "
+                "no policy config file (--policy-config, $KEEPTRUSTS_CONFIG, %s/*.yaml)%s; "
                 "serving the embedded default",
                 self.opts.config_dir,
+                yml_hint(self.opts.config_dir),
             )
         loaded = load_files(files)  # raises ConfigError: refuse to start
         connector = aiohttp.TCPConnector(
