@@ -7,7 +7,8 @@ kt policy test FILE... --input TEXT | --file F [--stage request|response] [--jso
                                   each text policy's verdict, reason code and the text
                                   after redaction, for one text
 
-A config FILE of `-` is read from stdin (named `<stdin>` in problems).
+A config FILE of `-` is read from stdin (named `<stdin>` in problems); a directory stands for
+every *.yaml in it, in name order, as the gateway reads /etc/keeptrusts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from pathlib import Path
 
 import orjson
 
-from keeptrusts.config.load import ConfigError, LoadedConfig, load_texts, read_file
+from keeptrusts.config.load import (
+    ConfigError,
+    LoadedConfig,
+    load_texts,
+    no_files_message,
+    read_file,
+)
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import ScanOutcome, scan
 from keeptrusts.pipeline.verdict import Result, Stage
@@ -27,7 +34,7 @@ from keeptrusts.policies.size_limits import SizeLimits
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
-FILES_HELP = "policy config files, layered in order ('-': stdin)"
+FILES_HELP = "policy config files, layered in order ('-': stdin; a directory: its *.yaml)"
 
 
 def lint_main(args: list[str]) -> int:
@@ -134,8 +141,19 @@ def test_main(args: list[str]) -> int:
 
 
 def load_configs(files: Sequence[str]) -> LoadedConfig:
-    """Read and validate `files` as the gateway layers them; `-` is stdin."""
-    return load_texts([_read_stdin_config() if f == STDIN else read_file(f) for f in files])
+    """Read and validate `files` as the gateway layers them; `-` is stdin, and a directory
+    is every *.yaml in it in name order (as the gateway reads /etc/keeptrusts)."""
+    paths = [p for f in files for p in _expand(f)]
+    return load_texts([_read_stdin_config() if p == STDIN else read_file(p) for p in paths])
+
+
+def _expand(path: str) -> list[str]:
+    if path == STDIN or not Path(path).is_dir():
+        return [path]
+    found = [str(p) for p in sorted(Path(path).glob("*.yaml")) if p.is_file()]
+    if not found:
+        raise ConfigError([no_files_message(path)])
+    return found
 
 
 def _read_stdin_config() -> tuple[str, str]:
