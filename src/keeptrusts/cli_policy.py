@@ -32,6 +32,8 @@ from keeptrusts.pipeline.textscan import ScanOutcome, scan
 from keeptrusts.pipeline.verdict import Result, Stage
 from keeptrusts.policies.size_limits import SizeLimits
 
+#: the result `kt policy test` shows for every policy while `pack.enabled` is false
+DISABLED = "disabled"
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 FILES_HELP = "policy config files, layered in order ('-': stdin; a directory: its *.yaml)"
@@ -67,10 +69,17 @@ def lint_main(args: list[str]) -> int:
 
 
 def warnings(loaded: LoadedConfig) -> list[str]:
-    """What a valid config will not do although it seems to: settings of a kind the chain
-    leaves out (it never runs), and no provider targets (nothing is routed)."""
+    """What a valid config will not do although it seems to: the kill switch on (no policy
+    runs), settings of a kind the chain leaves out (it never runs), and no provider targets
+    (nothing is routed)."""
     config = loaded.config
-    out = [
+    out = []
+    if not config.pack.enabled:
+        out.append(
+            f"{loaded.where('pack', 'enabled')}: pack.enabled: false (the kill switch), so no "
+            "policy runs: traffic is routed ungoverned"
+        )
+    out += [
         f"{loaded.where('policy', kind)}: policy.{kind}: set, but {kind} is not in "
         "policies.chain, so it does not run"
         for kind in config.policy
@@ -109,14 +118,20 @@ def test_main(args: list[str]) -> int:
         print(f"{a.file}: not UTF-8 text", file=sys.stderr)
         return 1
     try:
-        policies = build_policies(load_configs(a.files))
+        loaded = load_configs(a.files)
+        policies = build_policies(loaded)
     except ConfigError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 1
     stage = Stage(a.stage)
-    outcome, checked = evaluate(policies, text, stage)
-    rows = _rows(policies, outcome, checked, stage)
+    enabled = loaded.config.pack.enabled
+    if enabled:
+        outcome, checked = evaluate(policies, text, stage)
+        rows = _rows(policies, outcome, checked, stage)
+    else:  # the kill switch: the gateway skips every policy
+        outcome = ScanOutcome(text=text)
+        rows = [{"name": p.name, "result": DISABLED, "reason_code": None} for p in policies]
     decision = _decision(rows)
     if a.json:
         report = {
@@ -132,6 +147,8 @@ def test_main(args: list[str]) -> int:
         reason = r["reason_code"] or "-"
         print(f"{r['name']:<{width}}  {r['result']:<13}  {reason}")
     print(f"decision: {decision}")
+    if not enabled:
+        print("pack.enabled is false (the kill switch): no policy runs")
     if outcome.blocked_by is not None:
         print(f"blocked by {outcome.blocked_by.name} ({outcome.block_reason}); nothing is sent on")
     else:
