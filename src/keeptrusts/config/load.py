@@ -197,8 +197,34 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
             msg = "required key is missing"
         elif err["type"] == "literal_error":
             msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
+        elif err["type"] in SHAPES:
+            msg = f"must be {SHAPES[err['type']]}, not {_yaml_kind(err['input'])}"
         out.append(_at(doc, loc, yamlpos.dotted(loc), msg))
     return out
+
+
+#: pydantic's shape errors, said in YAML terms with what to write
+SHAPES = {
+    "model_type": "a mapping (key: value lines)",
+    "dict_type": "a mapping (key: value lines)",
+    "list_type": "a list ([a, b] or '- item' lines)",
+}
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def _choices(ctx: dict[str, Any]) -> str:

@@ -275,7 +275,9 @@ class Config(Strict):
     pack: Pack
     providers: Providers | None = None
     policies: Policies
-    policy: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: kind -> its settings; a kind written with nothing after it (`pii-detector:`) is None
+    #: and takes its defaults, as `{}` does
+    policy: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     tenants: Tenants = Tenants()
     pricing: dict[str, Price] = Field(default_factory=dict)
     state: State = State()
