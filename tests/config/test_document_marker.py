@@ -92,3 +92,19 @@ def test_a_second_document_is_named_with_what_to_do(tmp_path: Path, text: str) -
         f"{path}:7: invalid YAML: a policy config file holds one YAML document; remove this "
         "'---' (layer more files instead: later files override earlier ones)"
     ) in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["pack: {name: t}\npolicies:\n\tchain: []\n", "pack: {name: t}\npolicies: {chain: []}\n\t\n"],
+    ids=["tab indent", "tab-only line"],
+)
+def test_a_tab_says_yaml_indents_with_spaces(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "tabbed.yaml"
+    path.write_text(text)
+    done = lint(path)
+    assert done.returncode == 1
+    assert (
+        f"{path}:3: invalid YAML: a tab character (column 1): YAML indents with spaces only; "
+        "replace it with spaces"
+    ) in done.stderr, done.stderr

@@ -161,10 +161,20 @@ def load(text: str, filename: str) -> Located:
         problem = getattr(exc, "problem", None) or str(exc)
         if problem == "but found another document":  # get_single_node: a second `---`
             problem = ONE_DOCUMENT
+        elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            problem = (
+                f"a tab character (column {mark.column + 1}): YAML indents with spaces only; "
+                "replace it with spaces"
+            )
         raise YamlError(f"{filename}:{line}: invalid YAML: {problem}") from exc
     finally:
         loader.dispose()
     return out
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if 0 <= line < len(lines) else ""
 
 
 def _empty_document(node: yaml.Node) -> bool:
