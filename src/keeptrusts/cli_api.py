@@ -175,9 +175,11 @@ def checked_api_url(url: str) -> str:
     except ValueError:  # `http://[::1`, a port that is not a number
         ok = False
     if not ok or any(c.isspace() for c in url):
-        raise ApiError(
-            f"{url!r} is not an http:// or https:// URL; set KEEPTRUSTS_API_URL or --api-url "
-            f"to the control-plane API, e.g. {DEFAULT_API_URL}"
+        from keeptrusts.config.masking import mask_url
+
+        raise ApiError(  # masked: a mistyped URL may still hold a password
+            f"{mask_url(url)!r} is not an http:// or https:// URL; set KEEPTRUSTS_API_URL or "
+            f"--api-url to the control-plane API, e.g. {DEFAULT_API_URL}"
         )
     return url
 

@@ -162,3 +162,9 @@ def test_a_decision_that_no_event_has(canned: CannedServer, command: str) -> Non
     assert "Traceback" not in done.stderr
     assert "'blocked'" in done.stderr and "allow, redact, escalate, block" in done.stderr
     assert done.stdout == ""
+
+
+def test_a_bad_api_url_does_not_echo_its_password(canned: CannedServer) -> None:
+    done = kt(canned, "events", "export", "--api-url", "ftp://admin:Hunter2Secret@api:8080")
+    line = assert_one_line(done, "kt events export: ")
+    assert "Hunter2Secret" not in line and "is not an http:// or https:// URL" in line, line
