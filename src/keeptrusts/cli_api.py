@@ -22,6 +22,8 @@ from typing import IO, Any
 
 import orjson
 
+from keeptrusts.config.masking import mask_url
+
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 CSV_FIELDS = (
     "id",
@@ -123,6 +125,8 @@ class Client:
     def __init__(self, api_url: str | None, token: str | None, timeout: float = 30.0) -> None:
         base = api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL
         self.base = checked_api_url(base).rstrip("/")
+        #: the URL as messages show it: a password in it masked
+        self.shown = mask_url(self.base)
         self.token = token or default_token()
         self.timeout = timeout
 
@@ -145,12 +149,12 @@ class Client:
                 return int(resp.status), data
         except urllib.error.HTTPError as exc:
             raise ApiError(
-                f"{method} {self.base}{path}: HTTP {exc.code}: {_message(exc)}"
+                f"{method} {self.shown}{path}: HTTP {exc.code}: {_message(exc)}"
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(
-                f"cannot reach the control-plane API at {self.base}: {reason}; "
+                f"cannot reach the control-plane API at {self.shown}: {reason}; "
                 "set KEEPTRUSTS_API_URL or --api-url"
             ) from None
 
@@ -161,7 +165,7 @@ class Client:
         if not _is_events_page(page):
             # a login page or a proxy's answer: whatever sits at that URL is not the control plane
             raise ApiError(
-                f"GET {self.base}/v1/events answered HTTP {status} without a JSON events page; "
+                f"GET {self.shown}/v1/events answered HTTP {status} without a JSON events page; "
                 "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
             )
         return dict(page)
@@ -175,8 +179,6 @@ def checked_api_url(url: str) -> str:
     except ValueError:  # `http://[::1`, a port that is not a number
         ok = False
     if not ok or any(c.isspace() for c in url):
-        from keeptrusts.config.masking import mask_url
-
         raise ApiError(  # masked: a mistyped URL may still hold a password
             f"{mask_url(url)!r} is not an http:// or https:// URL; set KEEPTRUSTS_API_URL or "
             f"--api-url to the control-plane API, e.g. {DEFAULT_API_URL}"
@@ -406,7 +408,7 @@ def push(client: Client, path: str, raw: bytes) -> str:
     etag = reply.get("etag") if isinstance(reply, dict) else None
     if not isinstance(etag, str):
         raise ApiError(
-            f"PUT {client.base}{path} answered HTTP {status} without the API's JSON reply; "
+            f"PUT {client.shown}{path} answered HTTP {status} without the API's JSON reply; "
             "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
         )
     return etag

@@ -168,3 +168,19 @@ def test_a_bad_api_url_does_not_echo_its_password(canned: CannedServer) -> None:
     done = kt(canned, "events", "export", "--api-url", "ftp://admin:Hunter2Secret@api:8080")
     line = assert_one_line(done, "kt events export: ")
     assert "Hunter2Secret" not in line and "is not an http:// or https:// URL" in line, line
+
+
+def test_an_unreachable_api_url_does_not_echo_its_password(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    env.update(
+        KEEPTRUSTS_API_URL="http://admin:Hunter2Secret@127.0.0.1:1", KEEPTRUSTS_API_TOKEN=TOKEN
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "keeptrusts", "events", "tail"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    line = assert_one_line(done, "kt events tail: cannot reach the control-plane API at ")
+    assert "Hunter2Secret" not in line and "http://***@127.0.0.1:1" in line, line
