@@ -88,7 +88,11 @@ def gateway_run(argv: list[str]) -> int:
     )
     p.add_argument("--managed", action="store_true", help="poll the control plane for config")
     p.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="processes sharing the port (1)"
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N",
+        help="processes sharing the port (1)",
     )
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     p.add_argument(
@@ -149,6 +153,13 @@ def listen_address(value: str) -> tuple[str, int]:
     if not (host and port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
         raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port of 0-65535, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def worker_count(value: str) -> int:
+    """`--workers N` as an argparse `type`: a whole number of 1 or more."""
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {value!r}")
+    return int(value)
 
 
 def _run_loop(coro: Coroutine[Any, Any, int]) -> int:
