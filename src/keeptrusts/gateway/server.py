@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -283,7 +284,7 @@ class GatewayServer:
         if not api_url:
             log.error("--managed needs KEEPTRUSTS_API_URL; serving the local config only")
             return
-        interval = float(os.environ.get("KEEPTRUSTS_MANAGED_POLL_SECONDS", "30"))
+        interval = poll_seconds(os.environ.get(POLL_ENV))
         self.managed = ManagedConfigPoller(
             api_url,
             os.environ.get("KEEPTRUSTS_GATEWAY_TOKEN"),
@@ -352,9 +353,12 @@ class GatewayServer:
         log.info("drained; exiting")
 
     async def close_unstarted(self) -> None:
-        """Release what `start()` built before the port could not be bound: the provider
-        session (else asyncio logs an "Unclosed client session" error), the event pipeline
-        and the limits backend. Nothing was served, so there is nothing to drain."""
+        """Release what `start()` built before it failed (the port could not be bound, or a
+        setting read after binding was refused): its tasks, the provider session (else
+        asyncio logs an "Unclosed client session" error), the event pipeline and the limits
+        backend. Nothing was served, so there is nothing to drain."""
+        for task in self._tasks:
+            task.cancel()
         close = getattr(self.events, "close", None)
         if close is not None:
             await close(EVENTS_FLUSH_SECONDS)
@@ -378,6 +382,23 @@ class GatewayServer:
         return True
 
 
+#: how often `--managed` polls the control plane, in seconds (default 30)
+POLL_ENV = "KEEPTRUSTS_MANAGED_POLL_SECONDS"
+
+
+def poll_seconds(raw: str | None) -> float:
+    """`$KEEPTRUSTS_MANAGED_POLL_SECONDS`: a finite number of seconds above 0 (StartupError)."""
+    if raw is None or raw == "":
+        return 30.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise StartupError(f"{POLL_ENV}: must be a number of seconds above 0, got {raw!r}")
+    return seconds
+
+
 async def run(opts: ServeOptions) -> int:
     server = GatewayServer(opts)
     try:
@@ -389,6 +410,7 @@ async def run(opts: ServeOptions) -> int:
     except StartupError as exc:
         log.error("refusing to start: %s", exc)
         print(f"kt: {exc}", flush=True)
+        await server.close_unstarted()
         return 2
     except OSError as exc:
         print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
