@@ -205,23 +205,29 @@ Checked = dict[str, tuple[str, str | None]]
 
 
 def evaluate(policies: Sequence[Policy], text: str, stage: Stage) -> tuple[ScanOutcome, Checked]:
-    """The text policies' scan, and the verdict of `size-limits.max_prompt_chars` (the one
-    request check that reads only the text) where it stands in the chain: on the text the
-    policies before it leave, as the gateway counts it; its block stops the chain."""
+    """The chain in order, as the gateway runs it: each text policy reads the text as the
+    policies before it left it (their redactions applied), and `size-limits.max_prompt_chars`
+    (the one request check that reads only the text) counts that text; a block stops it."""
+    outcome = ScanOutcome(text=text)
     checked: Checked = {}
-    for i, p in enumerate(policies):
-        if not isinstance(p, SizeLimits) or not _text_checked(p) or stage not in p.stages:
+    for p in policies:
+        if p.inspects_text:
+            step = scan([p], outcome.text, stage)
+            outcome.hits.update(step.hits)
+            blocked_by, reason = step.blocked_by, step.block_reason
+            outcome.text = step.text
+        elif isinstance(p, SizeLimits) and _text_checked(p) and stage in p.stages:
+            verdict = p.text_verdict(outcome.text)
+            assert verdict is not None
+            checked[p.name] = (verdict.result.value, verdict.reason_code)
+            blocked = verdict.result is Result.BLOCK
+            blocked_by, reason = (p, verdict.reason_code) if blocked else (None, None)
+        else:
             continue
-        before = scan([q for q in policies[:i] if q.inspects_text], text, stage)
-        if before.blocked_by is not None:
-            break  # the full scan below reports that block; this check is not reached
-        verdict = p.text_verdict(before.text)
-        assert verdict is not None
-        checked[p.name] = (verdict.result.value, verdict.reason_code)
-        if verdict.result is Result.BLOCK:
-            before.blocked_by, before.block_reason = p, verdict.reason_code
-            return before, checked
-    return scan([p for p in policies if p.inspects_text], text, stage), checked
+        if blocked_by is not None:
+            outcome.blocked_by, outcome.block_reason = blocked_by, reason
+            break
+    return outcome, checked
 
 
 def _text_checked(p: Policy) -> bool:
