@@ -26,7 +26,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         print(f"kt: unknown command {' '.join(args[:2])!r}\n\n{USAGE}", file=sys.stderr)
         return 2
-    return handler(rest[1:])
+    return run_command(handler, rest[1:])
+
+
+#: the exit status a shell reports for a process ended by SIGPIPE (128 + 13)
+EXIT_BROKEN_PIPE = 141
+
+
+def run_command(handler: Callable[[list[str]], int], argv: list[str]) -> int:
+    """Run one command; when the reader of its output goes away (`kt events export | head`),
+    stop quietly with 141, as `cat` would, instead of a BrokenPipeError traceback."""
+    try:
+        code = handler(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the interpreter flushes stdout again at exit: point it at /dev/null so that flush
+        # cannot fail and print "Exception ignored ... BrokenPipeError"
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 USAGE = """usage: kt <command> [options]
@@ -56,7 +76,8 @@ def gateway_run(argv: list[str]) -> int:
         action="append",
         default=[],
         metavar="FILE",
-        help="policy config file; repeat to layer (later over earlier)",
+        help="policy config file; repeat to layer (later over earlier). Without one: "
+        "$KEEPTRUSTS_CONFIG, else every *.yaml in /etc/keeptrusts, else the embedded default",
     )
     p.add_argument("--config-dir", default="/etc/keeptrusts", help=argparse.SUPPRESS)
     p.add_argument(
@@ -66,12 +87,30 @@ def gateway_run(argv: list[str]) -> int:
         help="when the limits backend is unreachable (default block)",
     )
     p.add_argument("--managed", action="store_true", help="poll the control plane for config")
-    p.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    p.add_argument(
+        "--workers",
+        type=worker_count,
+        default=1,
+        metavar="N",
+        help="processes sharing the port (1)",
+    )
     p.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--spool-dir", default=os.environ.get("KEEPTRUSTS_SPOOL_DIR"))
-    p.add_argument("--tls-cert")
-    p.add_argument("--tls-key")
-    p.add_argument("--tls-client-ca")
+    p.add_argument(
+        "--spool-dir",
+        default=os.environ.get("KEEPTRUSTS_SPOOL_DIR"),
+        metavar="DIR",
+        help="where decision events wait while the API is down (default $KEEPTRUSTS_SPOOL_DIR, "
+        "else events.spool_dir, else $TMPDIR/keeptrusts-spool)",
+    )
+    p.add_argument(
+        "--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (and key, if in it)"
+    )
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
+    p.add_argument(
+        "--tls-client-ca",
+        metavar="PEM",
+        help="require client certificates signed by these CAs (mTLS)",
+    )
     a = p.parse_args(argv)
     host, port = a.listen
     if (a.tls_key or a.tls_client_ca) and not a.tls_cert:
@@ -114,6 +153,13 @@ def listen_address(value: str) -> tuple[str, int]:
     if not (host and port.isascii() and port.isdigit() and len(port) <= 5 and int(port) <= 65535):
         raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port of 0-65535, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def worker_count(value: str) -> int:
+    """`--workers N` as an argparse `type`: a whole number of 1 or more."""
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, got {value!r}")
+    return int(value)
 
 
 def _run_loop(coro: Coroutine[Any, Any, int]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import math
 import os
 import sys
 import time
@@ -20,6 +21,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import orjson
+
+from keeptrusts.config.masking import mask_url
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 CSV_FIELDS = (
@@ -41,6 +44,26 @@ CSV_FIELDS = (
     "overhead_ms",
     "status",
     "usage_estimated",
+)
+#: events asked for a page (the API's largest page)
+PAGE = 1000
+#: first characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: the decisions an event carries, least severe first
+DECISIONS = ("allow", "redact", "escalate", "block")
+FILTER_HELP = {
+    "since": "events at or after: RFC 3339 time or an age like 1h",
+    "until": "events before: RFC 3339 time or an age like 1h",
+    "tenant": "events of this tenant",
+    "decision": "events with this decision: " + "|".join(DECISIONS),
+    "policy": "events where this policy ran (a name in policies_evaluated)",
+    "model": "events for this model",
+    "gateway_id": "events from this gateway",
+}
+API_URL_HELP = f"control-plane API (default $KEEPTRUSTS_API_URL, else {DEFAULT_API_URL})"
+TOKEN_HELP = (
+    "bearer token (default $KEEPTRUSTS_API_TOKEN, else the first of $KEEPTRUSTS_API_TOKENS, "
+    "else $KEEPTRUSTS_GATEWAY_TOKEN)"
 )
 FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_id")
 
@@ -100,7 +123,10 @@ def _run(coro: Any) -> int:
 
 class Client:
     def __init__(self, api_url: str | None, token: str | None, timeout: float = 30.0) -> None:
-        self.base = (api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL).rstrip("/")
+        base = api_url or os.environ.get("KEEPTRUSTS_API_URL") or DEFAULT_API_URL
+        self.base = checked_api_url(base).rstrip("/")
+        #: the URL as messages show it: a password in it masked
+        self.shown = mask_url(self.base)
         self.token = token or default_token()
         self.timeout = timeout
 
@@ -123,12 +149,12 @@ class Client:
                 return int(resp.status), data
         except urllib.error.HTTPError as exc:
             raise ApiError(
-                f"{method} {self.base}{path}: HTTP {exc.code}: {_message(exc)}"
+                f"{method} {self.shown}{path}: HTTP {exc.code}: {_message(exc)}"
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(
-                f"cannot reach the control-plane API at {self.base}: {reason}; "
+                f"cannot reach the control-plane API at {self.shown}: {reason}; "
                 "set KEEPTRUSTS_API_URL or --api-url"
             ) from None
 
@@ -139,10 +165,43 @@ class Client:
         if not _is_events_page(page):
             # a login page or a proxy's answer: whatever sits at that URL is not the control plane
             raise ApiError(
-                f"GET {self.base}/v1/events answered HTTP {status} without a JSON events page; "
+                f"GET {self.shown}/v1/events answered HTTP {status} without a JSON events page; "
                 "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
             )
         return dict(page)
+
+
+def checked_api_url(url: str) -> str:
+    """`url` if it is an absolute http(s) URL; else an ApiError saying what to write."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # `http://[::1`, a port that is not a number
+        ok = False
+    if not ok or any(c.isspace() for c in url):
+        raise ApiError(  # masked: a mistyped URL may still hold a password
+            f"{mask_url(url)!r} is not an http:// or https:// URL; set KEEPTRUSTS_API_URL or "
+            f"--api-url to the control-plane API, e.g. {DEFAULT_API_URL}"
+        )
+    return url
+
+
+def decision(value: str) -> str:
+    """An argparse `type`: a decision events carry (a typo would silently match nothing)."""
+    if value not in DECISIONS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(DECISIONS)}, got {value!r}")
+    return value
+
+
+def positive_seconds(value: str) -> float:
+    """An argparse `type`: a finite number of seconds above 0 (`--interval 0` would busy-poll)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {value!r}")
+    return seconds
 
 
 def _json(data: bytes) -> Any:
@@ -184,26 +243,36 @@ def events_main(args: list[str]) -> int:
         print("usage: kt events tail|export [options]", file=sys.stderr)
         return 2
     sub, rest = args[0], args[1:]
-    p = argparse.ArgumentParser(prog=f"kt events {sub}")
-    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
-    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    p = argparse.ArgumentParser(
+        prog=f"kt events {sub}",
+        description="Show the newest decision events (and with -f, follow new ones)."
+        if sub == "tail"
+        else "Export every matching decision event, oldest first.",
+    )
+    p.add_argument("--api-url", metavar="URL", help=API_URL_HELP)
+    p.add_argument("--token", help=TOKEN_HELP)
     for name in FILTERS:
         p.add_argument(
             "--" + name.replace("_", "-"),
             dest=name,
-            help="RFC 3339 time or an age like 1h" if name in ("since", "until") else None,
+            type=decision if name == "decision" else str,
+            help=FILTER_HELP.get(name),
         )
     if sub == "tail":
         p.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
         p.add_argument("-n", "--limit", type=int, default=20, help="events shown first (20)")
-        p.add_argument("--interval", type=float, default=1.0, help="poll interval in seconds")
+        p.add_argument(
+            "--interval", type=positive_seconds, default=1.0, help="poll interval in seconds"
+        )
     else:
-        p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+        p.add_argument(
+            "--format", choices=["jsonl", "csv"], default="jsonl", help="output format (jsonl)"
+        )
         p.add_argument("-o", "--output", help="file to write (default stdout)")
     a = p.parse_args(rest)
-    client = Client(a.api_url, a.token)
     filters = {name: getattr(a, name) or "" for name in FILTERS}
     try:
+        client = Client(a.api_url, a.token)
         if sub == "tail":
             return tail(client, filters, a.limit, a.follow, a.interval, sys.stdout)
         return export(client, filters, a.format, a.output)
@@ -217,13 +286,12 @@ def events_main(args: list[str]) -> int:
 def tail(
     client: Client, filters: dict[str, str], limit: int, follow: bool, interval: float, out: IO[str]
 ) -> int:
-    page = client.events({**filters, "order": "desc", "limit": str(max(1, limit))})
-    for event in reversed(page["events"][:limit] if limit > 0 else []):
+    newest, cursor = newest_events(client, filters, limit)
+    for event in reversed(newest):
         out.write(orjson.dumps(event).decode() + "\n")
     out.flush()
-    cursor = page.get("cursor")
     while follow:
-        page = client.events({**filters, "cursor": cursor or "", "limit": "1000"})
+        page = client.events({**filters, "cursor": cursor or "", "limit": str(PAGE)})
         for event in page["events"]:
             out.write(orjson.dumps(event).decode() + "\n")
         out.flush()
@@ -231,6 +299,21 @@ def tail(
         if not page.get("next_cursor"):
             time.sleep(interval)
     return 0
+
+
+def newest_events(
+    client: Client, filters: dict[str, str], limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The newest `limit` events, newest first, paging back as far as needed (the API serves
+    at most a page of events at a time), and the cursor to poll for newer ones from."""
+    params = {**filters, "order": "desc", "limit": str(max(1, min(limit, PAGE)))}
+    page = client.events(params)
+    resume = page.get("cursor")
+    events: list[dict[str, Any]] = page["events"][: max(0, limit)]
+    while len(events) < limit and page.get("next_cursor"):
+        page = client.events({**params, "cursor": str(page["next_cursor"])})
+        events += page["events"][: limit - len(events)]
+    return events, resume
 
 
 def export(client: Client, filters: dict[str, str], fmt: str, output: str | None) -> int:
@@ -262,7 +345,7 @@ def _export_to(client: Client, filters: dict[str, str], fmt: str, out: IO[str]) 
 def iterate(client: Client, filters: dict[str, str]) -> Iterator[dict[str, Any]]:
     cursor = ""
     while True:
-        page = client.events({**filters, "cursor": cursor, "limit": "1000"})
+        page = client.events({**filters, "cursor": cursor, "limit": str(PAGE)})
         yield from page["events"]
         cursor = page.get("next_cursor") or ""
         if not cursor:
@@ -280,6 +363,9 @@ def _csv_value(value: Any) -> Any:
         return ""
     if isinstance(value, dict):
         return orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        # a spreadsheet would run it (`x-request-id: =HYPERLINK(...)` is the caller's choice)
+        return "'" + value
     return value
 
 
@@ -294,8 +380,8 @@ def config_push_main(args: list[str]) -> int:
     )
     p.add_argument("file", help="the policy config file")
     p.add_argument("--gateway", required=True, help="the gateway id (KEEPTRUSTS_GATEWAY_ID)")
-    p.add_argument("--api-url", help="control-plane API (default $KEEPTRUSTS_API_URL)")
-    p.add_argument("--token", help="bearer token (default $KEEPTRUSTS_API_TOKEN)")
+    p.add_argument("--api-url", metavar="URL", help=API_URL_HELP)
+    p.add_argument("--token", help=TOKEN_HELP)
     a = p.parse_args(args)
     try:
         loaded = load_files([a.file])
@@ -304,9 +390,9 @@ def config_push_main(args: list[str]) -> int:
         return 2
     with open(a.file, "rb") as f:
         raw = f.read()
-    client = Client(a.api_url, a.token)
     gateway = urllib.parse.quote(a.gateway, safe="")
     try:
+        client = Client(a.api_url, a.token)
         etag = push(client, f"/v1/gateways/{gateway}/config", raw)
     except ApiError as exc:
         print(f"kt config push: {exc}", file=sys.stderr)
@@ -322,7 +408,7 @@ def push(client: Client, path: str, raw: bytes) -> str:
     etag = reply.get("etag") if isinstance(reply, dict) else None
     if not isinstance(etag, str):
         raise ApiError(
-            f"PUT {client.base}{path} answered HTTP {status} without the API's JSON reply; "
+            f"PUT {client.shown}{path} answered HTTP {status} without the API's JSON reply; "
             "is KEEPTRUSTS_API_URL (or --api-url) the control-plane API?"
         )
     return etag

@@ -122,3 +122,65 @@ def test_config_push_to_a_login_page(canned: CannedServer, tmp_path: Path) -> No
     done = kt(canned, "config", "push", str(config), "--gateway", "gw-7")
     line = assert_one_line(done, "kt config push: PUT http://127.0.0.1:")
     assert "without the API's JSON reply" in line and "KEEPTRUSTS_API_URL" in line
+
+
+@pytest.mark.parametrize("interval", ["-1", "0", "nan", "soon"])
+def test_tail_refuses_an_interval_that_is_not_a_positive_number(
+    canned: CannedServer, interval: str
+) -> None:
+    done = kt(canned, "events", "tail", "-f", "--interval", interval)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "--interval" in done.stderr and "seconds" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["localhost:8080", "http://[::1", "ftp://127.0.0.1:8080", "http://", "not a url"]
+)
+@pytest.mark.parametrize(
+    "command",
+    [["events", "tail"], ["events", "export"], ["config", "push", "CONFIG", "--gateway", "gw-1"]],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_an_api_url_that_is_not_an_http_url(
+    canned: CannedServer, tmp_path: Path, url: str, command: list[str]
+) -> None:
+    config = tmp_path / "good.yaml"
+    config.write_text("pack: {name: managed, version: 3.0.0}\npolicies: {chain: []}\n")
+    args = [str(config) if a == "CONFIG" else a for a in command]
+    done = kt(canned, *args, "--api-url", url)
+    line = assert_one_line(done, f"kt {' '.join(command[:2])}: ")
+    assert f"{url!r} is not an http:// or https:// URL" in line, line
+    assert "KEEPTRUSTS_API_URL" in line and "--api-url" in line
+
+
+@pytest.mark.parametrize("command", ["tail", "export"])
+def test_a_decision_that_no_event_has(canned: CannedServer, command: str) -> None:
+    # `blocked` for `block`: silently exporting 0 events would read as "nothing was blocked"
+    done = kt(canned, "events", command, "--decision", "blocked")
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "'blocked'" in done.stderr and "allow, redact, escalate, block" in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_bad_api_url_does_not_echo_its_password(canned: CannedServer) -> None:
+    done = kt(canned, "events", "export", "--api-url", "ftp://admin:Hunter2Secret@api:8080")
+    line = assert_one_line(done, "kt events export: ")
+    assert "Hunter2Secret" not in line and "is not an http:// or https:// URL" in line, line
+
+
+def test_an_unreachable_api_url_does_not_echo_its_password(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    env.update(
+        KEEPTRUSTS_API_URL="http://admin:Hunter2Secret@127.0.0.1:1", KEEPTRUSTS_API_TOKEN=TOKEN
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "keeptrusts", "events", "tail"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    line = assert_one_line(done, "kt events tail: cannot reach the control-plane API at ")
+    assert "Hunter2Secret" not in line and "http://***@127.0.0.1:1" in line, line

@@ -7,11 +7,14 @@ from keeptrusts.pipeline.verdict import Result
 from keeptrusts.policies.model_allowlist import ModelAllowlist, Settings
 from tests.policies.exchange import exchange
 
+#: an API key id as requests carry it (`sha256:` + the key's hex digest)
+KEY_ID = "sha256:" + "ab" * 32
+
 POLICY = ModelAllowlist(
     Settings(
         models=["gpt-4o-mini*"],
         tenants={"data-science": ["gpt-4o*", "claude-*"]},
-        api_keys={"sha256:abc": ["gpt-4.1"]},
+        api_keys={KEY_ID: ["gpt-4.1"]},
     )
 )
 
@@ -30,9 +33,9 @@ async def test_default_globs() -> None:
 async def test_tenant_and_key_override_default() -> None:
     ds = exchange({"model": "claude-3-5-sonnet"}, tenant="data-science")
     assert (await POLICY.on_request(ds)).result is Result.ALLOW
-    key = exchange({"model": "gpt-4.1"}, tenant="data-science", api_key_id="sha256:abc")
+    key = exchange({"model": "gpt-4.1"}, tenant="data-science", api_key_id=KEY_ID)
     assert (await POLICY.on_request(key)).result is Result.ALLOW
-    key_other = exchange({"model": "gpt-4o"}, tenant="data-science", api_key_id="sha256:abc")
+    key_other = exchange({"model": "gpt-4o"}, tenant="data-science", api_key_id=KEY_ID)
     assert (await POLICY.on_request(key_other)).result is Result.BLOCK
 
 

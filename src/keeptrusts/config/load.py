@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path as FsPath
@@ -45,6 +45,15 @@ class LoadedConfig:
     settings: dict[str, BaseModel]
     sources: tuple[str, ...]
     sha: str
+    #: where each key path was written, (file, line): for `kt policy lint`'s warnings
+    positions: dict[yamlpos.Path, tuple[str, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def where(self, *path: Any) -> str:
+        """`file:line` of a key path (of the nearest written parent), for messages."""
+        hit = yamlpos.where(self.positions, path)
+        return f"{hit[0]}:{hit[1]}" if hit else "?"
 
     @cached_property
     def version(self) -> str:
@@ -79,27 +88,32 @@ def discover(
 
 def no_files_message(config_dir: str) -> str:
     """Why `config_dir` yields no config file, with a hint when it holds other YAML files."""
-    directory = FsPath(config_dir)
-    if not directory.is_dir():
+    if not FsPath(config_dir).is_dir():
         return f"{config_dir}: the policy config directory is gone (not a directory)"
+    return f"{config_dir}: no *.yaml policy config file in the directory{yml_hint(config_dir)}"
+
+
+def yml_hint(config_dir: str) -> str:
+    """` (found a.yml: ...)` when `config_dir` holds *.yml files, which are not read; else ''."""
+    directory = FsPath(config_dir)
     others = sorted(p.name for p in directory.glob("*.yml") if p.is_file())
-    hint = f" (found {', '.join(others)}: only *.yaml is read; rename it)" if others else ""
-    return f"{config_dir}: no *.yaml policy config file in the directory{hint}"
+    return f" (found {', '.join(others)}: only *.yaml is read; rename it)" if others else ""
 
 
 def load_files(paths: Sequence[str]) -> LoadedConfig:
     """Read and validate `paths` (or the embedded default when empty)."""
-    texts: list[tuple[str, str]] = []
-    if not paths:
-        texts.append((EMBEDDED, embedded_text()))
-    for p in paths:
-        try:
-            texts.append((p, FsPath(p).read_text("utf-8")))
-        except OSError as exc:
-            raise ConfigError([f"{p}: cannot read policy config: {exc.strerror or exc}"]) from exc
-        except UnicodeDecodeError as exc:
-            raise ConfigError([f"{p}: policy config is not UTF-8 text"]) from exc
+    texts = [read_file(p) for p in paths] if paths else [(EMBEDDED, embedded_text())]
     return load_texts(texts)
+
+
+def read_file(path: str) -> tuple[str, str]:
+    """(name, text) of one config file; a ConfigError naming it when it cannot be read."""
+    try:
+        return path, FsPath(path).read_text("utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read policy config: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: policy config is not UTF-8 text"]) from exc
 
 
 def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
@@ -117,7 +131,8 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
         merged = doc if merged is None else yamlpos.merge(merged, doc)
     assert merged is not None
     config, settings = validate(merged)
-    return LoadedConfig(config, settings, tuple(n for n, _ in texts), digest.hexdigest())
+    sources = tuple(n for n, _ in texts)
+    return LoadedConfig(config, settings, sources, digest.hexdigest(), merged.positions)
 
 
 def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
@@ -185,6 +200,8 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
             msg = "required key is missing"
         elif err["type"] == "literal_error":
             msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
+        elif err["type"] in SHAPES:
+            msg = f"must be {SHAPES[err['type']]}, not {_yaml_kind(err['input'])}"
         out.append(_at(doc, loc, yamlpos.dotted(loc), msg))
     return out
 
@@ -195,6 +212,30 @@ def _unknown_key(loc: tuple[Any, ...]) -> str:
     else:
         documented = not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
     return documented or "unknown key (check its spelling and indentation)"
+
+
+#: pydantic's shape errors, said in YAML terms with what to write
+SHAPES = {
+    "model_type": "a mapping (key: value lines)",
+    "dict_type": "a mapping (key: value lines)",
+    "list_type": "a list ([a, b] or '- item' lines)",
+}
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def _choices(ctx: dict[str, Any]) -> str:

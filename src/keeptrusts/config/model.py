@@ -196,13 +196,22 @@ class Tenants(Strict):
     @classmethod
     def _hashed_keys(cls, keys: dict[str, str]) -> dict[str, str]:
         for name in keys:
-            hexpart = name[7:] if name.lower().startswith("sha256:") else ""
-            if len(hexpart) != 64 or any(c not in "0123456789abcdefABCDEF" for c in hexpart):
-                raise ValueError(
-                    "keys must be 'sha256:<64 hex digits>' of the API key, never the key itself "
-                    "(echo -n KEY | sha256sum)"
-                )
+            key_id(name)
         return keys
+
+
+def key_id(name: str) -> str:
+    """An API key as `tenants.api_keys` and `model-allowlist.api_keys` name it,
+    `sha256:<64 hex digits>` in any case, folded to the lower case requests carry.
+
+    Anything else (such as the key itself) is a ValueError that does not repeat it."""
+    hexpart = name[7:] if name.lower().startswith("sha256:") else ""
+    if len(hexpart) != 64 or any(c not in "0123456789abcdefABCDEF" for c in hexpart):
+        raise ValueError(
+            "keys must be 'sha256:<64 hex digits>' of the API key, never the key itself "
+            "(echo -n KEY | sha256sum)"
+        )
+    return "sha256:" + hexpart.lower()
 
 
 class Price(Strict):
@@ -284,7 +293,9 @@ class Config(Strict):
     pack: Pack
     providers: Providers | None = None
     policies: Policies
-    policy: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: kind -> its settings; a kind written with nothing after it (`pii-detector:`) is None
+    #: and takes its defaults, as `{}` does
+    policy: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     tenants: Tenants = Tenants()
     pricing: dict[str, Price] = Field(default_factory=dict)
     state: State = State()

@@ -46,6 +46,12 @@ _TEXT_LIKE = frozenset(_STD + t for t in ("int", "float", "timestamp"))
 VERBATIM: frozenset[Path] = frozenset({("pack", "version")})
 
 
+ONE_DOCUMENT = (
+    "a policy config file holds one YAML document; remove this '---' "
+    "(layer more files instead: later files override earlier ones)"
+)
+
+
 class _Resolver(Resolver):
     """Implicit types of YAML 1.1, except that booleans are only true/false (YAML 1.2 style)."""
 
@@ -145,7 +151,7 @@ def load(text: str, filename: str) -> Located:
     out = Located(data={})
     try:
         node = loader.get_single_node()
-        if node is None:  # empty or only comments: errors still name the file
+        if node is None or _empty_document(node):  # errors still name the file
             out.positions[()] = (filename, 1)
         else:
             out.data = _build(node, (), _Doc(filename, out.positions, loader))
@@ -153,10 +159,33 @@ def load(text: str, filename: str) -> Located:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        if problem == "but found another document":  # get_single_node: a second `---`
+            problem = ONE_DOCUMENT
+        elif mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            problem = (
+                f"a tab character (column {mark.column + 1}): YAML indents with spaces only; "
+                "replace it with spaces"
+            )
         raise YamlError(f"{filename}:{line}: invalid YAML: {problem}") from exc
     finally:
         loader.dispose()
     return out
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if 0 <= line < len(lines) else ""
+
+
+def _empty_document(node: yaml.Node) -> bool:
+    """A document that is only `---` (and comments): empty like a comment-only file. A written
+    `null` or `~` is not empty: it is a value, and not a mapping."""
+    return (
+        isinstance(node, yaml.ScalarNode)
+        and node.tag == _STD + "null"
+        and node.value == ""
+        and not node.style  # plain (None in PyYAML, "" in libyaml), not a quoted ""
+    )
 
 
 def _build(node: yaml.Node, path: Path, doc: _Doc) -> Any:

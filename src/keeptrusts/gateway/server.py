@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import signal
 import socket
@@ -28,7 +29,14 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from keeptrusts.config.load import EMBEDDED, ConfigError, LoadedConfig, discover, load_files
+from keeptrusts.config.load import (
+    EMBEDDED,
+    ConfigError,
+    LoadedConfig,
+    discover,
+    load_files,
+    yml_hint,
+)
 from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.model import Config
 from keeptrusts.config.runtime import Runtime, compile_runtime, restart_needed
@@ -96,9 +104,10 @@ class GatewayServer:
         files = self.files()
         if not files:
             log.warning(
-                "no policy config file (--policy-config, $KEEPTRUSTS_CONFIG, %s/*.yaml); "
+                "no policy config file (--policy-config, $KEEPTRUSTS_CONFIG, %s/*.yaml)%s; "
                 "serving the embedded default",
                 self.opts.config_dir,
+                yml_hint(self.opts.config_dir),
             )
         loaded = load_files(files)  # raises ConfigError: refuse to start
         connector = aiohttp.TCPConnector(
@@ -281,7 +290,7 @@ class GatewayServer:
         if not api_url:
             log.error("--managed needs KEEPTRUSTS_API_URL; serving the local config only")
             return
-        interval = float(os.environ.get("KEEPTRUSTS_MANAGED_POLL_SECONDS", "30"))
+        interval = poll_seconds(os.environ.get(POLL_ENV))
         self.managed = ManagedConfigPoller(
             api_url,
             os.environ.get("KEEPTRUSTS_GATEWAY_TOKEN"),
@@ -349,6 +358,23 @@ class GatewayServer:
         flush_access()
         log.info("drained; exiting")
 
+    async def close_unstarted(self) -> None:
+        """Release what `start()` built before it failed (the port could not be bound, or a
+        setting read after binding was refused): its tasks, the provider session (else
+        asyncio logs an "Unclosed client session" error), the event pipeline and the limits
+        backend. Nothing was served, so there is nothing to drain."""
+        for task in self._tasks:
+            task.cancel()
+        close = getattr(self.events, "close", None)
+        if close is not None:
+            await close(EVENTS_FLUSH_SECONDS)
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.state is not None:
+            await self.state.limits.close()
+            await self.state.session.close()
+        self.metrics.close()
+
     async def _settled(self, seconds: float) -> bool:
         """Wait up to `seconds` for the requests in flight and their completion work (budget
         settlement after the response) to end; whether they did."""
@@ -362,6 +388,23 @@ class GatewayServer:
         return True
 
 
+#: how often `--managed` polls the control plane, in seconds (default 30)
+POLL_ENV = "KEEPTRUSTS_MANAGED_POLL_SECONDS"
+
+
+def poll_seconds(raw: str | None) -> float:
+    """`$KEEPTRUSTS_MANAGED_POLL_SECONDS`: a finite number of seconds above 0 (StartupError)."""
+    if raw is None or raw == "":
+        return 30.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise StartupError(f"{POLL_ENV}: must be a number of seconds above 0, got {raw!r}")
+    return seconds
+
+
 async def run(opts: ServeOptions) -> int:
     server = GatewayServer(opts)
     try:
@@ -373,9 +416,11 @@ async def run(opts: ServeOptions) -> int:
     except StartupError as exc:
         log.error("refusing to start: %s", exc)
         print(f"kt: {exc}", flush=True)
+        await server.close_unstarted()
         return 2
     except OSError as exc:
         print(f"kt: cannot listen on {opts.host}:{opts.port}: {exc.strerror or exc}", flush=True)
+        await server.close_unstarted()
         return 1
     server.install_signals()
     settle_memory()

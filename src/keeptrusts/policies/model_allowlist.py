@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from keeptrusts.config.model import Glob, Strict
+from keeptrusts.config.model import Glob, Strict, key_id
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.errors import PolicyViolation
 from keeptrusts.pipeline.stage import Policy
@@ -27,8 +27,14 @@ class Settings(Strict):
     models: list[Glob] = Field(default_factory=lambda: ["*"])
     #: tenant name -> globs (replaces `models` for that tenant)
     tenants: dict[str, list[Glob]] = Field(default_factory=dict)
-    #: API key id (`sha256:<hex of the key>`, as in `tenants.api_keys`) -> globs
+    #: API key id (`sha256:<hex of the key>`, as in `tenants.api_keys`) -> globs; the ids are
+    #: checked and folded to lower case here, as requests carry them
     api_keys: dict[str, list[Glob]] = Field(default_factory=dict)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_ids(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {key_id(name): globs for name, globs in keys.items()}
 
 
 class ModelAllowlist(Policy):

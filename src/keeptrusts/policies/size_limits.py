@@ -53,13 +53,24 @@ class SizeLimits(Policy):
                 )
         if s.max_prompt_chars is not None:
             chars = sum(len(c[k]) for c, k in request_slots(ex.endpoint, ex.body))
-            if chars > s.max_prompt_chars:
-                return self._block(
-                    "size.max_prompt_chars",
-                    f"{chars} prompt characters exceed the limit of {s.max_prompt_chars}",
-                )
+            decision = self._chars(chars, s.max_prompt_chars)
+            if decision.result is Result.BLOCK:
+                return decision
         if s.max_tokens is not None:
             return self._cap_tokens(ex, s.max_tokens)
+        return ALLOW
+
+    def text_verdict(self, text: str) -> Decision | None:
+        """`max_prompt_chars` on one request text (`kt policy test` has a text, not a
+        request); None when the limit is not set."""
+        limit = self.settings.max_prompt_chars
+        return None if limit is None else self._chars(len(text), limit)
+
+    def _chars(self, chars: int, limit: int) -> Decision:
+        if chars > limit:
+            return self._block(
+                "size.max_prompt_chars", f"{chars} prompt characters exceed the limit of {limit}"
+            )
         return ALLOW
 
     def _cap_tokens(self, ex: Exchange, cap: int) -> Decision:

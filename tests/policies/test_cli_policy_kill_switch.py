@@ -1,0 +1,70 @@
+"""`pack.enabled: false` (the kill switch) skips every policy in the gateway; `kt policy test`
+says so (every policy `disabled`, decision allow, the text as sent) instead of showing the
+verdicts of policies that will not run, and `kt policy lint` warns that the switch is on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.gateway import GatewayFactory
+
+CONFIG = """pack: {name: off, version: 1.0.0, enabled: false}
+providers:
+  targets:
+    - {id: echo, provider: echo, models: ["*"]}
+policies:
+  chain: [pii-detector, dlp-filter]
+policy:
+  dlp-filter: {blocked_terms: ["project atlas"], action: block}
+"""
+TEXT = "mail a@b.co about project atlas"
+
+
+def kt(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "keeptrusts", "policy", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path) -> None:
+    path = tmp_path / "off.yaml"
+    path.write_text(CONFIG)
+    done = kt("test", str(path), "--input", TEXT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "pii-detector  disabled       -",
+        "dlp-filter    disabled       -",
+        "decision: allow",
+        "pack.enabled is false (the kill switch): no policy runs",
+        "text:",
+        TEXT,
+    ]
+    gw = gateways.start(CONFIG)
+    reply = httpx.post(
+        gw.url + "/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": TEXT}]},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["content"] == TEXT
+
+
+def test_lint_warns_that_the_switch_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "off.yaml"
+    path.write_text(CONFIG)
+    done = kt("lint", str(path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"warning: {path}:1: pack.enabled: false (the kill switch), so no policy runs: "
+        "traffic is routed ungoverned\n"
+    )

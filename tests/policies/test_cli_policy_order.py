@@ -1,0 +1,55 @@
+"""`kt policy test` runs the text policies one after another on the text as the previous ones
+left it, as the gateway's chain does: a term inside an e-mail address that pii-detector has
+already redacted is not there for dlp-filter to block (the tool said 'decision: block' while
+the gateway answered 200 with the address redacted)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.gateway import GatewayFactory
+
+CONFIG = """pack: {name: order, version: 1.0.0}
+providers:
+  targets:
+    - {id: echo, provider: echo, models: ["*"]}
+policies:
+  chain: [pii-detector, dlp-filter]
+policy:
+  dlp-filter: {blocked_terms: ["zeus"], action: block}
+"""
+TEXT = "write to zeus@example.com"
+
+
+def test_a_later_policy_reads_the_redacted_text(gateways: GatewayFactory, tmp_path: Path) -> None:
+    path = tmp_path / "order.yaml"
+    path.write_text(CONFIG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "keeptrusts", "policy", "test", str(path), "--input", TEXT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "pii-detector  redact         pii.email",
+        "dlp-filter    allow          -",
+        "decision: redact",
+        "text:",
+        "write to [REDACTED:EMAIL]",
+    ]
+    gw = gateways.start(CONFIG)
+    reply = httpx.post(
+        gw.url + "/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": TEXT}]},
+        timeout=30,
+    )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["content"] == "write to [REDACTED:EMAIL]"
