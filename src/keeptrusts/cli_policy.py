@@ -106,6 +106,11 @@ def test_main(args: list[str]) -> int:
         help="test the text as a request (default) or as a provider's response",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--expect",
+        choices=[r.value for r in (Result.ALLOW, Result.REDACT, Result.ESCALATE, Result.BLOCK)],
+        help="exit 1 unless the chain decides this (a policy regression check for CI)",
+    )
     a = parser.parse_args(args)
     if [*a.files, a.file].count(STDIN) > 1:
         parser.error("stdin ('-') can hold only one text: a config FILE or --file -")
@@ -141,7 +146,7 @@ def test_main(args: list[str]) -> int:
             "text": None if outcome.blocked_by else outcome.text,
         }
         sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return 0
+        return _expected(a.expect, decision)
     width = max((len(r["name"] or "") for r in rows), default=6)
     for r in rows:
         reason = r["reason_code"] or "-"
@@ -154,7 +159,16 @@ def test_main(args: list[str]) -> int:
     else:
         print("text:")
         print(outcome.text)
-    return 0
+    return _expected(a.expect, decision)
+
+
+def _expected(expect: str | None, decision: str) -> int:
+    """`--expect`: 0 when the decision is the one expected (or none was), else 1, said on
+    stderr (stdout keeps the report)."""
+    if expect is None or expect == decision:
+        return 0
+    print(f"kt policy test: expected decision {expect}, got {decision}", file=sys.stderr)
+    return 1
 
 
 def load_configs(files: Sequence[str]) -> LoadedConfig:

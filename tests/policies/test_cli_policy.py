@@ -108,3 +108,20 @@ def test_lint_refuses_what_the_gateway_would_refuse(
     err = capsys.readouterr().err
     assert f"{path}{expected}" in err, err
     assert "pw@" not in err
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_expect_makes_a_policy_regression_check(
+    good: str, capsys: pytest.CaptureFixture[str], json_out: bool
+) -> None:
+    """`--expect`: exit 1 (said on stderr) unless the chain decides what the check expects."""
+    extra = ["--json"] if json_out else []
+    assert run_test([good, "--input", "about project atlas", "--expect", "block", *extra]) == 0
+    assert run_test([good, "--input", "write to jane@example.com", "--expect", "redact"]) == 0
+    capsys.readouterr()
+    assert run_test([good, "--input", "hello there", "--expect", "block", *extra]) == 1
+    out = capsys.readouterr()
+    assert "kt policy test: expected decision block, got allow" in out.err
+    assert "allow" in out.out  # the report itself is still printed
+    with pytest.raises(SystemExit):
+        run_test([good, "--input", "x", "--expect", "maybe"])
