@@ -71,6 +71,11 @@ FILTERS = ("since", "until", "tenant", "decision", "policy", "model", "gateway_i
 class ApiError(Exception):
     """The API refused or could not be reached; the message says which and what to do."""
 
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        #: unreachable, or a 5xx / 429: the same call may work in a moment (`tail -f` waits)
+        self.transient = transient
+
 
 class OutputError(Exception):
     """The output file cannot be written; the message names it and says why."""
@@ -149,13 +154,15 @@ class Client:
                 return int(resp.status), data
         except urllib.error.HTTPError as exc:
             raise ApiError(
-                f"{method} {self.shown}{path}: HTTP {exc.code}: {_message(exc)}"
+                f"{method} {self.shown}{path}: HTTP {exc.code}: {_message(exc)}",
+                transient=exc.code >= 500 or exc.code == 429,
             ) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ApiError(
                 f"cannot reach the control-plane API at {self.shown}: {reason}; "
-                "set KEEPTRUSTS_API_URL or --api-url"
+                "set KEEPTRUSTS_API_URL or --api-url",
+                transient=True,
             ) from None
 
     def events(self, params: dict[str, str]) -> dict[str, Any]:
@@ -290,8 +297,21 @@ def tail(
     for event in reversed(newest):
         out.write(orjson.dumps(event).decode() + "\n")
     out.flush()
+    failing = False
     while follow:
-        page = client.events({**filters, "cursor": cursor or "", "limit": str(PAGE)})
+        try:
+            page = client.events({**filters, "cursor": cursor or "", "limit": str(PAGE)})
+        except ApiError as exc:
+            if not exc.transient:
+                raise
+            if not failing:  # said once per outage; following resumes where it stopped
+                print(f"kt events tail: {exc}; retrying every {interval:g}s", file=sys.stderr)
+            failing = True
+            time.sleep(interval)
+            continue
+        if failing:
+            print("kt events tail: the API answers again; following", file=sys.stderr)
+            failing = False
         for event in page["events"]:
             out.write(orjson.dumps(event).decode() + "\n")
         out.flush()

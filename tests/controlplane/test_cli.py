@@ -110,6 +110,32 @@ def test_tail_shows_the_newest_and_follows(make_api: ApiFactory) -> None:
     assert got == [e["id"] for e in events[18:]]
 
 
+def test_tail_follow_waits_out_an_api_restart(make_api: ApiFactory) -> None:
+    """`tail -f` outlives an API restart (a rollout): said once on stderr, then it goes on from
+    where it stopped. (An API down when tail starts, or refusing the token, still exits 1.)"""
+    api = make_api().start()
+    events = [make_event(i) for i in range(5)]
+    api.post_events(events[:2])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    env.update(KEEPTRUSTS_API_URL=api.url, KEEPTRUSTS_API_TOKEN=TOKEN)
+    cmd = [sys.executable, "-m", "keeptrusts", "events", "tail", "-f", "--interval", "0.1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        got = [json.loads(proc.stdout.readline())["id"] for _ in range(2)]
+        api.stop()
+        assert "cannot reach the control-plane API" in proc.stderr.readline()
+        assert proc.poll() is None
+        api.start()  # same port, same database
+        api.post_events(events[2:])
+        got += [json.loads(proc.stdout.readline())["id"] for _ in range(3)]
+        assert "answers again" in proc.stderr.readline()
+    finally:
+        proc.kill()
+        proc.wait(5)
+    assert got == [e["id"] for e in events]
+
+
 def test_tail_reports_an_unreachable_api(tmp_path: Path) -> None:
     api = ApiServer("sqlite:///unused.db", tmp_path)  # never started
     done = kt(api, "events", "tail")
