@@ -309,3 +309,24 @@ def test_every_target_rate_limited_retries_after_the_soonest(
     assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited"
     assert r.headers["retry-after"] == "5"
     assert len(fake.requests) == 1 and len(second.requests) == 1
+
+
+@pytest.mark.parametrize("retry_after", ["30", None])
+def test_a_rate_limited_target_goes_last_until_its_retry_after(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, retry_after: str | None
+) -> None:
+    """A target that answered 429 is tried after the others while its `Retry-After` (1 s
+    without one) has not passed: every request paid a round trip to it first (and the
+    provider counted each against the limit)."""
+    fake.reset(status=429, retry_after=retry_after)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    for _ in range(3):
+        r = chat(gw.base_url)
+        assert r.status_code == 200 and answer(r, False) == "from the second target"
+    assert len(fake.requests) == 1 and len(second.requests) == 3
+    if retry_after is None:
+        fake.reset()
+        time.sleep(1.1)  # the default wait passes: a is first again
+        assert answer(chat(gw.base_url), False) == fake.behaviour.reply
+

@@ -118,6 +118,8 @@ async def _with_fallback(
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
             if exc.kind in ("connect_error", "timeout", "5xx"):
                 router.failed(provider)
+            elif exc.kind == "429":
+                router.rate_limited(provider, exc.retry_after)
             last = _soonest_wait(last, exc)
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 
 from keeptrusts.config.model import Providers, Target
@@ -16,6 +17,8 @@ from keeptrusts.providers.base import Provider
 from keeptrusts.providers.circuit import Breaker
 
 MAX_CACHED_MODELS = 1024
+#: how long a target that answered 429 without `Retry-After` goes to the back of the plans
+RATE_LIMITED_SECONDS = 1.0
 
 
 class Router:
@@ -31,6 +34,8 @@ class Router:
         self.latency = {p.id: 0.0 for p in providers}
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
+        #: until when (monotonic) each target that answered 429 goes after the others
+        self.limited_until = {p.id: 0.0 for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
         served = {p.id for p in providers}
         #: the targets left out for an unset key variable (`build_providers`), with their
@@ -57,16 +62,23 @@ class Router:
 
     def plan(self, model: str, endpoint: str) -> list[Provider]:
         """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
-        possible. Targets of a kind that cannot serve `endpoint` (an `anthropic` target for
-        embeddings) are left out, so that the targets after them still can."""
+        possible, then targets still rate-limited (a 429 whose `Retry-After` has not passed:
+        each request paid a round trip to them first). Targets of a kind that cannot serve
+        `endpoint` (an `anthropic` target for embeddings) are left out, so that the targets
+        after them still can."""
         targets = list(self.matching(model))
         if self._partial:
             targets = [p for p in targets if endpoint in p.endpoints]
         if len(targets) > 1:
-            targets = self._order(model, targets)
-            healthy = [p for p in targets if self.breakers[p.id].available()]
-            targets = healthy + [p for p in targets if p not in healthy]
+            now = time.monotonic()
+            targets = sorted(self._order(model, targets), key=lambda p: self._rank(p, now))
         return targets[: self.max_attempts]
+
+    def _rank(self, p: Provider, now: float) -> int:
+        """0 free, 1 rate-limited, 2 circuit open (a stable sort keeps the order within each)."""
+        if not self.breakers[p.id].available(now):
+            return 2
+        return 1 if self.limited_until[p.id] > now else 0
 
     def _order(self, model: str, targets: list[Provider]) -> list[Provider]:
         if self.strategy == "round_robin":
@@ -106,12 +118,18 @@ class Router:
     def succeeded(self, p: Provider, seconds: float) -> None:
         self.breakers[p.id].success()
         self.last_ok[p.id] = True
+        self.limited_until[p.id] = 0.0
         old = self.latency[p.id]
         self.latency[p.id] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
 
     def failed(self, p: Provider) -> None:
         self.breakers[p.id].failure()
         self.last_ok[p.id] = False
+
+    def rate_limited(self, p: Provider, retry_after: float | None) -> None:
+        """`p` answered 429: it goes after the others until its `Retry-After` has passed."""
+        wait = RATE_LIMITED_SECONDS if retry_after is None else retry_after
+        self.limited_until[p.id] = time.monotonic() + wait
 
     def reachability(self) -> dict[str, str]:
         """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
