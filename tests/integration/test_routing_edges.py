@@ -330,3 +330,20 @@ def test_a_rate_limited_target_goes_last_until_its_retry_after(
         time.sleep(1.1)  # the default wait passes: a is first again
         assert answer(chat(gw.base_url), False) == fake.behaviour.reply
 
+
+def test_a_rate_limited_target_is_still_tried_when_the_others_fail(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """One target rate-limited, the other down: the client is told 429 with the first's
+    `Retry-After` (it got a 502 and no wait), and the limited target is still tried last."""
+    fake.reset(status=429, retry_after="30")
+    second.reset(status=503)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    for n in (1, 2):
+        r = chat(gw.base_url)
+        assert r.status_code == 429, r.text
+        assert r.json()["error"]["code"] == "upstream_rate_limited"
+        assert r.headers["retry-after"] == "30"
+        assert len(fake.requests) == n and len(second.requests) == n
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"] * 2

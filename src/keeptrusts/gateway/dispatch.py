@@ -28,6 +28,8 @@ from keeptrusts.telemetry.tracing import ProviderSpan
 T = TypeVar("T")
 PROVIDER_SPAN = "_provider_span"
 PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
+#: failures that say nothing about the request, only about the target at that moment
+TRANSIENT = frozenset({"connect_error", "timeout", "5xx"})
 #: the client's path of each `ProviderCall.endpoint`, for errors
 ENDPOINT_PATHS = {
     "chat": "/v1/chat/completions",
@@ -96,6 +98,8 @@ async def _with_fallback(
     if not plan:
         raise _not_served(router, ex.model, call.endpoint)
     last: UpstreamError | None = None
+    #: the 429 with the soonest `Retry-After` among the attempts, if any
+    limited: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
         span = _span(ex, provider, call)
@@ -116,14 +120,15 @@ async def _with_fallback(
                 span.set_attributes(http_status=exc.status)
                 span.end(exc)
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
-            if exc.kind in ("connect_error", "timeout", "5xx"):
+            if exc.kind in TRANSIENT:
                 router.failed(provider)
             elif exc.kind == "429":
                 router.rate_limited(provider, exc.retry_after)
-            last = _soonest_wait(last, exc)
+                limited = _soonest_wait(limited, exc)
+            last = exc
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue
-            raise to_gateway_error(last) from exc
+            raise to_gateway_error(_reported(last, limited)) from exc
         finally:
             router.ended(provider)
         elapsed = time.perf_counter() - t0
@@ -135,19 +140,28 @@ async def _with_fallback(
             ex.scratch[PROVIDER_SPAN] = span
         return result
     assert last is not None
-    raise to_gateway_error(last)
+    raise to_gateway_error(_reported(last, limited))
 
 
 def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:
-    """`exc`, the attempt that failed last; when it and the one before were both 429s, with
-    the sooner of their `Retry-After`s: every target rate-limited, the client may come back
-    as soon as the first of them is free (fallback finds it)."""
-    if previous is None or previous.kind != "429" or exc.kind != "429":
+    """`exc`, a 429, with the sooner of its and `previous`'s `Retry-After`s: every target
+    rate-limited, the client may come back as soon as the first of them is free (fallback
+    finds it)."""
+    if previous is None:
         return exc
     waits = [w for w in (previous.retry_after, exc.retry_after) if w is not None]
     if waits:
         exc.retry_after = min(waits)
     return exc
+
+
+def _reported(last: UpstreamError, limited: UpstreamError | None) -> UpstreamError:
+    """What the client is told when no attempt succeeded: the last failure, unless a target
+    was rate-limited and the others failed for a passing reason (down, slow, a 5xx): then
+    the 429 and its `Retry-After` (the client was told 502, and not when to come back)."""
+    if limited is not None and last.kind in TRANSIENT:
+        return limited
+    return last
 
 
 def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
