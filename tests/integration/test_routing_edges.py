@@ -347,3 +347,22 @@ def test_a_rate_limited_target_is_still_tried_when_the_others_fail(
         assert r.headers["retry-after"] == "30"
         assert len(fake.requests) == n and len(second.requests) == n
     assert [r.path for r in fake.requests] == ["/v1/chat/completions"] * 2
+
+
+def test_a_connection_lost_mid_stream_says_no_other_target_could_take_over(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """The provider drops the connection after the stream began: the error event says the
+    stream could not move to another target (it said that no fallback target could serve
+    it, though a second target was there and fallback was impossible once bytes were sent)."""
+    fake.reset(reply="one two three four five", fail_after_chunks=2, fail_kind="abort")
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = chat(gw.base_url, stream=True)
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    err = json.loads(events[-2])["error"]
+    assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable", err
+    assert "no fallback target" not in err["message"]
+    assert "stream had already begun" in err["message"] and "retry" in err["message"]
+    assert second.requests == []

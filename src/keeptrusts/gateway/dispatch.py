@@ -188,12 +188,19 @@ def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
     )
 
 
-def to_gateway_error(exc: UpstreamError) -> GatewayError:
+def to_gateway_error(exc: UpstreamError, *, mid_stream: bool = False) -> GatewayError:
+    """The client's error for a failed attempt; `mid_stream`: a stream that failed after its
+    first chunk, which no other target could take over (the client was told that no fallback
+    target could serve it, as if others had been tried)."""
     msg = exc.message
     if exc.kind == "connect_error":
-        return UpstreamFailed(
-            msg + "; no fallback target could serve it", status=503, code="upstream_unavailable"
+        after = (
+            "; the stream had already begun, so it could not move to another target: "
+            "retry the request"
+            if mid_stream
+            else "; no fallback target could serve it"
         )
+        return UpstreamFailed(msg + after, status=503, code="upstream_unavailable")
     if exc.kind == "timeout":
         return UpstreamFailed(
             msg + "; raise providers.targets[].timeouts or retry later",
