@@ -366,3 +366,29 @@ def test_a_connection_lost_mid_stream_says_no_other_target_could_take_over(
     assert "no fallback target" not in err["message"]
     assert "stream had already begun" in err["message"] and "retry" in err["message"]
     assert second.requests == []
+
+
+def test_n_above_one_skips_an_anthropic_target_or_is_a_clear_400(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """Anthropic's Messages API answers one choice: a chat request with `n: 2` goes to the
+    OpenAI target after the `anthropic` one, and with none is a 400 naming the target kind
+    (the client silently got one choice of the two it asked for)."""
+    body = {"model": "gpt-4o", "n": 2, "messages": [{"role": "user", "content": "hi"}]}
+    targets = [("claude", "anthropic", fake.base_url), ("gpt", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+    assert r.status_code == 200, r.text
+    assert fake.requests == [] and second.requests[0].body["n"] == 2
+    assert chat(gw.base_url).status_code == 200  # n unset: the anthropic target, as before
+    assert paths(fake) == ["/v1/messages"]
+    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
+    for stream in (False, True):
+        r = httpx.post(
+            gw.base_url + "/chat/completions", json={**body, "stream": stream}, timeout=15
+        )
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["type"] == "validation_error" and err["code"] == "invalid_request"
+        assert "'claude' (anthropic)" in err["message"] and "n > 1" in err["message"]
+    assert paths(fake) == ["/v1/messages"]

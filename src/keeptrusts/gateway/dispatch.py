@@ -94,9 +94,9 @@ async def _with_fallback(
     attempt: Callable[[Provider], Awaitable[T]],
 ) -> T:
     router = ex.runtime.router
-    plan = router.plan(ex.model, call.endpoint)
+    plan = router.plan(ex.model, call)
     if not plan:
-        raise _not_served(router, ex.model, call.endpoint)
+        raise _not_served(router, ex.model, call)
     last: UpstreamError | None = None
     #: the 429 with the soonest `Retry-After` among the attempts, if any
     limited: UpstreamError | None = None
@@ -164,9 +164,10 @@ def _reported(last: UpstreamError, limited: UpstreamError | None) -> UpstreamErr
     return last
 
 
-def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
+def _not_served(router: Router, model: str, call: ProviderCall) -> GatewayError:
     """No target to try: none serves the model (or only targets left out for want of their
-    key), or none of those that do serves `endpoint`."""
+    key), or none of those that do serves the endpoint, or the request (`n` > 1)."""
+    endpoint = call.endpoint
     matching = router.matching(model)
     if not matching:
         unkeyed = router.unkeyed(model)
@@ -181,6 +182,14 @@ def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
             code="upstream_unavailable",
         )
     kinds = ", ".join(f"{p.id!r} ({p.target.provider})" for p in matching)
+    unserved = [w for p in matching if endpoint in p.endpoints and (w := p.unserved(call))]
+    if unserved:
+        return ValidationFailed(
+            f"model {model!r} is served only by targets that cannot serve {unserved[0]}: "
+            f"{kinds}; send the request without it, or add a target of another kind for it "
+            "to providers.targets",
+            code="invalid_request",
+        )
     return ValidationFailed(
         f"model {model!r} is served only by targets that do not serve {ENDPOINT_PATHS[endpoint]}: "
         f"{kinds}; add a target of another kind for it to providers.targets",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
-from keeptrusts.providers.base import Provider
+from keeptrusts.providers.base import Provider, ProviderCall
 from keeptrusts.providers.circuit import Breaker
 
 MAX_CACHED_MODELS = 1024
@@ -60,19 +60,24 @@ class Router:
         """The targets left out of service for want of their key that would serve `model`."""
         return [t for t, globs in self._unkeyed if globs.match(model)]
 
-    def plan(self, model: str, endpoint: str) -> list[Provider]:
+    def plan(self, model: str, call: ProviderCall) -> list[Provider]:
         """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
         possible, then targets still rate-limited (a 429 whose `Retry-After` has not passed:
         each request paid a round trip to them first). Targets of a kind that cannot serve
-        `endpoint` (an `anthropic` target for embeddings) are left out, so that the targets
-        after them still can."""
+        the endpoint (an `anthropic` target for embeddings), or the request (`unserved`: `n`
+        > 1 to an `anthropic` target), are left out, so that the targets after them still can."""
         targets = list(self.matching(model))
         if self._partial:
-            targets = [p for p in targets if endpoint in p.endpoints]
+            targets = self.serving(targets, call)
         if len(targets) > 1:
             now = time.monotonic()
             targets = sorted(self._order(model, targets), key=lambda p: self._rank(p, now))
         return targets[: self.max_attempts]
+
+    @staticmethod
+    def serving(targets: Sequence[Provider], call: ProviderCall) -> list[Provider]:
+        """Those of `targets` that serve `call`'s endpoint and request."""
+        return [p for p in targets if call.endpoint in p.endpoints and p.unserved(call) is None]
 
     def _rank(self, p: Provider, now: float) -> int:
         """0 free, 1 rate-limited, 2 circuit open (a stable sort keeps the order within each)."""
