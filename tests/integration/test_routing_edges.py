@@ -392,3 +392,19 @@ def test_n_above_one_skips_an_anthropic_target_or_is_a_clear_400(
         assert err["type"] == "validation_error" and err["code"] == "invalid_request"
         assert "'claude' (anthropic)" in err["message"] and "n > 1" in err["message"]
     assert paths(fake) == ["/v1/messages"]
+
+
+def test_lowest_latency_counts_a_failure_as_a_slow_sample(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """`lowest_latency`: a target that fails counts as slow as its `first_byte` timeout (it
+    kept the 0.0 of a target never measured, the fastest, and every request tried it first).
+    Streams and JSON answers are measured apart (a stream's first chunk was compared with a
+    whole JSON answer): each kind finds the failing target once."""
+    fake.reset(status=503)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets, strategy="lowest_latency"), env=ENV)
+    for stream in (False, False, False, True, True):
+        r = chat(gw.base_url, stream=stream)
+        assert r.status_code == 200 and answer(r, stream) == "from the second target"
+    assert len(fake.requests) == 2 and len(second.requests) == 5

@@ -115,13 +115,14 @@ async def _with_fallback(
                 span.end(None)
             raise
         except UpstreamError as exc:
-            ex.upstream_seconds += time.perf_counter() - t0
+            failed_after = time.perf_counter() - t0
+            ex.upstream_seconds += failed_after
             if span is not None:
                 span.set_attributes(http_status=exc.status)
                 span.end(exc)
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
             if exc.kind in TRANSIENT:
-                router.failed(provider)
+                router.failed(provider, failed_after, call.stream)
             elif exc.kind == "429":
                 router.rate_limited(provider, exc.retry_after)
                 limited = _soonest_wait(limited, exc)
@@ -134,7 +135,7 @@ async def _with_fallback(
         elapsed = time.perf_counter() - t0
         ex.upstream_seconds += elapsed
         metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()
-        router.succeeded(provider, elapsed)
+        router.succeeded(provider, elapsed, call.stream)
         ex.upstream_model = provider.upstream_model(ex.model)
         if span is not None:
             ex.scratch[PROVIDER_SPAN] = span

@@ -31,7 +31,10 @@ class Router:
         self.breakers = {
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
         }
-        self.latency = {p.id: 0.0 for p in providers}
+        #: per target and kind of answer (True: a stream's first chunk, False: a whole JSON
+        #: answer), `lowest_latency`'s moving average: a stream's first chunk comes long before
+        #: a JSON answer, so a target serving streams looked faster than one serving JSON
+        self.latency = {(p.id, s): 0.0 for p in providers for s in (False, True)}
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
         #: until when (monotonic) each target that answered 429 goes after the others
@@ -71,7 +74,8 @@ class Router:
             targets = self.serving(targets, call)
         if len(targets) > 1:
             now = time.monotonic()
-            targets = sorted(self._order(model, targets), key=lambda p: self._rank(p, now))
+            ordered = self._order(model, targets, call.stream)
+            targets = sorted(ordered, key=lambda p: self._rank(p, now))
         return targets[: self.max_attempts]
 
     @staticmethod
@@ -85,14 +89,14 @@ class Router:
             return 2
         return 1 if self.limited_until[p.id] > now else 0
 
-    def _order(self, model: str, targets: list[Provider]) -> list[Provider]:
+    def _order(self, model: str, targets: list[Provider], stream: bool) -> list[Provider]:
         if self.strategy == "round_robin":
             k = next(self._turn(model)) % len(targets)
             return targets[k:] + targets[:k]
         if self.strategy == "weighted":
             return _weighted_shuffle(targets)
         if self.strategy == "lowest_latency":
-            return sorted(targets, key=lambda p: self.latency[p.id])
+            return sorted(targets, key=lambda p: self.latency[p.id, stream])
         return targets
 
     def _turn(self, model: str) -> itertools.count[int]:
@@ -120,16 +124,23 @@ class Router:
     def ended(self, p: Provider) -> None:
         self.breakers[p.id].end()
 
-    def succeeded(self, p: Provider, seconds: float) -> None:
+    def succeeded(self, p: Provider, seconds: float, stream: bool) -> None:
         self.breakers[p.id].success()
         self.last_ok[p.id] = True
         self.limited_until[p.id] = 0.0
-        old = self.latency[p.id]
-        self.latency[p.id] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
+        self._sample(p, seconds, stream)
 
-    def failed(self, p: Provider) -> None:
+    def failed(self, p: Provider, seconds: float, stream: bool) -> None:
+        """`p` was unreachable, timed out or answered 5xx: for `lowest_latency`, a sample as
+        slow as its `first_byte` timeout allows (a target that only failed kept its 0.0, the
+        fastest, and stayed first: each request paid for its failure)."""
         self.breakers[p.id].failure()
         self.last_ok[p.id] = False
+        self._sample(p, max(seconds, p.target.timeouts.first_byte), stream)
+
+    def _sample(self, p: Provider, seconds: float, stream: bool) -> None:
+        old = self.latency[p.id, stream]
+        self.latency[p.id, stream] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
 
     def rate_limited(self, p: Provider, retry_after: float | None) -> None:
         """`p` answered 429: it goes after the others until its `Retry-After` has passed."""
