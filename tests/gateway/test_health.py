@@ -80,10 +80,10 @@ def test_targets_are_unknown_until_tried_and_echo_is_reachable() -> None:
 def test_a_failure_below_the_threshold_makes_a_target_unreachable() -> None:
     rt = runtime(config("a", "b", threshold=5))
     state = gateway_state(rt)
-    rt.router.succeeded(target(rt, "a"), 0.1)
-    rt.router.succeeded(target(rt, "b"), 0.1)
+    rt.router.succeeded(target(rt, "a"), 0.1, False)
+    rt.router.succeeded(target(rt, "b"), 0.1, False)
     assert health_body(state)["status"] == "healthy"
-    rt.router.failed(target(rt, "a"))  # 1 of 5: the breaker is still closed
+    rt.router.failed(target(rt, "a"), 0.1, False)  # 1 of 5: the breaker is still closed
     body = health_body(state)
     assert body["providers"] == {"a": "unreachable", "b": "reachable"}
     assert body["status"] == "degraded"
@@ -93,15 +93,15 @@ def test_a_dead_target_stays_unreachable_after_its_cooldown() -> None:
     rt = runtime(config("a", threshold=2))
     state = gateway_state(rt)
     a = target(rt, "a")
-    rt.router.succeeded(a, 0.1)
-    rt.router.failed(a)
-    rt.router.failed(a)
+    rt.router.succeeded(a, 0.1, False)
+    rt.router.failed(a, 0.1, False)
+    rt.router.failed(a, 0.1, False)
     rt.router.breakers["a"].open_until = 0.0  # the cooldown is over
     assert rt.router.breakers["a"].available()  # half-open: routing may try it again
     body = health_body(state)
     assert body["providers"] == {"a": "unreachable"}
     assert body["status"] == "unhealthy"
-    rt.router.succeeded(a, 0.1)
+    rt.router.succeeded(a, 0.1, False)
     body = health_body(state)
     assert body["providers"] == {"a": "reachable"} and body["status"] == "healthy"
 
@@ -109,7 +109,7 @@ def test_a_dead_target_stays_unreachable_after_its_cooldown() -> None:
 def test_every_target_unreachable_is_unhealthy_and_503() -> None:
     rt = runtime(config("a", "b"))
     for tid in ("a", "b"):
-        rt.router.failed(target(rt, tid))
+        rt.router.failed(target(rt, tid), 0.1, False)
     assert health_body(gateway_state(rt))["status"] == "unhealthy"
 
 
@@ -117,9 +117,9 @@ async def test_unhealthy_answers_503_and_degraded_200() -> None:
     rt = runtime(config("a", "b"))
     state = gateway_state(rt)
     handler = next(r.handler for r in health.routes(state) if r.path == "/health")
-    rt.router.failed(target(rt, "a"))
+    rt.router.failed(target(rt, "a"), 0.1, False)
     assert (await handler(cast(Any, None))).status == 200
-    rt.router.failed(target(rt, "b"))
+    rt.router.failed(target(rt, "b"), 0.1, False)
     assert (await handler(cast(Any, None))).status == 503
 
 
@@ -145,9 +145,9 @@ def test_circuit_open_follows_the_breaker_at_scrape_time() -> None:
     state = gateway_state(rt, metrics)
     metrics.circuit_open.bind(lambda: health.circuits_open(state))
     a = target(rt, "a")
-    rt.router.failed(a)
+    rt.router.failed(a, 0.1, False)
     assert circuit_series(metrics) == {"a": 0.0, "b": 0.0}  # below the threshold
-    rt.router.failed(a)
+    rt.router.failed(a, 0.1, False)
     assert circuit_series(metrics) == {"a": 1.0, "b": 0.0}
     rt.router.breakers["a"].open_until = 0.0  # the cooldown is over: half-open
     assert circuit_series(metrics) == {"a": 0.0, "b": 0.0}
@@ -158,8 +158,8 @@ def test_circuit_open_series_are_replaced_on_reload() -> None:
     state = gateway_state(runtime(config("a", "b")), metrics)
     metrics.circuit_open.bind(lambda: health.circuits_open(state))
     old = state.live()
-    old.router.failed(target(old, "a"))
-    old.router.failed(target(old, "a"))
+    old.router.failed(target(old, "a"), 0.1, False)
+    old.router.failed(target(old, "a"), 0.1, False)
     assert circuit_series(metrics) == {"a": 1.0, "b": 0.0}
     state.runtime = runtime(config("b", "c"))  # what a reload's swap does
     assert circuit_series(metrics) == {"b": 0.0, "c": 0.0}
@@ -189,7 +189,7 @@ class FakeBackend(MemoryBackend):
 
 def reachable_state(**kw: Any) -> GatewayState:
     rt = runtime(config("a"))
-    rt.router.succeeded(target(rt, "a"), 0.1)
+    rt.router.succeeded(target(rt, "a"), 0.1, False)
     return gateway_state(rt, **kw)
 
 

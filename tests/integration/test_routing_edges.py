@@ -309,3 +309,102 @@ def test_every_target_rate_limited_retries_after_the_soonest(
     assert r.status_code == 429 and r.json()["error"]["code"] == "upstream_rate_limited"
     assert r.headers["retry-after"] == "5"
     assert len(fake.requests) == 1 and len(second.requests) == 1
+
+
+@pytest.mark.parametrize("retry_after", ["30", None])
+def test_a_rate_limited_target_goes_last_until_its_retry_after(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, retry_after: str | None
+) -> None:
+    """A target that answered 429 is tried after the others while its `Retry-After` (1 s
+    without one) has not passed: every request paid a round trip to it first (and the
+    provider counted each against the limit)."""
+    fake.reset(status=429, retry_after=retry_after)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    for _ in range(3):
+        r = chat(gw.base_url)
+        assert r.status_code == 200 and answer(r, False) == "from the second target"
+    assert len(fake.requests) == 1 and len(second.requests) == 3
+    if retry_after is None:
+        fake.reset()
+        time.sleep(1.1)  # the default wait passes: a is first again
+        assert answer(chat(gw.base_url), False) == fake.behaviour.reply
+
+
+def test_a_rate_limited_target_is_still_tried_when_the_others_fail(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """One target rate-limited, the other down: the client is told 429 with the first's
+    `Retry-After` (it got a 502 and no wait), and the limited target is still tried last."""
+    fake.reset(status=429, retry_after="30")
+    second.reset(status=503)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    for n in (1, 2):
+        r = chat(gw.base_url)
+        assert r.status_code == 429, r.text
+        assert r.json()["error"]["code"] == "upstream_rate_limited"
+        assert r.headers["retry-after"] == "30"
+        assert len(fake.requests) == n and len(second.requests) == n
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"] * 2
+
+
+def test_a_connection_lost_mid_stream_says_no_other_target_could_take_over(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """The provider drops the connection after the stream began: the error event says the
+    stream could not move to another target (it said that no fallback target could serve
+    it, though a second target was there and fallback was impossible once bytes were sent)."""
+    fake.reset(reply="one two three four five", fail_after_chunks=2, fail_kind="abort")
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = chat(gw.base_url, stream=True)
+    events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    err = json.loads(events[-2])["error"]
+    assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable", err
+    assert "no fallback target" not in err["message"]
+    assert "stream had already begun" in err["message"] and "retry" in err["message"]
+    assert second.requests == []
+
+
+def test_n_above_one_skips_an_anthropic_target_or_is_a_clear_400(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """Anthropic's Messages API answers one choice: a chat request with `n: 2` goes to the
+    OpenAI target after the `anthropic` one, and with none is a 400 naming the target kind
+    (the client silently got one choice of the two it asked for)."""
+    body = {"model": "gpt-4o", "n": 2, "messages": [{"role": "user", "content": "hi"}]}
+    targets = [("claude", "anthropic", fake.base_url), ("gpt", "openai", second.base_url)]
+    gw = gateways.start(config(*targets), env=ENV)
+    r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
+    assert r.status_code == 200, r.text
+    assert fake.requests == [] and second.requests[0].body["n"] == 2
+    assert chat(gw.base_url).status_code == 200  # n unset: the anthropic target, as before
+    assert paths(fake) == ["/v1/messages"]
+    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
+    for stream in (False, True):
+        r = httpx.post(
+            gw.base_url + "/chat/completions", json={**body, "stream": stream}, timeout=15
+        )
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["type"] == "validation_error" and err["code"] == "invalid_request"
+        assert "'claude' (anthropic)" in err["message"] and "n > 1" in err["message"]
+    assert paths(fake) == ["/v1/messages"]
+
+
+def test_lowest_latency_counts_a_failure_as_a_slow_sample(
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+) -> None:
+    """`lowest_latency`: a target that fails counts as slow as its `first_byte` timeout (it
+    kept the 0.0 of a target never measured, the fastest, and every request tried it first).
+    Streams and JSON answers are measured apart (a stream's first chunk was compared with a
+    whole JSON answer): each kind finds the failing target once."""
+    fake.reset(status=503)
+    targets = [("a", "openai", fake.base_url), ("b", "openai", second.base_url)]
+    gw = gateways.start(config(*targets, strategy="lowest_latency"), env=ENV)
+    for stream in (False, False, False, True, True):
+        r = chat(gw.base_url, stream=stream)
+        assert r.status_code == 200 and answer(r, stream) == "from the second target"
+    assert len(fake.requests) == 2 and len(second.requests) == 5

@@ -28,6 +28,8 @@ from keeptrusts.telemetry.tracing import ProviderSpan
 T = TypeVar("T")
 PROVIDER_SPAN = "_provider_span"
 PASSED_THROUGH_4XX = frozenset({400, 404, 413, 422})
+#: failures that say nothing about the request, only about the target at that moment
+TRANSIENT = frozenset({"connect_error", "timeout", "5xx"})
 #: the client's path of each `ProviderCall.endpoint`, for errors
 ENDPOINT_PATHS = {
     "chat": "/v1/chat/completions",
@@ -92,10 +94,12 @@ async def _with_fallback(
     attempt: Callable[[Provider], Awaitable[T]],
 ) -> T:
     router = ex.runtime.router
-    plan = router.plan(ex.model, call.endpoint)
+    plan = router.plan(ex.model, call)
     if not plan:
-        raise _not_served(router, ex.model, call.endpoint)
+        raise _not_served(router, ex.model, call)
     last: UpstreamError | None = None
+    #: the 429 with the soonest `Retry-After` among the attempts, if any
+    limited: UpstreamError | None = None
     for i, provider in enumerate(plan):
         ex.provider = provider.id
         span = _span(ex, provider, call)
@@ -111,36 +115,40 @@ async def _with_fallback(
                 span.end(None)
             raise
         except UpstreamError as exc:
-            ex.upstream_seconds += time.perf_counter() - t0
+            failed_after = time.perf_counter() - t0
+            ex.upstream_seconds += failed_after
             if span is not None:
                 span.set_attributes(http_status=exc.status)
                 span.end(exc)
             metrics.child(metrics.upstream_attempts, provider.id, exc.kind).inc()
-            if exc.kind in ("connect_error", "timeout", "5xx"):
-                router.failed(provider)
-            last = _soonest_wait(last, exc)
+            if exc.kind in TRANSIENT:
+                router.failed(provider, failed_after, call.stream)
+            elif exc.kind == "429":
+                router.rate_limited(provider, exc.retry_after)
+                limited = _soonest_wait(limited, exc)
+            last = exc
             if router.retryable(exc.kind) and i + 1 < len(plan):
                 continue
-            raise to_gateway_error(last) from exc
+            raise to_gateway_error(_reported(last, limited)) from exc
         finally:
             router.ended(provider)
         elapsed = time.perf_counter() - t0
         ex.upstream_seconds += elapsed
         metrics.child(metrics.upstream_attempts, provider.id, "ok").inc()
-        router.succeeded(provider, elapsed)
+        router.succeeded(provider, elapsed, call.stream)
         ex.upstream_model = provider.upstream_model(ex.model)
         if span is not None:
             ex.scratch[PROVIDER_SPAN] = span
         return result
     assert last is not None
-    raise to_gateway_error(last)
+    raise to_gateway_error(_reported(last, limited))
 
 
 def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:
-    """`exc`, the attempt that failed last; when it and the one before were both 429s, with
-    the sooner of their `Retry-After`s: every target rate-limited, the client may come back
-    as soon as the first of them is free (fallback finds it)."""
-    if previous is None or previous.kind != "429" or exc.kind != "429":
+    """`exc`, a 429, with the sooner of its and `previous`'s `Retry-After`s: every target
+    rate-limited, the client may come back as soon as the first of them is free (fallback
+    finds it)."""
+    if previous is None:
         return exc
     waits = [w for w in (previous.retry_after, exc.retry_after) if w is not None]
     if waits:
@@ -148,9 +156,19 @@ def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> Upstrea
     return exc
 
 
-def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
+def _reported(last: UpstreamError, limited: UpstreamError | None) -> UpstreamError:
+    """What the client is told when no attempt succeeded: the last failure, unless a target
+    was rate-limited and the others failed for a passing reason (down, slow, a 5xx): then
+    the 429 and its `Retry-After` (the client was told 502, and not when to come back)."""
+    if limited is not None and last.kind in TRANSIENT:
+        return limited
+    return last
+
+
+def _not_served(router: Router, model: str, call: ProviderCall) -> GatewayError:
     """No target to try: none serves the model (or only targets left out for want of their
-    key), or none of those that do serves `endpoint`."""
+    key), or none of those that do serves the endpoint, or the request (`n` > 1)."""
+    endpoint = call.endpoint
     matching = router.matching(model)
     if not matching:
         unkeyed = router.unkeyed(model)
@@ -165,6 +183,14 @@ def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
             code="upstream_unavailable",
         )
     kinds = ", ".join(f"{p.id!r} ({p.target.provider})" for p in matching)
+    unserved = [w for p in matching if endpoint in p.endpoints and (w := p.unserved(call))]
+    if unserved:
+        return ValidationFailed(
+            f"model {model!r} is served only by targets that cannot serve {unserved[0]}: "
+            f"{kinds}; send the request without it, or add a target of another kind for it "
+            "to providers.targets",
+            code="invalid_request",
+        )
     return ValidationFailed(
         f"model {model!r} is served only by targets that do not serve {ENDPOINT_PATHS[endpoint]}: "
         f"{kinds}; add a target of another kind for it to providers.targets",
@@ -172,12 +198,19 @@ def _not_served(router: Router, model: str, endpoint: str) -> GatewayError:
     )
 
 
-def to_gateway_error(exc: UpstreamError) -> GatewayError:
+def to_gateway_error(exc: UpstreamError, *, mid_stream: bool = False) -> GatewayError:
+    """The client's error for a failed attempt; `mid_stream`: a stream that failed after its
+    first chunk, which no other target could take over (the client was told that no fallback
+    target could serve it, as if others had been tried)."""
     msg = exc.message
     if exc.kind == "connect_error":
-        return UpstreamFailed(
-            msg + "; no fallback target could serve it", status=503, code="upstream_unavailable"
+        after = (
+            "; the stream had already begun, so it could not move to another target: "
+            "retry the request"
+            if mid_stream
+            else "; no fallback target could serve it"
         )
+        return UpstreamFailed(msg + after, status=503, code="upstream_unavailable")
     if exc.kind == "timeout":
         return UpstreamFailed(
             msg + "; raise providers.targets[].timeouts or retry later",

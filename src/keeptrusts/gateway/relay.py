@@ -203,7 +203,7 @@ async def _pump(
         await _end_with_error(resp, relay_.fmt, error, ready)
         return error.status
     except UpstreamError as exc:
-        error = dispatch.to_gateway_error(exc)
+        error = dispatch.to_gateway_error(exc, mid_stream=True)
         await _end_with_error(resp, relay_.fmt, error, ready)
         return error.status
     except (ConnectionError, OSError):

@@ -40,11 +40,22 @@ class AnthropicProvider(Provider):
         if self.api_key:
             self.headers["x-api-key"] = self.api_key
 
+    def unserved(self, call: ProviderCall) -> str | None:
+        """A Messages answer has one choice: `n > 1` got one, silently."""
+        n = call.body.get("n")
+        if isinstance(n, int) and not isinstance(n, bool) and n > 1:
+            return "n > 1 (Anthropic's Messages API answers one choice)"
+        return None
+
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         if call.endpoint != "chat":
             raise ValidationFailed(
                 f"target {self.id!r} (anthropic) serves only /v1/chat/completions",
                 code="invalid_request",
+            )
+        if (what := self.unserved(call)) is not None:
+            raise ValidationFailed(
+                f"target {self.id!r} (anthropic) cannot serve {what}", code="invalid_request"
             )
         model = self.upstream_model(str(call.body.get("model", "")))
         try:

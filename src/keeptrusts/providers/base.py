@@ -118,6 +118,11 @@ class Provider:
     #: the `ProviderCall.endpoint`s this kind serves (the router skips it for the others)
     endpoints: frozenset[str] = frozenset({"chat", "completions", "embeddings"})
 
+    def unserved(self, call: ProviderCall) -> str | None:
+        """What of `call` this kind cannot serve (its endpoint aside), or None: the router
+        then skips it for targets that can (only kinds with fewer `endpoints` are asked)."""
+        return None
+
     def upstream_model(self, requested: str) -> str:
         return self.target.model or requested
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections.abc import Sequence
 
 from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
-from keeptrusts.providers.base import Provider
+from keeptrusts.providers.base import Provider, ProviderCall
 from keeptrusts.providers.circuit import Breaker
 
 MAX_CACHED_MODELS = 1024
+#: how long a target that answered 429 without `Retry-After` goes to the back of the plans
+RATE_LIMITED_SECONDS = 1.0
 
 
 class Router:
@@ -28,9 +31,14 @@ class Router:
         self.breakers = {
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
         }
-        self.latency = {p.id: 0.0 for p in providers}
+        #: per target and kind of answer (True: a stream's first chunk, False: a whole JSON
+        #: answer), `lowest_latency`'s moving average: a stream's first chunk comes long before
+        #: a JSON answer, so a target serving streams looked faster than one serving JSON
+        self.latency = {(p.id, s): 0.0 for p in providers for s in (False, True)}
         #: each target's last attempt the breaker counts: True ok, False failed, None none yet
         self.last_ok: dict[str, bool | None] = {p.id: None for p in providers}
+        #: until when (monotonic) each target that answered 429 goes after the others
+        self.limited_until = {p.id: 0.0 for p in providers}
         self._globs = [(p, GlobSet(p.target.models)) for p in providers]
         served = {p.id for p in providers}
         #: the targets left out for an unset key variable (`build_providers`), with their
@@ -55,27 +63,40 @@ class Router:
         """The targets left out of service for want of their key that would serve `model`."""
         return [t for t, globs in self._unkeyed if globs.match(model)]
 
-    def plan(self, model: str, endpoint: str) -> list[Provider]:
+    def plan(self, model: str, call: ProviderCall) -> list[Provider]:
         """The targets to try for `model` on `endpoint`, in order, skipping open circuits when
-        possible. Targets of a kind that cannot serve `endpoint` (an `anthropic` target for
-        embeddings) are left out, so that the targets after them still can."""
+        possible, then targets still rate-limited (a 429 whose `Retry-After` has not passed:
+        each request paid a round trip to them first). Targets of a kind that cannot serve
+        the endpoint (an `anthropic` target for embeddings), or the request (`unserved`: `n`
+        > 1 to an `anthropic` target), are left out, so that the targets after them still can."""
         targets = list(self.matching(model))
         if self._partial:
-            targets = [p for p in targets if endpoint in p.endpoints]
+            targets = self.serving(targets, call)
         if len(targets) > 1:
-            targets = self._order(model, targets)
-            healthy = [p for p in targets if self.breakers[p.id].available()]
-            targets = healthy + [p for p in targets if p not in healthy]
+            now = time.monotonic()
+            ordered = self._order(model, targets, call.stream)
+            targets = sorted(ordered, key=lambda p: self._rank(p, now))
         return targets[: self.max_attempts]
 
-    def _order(self, model: str, targets: list[Provider]) -> list[Provider]:
+    @staticmethod
+    def serving(targets: Sequence[Provider], call: ProviderCall) -> list[Provider]:
+        """Those of `targets` that serve `call`'s endpoint and request."""
+        return [p for p in targets if call.endpoint in p.endpoints and p.unserved(call) is None]
+
+    def _rank(self, p: Provider, now: float) -> int:
+        """0 free, 1 rate-limited, 2 circuit open (a stable sort keeps the order within each)."""
+        if not self.breakers[p.id].available(now):
+            return 2
+        return 1 if self.limited_until[p.id] > now else 0
+
+    def _order(self, model: str, targets: list[Provider], stream: bool) -> list[Provider]:
         if self.strategy == "round_robin":
             k = next(self._turn(model)) % len(targets)
             return targets[k:] + targets[:k]
         if self.strategy == "weighted":
             return _weighted_shuffle(targets)
         if self.strategy == "lowest_latency":
-            return sorted(targets, key=lambda p: self.latency[p.id])
+            return sorted(targets, key=lambda p: self.latency[p.id, stream])
         return targets
 
     def _turn(self, model: str) -> itertools.count[int]:
@@ -103,15 +124,28 @@ class Router:
     def ended(self, p: Provider) -> None:
         self.breakers[p.id].end()
 
-    def succeeded(self, p: Provider, seconds: float) -> None:
+    def succeeded(self, p: Provider, seconds: float, stream: bool) -> None:
         self.breakers[p.id].success()
         self.last_ok[p.id] = True
-        old = self.latency[p.id]
-        self.latency[p.id] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
+        self.limited_until[p.id] = 0.0
+        self._sample(p, seconds, stream)
 
-    def failed(self, p: Provider) -> None:
+    def failed(self, p: Provider, seconds: float, stream: bool) -> None:
+        """`p` was unreachable, timed out or answered 5xx: for `lowest_latency`, a sample as
+        slow as its `first_byte` timeout allows (a target that only failed kept its 0.0, the
+        fastest, and stayed first: each request paid for its failure)."""
         self.breakers[p.id].failure()
         self.last_ok[p.id] = False
+        self._sample(p, max(seconds, p.target.timeouts.first_byte), stream)
+
+    def _sample(self, p: Provider, seconds: float, stream: bool) -> None:
+        old = self.latency[p.id, stream]
+        self.latency[p.id, stream] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
+
+    def rate_limited(self, p: Provider, retry_after: float | None) -> None:
+        """`p` answered 429: it goes after the others until its `Retry-After` has passed."""
+        wait = RATE_LIMITED_SECONDS if retry_after is None else retry_after
+        self.limited_until[p.id] = time.monotonic() + wait
 
     def reachability(self) -> dict[str, str]:
         """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
