@@ -23,6 +23,7 @@ from typing import IO, Any
 import orjson
 
 from keeptrusts.config.masking import mask_url
+from keeptrusts.pipeline.verdict import Result
 
 DEFAULT_API_URL = "http://127.0.0.1:8080"
 CSV_FIELDS = (
@@ -50,7 +51,7 @@ PAGE = 1000
 #: first characters that make a spreadsheet read a CSV cell as a formula (OWASP CSV injection)
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: the decisions an event carries, least severe first
-DECISIONS = ("allow", "redact", "escalate", "block")
+DECISIONS = tuple(r.value for r in Result)
 FILTER_HELP = {
     "since": "events at or after: RFC 3339 time or an age like 1h",
     "until": "events before: RFC 3339 time or an age like 1h",

@@ -263,3 +263,9 @@ def test_postgres_data_errors_become_unstorable_batch(
 ) -> None:
     store = PostgresStore(postgres.create_database())
     asyncio.run(refused(store, row(**bad)))
+
+
+def test_an_unknown_decision_filter_is_a_422_not_an_empty_page(served: ApiServer) -> None:
+    message = assert_refused(served.get("/v1/events", decision="blocked"), "decision")
+    assert "is not one of allow, redact, escalate, block" in message
+    assert served.get("/v1/events", decision="block").status_code == 200

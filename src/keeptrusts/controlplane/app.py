@@ -36,6 +36,7 @@ from keeptrusts.controlplane.store import (
 )
 from keeptrusts.controlplane.timeparse import parse_time, text_utc
 from keeptrusts.errors import GatewayError, InternalError, ValidationFailed
+from keeptrusts.pipeline.verdict import Result
 
 log = logging.getLogger("keeptrusts.controlplane")
 
@@ -184,7 +185,7 @@ async def get_events(request: web.Request) -> web.Response:
         since=_time(q, "since"),
         until=_time(q, "until"),
         tenant=_filter(q, "tenant"),
-        decision=_filter(q, "decision"),
+        decision=_decision(q),
         policy=_filter(q, "policy"),
         model=_filter(q, "model"),
         gateway_id=_filter(q, "gateway_id"),
@@ -323,6 +324,21 @@ def _filter(q: Any, name: str) -> str | None:
     raw: str | None = q.get(name) or None
     if raw is not None and "\x00" in raw:
         raise ValidationFailed(f"{name}: must not contain U+0000 (NUL)", status=422)
+    return raw
+
+
+#: the decisions events carry, least severe first (`decision=` filters by one of them)
+DECISIONS = tuple(r.value for r in Result)
+
+
+def _decision(q: Any) -> str | None:
+    """`decision=`: one of the decisions events carry; anything else (`blocked`) is a 422, not
+    a page that is empty because nothing can match."""
+    raw = _filter(q, "decision")
+    if raw is not None and raw not in DECISIONS:
+        raise ValidationFailed(
+            f"decision: {raw[:40]!r} is not one of {', '.join(DECISIONS)}", status=422
+        )
     return raw
 
 
