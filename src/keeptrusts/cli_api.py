@@ -382,6 +382,8 @@ def _csv_value(value: Any) -> Any:
         )
     if value is None:
         return ""
+    if isinstance(value, bool):  # as in the JSON lines, not Python's True/False
+        return "true" if value else "false"
     if isinstance(value, dict):
         return orjson.dumps(value).decode()
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):

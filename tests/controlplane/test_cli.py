@@ -74,6 +74,7 @@ def test_export_jsonl_and_csv(make_api: ApiFactory) -> None:
     assert [r["id"] for r in rows] == [e["id"] for e in events if e["tenant"] == "team-a"]
     assert rows[0]["policies_evaluated"] == "dlp-filter:request:allow"
     assert float(rows[0]["cost_usd"]) == events[0]["cost_usd"]
+    assert rows[0]["usage_estimated"] == "false"  # as in the JSON lines
 
 
 def test_tail_shows_the_newest_and_follows(make_api: ApiFactory) -> None:
