@@ -28,6 +28,11 @@ BENIGN_NUMBERS = [
     # groups no North American number is written in
     "Hash table sizes: 1024 2048 4096 8192 16384 32768 65536",
     "buffer sizes 32768 65536 131072",
+    # digits split by slashes that are no phone number: dates, fractions, ratios, paths
+    "due 30/11/2026, paid 1/12/2026 and 2024/01/15",
+    "add 1/2 cup, scale 1920/1080, page 1234567/8",
+    "ls /usr/lib/x86_64-linux-gnu and /srv/030/901820",
+    "pin requests==2.31.0/urllib3 1.26.18/4.2",
 ]
 
 #: identifiers that happen to be valid US numbers when read without separators
@@ -159,6 +164,9 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    # slashes between groups, as in Germany
+    ("Tel. +49/30/901820", "+49/30/901820", "phone"),
+    ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),
     ("line 415 555 2671 today", "415 555 2671", "phone"),
     ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
@@ -221,6 +229,23 @@ def test_pii_in_common_notations_is_redacted_whole(text: str, value: str, entity
     matches = PII.find(text, Stage.REQUEST)
     assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, f"pii.{entity}")]
     assert value not in apply(text, matches)
+
+
+PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("Tel. 030/901820", "030/901820"), ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567")],
+)
+def test_german_national_numbers_with_a_slash_are_redacted_whole(text: str, value: str) -> None:
+    matches = PII_DE.find(text, Stage.REQUEST)
+    assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, "pii.phone")]
+
+
+@pytest.mark.parametrize("text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080"])
+def test_german_regions_leave_slashed_dates_and_fractions_alone(text: str) -> None:
+    assert PII_DE.find(text, Stage.REQUEST) == []
 
 
 @pytest.mark.parametrize("text", BENIGN_REQUESTS)

@@ -1,6 +1,6 @@
 """Numbers that identify someone: payment cards, US SSNs, phone numbers and IPv4 addresses.
 
-One RE2 pass finds runs of digits joined by single separators (space, `.`, `-`, and the
+One RE2 pass finds runs of digits joined by single separators (space, `.`, `-`, `/`, and the
 parentheses of `(415) 555-2671`). Each run is split into digit groups and read at group
 boundaries, longest window first, so `Order 12 4111 1111 1111 1111` still yields the
 card. A window is an SSN (3-2-4 with valid ranges), a card (known scheme prefix, Luhn),
@@ -34,7 +34,8 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
+    r"(\+?\(?\d(?:(?:[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
+    r"|\d{1,3}(?:\.\d{1,3}){3})"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
 #: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
@@ -61,7 +62,7 @@ _PHONE_WORD = compile_pattern(
     r"(?i)(?:^|[^\pL\pN])(?:phone|tel|tél|mobile|móvil|movil|cell|handy|rufnummer|portable|fax"
     r"|call|sms|whatsapp|contact|тел)"
 )
-_SEPARATORS = bytes.maketrans(b".-()+", b"     ")
+_SEPARATORS = bytes.maketrans(b".-()+/", b"      ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
 
@@ -210,8 +211,10 @@ class NumberScanner:
             if i > 0 and run[a - 1] == "(":
                 a -= 1
             plus = run[a] == "+" or run.startswith("00", a)
-            if _phone_groups(digits[i : j + 1], plus) and self.phones.ok(
-                run[a : groups[j][1]], joined
+            if (
+                _phone_groups(digits[i : j + 1], plus)
+                and _slashes_ok(window, joined, plus)
+                and self.phones.ok(run[a : groups[j][1]], joined)
             ):
                 return PHONE
         return None
@@ -286,6 +289,12 @@ def _phone_groups(parts: list[str], plus: bool) -> bool:
     return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
 
 
+def _slashes_ok(window: str, joined: str, plus: bool) -> bool:
+    """Slashes split a number written with its country code or trunk prefix (`+49/30/901820`,
+    `030/901820`, as in Germany); other digits split by slashes are dates, ratios, fractions."""
+    return "/" not in window or plus or joined.startswith("0")
+
+
 def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
     if run.count(".") != 3 or len(run) - 3 != sum(b - a for a, b in groups):
         return False
@@ -319,6 +328,6 @@ def _card_layout(window: str, parts: list[str]) -> bool:
     """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-'."""
     if len(parts) == 1:
         return True
-    if "." in window or "(" in window or ")" in window or ("-" in window and " " in window):
+    if any(c in window for c in ".()/") or ("-" in window and " " in window):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3
