@@ -33,6 +33,9 @@ BENIGN_NUMBERS = [
     "add 1/2 cup, scale 1920/1080, page 1234567/8",
     "ls /usr/lib/x86_64-linux-gnu and /srv/030/901820",
     "pin requests==2.31.0/urllib3 1.26.18/4.2",
+    # dashed identifiers shaped like an IBAN that fail its checksum
+    "container ab12-cdef-1234-5678-9abc-def0 restarted",
+    "DE89-3704-0044-0532-0130-01 is a typo",
 ]
 
 #: identifiers that happen to be valid US numbers when read without separators
@@ -179,6 +182,9 @@ PII_CASES = [
     ("Téléphone de la commande 4155552671", "4155552671", "phone"),
     ("phone order line 4155552671", "4155552671", "phone"),
     ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
+    # an IBAN written with dashes between its groups
+    ("IBAN DE89-3704-0044-0532-0130-00 bitte", "DE89-3704-0044-0532-0130-00", "iban"),
+    ("to gb82-west-1234-5698-7654-32.", "gb82-west-1234-5698-7654-32", "iban"),
     # credentials commonly pasted with code
     (
         "STRIPE_KEY=sk_live_51H8abcdefghijklmnopqrstuvwxyz0123",

@@ -1,6 +1,6 @@
 """Where a PII value that is still arriving could start, so a stream holds back only that tail.
 
-Every built-in entity is either one whitespace-free token (e-mail, card or SSN with dashes,
+Every built-in entity is either one whitespace-free token (e-mail, card, SSN or IBAN with dashes,
 IP, key, token, JWT) or a run of short number-like groups separated by single spaces (a card,
 phone number or IBAN written in groups), or a private-key block whose BEGIN line has spaces.
 So text before the last such run can no longer become part of a match; the tail from the
