@@ -167,6 +167,10 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    # a country code in brackets belongs to the number
+    ("call (+44) 20 7946 0958 today", "(+44) 20 7946 0958", "phone"),
+    ("US office: (+1) 415 555 2671", "(+1) 415 555 2671", "phone"),
+    ("Büro (0049) 30 901820", "(0049) 30 901820", "phone"),
     # slashes between groups, as in Germany
     ("Tel. +49/30/901820", "+49/30/901820", "phone"),
     ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),

@@ -34,7 +34,7 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"(\+?\(?\d(?:(?:[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
+    r"((?:\(?\+|\+?\()?\d(?:(?:[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
     r"|\d{1,3}(?:\.\d{1,3}){3})"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
@@ -210,7 +210,9 @@ class NumberScanner:
             a = 0 if i == 0 else groups[i][0]
             if i > 0 and run[a - 1] == "(":
                 a -= 1
-            plus = run[a] == "+" or run.startswith("00", a)
+            # `(+44) 20 ...`, `(0044) 20 ...`: a country code may be written in brackets
+            lead = a + 1 if run[a] == "(" else a
+            plus = run[lead] == "+" or run.startswith("00", lead)
             if (
                 _phone_groups(digits[i : j + 1], plus)
                 and _slashes_ok(window, joined, plus)
