@@ -53,6 +53,11 @@ BENIGN_IDS = [
     # quantities in code and logs
     "torch.manual_seed(42); seed 4242424242",
     "count 3105551234 rows, offset=2125550123",
+    # 32-bit integer limits and amounts with a unit
+    "2147483647 is INT_MAX, 4294967295 is UINT_MAX",
+    "if (x > 2147483647) overflow",
+    "balance is 4155552671 cents",
+    "the job took 2125550123 ms and wrote 3105551234 bytes",
 ]
 
 BENIGN_CODE = [
@@ -185,6 +190,10 @@ PII_CASES = [
     ("Handynummer: 4155552671", "4155552671", "phone"),
     ("Téléphone de la commande 4155552671", "4155552671", "phone"),
     ("phone order line 4155552671", "4155552671", "phone"),
+    # a unit word only counts right after the number, and not after a word of telephony
+    ("call me at 4155552671 today", "4155552671", "phone"),
+    ("4155552671 msisdn of the user", "4155552671", "phone"),
+    ("Tel: 4155552671 days only", "4155552671", "phone"),
     ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
     # an IBAN written with dashes between its groups
     ("IBAN DE89-3704-0044-0532-0130-00 bitte", "DE89-3704-0044-0532-0130-00", "iban"),

@@ -223,3 +223,19 @@ def test_a_term_written_with_invisible_characters_is_never_released_at_any_split
         first = guard.feed("c", text[:i])
         assert "at\u200bl" not in first and "ject" not in first, (i, first)
         assert first + guard.feed("c", text[i:]) + guard.flush("c") == whole(text), i
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["balance is 4155552671 cents ok", "at 4155552671 msisdn ok", "at 4155552671 centsx ok"],
+)
+def test_a_unit_after_a_number_is_read_as_the_whole_text_reads_it(text: str) -> None:
+    """Whether a bare number is a phone depends on the word after it: a stream holds the
+    number until that word is whole, so no split releases it in the clear or differently."""
+    pii = pii_policy()
+    expected = scan([pii], text, Stage.RESPONSE).text
+    for i in range(len(text) + 1):
+        for j in range(i, len(text) + 1):
+            guard = StreamGuard([pii], pii.holdback)
+            out = guard.feed("c", text[:i]) + guard.feed("c", text[i:j])
+            assert out + guard.feed("c", text[j:]) + guard.flush("c") == expected, (i, j)

@@ -55,6 +55,20 @@ _ID_LABEL = compile_pattern(
 _VERSION_LABEL = compile_pattern(
     r"(?i)\b(?:version|ver|release|build|firmware|driver|sdk)\s*[:=]?\s*\z"
 )
+#: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
+#: `2125550123 bytes`), read on the word after one space: a stream holds the run until that
+#: word is whole (see holdpoint), so it releases what the whole text gives
+_UNIT_AFTER = compile_pattern(
+    r"(?i)\A (?:cents?|dollars?|usd|eur|euros?|gbp|pounds|yen|bytes?|bits?|kb|mb|gb|tb|kib|mib"
+    r"|gib|tib|ms|ns|µs|us|secs?|seconds?|minutes?|mins?|hours?|days?|years?|rows?|records?"
+    r"|items?|entries|tokens?|requests?|reqs|users?|points?|units?|steps?|iterations?|lines?"
+    r"|words?|chars?|characters?|pages?|files?|times|calls)\b"
+)
+#: how far ahead a unit is looked for
+_UNIT_CHARS = 16
+#: integer limits of 32-bit types (INT_MAX, UINT_MAX and their neighbours), everywhere in code
+#: and logs, and shaped like North American numbers
+_INT_LIMITS = frozenset(("2147483647", "2147483648", "4294967295", "4294967296"))
 #: how far back a label is looked for
 _ID_LABEL_CHARS = 32
 #: words of telephony at the start of a word (`Tel.-Nr.`, `Handynummer`, `Téléphone`, `тел.`)
@@ -99,7 +113,7 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
-            if entity == PHONE and _labelled_id(text, start):
+            if entity == PHONE and (_labelled_id(text, start) or _quantity(text, start, end)):
                 return
             if entity is not None:
                 out.append(Finding(start, end, entity))
@@ -235,6 +249,18 @@ def _labelled_id(text: str, start: int) -> bool:
     if not window or _ID_LABEL.search(Encoded(window)) is None:
         return False
     return _PHONE_WORD.search(Encoded(window)) is None
+
+
+def _quantity(text: str, start: int, end: int) -> bool:
+    """A bare run of digits that counts something: a 32-bit integer limit (`2147483647 is
+    INT_MAX`) or a number followed by a unit (`balance is 4155552671 cents`), with no word
+    of telephony just before it (`call 4155552671 today`, `phone 4155552671 days only`)."""
+    if text[start:end] not in _INT_LIMITS:
+        after = text[end : end + _UNIT_CHARS]
+        if not after.startswith(" ") or _UNIT_AFTER.search(Encoded(after)) is None:
+            return False
+    window = text[max(0, start - _ID_LABEL_CHARS) : start]
+    return not window or _PHONE_WORD.search(Encoded(window)) is None
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
