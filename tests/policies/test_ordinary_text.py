@@ -179,6 +179,7 @@ PII_CASES = [
     # slashes between groups, as in Germany
     ("Tel. +49/30/901820", "+49/30/901820", "phone"),
     ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),
+    ("Tel. +49 30 / 901820", "+49 30 / 901820", "phone"),
     ("line 415 555 2671 today", "415 555 2671", "phone"),
     ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
@@ -255,14 +256,20 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("Tel. 030/901820", "030/901820"), ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567")],
+    [
+        ("Tel. 030/901820", "030/901820"),
+        ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567"),
+        ("Tel. 030 / 901820", "030 / 901820"),
+    ],
 )
 def test_german_national_numbers_with_a_slash_are_redacted_whole(text: str, value: str) -> None:
     matches = PII_DE.find(text, Stage.REQUEST)
     assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, "pii.phone")]
 
 
-@pytest.mark.parametrize("text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080"])
+@pytest.mark.parametrize(
+    "text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080", "am 30 / 11 / 2026", "Note 1 / 2"]
+)
 def test_german_regions_leave_slashed_dates_and_fractions_alone(text: str) -> None:
     assert PII_DE.find(text, Stage.REQUEST) == []
 

@@ -190,6 +190,7 @@ HARD = [
     ('pay "GB82 West 1234 5698 7654 32"', "5698"),
     ("tel:+44 20 7946 0958 ok", "7946"),
     ("Tel. +49/30/901820 ok", "901820"),
+    ("Tel. +49 30 / 901820 ok", "901820"),
     ("call (+44) 20 7946 0958 ok", "+44"),
     ("IBAN DE89-3704-0044-0532-0130-00 ok", "0532"),
     ("jwt eyJ" + "h" * 300 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl ok", "eyJ"),
@@ -239,3 +240,18 @@ def test_a_unit_after_a_number_is_read_as_the_whole_text_reads_it(text: str) -> 
             guard = StreamGuard([pii], pii.holdback)
             out = guard.feed("c", text[:i]) + guard.feed("c", text[i:j])
             assert out + guard.feed("c", text[j:]) + guard.flush("c") == expected, (i, j)
+
+
+@pytest.mark.parametrize("text", ["Tel. 030 / 901820 ok", "Tel. 030 /  x 030 / 901820 ok"])
+def test_a_national_number_with_a_spaced_slash_is_never_released_at_any_split(text: str) -> None:
+    from keeptrusts.policies.pii import PiiDetector
+    from keeptrusts.policies.pii import Settings as PiiSettings
+
+    pii = PiiDetector(PiiSettings(phone_regions=["DE"]))
+    expected = scan([pii], text, Stage.RESPONSE).text
+    assert "901820" not in expected
+    for i in range(len(text) + 1):
+        guard = StreamGuard([pii], pii.holdback)
+        first = guard.feed("c", text[:i])
+        assert not first.endswith(("030 ", "030 /", "030 / ")), (i, first)
+        assert first + guard.feed("c", text[i:]) + guard.flush("c") == expected, i

@@ -34,7 +34,7 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"((?:\(?\+|\+?\()?\d(?:(?:[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
+    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
     r"|\d{1,3}(?:\.\d{1,3}){3})"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
