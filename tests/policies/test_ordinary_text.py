@@ -23,6 +23,7 @@ BENIGN_NUMBERS = [
     # runs of small numbers are lists, not phone numbers written in groups
     "1 2 3 4 5 6 7 8 9 10",
     "primes 2 3 5 7 11 13 17 19 23 29",
+    "steps 1 2 3 4 5 6 7-8 and 12 34 56 78-9",
     "The sequence goes 1 1 2 3 5 8 13 21 34 55 89 144",
     "Roll results: 6 2 4 1 3 5 6 6 2 1",
     # groups no North American number is written in
@@ -180,6 +181,8 @@ PII_CASES = [
     ("Tel. +49/30/901820", "+49/30/901820", "phone"),
     ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),
     ("Tel. +49 30 / 901820", "+49 30 / 901820", "phone"),
+    # a one-digit extension after a dash (a German office's switchboard)
+    ("Zentrale: +49 30 901820-0, Fax -99", "+49 30 901820-0", "phone"),
     ("line 415 555 2671 today", "415 555 2671", "phone"),
     ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
@@ -260,9 +263,10 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
         ("Tel. 030/901820", "030/901820"),
         ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567"),
         ("Tel. 030 / 901820", "030 / 901820"),
+        ("Zentrale 030 901820-0", "030 901820-0"),
     ],
 )
-def test_german_national_numbers_with_a_slash_are_redacted_whole(text: str, value: str) -> None:
+def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:
     matches = PII_DE.find(text, Stage.REQUEST)
     assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, "pii.phone")]
 

@@ -228,7 +228,7 @@ class NumberScanner:
             lead = a + 1 if run[a] == "(" else a
             plus = run[lead] == "+" or run.startswith("00", lead)
             if (
-                _phone_groups(digits[i : j + 1], plus)
+                _phone_groups(_without_extension(run, groups, digits, i, j), plus)
                 and _slashes_ok(window, joined, plus)
                 and self.phones.ok(run[a : groups[j][1]], joined)
             ):
@@ -304,6 +304,16 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
         elif sep != " ":
             kind = sep
     return True
+
+
+def _without_extension(
+    run: str, groups: list[tuple[int, int]], digits: list[str], i: int, j: int
+) -> list[str]:
+    """The groups of a window without a one-digit extension after a dash (`+49 30 901820-0`,
+    the switchboard of a German office line), which the grouping rule would read as a list."""
+    if j > i and len(digits[j]) == 1 and run[groups[j - 1][1] : groups[j][0]] == "-":
+        return digits[i:j]
+    return digits[i : j + 1]
 
 
 def _phone_groups(parts: list[str], plus: bool) -> bool:
