@@ -272,6 +272,23 @@ def test_german_national_notations_are_redacted_whole(text: str, value: str) -> 
 
 
 @pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("Tel/Fax: 030 901820 / 030 901821", ["030 901820", "030 901821"]),
+        ("Tel. +49 30 901820 / 030 901821", ["+49 30 901820", "030 901821"]),
+        ("Tel 0171/1234567 / 0172/7654321", ["0171/1234567", "0172/7654321"]),
+    ],
+)
+def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(
+    text: str, values: list[str]
+) -> None:
+    """A slash splits a number's prefix from the rest, never one number from the next: a window
+    across it (`030 901820 / 030`) would leave the second number's tail in the clear."""
+    matches = PII_DE.find(text, Stage.REQUEST)
+    assert [text[m.start : m.end] for m in matches] == values
+
+
+@pytest.mark.parametrize(
     "text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080", "am 30 / 11 / 2026", "Note 1 / 2"]
 )
 def test_german_regions_leave_slashed_dates_and_fractions_alone(text: str) -> None:

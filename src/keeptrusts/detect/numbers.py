@@ -229,7 +229,7 @@ class NumberScanner:
             plus = run[lead] == "+" or run.startswith("00", lead)
             if (
                 _phone_groups(_without_extension(run, groups, digits, i, j), plus)
-                and _slashes_ok(window, joined, plus)
+                and _slashes_ok(run, groups, i, j, joined, plus)
                 and self.phones.ok(run[a : groups[j][1]], joined)
             ):
                 return PHONE
@@ -327,10 +327,21 @@ def _phone_groups(parts: list[str], plus: bool) -> bool:
     return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
 
 
-def _slashes_ok(window: str, joined: str, plus: bool) -> bool:
-    """Slashes split a number written with its country code or trunk prefix (`+49/30/901820`,
-    `030/901820`, as in Germany); other digits split by slashes are dates, ratios, fractions."""
-    return "/" not in window or plus or joined.startswith("0")
+def _slashes_ok(
+    run: str, groups: list[tuple[int, int]], i: int, j: int, joined: str, plus: bool
+) -> bool:
+    """Slashes split a number's prefix from the rest (`030/901820`, `+49/30/901820`,
+    `+49 (0)30 / 901820`, as in Germany): only after a `+` or a trunk `0`, and only among the
+    prefix's groups, so `030 901820 / 030 901821` is two numbers, never `030 901820 / 030`.
+    Other digits split by slashes are dates, ratios, fractions."""
+    if "/" not in run[groups[i][0] : groups[j][1]]:
+        return True
+    if not (plus or joined.startswith("0")):
+        return False
+    prefix = 2 if plus else 1  # country code and area code, or the area code with its 0
+    if plus and "(0)" in run:
+        prefix += 1
+    return all("/" not in run[groups[k][1] : groups[k + 1][0]] for k in range(i + prefix, j))
 
 
 def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
