@@ -30,7 +30,7 @@ BENIGN_NUMBERS = [
     "Hash table sizes: 1024 2048 4096 8192 16384 32768 65536",
     "buffer sizes 32768 65536 131072",
     # digits split by slashes that are no phone number: dates, fractions, ratios, paths
-    "due 30/11/2026, paid 1/12/2026 and 2024/01/15",
+    "due 30/11/2026, paid 1/12/2026 and 2024/01/15, batch 30/11/2026-1",
     "add 1/2 cup, scale 1920/1080, page 1234567/8",
     "ls /usr/lib/x86_64-linux-gnu and /srv/030/901820",
     "pin requests==2.31.0/urllib3 1.26.18/4.2",
@@ -183,6 +183,7 @@ PII_CASES = [
     ("Tel. +49 30 / 901820", "+49 30 / 901820", "phone"),
     # a one-digit extension after a dash (a German office's switchboard)
     ("Zentrale: +49 30 901820-0, Fax -99", "+49 30 901820-0", "phone"),
+    ("Durchwahl +49/30/901820-55", "+49/30/901820-55", "phone"),
     ("line 415 555 2671 today", "415 555 2671", "phone"),
     ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
@@ -264,6 +265,7 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
         ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567"),
         ("Tel. 030 / 901820", "030 / 901820"),
         ("Zentrale 030 901820-0", "030 901820-0"),
+        ("Zentrale 030/901820-0", "030/901820-0"),
     ],
 )
 def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:

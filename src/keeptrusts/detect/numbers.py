@@ -287,7 +287,8 @@ def _date_bytes(data: bytes, i: int) -> bool:
 def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -> bool:
     """Separators read as one number: spaces (or none) first, then one kind throughout.
 
-    Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`;
+    Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
+    `030/901820-0`;
     rejects `2024-01-15 15` (a date followed by another number).
     """
     kind = ""
@@ -299,8 +300,8 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
                 return False
             sep = sep or " "
         if kind:
-            if sep != kind:
-                return False
+            if sep != kind and not (kind == "/" and sep == "-" and k == j - 1):
+                return False  # `030/901820-0`: a dash before an extension, after a slash
         elif sep != " ":
             kind = sep
     return True
