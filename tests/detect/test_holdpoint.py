@@ -65,7 +65,8 @@ def _reference(text: str, cap: int) -> int:
         while k > floor and not text[k - 1].isspace():
             k -= 1
         token = text[k:j]
-        if _grouped(token, right_digit) or _after_country(text, floor, k, token):
+        slash = token == "/" and (right_digit or i == n)  # `030 / 901820`
+        if slash or _grouped(token, right_digit) or _after_country(text, floor, k, token):
             i, right_digit = k, _digit(token)
             continue
         cut = len(token)  # a group glued to what precedes it (`"4111`, `card:4111`)
@@ -81,7 +82,18 @@ def _reference(text: str, cap: int) -> int:
 
 
 ALPHABET = st.sampled_from(
-    [*'0123456789+()-./ABCDxyz@:_"', " ", "  ", "\n", "\t", "\u00a0", "\u2003", "-----BEGIN", "eyJ"]
+    [
+        *'0123456789+()-./ABCDxyz@:_"',
+        " / ",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\u00a0",
+        "\u2003",
+        "-----BEGIN",
+        "eyJ",
+    ]
 )
 
 
@@ -102,3 +114,6 @@ def test_examples() -> None:
     assert pending_start("winter flowers", 256) == len("winter ")
     assert pending_start("ends with a space ", 256) == len("ends with a space ")
     assert pending_start("a card 4111 1111 11", 256) == len("a ")
+    assert pending_start("Tel. 030 / 9018", 256) == len("Tel. ")
+    assert pending_start("Tel. 030 / ", 256) == len("Tel. ")
+    assert pending_start("this and / or that", 256) == len("this and / or ")

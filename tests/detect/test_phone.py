@@ -29,6 +29,8 @@ def _digits(s: str) -> str:
         "0049 30 901820",
         "415 5552671",
         "1 (800) 555-0199",
+        "(+44) 20 7946 0958",  # a country code in brackets
+        "(0044) 20 7946 0958",
     ],
 )
 def test_valid(raw: str) -> None:

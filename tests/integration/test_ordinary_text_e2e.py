@@ -93,3 +93,37 @@ def test_a_codename_with_a_swapped_character_is_blocked(strict: Gateway, text: s
     with pytest.raises(openai.ConflictError) as info:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
     assert info.value.body["policy"] == "dlp-filter"  # type: ignore[index]
+
+
+#: notations of PII a provider may answer with, and a quantity that must stay as written
+STREAMED = (
+    "Ruf +49/30/901820 an, zahle auf DE89-3704-0044-0532-0130-00 oder call (+44) 20 7946 0958; "
+    "the balance is 4155552671 cents."
+)
+STREAMED_VALUES = ["+49/30/901820", "DE89-3704-0044-0532-0130-00", "(+44) 20 7946 0958"]
+
+
+def _streamed(gw: Gateway) -> str:
+    client = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    chunks = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+def test_streamed_answers_redact_these_notations_at_every_split(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    fake.reset(reply=STREAMED)
+    client = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    answer = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    expected = answer.choices[0].message.content or ""
+    assert not any(v in expected for v in STREAMED_VALUES)
+    assert expected.endswith("the balance is 4155552671 cents.")
+    for value in [*STREAMED_VALUES, "4155552671 cents"]:
+        start = STREAMED.index(value)
+        for cut in range(start, start + len(value) + 1):
+            fake.reset(chunks=[STREAMED[:cut], STREAMED[cut:]])
+            assert _streamed(gw) == expected, (value, cut)

@@ -23,11 +23,20 @@ BENIGN_NUMBERS = [
     # runs of small numbers are lists, not phone numbers written in groups
     "1 2 3 4 5 6 7 8 9 10",
     "primes 2 3 5 7 11 13 17 19 23 29",
+    "steps 1 2 3 4 5 6 7-8 and 12 34 56 78-9",
     "The sequence goes 1 1 2 3 5 8 13 21 34 55 89 144",
     "Roll results: 6 2 4 1 3 5 6 6 2 1",
     # groups no North American number is written in
     "Hash table sizes: 1024 2048 4096 8192 16384 32768 65536",
     "buffer sizes 32768 65536 131072",
+    # digits split by slashes that are no phone number: dates, fractions, ratios, paths
+    "due 30/11/2026, paid 1/12/2026 and 2024/01/15, batch 30/11/2026-1",
+    "add 1/2 cup, scale 1920/1080, page 1234567/8",
+    "ls /usr/lib/x86_64-linux-gnu and /srv/030/901820",
+    "pin requests==2.31.0/urllib3 1.26.18/4.2",
+    # dashed identifiers shaped like an IBAN that fail its checksum
+    "container ab12-cdef-1234-5678-9abc-def0 restarted",
+    "DE89-3704-0044-0532-0130-01 is a typo",
 ]
 
 #: identifiers that happen to be valid US numbers when read without separators
@@ -45,6 +54,11 @@ BENIGN_IDS = [
     # quantities in code and logs
     "torch.manual_seed(42); seed 4242424242",
     "count 3105551234 rows, offset=2125550123",
+    # 32-bit integer limits and amounts with a unit
+    "2147483647 is INT_MAX, 4294967295 is UINT_MAX",
+    "if (x > 2147483647) overflow",
+    "balance is 4155552671 cents",
+    "the job took 2125550123 ms and wrote 3105551234 bytes",
 ]
 
 BENIGN_CODE = [
@@ -159,6 +173,17 @@ PII_CASES = [
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89", "phone"),
     ("+33 (0)1 23 45 67 89", "+33 (0)1 23 45 67 89", "phone"),
     ("1 800 555 0199", "1 800 555 0199", "phone"),
+    # a country code in brackets belongs to the number
+    ("call (+44) 20 7946 0958 today", "(+44) 20 7946 0958", "phone"),
+    ("US office: (+1) 415 555 2671", "(+1) 415 555 2671", "phone"),
+    ("Büro (0049) 30 901820", "(0049) 30 901820", "phone"),
+    # slashes between groups, as in Germany
+    ("Tel. +49/30/901820", "+49/30/901820", "phone"),
+    ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),
+    ("Tel. +49 30 / 901820", "+49 30 / 901820", "phone"),
+    # a one-digit extension after a dash (a German office's switchboard)
+    ("Zentrale: +49 30 901820-0, Fax -99", "+49 30 901820-0", "phone"),
+    ("Durchwahl +49/30/901820-55", "+49/30/901820-55", "phone"),
     ("line 415 555 2671 today", "415 555 2671", "phone"),
     ("cell 415 5552671", "415 5552671", "phone"),
     # a phone number written without separators, after anything but an identifier's label
@@ -170,7 +195,14 @@ PII_CASES = [
     ("Handynummer: 4155552671", "4155552671", "phone"),
     ("Téléphone de la commande 4155552671", "4155552671", "phone"),
     ("phone order line 4155552671", "4155552671", "phone"),
+    # a unit word only counts right after the number, and not after a word of telephony
+    ("call me at 4155552671 today", "4155552671", "phone"),
+    ("4155552671 msisdn of the user", "4155552671", "phone"),
+    ("Tel: 4155552671 days only", "4155552671", "phone"),
     ("order 4111111111111111 paid", "4111111111111111", "credit_card"),  # cards: always
+    # an IBAN written with dashes between its groups
+    ("IBAN DE89-3704-0044-0532-0130-00 bitte", "DE89-3704-0044-0532-0130-00", "iban"),
+    ("to gb82-west-1234-5698-7654-32.", "gb82-west-1234-5698-7654-32", "iban"),
     # credentials commonly pasted with code
     (
         "STRIPE_KEY=sk_live_51H8abcdefghijklmnopqrstuvwxyz0123",
@@ -221,6 +253,48 @@ def test_pii_in_common_notations_is_redacted_whole(text: str, value: str, entity
     matches = PII.find(text, Stage.REQUEST)
     assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, f"pii.{entity}")]
     assert value not in apply(text, matches)
+
+
+PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Tel. 030/901820", "030/901820"),
+        ("Handy: 0171/1234567 ab 9 Uhr", "0171/1234567"),
+        ("Tel. 030 / 901820", "030 / 901820"),
+        ("Zentrale 030 901820-0", "030 901820-0"),
+        ("Zentrale 030/901820-0", "030/901820-0"),
+    ],
+)
+def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:
+    matches = PII_DE.find(text, Stage.REQUEST)
+    assert [(text[m.start : m.end], m.reason_code) for m in matches] == [(value, "pii.phone")]
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("Tel/Fax: 030 901820 / 030 901821", ["030 901820", "030 901821"]),
+        ("Tel. +49 30 901820 / 030 901821", ["+49 30 901820", "030 901821"]),
+        ("Tel 0171/1234567 / 0172/7654321", ["0171/1234567", "0172/7654321"]),
+    ],
+)
+def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(
+    text: str, values: list[str]
+) -> None:
+    """A slash splits a number's prefix from the rest, never one number from the next: a window
+    across it (`030 901820 / 030`) would leave the second number's tail in the clear."""
+    matches = PII_DE.find(text, Stage.REQUEST)
+    assert [text[m.start : m.end] for m in matches] == values
+
+
+@pytest.mark.parametrize(
+    "text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080", "am 30 / 11 / 2026", "Note 1 / 2"]
+)
+def test_german_regions_leave_slashed_dates_and_fractions_alone(text: str) -> None:
+    assert PII_DE.find(text, Stage.REQUEST) == []
 
 
 @pytest.mark.parametrize("text", BENIGN_REQUESTS)

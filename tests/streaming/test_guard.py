@@ -189,6 +189,12 @@ HARD = [
     ("IBAN gb82 west 1234 5698 7654 32 ok", "5698"),
     ('pay "GB82 West 1234 5698 7654 32"', "5698"),
     ("tel:+44 20 7946 0958 ok", "7946"),
+    ("Tel. +49/30/901820 ok", "901820"),
+    ("Tel. +49 30 / 901820 ok", "901820"),
+    ("Zentrale +49 30 901820-0 ok", "901820"),
+    ("Durchwahl +49/30/901820-55 ok", "901820"),
+    ("call (+44) 20 7946 0958 ok", "+44"),
+    ("IBAN DE89-3704-0044-0532-0130-00 ok", "0532"),
     ("jwt eyJ" + "h" * 300 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl ok", "eyJ"),
     ("card 4111\u00a01111\u00a01111\u00a01111 ok", "4111"),
     ("call 415\u2011555\u20112671 ok", "2671"),
@@ -220,3 +226,41 @@ def test_a_term_written_with_invisible_characters_is_never_released_at_any_split
         first = guard.feed("c", text[:i])
         assert "at\u200bl" not in first and "ject" not in first, (i, first)
         assert first + guard.feed("c", text[i:]) + guard.flush("c") == whole(text), i
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["balance is 4155552671 cents ok", "at 4155552671 msisdn ok", "at 4155552671 centsx ok"],
+)
+def test_a_unit_after_a_number_is_read_as_the_whole_text_reads_it(text: str) -> None:
+    """Whether a bare number is a phone depends on the word after it: a stream holds the
+    number until that word is whole, so no split releases it in the clear or differently."""
+    pii = pii_policy()
+    expected = scan([pii], text, Stage.RESPONSE).text
+    for i in range(len(text) + 1):
+        for j in range(i, len(text) + 1):
+            guard = StreamGuard([pii], pii.holdback)
+            out = guard.feed("c", text[:i]) + guard.feed("c", text[i:j])
+            assert out + guard.feed("c", text[j:]) + guard.flush("c") == expected, (i, j)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tel. 030 / 901820 ok",
+        "Tel. 030 /  x 030 / 901820 ok",
+        "Tel/Fax: 030 901820 / 030 901821 ok",
+    ],
+)
+def test_a_national_number_with_a_spaced_slash_is_never_released_at_any_split(text: str) -> None:
+    from keeptrusts.policies.pii import PiiDetector
+    from keeptrusts.policies.pii import Settings as PiiSettings
+
+    pii = PiiDetector(PiiSettings(phone_regions=["DE"]))
+    expected = scan([pii], text, Stage.RESPONSE).text
+    assert "9018" not in expected
+    for i in range(len(text) + 1):
+        guard = StreamGuard([pii], pii.holdback)
+        first = guard.feed("c", text[:i])
+        assert "9018" not in first and not first.endswith(("030 ", "030 /", "030 / ")), (i, first)
+        assert first + guard.feed("c", text[i:]) + guard.flush("c") == expected, i

@@ -1,8 +1,9 @@
 """Where a PII value that is still arriving could start, so a stream holds back only that tail.
 
-Every built-in entity is either one whitespace-free token (e-mail, card or SSN with dashes,
+Every built-in entity is either one whitespace-free token (e-mail, card, SSN or IBAN with dashes,
 IP, key, token, JWT) or a run of short number-like groups separated by single spaces (a card,
-phone number or IBAN written in groups), or a private-key block whose BEGIN line has spaces.
+phone number or IBAN written in groups, or `030 / 901820`), or a private-key block whose
+BEGIN line has spaces.
 So text before the last such run can no longer become part of a match; the tail from the
 run's start is held. Never more than `cap` characters are held (the policy's `holdback`).
 """
@@ -41,7 +42,13 @@ def pending_start(text: str, cap: int) -> int:
             break
         k = _token_start(text, floor, j)
         token = text[k:j]
-        if _grouped(token, digits) or (len(token) <= 4 and _after_country(text, floor, k, token)):
+        # a lone slash joins groups (`030 / 901820`) before a digit or before the end
+        slash = token == "/" and (digits or i == n)
+        if (
+            slash
+            or _grouped(token, digits)
+            or (len(token) <= 4 and _after_country(text, floor, k, token))
+        ):
             i, digits = k, _has_digit(token)
             continue
         glued = _glued_group(token, digits)  # a first group glued to other text

@@ -1,6 +1,6 @@
 """Numbers that identify someone: payment cards, US SSNs, phone numbers and IPv4 addresses.
 
-One RE2 pass finds runs of digits joined by single separators (space, `.`, `-`, and the
+One RE2 pass finds runs of digits joined by single separators (space, `.`, `-`, `/`, and the
 parentheses of `(415) 555-2671`). Each run is split into digit groups and read at group
 boundaries, longest window first, so `Order 12 4111 1111 1111 1111` still yields the
 card. A window is an SSN (3-2-4 with valid ranges), a card (known scheme prefix, Luhn),
@@ -34,7 +34,8 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"(\+?\(?\d(?:(?:[ .\-]|\)[ .\-]?|[ .\-]?\()?\d){6,}|\d{1,3}(?:\.\d{1,3}){3})"
+    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
+    r"|\d{1,3}(?:\.\d{1,3}){3})"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
 #: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
@@ -54,6 +55,20 @@ _ID_LABEL = compile_pattern(
 _VERSION_LABEL = compile_pattern(
     r"(?i)\b(?:version|ver|release|build|firmware|driver|sdk)\s*[:=]?\s*\z"
 )
+#: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
+#: `2125550123 bytes`), read on the word after one space: a stream holds the run until that
+#: word is whole (see holdpoint), so it releases what the whole text gives
+_UNIT_AFTER = compile_pattern(
+    r"(?i)\A (?:cents?|dollars?|usd|eur|euros?|gbp|pounds|yen|bytes?|bits?|kb|mb|gb|tb|kib|mib"
+    r"|gib|tib|ms|ns|µs|us|secs?|seconds?|minutes?|mins?|hours?|days?|years?|rows?|records?"
+    r"|items?|entries|tokens?|requests?|reqs|users?|points?|units?|steps?|iterations?|lines?"
+    r"|words?|chars?|characters?|pages?|files?|times|calls)\b"
+)
+#: how far ahead a unit is looked for
+_UNIT_CHARS = 16
+#: integer limits of 32-bit types (INT_MAX, UINT_MAX and their neighbours), everywhere in code
+#: and logs, and shaped like North American numbers
+_INT_LIMITS = frozenset(("2147483647", "2147483648", "4294967295", "4294967296"))
 #: how far back a label is looked for
 _ID_LABEL_CHARS = 32
 #: words of telephony at the start of a word (`Tel.-Nr.`, `Handynummer`, `Téléphone`, `тел.`)
@@ -61,7 +76,7 @@ _PHONE_WORD = compile_pattern(
     r"(?i)(?:^|[^\pL\pN])(?:phone|tel|tél|mobile|móvil|movil|cell|handy|rufnummer|portable|fax"
     r"|call|sms|whatsapp|contact|тел)"
 )
-_SEPARATORS = bytes.maketrans(b".-()+", b"     ")
+_SEPARATORS = bytes.maketrans(b".-()+/", b"      ")
 _CURRENCY = "$€£¥₹"
 _DATE_SEPS = b"-./ "
 
@@ -98,7 +113,7 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
-            if entity == PHONE and _labelled_id(text, start):
+            if entity == PHONE and (_labelled_id(text, start) or _quantity(text, start, end)):
                 return
             if entity is not None:
                 out.append(Finding(start, end, entity))
@@ -209,9 +224,13 @@ class NumberScanner:
             a = 0 if i == 0 else groups[i][0]
             if i > 0 and run[a - 1] == "(":
                 a -= 1
-            plus = run[a] == "+" or run.startswith("00", a)
-            if _phone_groups(digits[i : j + 1], plus) and self.phones.ok(
-                run[a : groups[j][1]], joined
+            # `(+44) 20 ...`, `(0044) 20 ...`: a country code may be written in brackets
+            lead = a + 1 if run[a] == "(" else a
+            plus = run[lead] == "+" or run.startswith("00", lead)
+            if (
+                _phone_groups(_without_extension(run, groups, digits, i, j), plus)
+                and _slashes_ok(run, groups, i, j, joined, plus)
+                and self.phones.ok(run[a : groups[j][1]], joined)
             ):
                 return PHONE
         return None
@@ -230,6 +249,18 @@ def _labelled_id(text: str, start: int) -> bool:
     if not window or _ID_LABEL.search(Encoded(window)) is None:
         return False
     return _PHONE_WORD.search(Encoded(window)) is None
+
+
+def _quantity(text: str, start: int, end: int) -> bool:
+    """A bare run of digits that counts something: a 32-bit integer limit (`2147483647 is
+    INT_MAX`) or a number followed by a unit (`balance is 4155552671 cents`), with no word
+    of telephony just before it (`call 4155552671 today`, `phone 4155552671 days only`)."""
+    if text[start:end] not in _INT_LIMITS:
+        after = text[end : end + _UNIT_CHARS]
+        if not after.startswith(" ") or _UNIT_AFTER.search(Encoded(after)) is None:
+            return False
+    window = text[max(0, start - _ID_LABEL_CHARS) : start]
+    return not window or _PHONE_WORD.search(Encoded(window)) is None
 
 
 def _groups(run: str) -> list[tuple[int, int]]:
@@ -256,7 +287,8 @@ def _date_bytes(data: bytes, i: int) -> bool:
 def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -> bool:
     """Separators read as one number: spaces (or none) first, then one kind throughout.
 
-    Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`;
+    Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
+    `030/901820-0`;
     rejects `2024-01-15 15` (a date followed by another number).
     """
     kind = ""
@@ -268,11 +300,21 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
                 return False
             sep = sep or " "
         if kind:
-            if sep != kind:
-                return False
+            if sep != kind and not (kind == "/" and sep == "-" and k == j - 1):
+                return False  # `030/901820-0`: a dash before an extension, after a slash
         elif sep != " ":
             kind = sep
     return True
+
+
+def _without_extension(
+    run: str, groups: list[tuple[int, int]], digits: list[str], i: int, j: int
+) -> list[str]:
+    """The groups of a window without a one-digit extension after a dash (`+49 30 901820-0`,
+    the switchboard of a German office line), which the grouping rule would read as a list."""
+    if j > i and len(digits[j]) == 1 and run[groups[j - 1][1] : groups[j][0]] == "-":
+        return digits[i:j]
+    return digits[i : j + 1]
 
 
 def _phone_groups(parts: list[str], plus: bool) -> bool:
@@ -284,6 +326,23 @@ def _phone_groups(parts: list[str], plus: bool) -> bool:
     """
     head, singles = (3, 2) if plus else (1, 1)
     return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
+
+
+def _slashes_ok(
+    run: str, groups: list[tuple[int, int]], i: int, j: int, joined: str, plus: bool
+) -> bool:
+    """Slashes split a number's prefix from the rest (`030/901820`, `+49/30/901820`,
+    `+49 (0)30 / 901820`, as in Germany): only after a `+` or a trunk `0`, and only among the
+    prefix's groups, so `030 901820 / 030 901821` is two numbers, never `030 901820 / 030`.
+    Other digits split by slashes are dates, ratios, fractions."""
+    if "/" not in run[groups[i][0] : groups[j][1]]:
+        return True
+    if not (plus or joined.startswith("0")):
+        return False
+    prefix = 2 if plus else 1  # country code and area code, or the area code with its 0
+    if plus and "(0)" in run:
+        prefix += 1
+    return all("/" not in run[groups[k][1] : groups[k + 1][0]] for k in range(i + prefix, j))
 
 
 def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
@@ -319,6 +378,6 @@ def _card_layout(window: str, parts: list[str]) -> bool:
     """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-'."""
     if len(parts) == 1:
         return True
-    if "." in window or "(" in window or ")" in window or ("-" in window and " " in window):
+    if any(c in window for c in ".()/") or ("-" in window and " " in window):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3

@@ -105,10 +105,11 @@ class PhoneValidator:
         """`raw` is the candidate as written, `digits` its digits only."""
         if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
             return False
-        if raw.startswith("+"):
-            return self._international(raw, digits)
-        if raw.startswith("00"):  # `0033 1 23 45 67 89`: the international call prefix for `+`
-            return len(digits) > MIN_DIGITS + 1 and self._international("+" + raw[2:], digits[2:])
+        lead = raw[1:] if raw.startswith("(") else raw  # `(+44) 20 ...`, `(0044) 20 ...`
+        if lead.startswith("+"):
+            return self._international(lead, digits)
+        if lead.startswith("00"):  # `0033 1 23 45 67 89`: the international call prefix for `+`
+            return len(digits) > MIN_DIGITS + 1 and self._international("+" + lead[2:], digits[2:])
         if len(digits) not in self.national_lengths:
             return False
         for region in self.regions:
