@@ -30,6 +30,11 @@ providers:
       base_url: {url}
       models: ["house-model"]
       model: org/house-model-2024
+    - id: alias
+      provider: openai-compatible
+      base_url: {url}
+      models: ["fast"]
+      model: gpt-4o-2024-08-06
 policies: {{chain: []}}
 """
 
@@ -54,9 +59,10 @@ def listed(gw: Gateway) -> dict[str, dict[str, Any]]:
 def test_every_listed_model_is_retrieved_as_listed(gw: Gateway) -> None:
     models = listed(gw)
     assert set(models) == {
+        "fast",
+        "gpt-4o-2024-08-06",  # a rewrite that a target's glob serves too
         "house-model",
         "meta-llama/Llama-3-8B",
-        "org/house-model-2024",
         "text-embedding-3-small",
     }
     client = openai_client(gw)
@@ -81,8 +87,26 @@ def test_the_anthropic_sdk_retrieves_a_model(gw: Gateway) -> None:
     assert info.display_name == "meta-llama/Llama-3-8B"
 
 
+def test_every_listed_model_can_be_asked_for(gw: Gateway) -> None:
+    """A target's upstream rewrite (`org/house-model-2024`) is not a name requests may send:
+    listing it sent clients to a 404."""
+    client = openai_client(gw)
+    for mid in listed(gw):
+        answer = client.chat.completions.create(
+            model=mid, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.choices, mid
+
+
 @pytest.mark.parametrize(
-    "name", ["gpt-3.5-turbo", "meta-llama/Llama-3-70B", "house-model/extra", "g" * 300]
+    "name",
+    [
+        "gpt-3.5-turbo",
+        "meta-llama/Llama-3-70B",
+        "house-model/extra",
+        "g" * 300,
+        "org/house-model-2024",
+    ],
 )
 def test_an_unserved_name_is_a_404_model_not_found(gw: Gateway, name: str) -> None:
     with pytest.raises(openai.NotFoundError) as caught:

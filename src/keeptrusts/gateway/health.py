@@ -182,8 +182,8 @@ def _model_object(name: str, owner: str) -> dict[str, Any]:
 
 
 def _serves(rt: Runtime, name: str) -> bool:
-    """A name `/v1/models` lists, or one a target's glob routes (`gpt-4o*` serves
-    `gpt-4o-mini`); no longer than a request's `model` may be."""
+    """A name a target routes: every name `/v1/models` lists, and those a glob serves
+    (`gpt-4o*` serves `gpt-4o-mini`); no longer than a request's `model` may be."""
     if len(name) > MAX_MODEL_LEN:
         return False
-    return name in rt.router.served_models() or bool(rt.router.matching(name))
+    return bool(rt.router.matching(name))

@@ -110,11 +110,14 @@ class Router:
         return turn
 
     def served_models(self) -> list[str]:
+        """The model names a request may send (`GET /v1/models`): the targets' `models`
+        written out, and a target's upstream `model:` rewrite only where some target serves
+        that name too (listed names are never a 404)."""
         names: set[str] = set()
         for p in self.providers:
             names.update(g for g in p.target.models if not any(c in g for c in "*?["))
-            if p.target.model:
-                names.add(p.target.model)
+        rewrites = {p.target.model for p in self.providers if p.target.model}
+        names.update(m for m in rewrites if self.matching(m))
         return sorted(names)
 
     def started(self, p: Provider) -> None:
