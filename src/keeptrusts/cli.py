@@ -192,7 +192,7 @@ def _api_run(argv: list[str]) -> int:
 
 def _events(sub: str) -> Callable[[list[str]], int]:
     def handler(argv: list[str]) -> int:
-        from keeptrusts.cli_api import events_main
+        from keeptrusts.cli_events import events_main
 
         return events_main([sub, *argv])
 
