@@ -4,15 +4,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.fakes.gateway import GatewayFactory
+from tests.fakes.kt import kt_policy
 
 BASE = """pack: {name: marker, version: 1.0.0}
 providers:
@@ -27,17 +26,6 @@ EMPTY_LAYERS = [
     "# local\n---\n",
     "--- # nothing yet\n",
 ]
-
-
-def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", "lint", *map(str, paths)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize("layer", EMPTY_LAYERS, ids=repr)
@@ -108,3 +96,7 @@ def test_a_tab_says_yaml_indents_with_spaces(tmp_path: Path, text: str) -> None:
         f"{path}:3: invalid YAML: a tab character (column 1): YAML indents with spaces only; "
         "replace it with spaces"
     ) in done.stderr, done.stderr
+
+
+def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return kt_policy("lint", *map(str, paths))

@@ -5,10 +5,9 @@ directory lints as the gateway will load it. A directory with no *.yaml says so 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.fakes.kt import kt_policy
 
 BASE = """pack: {name: dir, version: 1.0.0}
 providers:
@@ -19,28 +18,17 @@ policies:
 """
 
 
-def kt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_lint_layers_a_directory_in_name_order(tmp_path: Path) -> None:
     (tmp_path / "10-policy-config.yaml").write_text(BASE)
     (tmp_path / "50-mesh.yaml").write_text("policy:\n  pii-detector: {action: block}\n")
     (tmp_path / "README.md").write_text("not read\n")
-    done = kt("lint", str(tmp_path))
+    done = kt_policy("lint", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(
         f"ok: {tmp_path / '10-policy-config.yaml'}, {tmp_path / '50-mesh.yaml'} (config 1.0.0+"
     ), done.stdout
     (tmp_path / "90-local.yaml").write_text("policy:\n  pii-detector: {action: mask}\n")
-    done = kt("lint", str(tmp_path))
+    done = kt_policy("lint", str(tmp_path))
     assert done.returncode == 1
     assert f"{tmp_path / '90-local.yaml'}:2: policy.pii-detector.action:" in done.stderr
 
@@ -48,14 +36,14 @@ def test_lint_layers_a_directory_in_name_order(tmp_path: Path) -> None:
 def test_test_reads_a_directory(tmp_path: Path) -> None:
     (tmp_path / "10-policy-config.yaml").write_text(BASE)
     (tmp_path / "50-mesh.yaml").write_text("policy:\n  pii-detector: {action: block}\n")
-    done = kt("test", str(tmp_path), "--input", "mail a@b.co")
+    done = kt_policy("test", str(tmp_path), "--input", "mail a@b.co")
     assert done.returncode == 0, done.stderr
     assert "decision: block" in done.stdout, done.stdout
 
 
 def test_a_directory_without_yaml_files(tmp_path: Path) -> None:
     (tmp_path / "policy.yml").write_text(BASE)
-    done = kt("lint", str(tmp_path))
+    done = kt_policy("lint", str(tmp_path))
     assert done.returncode == 1
     assert done.stderr.splitlines()[0] == (
         f"{tmp_path}: no *.yaml policy config file in the directory "

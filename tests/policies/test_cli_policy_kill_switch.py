@@ -4,14 +4,10 @@ verdicts of policies that will not run, and `kt policy lint` warns that the swit
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
-
 from tests.fakes.gateway import GatewayFactory
+from tests.fakes.kt import ask, kt_policy
 
 CONFIG = """pack: {name: off, version: 1.0.0, enabled: false}
 providers:
@@ -25,21 +21,10 @@ policy:
 TEXT = "mail a@b.co about project atlas"
 
 
-def kt(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path) -> None:
     path = tmp_path / "off.yaml"
     path.write_text(CONFIG)
-    done = kt("test", str(path), "--input", TEXT)
+    done = kt_policy("test", str(path), "--input", TEXT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "pii-detector  disabled       -",
@@ -50,11 +35,7 @@ def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path
         TEXT,
     ]
     gw = gateways.start(CONFIG)
-    reply = httpx.post(
-        gw.url + "/v1/chat/completions",
-        json={"model": "m", "messages": [{"role": "user", "content": TEXT}]},
-        timeout=30,
-    )
+    reply = ask(gw, TEXT)
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == TEXT
 
@@ -62,7 +43,7 @@ def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path
 def test_lint_warns_that_the_switch_is_on(tmp_path: Path) -> None:
     path = tmp_path / "off.yaml"
     path.write_text(CONFIG)
-    done = kt("lint", str(path))
+    done = kt_policy("lint", str(path))
     assert done.returncode == 0, done.stderr
     assert done.stderr == (
         f"warning: {path}:1: pack.enabled: false (the kill switch), so no policy runs: "

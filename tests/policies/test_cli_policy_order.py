@@ -5,14 +5,10 @@ the gateway answered 200 with the address redacted)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
-
 from tests.fakes.gateway import GatewayFactory
+from tests.fakes.kt import ask, kt_policy
 
 CONFIG = """pack: {name: order, version: 1.0.0}
 providers:
@@ -29,14 +25,7 @@ TEXT = "write to zeus@example.com"
 def test_a_later_policy_reads_the_redacted_text(gateways: GatewayFactory, tmp_path: Path) -> None:
     path = tmp_path / "order.yaml"
     path.write_text(CONFIG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", "test", str(path), "--input", TEXT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = kt_policy("test", str(path), "--input", TEXT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "pii-detector  redact         pii.email",
@@ -46,10 +35,6 @@ def test_a_later_policy_reads_the_redacted_text(gateways: GatewayFactory, tmp_pa
         "write to [REDACTED:EMAIL]",
     ]
     gw = gateways.start(CONFIG)
-    reply = httpx.post(
-        gw.url + "/v1/chat/completions",
-        json={"model": "m", "messages": [{"role": "user", "content": TEXT}]},
-        timeout=30,
-    )
+    reply = ask(gw, TEXT)
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == "write to [REDACTED:EMAIL]"

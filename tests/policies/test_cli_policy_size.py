@@ -5,14 +5,11 @@ gateway answered 409)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import httpx
-
 from tests.fakes.gateway import GatewayFactory
+from tests.fakes.kt import ask, kt_policy
 
 CONFIG = """pack: {name: sized, version: 1.0.0}
 providers:
@@ -28,27 +25,6 @@ LONG = "please summarise the quarterly numbers for me"  # 45 characters
 SHORT = "hi from jane@example.com"
 
 
-def policy_test(config: Path, text: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "keeptrusts",
-            "policy",
-            "test",
-            str(config),
-            "--input",
-            text,
-            *extra,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_over_the_limit_is_the_gateways_block(gateways: GatewayFactory, tmp_path: Path) -> None:
     config = tmp_path / "sized.yaml"
     config.write_text(CONFIG)
@@ -62,11 +38,7 @@ def test_over_the_limit_is_the_gateways_block(gateways: GatewayFactory, tmp_path
         "blocked by size-limits (size.max_prompt_chars); nothing is sent on",
     ]
     gw = gateways.start(CONFIG)
-    reply = httpx.post(
-        gw.url + "/v1/chat/completions",
-        json={"model": "m", "messages": [{"role": "user", "content": LONG}]},
-        timeout=30,
-    )
+    reply = ask(gw, LONG)
     assert reply.status_code == 409 and reply.json()["error"]["policy"] == "size-limits"
 
 
@@ -94,11 +66,7 @@ def test_counted_after_the_redactions_before_it(gateways: GatewayFactory, tmp_pa
     done = policy_test(config, text)
     assert "size-limits   allow          -" in done.stdout, done.stdout
     gw = gateways.start(CONFIG)
-    reply = httpx.post(
-        gw.url + "/v1/chat/completions",
-        json={"model": "m", "messages": [{"role": "user", "content": text}]},
-        timeout=30,
-    )
+    reply = ask(gw, text)
     assert reply.status_code == 200, reply.text
 
 
@@ -108,3 +76,7 @@ def test_responses_are_not_size_checked(tmp_path: Path) -> None:
     done = policy_test(config, LONG, "--stage", "response")
     assert "size-limits   not-at-stage   -" in done.stdout, done.stdout
     assert "decision: allow" in done.stdout
+
+
+def policy_test(config: Path, text: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return kt_policy("test", str(config), "--input", text, *extra)

@@ -4,10 +4,10 @@ and a config without providers (every request is answered 404 model_not_found)."
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.fakes.kt import kt_policy
 
 PROVIDERS = """providers:
   targets:
@@ -23,17 +23,6 @@ policy:
   dlp-filter: {blocked_terms: ["project atlas"], action: block}
 """
 )
-
-
-def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    return subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", "lint", *map(str, paths)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_settings_for_a_kind_the_chain_leaves_out(tmp_path: Path) -> None:
@@ -63,3 +52,7 @@ def test_a_complete_config_has_no_warning(tmp_path: Path) -> None:
     path.write_text(FORGOTTEN.replace("chain: [pii-detector]", "chain: [pii-detector, dlp-filter]"))
     done = lint(path)
     assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return kt_policy("lint", *map(str, paths))

@@ -1,0 +1,31 @@
+"""`kt policy ...` as a real process, with no `KEEPTRUSTS_*` variables of the test run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+
+from tests.fakes.gateway import Gateway
+
+
+def kt_policy(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "keeptrusts", "policy", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def ask(gw: Gateway, text: str) -> httpx.Response:
+    """One chat request with `text` as the user's message (what `kt policy test` predicts)."""
+    return httpx.post(
+        gw.url + "/v1/chat/completions",
+        json={"model": "m", "messages": [{"role": "user", "content": text}]},
+        timeout=30,
+    )
