@@ -1,12 +1,8 @@
-"""The gateway process: start-up, the main loop, reload, and a graceful drain on SIGTERM.
+"""The gateway process: start-up, the main loop, and a graceful drain on SIGTERM.
 
 Start-up loads and compiles the config before it listens (a bad config stops it with the
 file:line:key message, bad TLS files with a message naming the file; never a traceback).
-SIGHUP, `POST /keeptrusts/config/reload` and a change on disk reload: validate (off the event
-loop) and compile, then swap; a bad new config is refused and the last good one serves, and so
-is a reload that finds no config file where files were read before. Settings read only at start
-(`runtime.START_ONLY`) keep their start-up values; a reload that changes them says so in a
-warning (restart to apply them).
+SIGHUP, `POST /keeptrusts/config/reload` and a change on disk reload (`reloading.py`).
 SIGTERM: `/readyz` turns 503 at once and traffic is still served for `drain_delay_seconds`;
 then the listener closes (new connections are refused; a request on a connection still open
 gets 503 `shutting_down` and `Connection: close`), in-flight requests and streams get up to
@@ -19,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import signal
 import socket
@@ -29,27 +24,18 @@ from dataclasses import dataclass, field
 import aiohttp
 from aiohttp import web
 
-from keeptrusts.config.load import (
-    EMBEDDED,
-    ConfigError,
-    LoadedConfig,
-    discover,
-    load_files,
-    yml_hint,
-)
+from keeptrusts.config.load import ConfigError, LoadedConfig, discover, load_files, yml_hint
 from keeptrusts.config.managed import ManagedConfigPoller
-from keeptrusts.config.model import Config
-from keeptrusts.config.runtime import Runtime, compile_runtime, restart_needed
 from keeptrusts.gateway.app import build_app
 from keeptrusts.gateway.health import circuits_open
-from keeptrusts.gateway.listener import EnvelopeRequestHandler, LimitedSite
+from keeptrusts.gateway.listener import LimitedSite
 from keeptrusts.gateway.process import settle_memory
+from keeptrusts.gateway.reloading import Reloader, apply_settings, compile_loaded, swap
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.tls import Rotation, StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend, url_env_unset
-from keeptrusts.policies.budget_gauges import follow_live_budget
-from keeptrusts.telemetry.logging import flush_access, set_level
+from keeptrusts.telemetry.logging import flush_access
 from keeptrusts.telemetry.metrics import Metrics
 
 log = logging.getLogger("keeptrusts.gateway")
@@ -87,16 +73,15 @@ class GatewayServer:
         self.site: LimitedSite | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._reload_lock = asyncio.Lock()
         self.events: object | None = None
         self.managed: ManagedConfigPoller | None = None
-        #: the config the process started with (its `START_ONLY` settings are the live ones)
-        self.started_config: Config | None = None
-        #: `START_ONLY` settings the live config changed since start (a restart applies them)
-        self.restart_pending: list[str] = []
+        self.reloader: Reloader | None = None
 
     def files(self, *, required: bool = False) -> list[str]:
         return discover(self.opts.policy_configs, self.opts.config_dir, required=required)
+
+    def _files_for_reload(self, required: bool) -> list[str]:
+        return self.files(required=required)
 
     async def start(self) -> None:
         o = self.opts
@@ -117,7 +102,7 @@ class GatewayServer:
         # a session-wide skip list costs a header merge on every request
         session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         limits = self._limits(loaded)
-        runtime = self._compile(loaded, session, limits)
+        runtime = compile_loaded(loaded, session, limits, self.metrics)
         self.state = GatewayState(
             runtime=None,
             metrics=self.metrics,
@@ -128,15 +113,15 @@ class GatewayServer:
             config_dir=self.opts.config_dir,
             fail_mode=self.opts.fail_mode,
         )
-        self.started_config = loaded.config
-        self._swap(runtime)
-        self._apply_settings(loaded.config)
         state = self.state
+        self.reloader = Reloader(state, self.metrics, self._files_for_reload, loaded.config)
+        swap(state, self.metrics, runtime)
+        apply_settings(state, loaded.config)
         self.metrics.in_flight.set_function(lambda: state.in_flight)  # read at scrape time
         # the breakers of whatever config is live at scrape time: a reload leaves no stale target
         self.metrics.circuit_open.bind(lambda: circuits_open(state))
         await self._start_events(loaded.config)
-        app = build_app(self.state, self.reload)
+        app = build_app(state, self.reloader.reload)
         self.runner = web.AppRunner(
             app,
             handler_cancellation=True,
@@ -152,7 +137,9 @@ class GatewayServer:
             rotation = Rotation(tls, o.tls_cert, o.tls_key, o.tls_client_ca)
             self._tasks.append(asyncio.create_task(watch(rotation.files, None, rotation.changed)))
         if self.opts.managed:
-            await self._start_managed()
+            self.managed = self.reloader.managed_poller()
+            if self.managed is not None:
+                await self.managed.start()
         log.info("listening on %s:%s, config %s", self.opts.host, self.opts.port, runtime.version)
 
     def _limits(self, loaded: LoadedConfig) -> LimitBackend:
@@ -169,15 +156,6 @@ class GatewayServer:
                 metrics=self.metrics,
             )
         except ValueError as exc:  # validated at load; a last guard against a traceback
-            raise ConfigError([f"{loaded.sources[-1]}: {exc}"]) from exc
-
-    def _compile(
-        self, loaded: LoadedConfig, session: aiohttp.ClientSession, limits: LimitBackend
-    ) -> Runtime:
-        """Compile `loaded`; a policy or provider that cannot be built is a ConfigError."""
-        try:
-            return compile_runtime(loaded, session, limits, self.metrics)
-        except (ValueError, TypeError) as exc:
             raise ConfigError([f"{loaded.sources[-1]}: {exc}"]) from exc
 
     async def _start_events(self, config: object) -> None:
@@ -200,106 +178,6 @@ class GatewayServer:
         self.opts.port = sock.getsockname()[1]
         return sock
 
-    def _swap(self, runtime: Runtime) -> None:
-        assert self.state is not None
-        old = self.state.runtime
-        if old is not None:
-            info = old.loaded
-            self.metrics.config_info.remove(old.version, info.config.pack.name, info.sha[:12])
-        self.state.runtime = runtime
-        follow_live_budget(self.metrics, runtime.policies)  # its budget owns the budget gauges
-        info = runtime.loaded
-        self.metrics.config_info.labels(runtime.version, info.config.pack.name, info.sha[:12]).set(
-            1
-        )
-
-    def _apply_settings(self, config: Config) -> None:
-        """The process-wide settings a (re)load changes in place."""
-        assert self.state is not None
-        set_level(config.logging.level)
-        self.state.admin_token = os.environ.get(config.server.admin_token_env) or None
-        # the headers of every request that starts from now on are timed with the new value
-        EnvelopeRequestHandler.header_timeout = config.server.header_read_timeout_seconds
-
-    def _activate(self, runtime: Runtime) -> None:
-        """Swap in a reloaded runtime; warn about settings only a restart applies."""
-        assert self.started_config is not None and self.state is not None
-        config = runtime.loaded.config
-        self._swap(runtime)
-        self._apply_settings(config)
-        self.metrics.config_reloads.labels("ok").inc()
-        self.restart_pending = restart_needed(self.started_config, config)
-        self.state.restart_pending = self.restart_pending
-        if self.restart_pending:
-            log.warning(
-                "config %s applied, but a restart is needed for: %s (read only at start; "
-                "the process keeps its start-up values until then)",
-                runtime.version,
-                ", ".join(self.restart_pending),
-            )
-
-    def _load_for_reload(self, required: bool) -> LoadedConfig:
-        return load_files(self.files(required=required))
-
-    async def reload(self) -> tuple[bool, str]:
-        """Validate and compile the config on disk, then swap it in; keep the old one on error.
-
-        Once the config came from files, finding none (a renamed or removed ConfigMap key) is
-        an error like any other bad config: the embedded default is a start-up fallback only.
-        """
-        assert self.state is not None
-        async with self._reload_lock:
-            required = self.state.live().loaded.sources != (EMBEDDED,)
-            try:
-                # parsing runs in a thread: a large config must not stall requests
-                loaded = await asyncio.to_thread(self._load_for_reload, required)
-                runtime = self._compile(loaded, self.state.session, self.state.limits)
-            except ConfigError as exc:
-                self.metrics.config_reloads.labels("invalid").inc()
-                log.error(
-                    "config reload refused; still serving %s:\n%s", self.state.live().version, exc
-                )
-                return False, str(exc)
-            except Exception as exc:
-                self.metrics.config_reloads.labels("invalid").inc()
-                log.exception("config reload failed; still serving the last good config")
-                return False, f"config reload failed: {exc}"
-            self._activate(runtime)
-            log.info("config reloaded: %s", runtime.version)
-            return True, runtime.version
-
-    async def apply_text(self, text: str) -> bool:
-        """Managed mode: apply a config pushed by the control plane."""
-        from keeptrusts.config.load import load_texts
-
-        assert self.state is not None
-        try:
-            loaded = await asyncio.to_thread(load_texts, [("<managed>", text)])
-            runtime = self._compile(loaded, self.state.session, self.state.limits)
-        except Exception as exc:
-            self.metrics.config_reloads.labels("invalid").inc()
-            log.error("managed config refused: %s", exc)
-            return False
-        self._activate(runtime)
-        return True
-
-    async def _start_managed(self) -> None:
-        """`--managed`: poll the control plane for this gateway's config (ETag, every 30 s)."""
-        assert self.state is not None
-        api_url = os.environ.get("KEEPTRUSTS_API_URL")
-        if not api_url:
-            log.error("--managed needs KEEPTRUSTS_API_URL; serving the local config only")
-            return
-        interval = poll_seconds(os.environ.get(POLL_ENV))
-        self.managed = ManagedConfigPoller(
-            api_url,
-            os.environ.get("KEEPTRUSTS_GATEWAY_TOKEN"),
-            self.state.gateway_id,
-            self.apply_text,
-            interval=interval,
-        )
-        await self.managed.start()
-
     def watched(self) -> tuple[list[str], str | None]:
         """What a change on disk is looked for in: the files `discover()` took (from
         `--policy-config` or `$KEEPTRUSTS_CONFIG`), or the directory when it is the source
@@ -310,13 +188,16 @@ class GatewayServer:
 
     async def _watch(self) -> None:
         files, directory = self.watched()
-        await watch(files, directory, self.reload)
+        assert self.reloader is not None
+        await watch(files, directory, self.reloader.reload)
 
     def install_signals(self) -> None:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self._stop.set)
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        reload = self.reloader.reload if self.reloader is not None else None
+        if reload is not None:
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(reload()))
 
     async def serve_forever(self) -> None:
         await self._stop.wait()
@@ -386,23 +267,6 @@ class GatewayServer:
                 return False
             await asyncio.sleep(0.05)
         return True
-
-
-#: how often `--managed` polls the control plane, in seconds (default 30)
-POLL_ENV = "KEEPTRUSTS_MANAGED_POLL_SECONDS"
-
-
-def poll_seconds(raw: str | None) -> float:
-    """`$KEEPTRUSTS_MANAGED_POLL_SECONDS`: a finite number of seconds above 0 (StartupError)."""
-    if raw is None or raw == "":
-        return 30.0
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise StartupError(f"{POLL_ENV}: must be a number of seconds above 0, got {raw!r}")
-    return seconds
 
 
 async def run(opts: ServeOptions) -> int:
