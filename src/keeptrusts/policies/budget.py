@@ -34,7 +34,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
@@ -53,11 +52,9 @@ from keeptrusts.limits.backend import (
 from keeptrusts.limits.estimate import check_caps, max_output_tokens, output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back, goes_on
 from keeptrusts.limits.subjects import (
-    GLOBAL,
     Scope,
     key_folder,
     model_folder,
-    safe,
     subject,
     unlisted,
 )
@@ -66,6 +63,7 @@ from keeptrusts.limits.windows import Window, WindowKind
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
 from keeptrusts.policies.budget_gauges import BudgetGauges, Shown, rule_key
+from keeptrusts.policies.budget_ticket import Ticket
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
 if TYPE_CHECKING:
@@ -98,39 +96,6 @@ class Settings(Strict):
             if pairs.count(p) > 1:
                 raise ValueError(f"two rules with scope {p[0]!r} and window {p[1]!r}")
         return rules
-
-
-@dataclass(slots=True)
-class Ticket:
-    """A request's budget state: kept in `ex.scratch['budget']`, shown in its event."""
-
-    reservation: str
-    reserved_usd: float = 0.0
-    held: list[tuple[str, Rule]] = field(default_factory=list)
-    scope: str | None = None
-    window: str | None = None
-    limit_usd: float | None = None
-    spent_usd: float | None = None
-    remaining_usd: float | None = None
-    settled_usd: float | None = None
-    fallback: bool = False
-
-    def show(self, rule: Rule, spent: int, reserved: int) -> None:
-        self.scope, self.window, self.limit_usd = rule.scope, rule.window, rule.limit_usd
-        self.spent_usd = to_usd(spent)
-        self.remaining_usd = max(0.0, rule.limit_usd - to_usd(spent))
-
-    def as_event(self) -> dict[str, object]:
-        return {
-            "scope": self.scope,
-            "window": self.window,
-            "limit_usd": self.limit_usd,
-            "reserved_usd": round(self.reserved_usd, 9),
-            "spent_usd": None if self.spent_usd is None else round(self.spent_usd, 9),
-            "remaining_usd": None if self.remaining_usd is None else round(self.remaining_usd, 9),
-            "settled_usd": None if self.settled_usd is None else round(self.settled_usd, 9),
-            "fallback": self.fallback,
-        }
 
 
 class Budget(Policy):
@@ -229,7 +194,7 @@ class Budget(Policy):
         if not res.admitted:  # a refusal is an answer: it wins over a failed call
             await self._release(ticket)
         ticket.show(rule, res.spent, res.reserved)
-        self._seen(ex.tenant, now, [(r, res.spent) for (_k, r), res in answered])
+        self.seen(ex.tenant, now, [(r, res.spent) for (_k, r), res in answered])
         if not res.admitted:
             return self._refuse(rule, res, ticket.reserved_usd)
         return ALLOW
@@ -304,11 +269,11 @@ class Budget(Policy):
                 best = (room, rule, st)
             spent.append((rule, st.spent))
         ticket.held = []
-        self._seen(ex.tenant, now, spent)
+        self.seen(ex.tenant, now, spent)
         if best is not None:
             ticket.show(best[1], best[2].spent, best[2].reserved)
 
-    def _seen(self, tenant: str, now: float, spent: Iterable[tuple[Rule, int]]) -> None:
+    def seen(self, tenant: str, now: float, spent: Iterable[tuple[Rule, int]]) -> None:
         """Tell the gauges the window spend the store reported at `now` (a dict write each)."""
         gauges = self.gauges
         if gauges is None:
@@ -320,34 +285,6 @@ class Budget(Policy):
         for rule, n in spent:
             if rule.scope == "tenant":
                 gauges.record(tenant, rule.window, now, n)
-
-    async def report(self, tenant: str) -> list[dict[str, object]]:
-        """Spend and what is left for `tenant` (tenant and global rules)."""
-        out: list[dict[str, object]] = []
-        now = time.time()
-        for rule in self.settings.rules:
-            if rule.scope not in ("tenant", "global"):
-                continue
-            who = safe(tenant) if rule.scope == "tenant" else GLOBAL
-            window = Window(rule.window)
-            entry: dict[str, object] = {"policy": self.name, "kind": self.kind}
-            entry.update(rule.model_dump())
-            entry["resets_at"] = _iso(window.span(now).resets_at)
-            try:
-                st = await self.backend.budget_state(
-                    rule_key(rule.scope, rule.window, who), window, now
-                )
-            except LimitsUnavailable as exc:
-                entry["error"] = exc.message
-            else:
-                self._seen(tenant, now, [(rule, st.spent)])
-                entry.update(
-                    spent_usd=round(to_usd(st.spent), 9),
-                    reserved_usd=round(to_usd(st.reserved), 9),
-                    remaining_usd=round(max(0.0, rule.limit_usd - to_usd(st.spent)), 9),
-                )
-            out.append(entry)
-        return out
 
     def shows(self) -> Shown:
         """What the tenant gauges show while this budget is the live config's."""
@@ -361,12 +298,6 @@ def _headroom(rule: Rule, res: BudgetResult) -> float:
     if not res.admitted:
         return float("-inf")
     return rule.limit_usd - to_usd(res.spent + res.reserved)
-
-
-def _iso(epoch: float) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def build(settings: Settings, ctx: BuildContext) -> Policy:

@@ -44,7 +44,7 @@ from keeptrusts.limits.backend import (
 )
 from keeptrusts.limits.estimate import check_caps, output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back, goes_on
-from keeptrusts.limits.subjects import GLOBAL, Scope, key_folder, model_folder, safe, subject
+from keeptrusts.limits.subjects import Scope, key_folder, model_folder, subject
 from keeptrusts.limits.together import together
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
@@ -221,29 +221,6 @@ class RateLimit(Policy):
                 else:
                     await self.backend.rate_release(key, held.lease, bucket, delta, 0, now)
         held.counted = []
-
-    async def report(self, tenant: str) -> list[dict[str, object]]:
-        """This policy's counters for `tenant` (tenant and global rules)."""
-        out: list[dict[str, object]] = []
-        now = time.time()
-        for rule in self.settings.rules:
-            if rule.scope not in ("tenant", "global"):
-                continue
-            who = safe(tenant) if rule.scope == "tenant" else GLOBAL
-            entry: dict[str, object] = {"policy": self.name, "kind": self.kind, "scope": rule.scope}
-            entry.update(rule.model_dump(exclude={"scope"}))
-            try:
-                st = await self.backend.rate_state(f"{rule.scope}:{who}", now)
-            except LimitsUnavailable as exc:
-                entry["error"] = exc.message
-            else:
-                entry.update(
-                    requests_last_minute=st.requests,
-                    tokens_last_minute=st.tokens,
-                    in_flight=st.parallel,
-                )
-            out.append(entry)
-        return out
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), **self.settings.model_dump()}
