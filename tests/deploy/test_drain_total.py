@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from keeptrusts.config.model import Server
 from keeptrusts.gateway.server import CUT_GRACE_SECONDS, EVENTS_FLUSH_SECONDS, SHUTDOWN_SECONDS
-from keeptrusts.telemetry.tracing import EXIT_FLUSH_SECONDS
+from keeptrusts.telemetry.tracing_export import EXIT_FLUSH_SECONDS
 from tests.deploy.manifests import KUSTOMIZE_ROOT, gateway_container, load_yaml_docs, one
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from keeptrusts.telemetry.logging import flush_access, setup_logging
-from keeptrusts.telemetry.tracing import TracingSetup, setup_tracing
+from keeptrusts.telemetry.tracing_export import TracingSetup, setup_tracing
 from tests.fakes.otlp_receiver import OtlpReceiver
 
 

@@ -8,12 +8,8 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from keeptrusts.telemetry.trace_headers import parse_b3_single, parse_traceparent, trim_tracestate
-from keeptrusts.telemetry.tracing import (
-    RequestTrace,
-    TracingSetup,
-    otlp_traces_endpoint,
-    setup_tracing,
-)
+from keeptrusts.telemetry.tracing import RequestTrace
+from keeptrusts.telemetry.tracing_export import TracingSetup, otlp_traces_endpoint, setup_tracing
 from tests.fakes.otlp_receiver import OtlpReceiver
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from keeptrusts.telemetry.tracing import EXIT_FLUSH_SECONDS, RequestTrace, setup_tracing
+from keeptrusts.telemetry.tracing import RequestTrace
+from keeptrusts.telemetry.tracing_export import EXIT_FLUSH_SECONDS, setup_tracing
 from tests.fakes.gateway import GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, openai_config

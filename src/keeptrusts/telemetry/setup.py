@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from keeptrusts.telemetry.logging import setup_logging
-from keeptrusts.telemetry.tracing import TracingSetup, setup_tracing
+from keeptrusts.telemetry.tracing_export import TracingSetup, setup_tracing
 
 
 def setup_process() -> TracingSetup | None:
