@@ -13,15 +13,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from keeptrusts.config.load import ConfigError, load_texts
 from keeptrusts.config.model import Tenants
-from keeptrusts.gateway.identity import (
-    Identity,
-    TenantResolver,
-    XfccError,
-    api_key_id,
-    linkerd_principal,
-    parse_xfcc,
-    xfcc_client,
-)
+from keeptrusts.gateway.identity import Identity, TenantResolver, api_key_id
+from keeptrusts.gateway.mesh_headers import XfccError, linkerd_principal, parse_xfcc, xfcc_client
 
 DS = "spiffe://cluster.local/ns/data-science/sa/notebook"
 CS = "spiffe://cluster.local/ns/customer-support/sa/bot"

@@ -45,20 +45,20 @@ import re2
 from keeptrusts.config.load import ConfigError
 from keeptrusts.config.model import Tenants
 from keeptrusts.detect.glob import translate
+from keeptrusts.gateway.mesh_headers import (
+    is_spiffe,
+    linkerd_principal,
+    xfcc_client,
+)
 
 XFCC = "x-forwarded-client-cert"
 XFCC_SOURCE = "xfcc"
 L5D_SOURCE = "l5d-client-id"
 L5D_CLIENT_ID = "l5d-client-id"
-SPIFFE = "spiffe://"
-#: SPIFFE ids are at most 2048 bytes; tenant names from a header at most this long
-MAX_SPIFFE_ID = 2048
+#: tenant names from a header are at most this long
 MAX_TENANT = 128
-_LINKERD_MARK = ".serviceaccount.identity."
-_DNS_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 _TENANT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._:@/")
 _HEX = frozenset("0123456789abcdef")
-_NUL = "\x00"
 #: distinct mesh header values / principals remembered per config (callers repeat the same
 #: few values), and the longest one worth remembering: the caches stay well under 1 MiB
 CACHE_SIZE = 1024
@@ -86,121 +86,9 @@ class Identity(NamedTuple):
         return self.api_key_id[:19] if self.api_key_id else None
 
 
-class XfccError(ValueError):
-    """A malformed X-Forwarded-Client-Cert value."""
-
-
-def parse_xfcc(value: str) -> list[list[tuple[str, str]]]:
-    """Split an XFCC value into elements, each a list of (lower-cased key, value) pairs.
-
-    Elements are separated by `,`, pairs by `;`, key from value by the first `=`; a value
-    holding any of those is double-quoted, with `\\"` standing for `"` (Envoy's format).
-    Linear, with the scanning done by `str` methods: the text is cut at quotes, and only the
-    unquoted parts are split at separators. Raises `XfccError` on an unterminated quote, a
-    `\\"` outside quotes or a pair with no `=`.
-    """
-    if _NUL in value:
-        raise XfccError("NUL in value")
-    parts = value.replace('\\"', _NUL).split('"')
-    if len(parts) % 2 == 0:
-        raise XfccError("unterminated quoted value")
-    elements: list[list[tuple[str, str]]] = []
-    pairs: list[tuple[str, str]] = []
-    key: str | None = None
-    buf: list[str] = []
-    for index, part in enumerate(parts):
-        if index % 2:
-            buf.append(part.replace(_NUL, '"'))
-            continue
-        if _NUL in part:
-            raise XfccError('\\" outside a quoted value')
-        for e, chunk in enumerate(part.split(",")):
-            if e:
-                _end_pair(pairs, key, buf)
-                key, buf = None, []
-                if pairs:
-                    elements.append(pairs)
-                pairs = []
-            for p, piece in enumerate(chunk.split(";")):
-                if p:
-                    _end_pair(pairs, key, buf)
-                    key, buf = None, []
-                if key is None:
-                    name, eq, rest = piece.partition("=")
-                    if eq:
-                        key = ("".join(buf) + name).strip().lower()
-                        buf = [rest]
-                        continue
-                buf.append(piece)
-    _end_pair(pairs, key, buf)
-    if pairs:
-        elements.append(pairs)
-    return elements
-
-
-def _end_pair(pairs: list[tuple[str, str]], key: str | None, buf: list[str]) -> None:
-    text = "".join(buf).strip()
-    if key is None:
-        if text:
-            raise XfccError(f"pair without '=': {text[:40]!r}")
-        return
-    if not key:
-        raise XfccError("pair with an empty key")
-    pairs.append((key, text))
-
-
-def last_element(value: str) -> str:
-    """The LAST element of an XFCC value, found from the end: after the last `,` with an even
-    number of (unescaped) quotes behind it. What comes before, which a caller may have written
-    (Istio's APPEND_FORWARD), cannot change how the sidecar's element is read: a stray quote or
-    a broken pair there is never parsed. Linear: each part is counted once."""
-    end, quotes = len(value), 0
-    while True:
-        cut = value.rfind(",", 0, end)
-        part = value[cut + 1 : end]
-        quotes += part.count('"') - part.count('\\"')
-        if cut < 0 or quotes % 2 == 0:
-            return value[cut + 1 :]
-        end = cut
-
-
-def xfcc_client(value: str) -> str | None:
-    """The SPIFFE id of the immediate client: the first spiffe URI of the LAST element."""
-    try:
-        elements = parse_xfcc(last_element(value))
-    except XfccError:
-        return None
-    if not elements:
-        return None
-    for key, val in elements[-1]:
-        if key == "uri" and _is_spiffe(val):
-            return val
-    return None
-
-
-def linkerd_principal(client_id: str) -> str | None:
-    """`<sa>.<ns>.serviceaccount.identity.<control-ns>.<domain>` as a SPIFFE-style id."""
-    value = client_id.strip()
-    if not value or len(value) > MAX_SPIFFE_ID or not set(value) <= _DNS_CHARS:
-        return None
-    head, mark, tail = value.partition(_LINKERD_MARK)
-    if not mark:
-        return None
-    # namespaces are DNS labels (no dots); service-account names may hold dots
-    sa, _, ns = head.rpartition(".")
-    control_ns, _, domain = tail.partition(".")
-    if not (sa and ns and control_ns and domain):
-        return None
-    return f"{SPIFFE}{domain}/ns/{ns}/sa/{sa}"
-
-
 def api_key_id(api_key: str) -> str:
     """`sha256:<hex>` of an API key: how `tenants.api_keys` names it."""
     return "sha256:" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-
-
-def _is_spiffe(value: str) -> bool:
-    return value.startswith(SPIFFE) and len(SPIFFE) < len(value) <= MAX_SPIFFE_ID
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -293,7 +181,7 @@ class TenantResolver:
         """The caller's tenant; `headers` is case-insensitive or has lower-case keys."""
         key_id = self._key_id(api_key) if api_key else None
         principal: str | None = None
-        if peer_spiffe_id and _is_spiffe(peer_spiffe_id):
+        if peer_spiffe_id and is_spiffe(peer_spiffe_id):
             principal = peer_spiffe_id
             tenant = self._globs.tenant(peer_spiffe_id)
             if tenant is not None:
