@@ -24,6 +24,14 @@ import orjson
 from aiohttp import web
 
 from keeptrusts import __version__
+from keeptrusts.controlplane.params import (
+    cursor_param,
+    decision_param,
+    filter_param,
+    int_param,
+    order_param,
+    time_param,
+)
 from keeptrusts.controlplane.sqlquery import cost_total
 from keeptrusts.controlplane.store import (
     GROUP_COLUMNS,
@@ -34,9 +42,8 @@ from keeptrusts.controlplane.store import (
     UnstorableBatch,
     event_row,
 )
-from keeptrusts.controlplane.timeparse import parse_time, text_utc
+from keeptrusts.controlplane.timeparse import text_utc
 from keeptrusts.errors import GatewayError, InternalError, ValidationFailed
-from keeptrusts.pipeline.verdict import Result
 
 log = logging.getLogger("keeptrusts.controlplane")
 
@@ -45,8 +52,6 @@ MAX_BODY = 64 * 1024 * 1024
 MAX_CONFIG = 1024 * 1024
 MAX_PAGE = 1000
 #: cursors are `seq` values: a signed 64-bit integer in both databases
-MAX_CURSOR = 2**63 - 1
-MAX_DIGITS = 19
 GATEWAY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 STORE = web.AppKey("store", Store)
@@ -180,16 +185,16 @@ async def post_events(request: web.Request) -> web.Response:
 async def get_events(request: web.Request) -> web.Response:
     q = request.query
     query = EventQuery(
-        limit=_int_param(q, "limit", 100, 1, MAX_PAGE),
-        cursor=_cursor(q.get("cursor")),
-        since=_time(q, "since"),
-        until=_time(q, "until"),
-        tenant=_filter(q, "tenant"),
-        decision=_decision(q),
-        policy=_filter(q, "policy"),
-        model=_filter(q, "model"),
-        gateway_id=_filter(q, "gateway_id"),
-        descending=_order(q.get("order")),
+        limit=int_param(q, "limit", 100, 1, MAX_PAGE),
+        cursor=cursor_param(q.get("cursor")),
+        since=time_param(q, "since"),
+        until=time_param(q, "until"),
+        tenant=filter_param(q, "tenant"),
+        decision=decision_param(q),
+        policy=filter_param(q, "policy"),
+        model=filter_param(q, "model"),
+        gateway_id=filter_param(q, "gateway_id"),
+        descending=order_param(q.get("order")),
     )
     page = await request.app[STORE].list_events(query)
     next_cursor = str(page.last_seq) if page.more and page.last_seq is not None else None
@@ -218,13 +223,13 @@ async def cost_report(request: web.Request) -> web.Response:
             raise ValidationFailed(
                 f"group_by: {g!r} is not one of {', '.join(GROUP_COLUMNS)}", status=422
             )
-    since, until = _time(q, "since"), _time(q, "until")
+    since, until = time_param(q, "since"), time_param(q, "until")
     query = CostQuery(
         group_by=group_by,
         since=since,
         until=until,
-        tenant=_filter(q, "tenant"),
-        model=_filter(q, "model"),
+        tenant=filter_param(q, "tenant"),
+        model=filter_param(q, "model"),
     )
     rows = await request.app[STORE].cost_report(query)
     return json_response(
@@ -278,76 +283,6 @@ def _validate_config(gateway_id: str, text: str) -> None:
         load_texts([(f"<gateway {gateway_id}>", text)])
     except ConfigError as exc:
         raise ValidationFailed("invalid policy config:\n" + str(exc), status=422) from None
-
-
-# -- parameters --------------------------------------------------------------------------------
-
-
-def _int_param(q: Any, name: str, default: int, low: int, high: int) -> int:
-    raw = q.get(name)
-    if raw is None or raw == "":
-        return default
-    if not _digits(raw):
-        raise ValidationFailed(f"{name}: {raw[:40]!r} is not a whole number", status=422)
-    return max(low, min(high, int(raw)))
-
-
-def _cursor(raw: str | None) -> int | None:
-    if not raw:
-        return None
-    if not _digits(raw) or int(raw) > MAX_CURSOR:
-        raise ValidationFailed(
-            f"cursor: {raw[:40]!r} is not a cursor this API returned", status=422
-        )
-    return int(raw)
-
-
-def _digits(raw: str) -> bool:
-    """ASCII digits only, and few enough for a 64-bit integer (`str.isdigit` also accepts
-    `²` and other Unicode digits that `int()` refuses)."""
-    return 0 < len(raw) <= MAX_DIGITS and raw.isascii() and raw.isdigit()
-
-
-def _time(q: Any, name: str) -> Any:
-    raw = q.get(name)
-    if not raw:
-        return None
-    try:
-        return parse_time(raw)
-    except ValueError as exc:
-        raise ValidationFailed(f"{name}: {exc}", status=422) from None
-
-
-def _filter(q: Any, name: str) -> str | None:
-    """A filter value (`tenant=`, `policy=`...); empty means no filter. U+0000 is refused:
-    no stored value holds it, and PostgreSQL cannot even compare text with it."""
-    raw: str | None = q.get(name) or None
-    if raw is not None and "\x00" in raw:
-        raise ValidationFailed(f"{name}: must not contain U+0000 (NUL)", status=422)
-    return raw
-
-
-#: the decisions events carry, least severe first (`decision=` filters by one of them)
-DECISIONS = tuple(r.value for r in Result)
-
-
-def _decision(q: Any) -> str | None:
-    """`decision=`: one of the decisions events carry; anything else (`blocked`) is a 422, not
-    a page that is empty because nothing can match."""
-    raw = _filter(q, "decision")
-    if raw is not None and raw not in DECISIONS:
-        raise ValidationFailed(
-            f"decision: {raw[:40]!r} is not one of {', '.join(DECISIONS)}", status=422
-        )
-    return raw
-
-
-def _order(raw: str | None) -> bool:
-    if raw in (None, "", "asc"):
-        return False
-    if raw == "desc":
-        return True
-    raise ValidationFailed(f"order: {raw!r} is not asc or desc", status=422)
 
 
 def _gateway_id(request: web.Request) -> str:
