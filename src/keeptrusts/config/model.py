@@ -130,6 +130,9 @@ class Routing(Strict):
 class Fallback(Strict):
     on: list[FallbackOn] = ["connect_error", "timeout", "5xx", "429"]
     max_attempts: int = Field(3, ge=1, le=10)
+    #: the most a provider's `Retry-After` on a 429 counts: how long its target goes last,
+    #: and what the client is told (a provider answering `Retry-After: 86400` is not believed)
+    max_retry_after_seconds: float = Field(60.0, ge=1, le=86400)
 
     @field_validator("on", mode="before")
     @classmethod

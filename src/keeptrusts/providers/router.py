@@ -27,6 +27,7 @@ class Router:
         self.strategy = settings.routing.strategy
         self.fallback_on = frozenset(settings.fallback.on)
         self.max_attempts = settings.fallback.max_attempts
+        self.max_retry_after = settings.fallback.max_retry_after_seconds
         cb = settings.circuit_breaker
         self.breakers = {
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
@@ -145,10 +146,15 @@ class Router:
         old = self.latency[p.id, stream]
         self.latency[p.id, stream] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
 
-    def rate_limited(self, p: Provider, retry_after: float | None) -> None:
-        """`p` answered 429: it goes after the others until its `Retry-After` has passed."""
+    def rate_limited(self, p: Provider, retry_after: float | None) -> float | None:
+        """`p` answered 429: it goes after the others until its `Retry-After` has passed.
+        Returns that wait capped at `fallback.max_retry_after_seconds` (what the client may
+        be told), or None when the provider gave none."""
+        if retry_after is not None:
+            retry_after = min(retry_after, self.max_retry_after)
         wait = RATE_LIMITED_SECONDS if retry_after is None else retry_after
         self.limited_until[p.id] = time.monotonic() + wait
+        return retry_after
 
     def reachability(self) -> dict[str, str]:
         """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
