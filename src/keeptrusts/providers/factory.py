@@ -34,11 +34,14 @@ def build_providers(targets: list[Target], session: aiohttp.ClientSession) -> li
         if target.secret_key_ref is not None:
             key = os.environ.get(target.secret_key_ref.env) or None
             if key is None:
-                log.warning(
-                    "target %r skipped: environment variable %s is not set",
-                    target.id,
-                    target.secret_key_ref.env,
-                )
+                log.warning("target %r skipped: %s", target.id, unkeyed_reason(target))
                 continue
         out.append(ADAPTERS[target.provider](target, session, key))
     return out
+
+
+def unkeyed_reason(target: Target) -> str:
+    """Why `target` is out of service (`build_providers` leaves out no other): its key
+    variable's name, which is config, never its value."""
+    env = target.secret_key_ref.env if target.secret_key_ref is not None else "?"
+    return f"environment variable {env} (secret_key_ref.env) is not set"

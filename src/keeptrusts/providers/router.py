@@ -15,6 +15,7 @@ from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider, ProviderCall
 from keeptrusts.providers.circuit import Breaker
+from keeptrusts.providers.factory import unkeyed_reason
 
 MAX_CACHED_MODELS = 1024
 #: how long a target that answered 429 without `Retry-After` goes to the back of the plans
@@ -45,6 +46,7 @@ class Router:
         #: the targets left out for an unset key variable (`build_providers`), with their
         #: globs: a request only they would serve is told why (it was a 404 model_not_found)
         self._unkeyed = [(t, GlobSet(t.models)) for t in settings.targets if t.id not in served]
+        self.targets = list(settings.targets)
         #: some target serves only some endpoints: plans filter by endpoint
         self._partial = any(p.endpoints != Provider.endpoints for p in providers)
         self._cache: dict[str, tuple[Provider, ...]] = {}
@@ -159,12 +161,26 @@ class Router:
     def reachability(self) -> dict[str, str]:
         """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
         built-in `echo`), `unreachable` when it failed (a breaker that let its cooldown pass
-        proves nothing: only a success makes it reachable again), `unknown` before any."""
+        proves nothing: only a success makes it reachable again) or when it was left out for
+        want of its key (`skipped`), `unknown` before any attempt; in config order."""
         out: dict[str, str] = {}
         for p in self.providers:
             last = True if p.system == "echo" else self.last_ok[p.id]
             out[p.id] = "unknown" if last is None else "reachable" if last else "unreachable"
-        return out
+        return {t.id: out.get(t.id, "unreachable") for t in self.targets}
+
+    def skipped(self) -> dict[str, str]:
+        """The targets left out of service at start, each with the reason (for `/health` and
+        `/readyz`)."""
+        return {t.id: unkeyed_reason(t) for t, _ in self._unkeyed}
+
+    def unusable(self) -> str | None:
+        """Why this config can serve nothing, or None: it has targets, and every one was
+        left out (every request would be a 503)."""
+        if self.providers or not self._unkeyed:
+            return None
+        why = "; ".join(f"{tid!r}: {reason}" for tid, reason in self.skipped().items())
+        return f"no provider target in service ({why})"
 
     def circuits_open(self) -> dict[str, float]:
         """Per target, for `keeptrusts_gateway_circuit_open`: 1 while its breaker is open."""
