@@ -78,6 +78,10 @@ class Behaviour:
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
     raw_stream: bytes | None = None
     raw_content_type: str = "text/event-stream"
+    #: a request on a connection that already served one is left unanswered and its
+    #: connection closed: a provider closing a kept-alive connection as idle just as the
+    #: gateway sent a request on it (as load balancers do after their idle timeout)
+    close_reused: bool = False
 
 
 @dataclass
@@ -99,6 +103,8 @@ class FakeUpstream:
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
     disconnects: list[float] = field(default_factory=list)
+    #: the client address of every connection requests came on (one entry per connection)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
@@ -128,6 +134,7 @@ class FakeUpstream:
         self.behaviour = Behaviour(**changes)
         self.requests.clear()
         self.disconnects.clear()
+        self.peers.clear()
         self._served = 0
 
     async def _shutdown(self) -> None:
@@ -175,6 +182,9 @@ class FakeUpstream:
         )
         b = self.behaviour
         self._served += 1
+        if self._reused(request) and b.close_reused and request.transport is not None:
+            request.transport.close()
+            return body, web.Response(status=599)  # (never sent)
         if b.first_byte_delay:
             await asyncio.sleep(b.first_byte_delay)
         failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
@@ -192,6 +202,15 @@ class FakeUpstream:
             err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
             return body, web.json_response(err, status=b.status, headers=headers)
         return body, None
+
+    def _reused(self, request: web.Request) -> bool:
+        """Whether `request` came on a connection that had brought one before."""
+        transport = request.transport
+        peer = tuple(transport.get_extra_info("peername")[:2]) if transport is not None else None
+        if peer is None or peer in self.peers:
+            return peer is not None
+        self.peers.append(peer)
+        return False
 
     def _chunks(self) -> list[str]:
         b = self.behaviour

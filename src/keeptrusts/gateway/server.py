@@ -26,7 +26,6 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-import aiohttp
 from aiohttp import web
 
 from keeptrusts.config.load import (
@@ -49,6 +48,7 @@ from keeptrusts.gateway.tls import Rotation, StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend, url_env_unset
 from keeptrusts.policies.budget_gauges import follow_live_budget
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.telemetry.logging import flush_access, set_level
 from keeptrusts.telemetry.metrics import Metrics
 
@@ -110,12 +110,7 @@ class GatewayServer:
                 yml_hint(self.opts.config_dir),
             )
         loaded = load_files(files)  # raises ConfigError: refuse to start
-        connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
-        )
-        # no skip_auto_headers: adapters send a User-Agent of their own (base_headers), and
-        # a session-wide skip list costs a header merge on every request
-        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
+        session = UpstreamClient.open()
         limits = self._limits(loaded)
         runtime = self._compile(loaded, session, limits)
         self.state = GatewayState(
@@ -172,7 +167,7 @@ class GatewayServer:
             raise ConfigError([f"{loaded.sources[-1]}: {exc}"]) from exc
 
     def _compile(
-        self, loaded: LoadedConfig, session: aiohttp.ClientSession, limits: LimitBackend
+        self, loaded: LoadedConfig, session: UpstreamClient, limits: LimitBackend
     ) -> Runtime:
         """Compile `loaded`; a policy or provider that cannot be built is a ConfigError."""
         try:

@@ -18,6 +18,7 @@ import aiohttp
 
 from keeptrusts import __version__
 from keeptrusts.config.model import Target
+from keeptrusts.providers.client import UpstreamClient, closed_unanswered
 
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
@@ -94,7 +95,7 @@ class UpstreamStream:
 class Provider:
     """Base adapter. Subclasses implement `complete` and `open_stream`."""
 
-    def __init__(self, target: Target, session: aiohttp.ClientSession, api_key: str | None):
+    def __init__(self, target: Target, session: UpstreamClient, api_key: str | None):
         self.target = target
         self.id = target.id
         self.session = session
@@ -141,19 +142,31 @@ class Provider:
         from keeptrusts.providers.http import raise_for_status
 
         try:
-            # (a redirect is reported, not followed: aiohttp would send the key headers to
-            # any host it names, and a 301 or 302 would turn the POST into a GET)
-            resp = await self.session.post(
-                url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
+            resp = await self._send(self.session.pooled, url, data, headers)
         except Exception as exc:
-            raise self.fail(exc) from exc
+            if not closed_unanswered(exc):
+                raise self.fail(exc) from exc
+            # the provider closed the kept-alive connection as the request went out (its idle
+            # timeout): nothing of an answer began, so once more, on a new connection
+            try:
+                resp = await self._send(self.session.fresh, url, data, headers)
+            except Exception as again:
+                raise self.fail(again) from again
         try:
             await raise_for_status(resp, self.id)
         except BaseException:
             resp.release()
             raise
         return resp
+
+    async def _send(
+        self, session: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str]
+    ) -> aiohttp.ClientResponse:
+        # (a redirect is reported, not followed: aiohttp would send the key headers to any
+        # host it names, and a 301 or 302 would turn the POST into a GET)
+        return await session.post(
+            url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+        )
 
     async def read_json(
         self, resp: aiohttp.ClientResponse, keep_raw: ProviderCall | None = None

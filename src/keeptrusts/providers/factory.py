@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import os
 
-import aiohttp
-
 from keeptrusts.config.model import Target
 from keeptrusts.providers.anthropic import AnthropicProvider
 from keeptrusts.providers.azure import AzureOpenAIProvider
 from keeptrusts.providers.base import Provider
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.echo import EchoProvider
 from keeptrusts.providers.openai import OpenAICompatibleProvider, OpenAIProvider
 
@@ -25,7 +24,7 @@ ADAPTERS: dict[str, type[Provider]] = {
 }
 
 
-def build_providers(targets: list[Target], session: aiohttp.ClientSession) -> list[Provider]:
+def build_providers(targets: list[Target], session: UpstreamClient) -> list[Provider]:
     """Adapters for every usable target. A target whose key variable is unset is left out
     (with a warning), so the embedded default routes to `echo` when OPENAI_API_KEY is absent."""
     out: list[Provider] = []
