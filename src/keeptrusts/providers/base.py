@@ -101,8 +101,11 @@ class Provider:
         self.session = session
         self.api_key = api_key
         t = target.timeouts
+        # `connect` bounds the whole of making a connection (resolving the host name, TCP,
+        # TLS, a proxy's CONNECT); `sock_connect` alone bounds each address tried, so a
+        # resolver that never answered held the request until `total`
         self.timeout = aiohttp.ClientTimeout(
-            total=t.total, sock_connect=t.connect, sock_read=t.first_byte
+            total=t.total, connect=t.connect, sock_connect=t.connect, sock_read=t.first_byte
         )
 
     def base_headers(self, defaults: dict[str, str]) -> dict[str, str]:
@@ -191,6 +194,13 @@ class Provider:
         """Map a transport exception to an UpstreamError naming this target."""
         if isinstance(exc, UpstreamError):
             return exc
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return UpstreamError(
+                "timeout",
+                f"target {self.id!r} timed out connecting (timeouts.connect: "
+                f"{self.target.timeouts.connect:g} s, name resolution and TLS included)",
+                target=self.id,
+            )
         if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
             return UpstreamError("timeout", f"target {self.id!r} timed out", target=self.id)
         if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
