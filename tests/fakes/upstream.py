@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -109,10 +110,13 @@ class FakeUpstream:
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     _served: int = 0
+    #: serve HTTPS with this context (the base URL is then https://)
+    ssl_context: ssl.SSLContext | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     def start(self) -> FakeUpstream:
         ready = threading.Event()
@@ -159,7 +163,7 @@ class FakeUpstream:
         app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None

@@ -84,6 +84,19 @@ OneLineUrl = Annotated[str, AfterValidator(_one_line)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
+def _proxy_url(url: str) -> str:
+    if url == "direct":
+        return url
+    try:
+        return _http_url(url)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or direct (no proxy, whatever HTTPS_PROXY says)") from None
+
+
+#: `proxy`: an http(s) proxy URL, or `direct`
+ProxyUrl = Annotated[str, AfterValidator(_proxy_url)]
+
+
 class SecretRef(Strict):
     env: EnvName
 
@@ -112,6 +125,9 @@ class Target(Strict):
     timeouts: Timeouts = Timeouts()
     #: extra static headers sent upstream (never secrets: use secret_key_ref)
     headers: dict[str, str] = Field(default_factory=dict)
+    #: the egress proxy (`http://proxy:3128`), or `direct`; unset: HTTPS_PROXY / HTTP_PROXY /
+    #: NO_PROXY decide (`providers.egress`)
+    proxy: ProxyUrl | None = None
 
     @field_validator("api_version", "anthropic_version", mode="before")
     @classmethod

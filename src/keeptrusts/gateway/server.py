@@ -110,9 +110,13 @@ class GatewayServer:
                 yml_hint(self.opts.config_dir),
             )
         loaded = load_files(files)  # raises ConfigError: refuse to start
-        session = UpstreamClient.open()
         limits = self._limits(loaded)
-        runtime = self._compile(loaded, session, limits)
+        session = UpstreamClient.open()
+        try:
+            runtime = self._compile(loaded, session, limits)
+        except ConfigError:  # (asyncio would log "Unclosed client session" errors after it)
+            await session.close()
+            raise
         self.state = GatewayState(
             runtime=None,
             metrics=self.metrics,

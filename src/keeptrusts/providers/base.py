@@ -19,6 +19,7 @@ import aiohttp
 from keeptrusts import __version__
 from keeptrusts.config.model import Target
 from keeptrusts.providers.client import UpstreamClient, closed_unanswered
+from keeptrusts.providers.egress import egress_proxy
 
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
@@ -100,6 +101,7 @@ class Provider:
         self.id = target.id
         self.session = session
         self.api_key = api_key
+        self.proxy = egress_proxy(self.base_url, target.proxy) if self.remote else None
         t = target.timeouts
         # `connect` bounds the whole of making a connection (resolving the host name, TCP,
         # TLS, a proxy's CONNECT); `sock_connect` alone bounds each address tried, so a
@@ -119,6 +121,15 @@ class Provider:
 
     #: the `gen_ai.system` value for traces
     system = "openai"
+    #: whether the adapter calls a provider over HTTP (the built-in `echo` does not)
+    remote = True
+    #: where requests go when the target sets no `base_url` (its proxy is chosen by it)
+    default_base = "https://api.openai.com/v1"
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url or self.default_base
+
     #: the `ProviderCall.endpoint`s this kind serves (the router skips it for the others)
     endpoints: frozenset[str] = frozenset({"chat", "completions", "embeddings"})
 
@@ -168,7 +179,12 @@ class Provider:
         # (a redirect is reported, not followed: aiohttp would send the key headers to any
         # host it names, and a 301 or 302 would turn the POST into a GET)
         return await session.post(
-            url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
+            url,
+            data=data,
+            headers=headers,
+            timeout=self.timeout,
+            allow_redirects=False,
+            proxy=self.proxy,
         )
 
     async def read_json(
