@@ -12,7 +12,14 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import yarl
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from keeptrusts.detect.glob import check_glob
 
@@ -102,9 +109,23 @@ class SecretRef(Strict):
 
 
 class Timeouts(Strict):
-    connect: float = Field(5.0, gt=0)
-    first_byte: float = Field(60.0, gt=0)
-    total: float = Field(600.0, gt=0)
+    # (finite: aiohttp rounds deadlines to whole seconds, which an infinite one cannot be)
+    connect: float = Field(5.0, gt=0, allow_inf_nan=False)
+    first_byte: float = Field(60.0, gt=0, allow_inf_nan=False)
+    total: float = Field(600.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _within_total(self) -> Timeouts:
+        # `total` ends every request: a longer `first_byte` (raised for long answers, as the
+        # docs advise) or `connect` would never apply, and the 504 would name neither
+        for name in ("connect", "first_byte"):
+            value = getattr(self, name)
+            if value > self.total:
+                raise ValueError(
+                    f"{name} ({value:g} s) is longer than total ({self.total:g} s), which ends "
+                    f"every request first: raise total too, or lower {name}"
+                )
+        return self
 
 
 ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible", "echo"]
