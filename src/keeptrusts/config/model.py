@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -129,6 +130,29 @@ class Timeouts(Strict):
 
 
 ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible", "echo"]
+#: the header each kind sends its `secret_key_ref` key in
+KEY_HEADERS = {
+    "openai": "authorization",
+    "openai-compatible": "authorization",
+    "azure-openai": "api-key",
+    "anthropic": "x-api-key",
+}
+#: headers that frame the message or the connection, never taken from `headers`: a
+#: `Content-Length` sent as written before a longer body desynchronised the connection, a
+#: `Proxy-Authorization` went to the provider through the proxy's tunnel
+FRAMING_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
 
 
 class Target(Strict):
@@ -149,6 +173,26 @@ class Target(Strict):
     #: the egress proxy (`http://proxy:3128`), or `direct`; unset: HTTPS_PROXY / HTTP_PROXY /
     #: NO_PROXY decide (`providers.egress`)
     proxy: ProxyUrl | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_sendable(cls, headers: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # (never echo a value: it may be a credential)
+        keyed = info.data.get("secret_key_ref") is not None
+        key_header = KEY_HEADERS.get(info.data.get("provider", ""))
+        for name in headers:
+            low = name.lower()
+            if low in FRAMING_HEADERS:
+                raise ValueError(
+                    f"{name} cannot be set here: the gateway frames each request itself "
+                    f"(and {', '.join(sorted(FRAMING_HEADERS))} are never sent as written)"
+                )
+            if keyed and low == key_header:
+                raise ValueError(
+                    f"{name} is the header this target's key is sent in, from secret_key_ref: "
+                    "remove it here (or remove secret_key_ref to send this value instead)"
+                )
+        return headers
 
     @field_validator("api_version", "anthropic_version", mode="before")
     @classmethod

@@ -44,6 +44,12 @@ class UpstreamClient:
         await self.pooled.close()
         await self.fresh.close()
 
+    async def __aenter__(self) -> UpstreamClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
 
 def closed_unanswered(exc: BaseException) -> bool:
     """Whether `exc`, raised before any byte of an answer, says the connection was closed or
