@@ -70,3 +70,20 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_reload_that_would_leave_no_target_is_refused(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """A ConfigMap update naming a key variable the pods do not have took every replica out
+    of readiness at once; it is refused (422), and the last good config keeps serving."""
+    gw = gateways.start(config(fake, ("primary", "FAKE_PROVIDER_KEY")), env=ENV)
+    assert gw.config is not None
+    gw.config.write_text(config(fake, ("primary", "NEW_PROVIDER_KEY")).replace("1.0.0", "2.0.0"))
+    r = httpx.post(gw.url + "/keeptrusts/config/reload", timeout=30)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_config"
+    assert "NEW_PROVIDER_KEY" in r.json()["error"]["message"]
+    assert httpx.get(gw.url + "/readyz").status_code == 200
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    assert httpx.post(gw.base_url + "/chat/completions", json=body).status_code == 200

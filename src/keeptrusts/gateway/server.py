@@ -253,6 +253,7 @@ class GatewayServer:
                 # parsing runs in a thread: a large config must not stall requests
                 loaded = await asyncio.to_thread(self._load_for_reload, required)
                 runtime = self._compile(loaded, self.state.session, self.state.limits)
+                self._still_serving(loaded, runtime)
             except ConfigError as exc:
                 self.metrics.config_reloads.labels("invalid").inc()
                 log.error(
@@ -267,6 +268,15 @@ class GatewayServer:
             log.info("config reloaded: %s", runtime.version)
             return True, runtime.version
 
+    def _still_serving(self, loaded: LoadedConfig, runtime: Runtime) -> None:
+        """Refuse (ConfigError) a new config that leaves no target in service where the live
+        one has some: it would take every replica out of readiness at once (a ConfigMap
+        naming a key variable the pods were not given), when the old one still works."""
+        assert self.state is not None
+        why = runtime.router.unusable()
+        if why is not None and self.state.live().router.unusable() is None:
+            raise ConfigError([f"{loaded.sources[-1]}: {why}; set it and restart the gateway"])
+
     async def apply_text(self, text: str) -> bool:
         """Managed mode: apply a config pushed by the control plane."""
         from keeptrusts.config.load import load_texts
@@ -275,6 +285,7 @@ class GatewayServer:
         try:
             loaded = await asyncio.to_thread(load_texts, [("<managed>", text)])
             runtime = self._compile(loaded, self.state.session, self.state.limits)
+            self._still_serving(loaded, runtime)
         except Exception as exc:
             self.metrics.config_reloads.labels("invalid").inc()
             log.error("managed config refused: %s", exc)
