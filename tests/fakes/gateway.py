@@ -80,10 +80,13 @@ class GatewayFactory:
         args: list[str] | None = None,
         wait: bool = True,
         port: int | None = None,
+        prefix: list[str] | None = None,
     ) -> Gateway:
+        """`prefix`: a command the gateway runs under (it must exec the rest, keeping the pid)."""
         self.n += 1
         port = port or free_port()
         cmd = [
+            *(prefix or []),
             sys.executable,
             "-m",
             "keeptrusts",

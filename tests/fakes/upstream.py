@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -78,6 +79,10 @@ class Behaviour:
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
     raw_stream: bytes | None = None
     raw_content_type: str = "text/event-stream"
+    #: a request on a connection that already served one is left unanswered and its
+    #: connection closed: a provider closing a kept-alive connection as idle just as the
+    #: gateway sent a request on it (as load balancers do after their idle timeout)
+    close_reused: bool = False
 
 
 @dataclass
@@ -99,14 +104,19 @@ class FakeUpstream:
     requests: list[Recorded] = field(default_factory=list)
     port: int = 0
     disconnects: list[float] = field(default_factory=list)
+    #: the client address of every connection requests came on (one entry per connection)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
     _served: int = 0
+    #: serve HTTPS with this context (the base URL is then https://)
+    ssl_context: ssl.SSLContext | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://127.0.0.1:{self.port}/v1"
 
     def start(self) -> FakeUpstream:
         ready = threading.Event()
@@ -128,6 +138,7 @@ class FakeUpstream:
         self.behaviour = Behaviour(**changes)
         self.requests.clear()
         self.disconnects.clear()
+        self.peers.clear()
         self._served = 0
 
     async def _shutdown(self) -> None:
@@ -152,7 +163,7 @@ class FakeUpstream:
         app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
         self._runner = web.AppRunner(app, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=self.ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -175,6 +186,9 @@ class FakeUpstream:
         )
         b = self.behaviour
         self._served += 1
+        if self._reused(request) and b.close_reused and request.transport is not None:
+            request.transport.close()
+            return body, web.Response(status=599)  # (never sent)
         if b.first_byte_delay:
             await asyncio.sleep(b.first_byte_delay)
         failing = b.status != 200 and (b.fail_times < 0 or self._served <= b.fail_times)
@@ -192,6 +206,15 @@ class FakeUpstream:
             err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
             return body, web.json_response(err, status=b.status, headers=headers)
         return body, None
+
+    def _reused(self, request: web.Request) -> bool:
+        """Whether `request` came on a connection that had brought one before."""
+        transport = request.transport
+        peer = tuple(transport.get_extra_info("peername")[:2]) if transport is not None else None
+        if peer is None or peer in self.peers:
+            return peer is not None
+        self.peers.append(peer)
+        return False
 
     def _chunks(self) -> list[str]:
         b = self.behaviour

@@ -258,20 +258,6 @@ def test_azure_deployment_urls_and_the_v1_api(
         assert r.headers["api-key"] == PROVIDER_KEY and "authorization" not in r.headers
 
 
-def test_a_model_served_only_by_a_target_without_its_key_says_so(
-    gateways: GatewayFactory, fake: FakeUpstream
-) -> None:
-    """The key's variable was not mounted: the target is left out at start, and its models
-    were a 404 model_not_found telling the user to check `models`, on a healthy gateway."""
-    gw = gateways.start(config(("openai-primary", "openai", fake.base_url)), env={})
-    r = chat(gw.base_url)
-    assert r.status_code == 503, r.text
-    err = r.json()["error"]
-    assert err["type"] == "upstream_error" and err["code"] == "upstream_unavailable"
-    assert "'openai-primary'" in err["message"] and "secret_key_ref" in err["message"]
-    assert fake.requests == []
-
-
 def test_azure_api_versions_before_stream_options_still_stream(
     gateways: GatewayFactory, fake: FakeUpstream
 ) -> None:

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import aiohttp
 import httpx
 import orjson
 import pytest
@@ -16,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from keeptrusts.config.model import Target
 from keeptrusts.providers.base import ProviderCall, UpstreamError
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.factory import ADAPTERS
 from keeptrusts.providers.http import MAX_ERROR_DETAIL, relayed_detail, sent_secrets
 from tests.fakes.gateway import GatewayFactory
@@ -70,7 +70,7 @@ async def test_adapters_mask_the_key_an_upstream_echoes(kind: str) -> None:
         call = ProviderCall(
             "chat", {"model": "m", "messages": [{"role": "user", "content": "hi"}]}, False
         )
-        async with aiohttp.ClientSession() as session:
+        async with UpstreamClient.open() as session:
             provider = ADAPTERS[kind](target, session, KEY)
             with pytest.raises(UpstreamError) as info:
                 await provider.complete(call)

@@ -13,10 +13,9 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-import aiohttp
-
 from keeptrusts.config.model import Target
 from keeptrusts.providers.base import ProviderCall, UpstreamStream
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.openai import OpenAIProvider
 from keeptrusts.streaming.sse import events
 from tests.fakes.blocks import Blocks
@@ -53,7 +52,7 @@ async def test_a_reader_dropped_at_done_needs_no_finalizing() -> None:
     assert seen == []
 
 
-def _provider(fake: FakeUpstream, session: aiohttp.ClientSession) -> OpenAIProvider:
+def _provider(fake: FakeUpstream, session: UpstreamClient) -> OpenAIProvider:
     target = Target(id="primary", provider="openai", base_url=fake.base_url)
     return OpenAIProvider(target, session, "sk-test")
 
@@ -64,7 +63,7 @@ def _call() -> ProviderCall:
 
 
 async def test_a_stream_read_to_done_leaves_nothing_behind(fake: FakeUpstream) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with UpstreamClient.open() as session:
         with finalized() as seen:
             stream: UpstreamStream = await _provider(fake, session).open_stream(_call())
             chunks = [chunk async for chunk in stream]
@@ -77,7 +76,7 @@ async def test_a_stream_read_to_done_leaves_nothing_behind(fake: FakeUpstream) -
 async def test_a_stream_closed_after_its_first_chunk_leaves_nothing_behind(
     fake: FakeUpstream,
 ) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with UpstreamClient.open() as session:
         with finalized() as seen:
             stream = await _provider(fake, session).open_stream(_call())
             it = aiter(stream)

@@ -12,7 +12,15 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import yarl
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from keeptrusts.detect.glob import check_glob
 
@@ -84,17 +92,67 @@ OneLineUrl = Annotated[str, AfterValidator(_one_line)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
+def _proxy_url(url: str) -> str:
+    if url == "direct":
+        return url
+    try:
+        return _http_url(url)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or direct (no proxy, whatever HTTPS_PROXY says)") from None
+
+
+#: `proxy`: an http(s) proxy URL, or `direct`
+ProxyUrl = Annotated[str, AfterValidator(_proxy_url)]
+
+
 class SecretRef(Strict):
     env: EnvName
 
 
 class Timeouts(Strict):
-    connect: float = Field(5.0, gt=0)
-    first_byte: float = Field(60.0, gt=0)
-    total: float = Field(600.0, gt=0)
+    # (finite: aiohttp rounds deadlines to whole seconds, which an infinite one cannot be)
+    connect: float = Field(5.0, gt=0, allow_inf_nan=False)
+    first_byte: float = Field(60.0, gt=0, allow_inf_nan=False)
+    total: float = Field(600.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _within_total(self) -> Timeouts:
+        # `total` ends every request: a longer `first_byte` (raised for long answers, as the
+        # docs advise) or `connect` would never apply, and the 504 would name neither
+        for name in ("connect", "first_byte"):
+            value = getattr(self, name)
+            if value > self.total:
+                raise ValueError(
+                    f"{name} ({value:g} s) is longer than total ({self.total:g} s), which ends "
+                    f"every request first: raise total too, or lower {name}"
+                )
+        return self
 
 
 ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible", "echo"]
+#: the header each kind sends its `secret_key_ref` key in
+KEY_HEADERS = {
+    "openai": "authorization",
+    "openai-compatible": "authorization",
+    "azure-openai": "api-key",
+    "anthropic": "x-api-key",
+}
+#: headers that frame the message or the connection, never taken from `headers`: a
+#: `Content-Length` sent as written before a longer body desynchronised the connection, a
+#: `Proxy-Authorization` went to the provider through the proxy's tunnel
+FRAMING_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
 
 
 class Target(Strict):
@@ -112,6 +170,29 @@ class Target(Strict):
     timeouts: Timeouts = Timeouts()
     #: extra static headers sent upstream (never secrets: use secret_key_ref)
     headers: dict[str, str] = Field(default_factory=dict)
+    #: the egress proxy (`http://proxy:3128`), or `direct`; unset: HTTPS_PROXY / HTTP_PROXY /
+    #: NO_PROXY decide (`providers.egress`)
+    proxy: ProxyUrl | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _headers_sendable(cls, headers: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        # (never echo a value: it may be a credential)
+        keyed = info.data.get("secret_key_ref") is not None
+        key_header = KEY_HEADERS.get(info.data.get("provider", ""))
+        for name in headers:
+            low = name.lower()
+            if low in FRAMING_HEADERS:
+                raise ValueError(
+                    f"{name} cannot be set here: the gateway frames each request itself "
+                    f"(and {', '.join(sorted(FRAMING_HEADERS))} are never sent as written)"
+                )
+            if keyed and low == key_header:
+                raise ValueError(
+                    f"{name} is the header this target's key is sent in, from secret_key_ref: "
+                    "remove it here (or remove secret_key_ref to send this value instead)"
+                )
+        return headers
 
     @field_validator("api_version", "anthropic_version", mode="before")
     @classmethod
@@ -130,6 +211,9 @@ class Routing(Strict):
 class Fallback(Strict):
     on: list[FallbackOn] = ["connect_error", "timeout", "5xx", "429"]
     max_attempts: int = Field(3, ge=1, le=10)
+    #: the most a provider's `Retry-After` on a 429 counts: how long its target goes last,
+    #: and what the client is told (a provider answering `Retry-After: 86400` is not believed)
+    max_retry_after_seconds: float = Field(60.0, ge=1, le=86400)
 
     @field_validator("on", mode="before")
     @classmethod

@@ -12,14 +12,13 @@ from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
-import aiohttp
-
 from keeptrusts.config.load import LoadedConfig
 from keeptrusts.config.model import Config, Providers
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import Stage
 from keeptrusts.policies.registry import KINDS, BuildContext
 from keeptrusts.pricing import Pricing
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.factory import build_providers
 from keeptrusts.providers.router import Router
 
@@ -72,7 +71,7 @@ class Runtime:
 
 def compile_runtime(
     loaded: LoadedConfig,
-    session: aiohttp.ClientSession,
+    session: UpstreamClient,
     limits: LimitBackend,
     metrics: Metrics | None = None,
 ) -> Runtime:

@@ -70,14 +70,14 @@ def routes(
         return json_response(await limits_report(state.live().policies, tenant))
 
     async def stats(_: web.Request) -> web.StreamResponse:
-        connector = state.session.connector
+        connectors = (state.session.pooled.connector, state.session.fresh.connector)
         return json_response(
             {
                 "in_flight": state.in_flight,
                 "requests_processed": state.requests_processed,
                 "asyncio_tasks": len(asyncio.all_tasks()),
                 "open_fds": _open_fds(),
-                "upstream_connections": len(getattr(connector, "_acquired", ())),
+                "upstream_connections": sum(len(getattr(c, "_acquired", ())) for c in connectors),
             }
         )
 

@@ -124,7 +124,7 @@ async def _with_fallback(
             if exc.kind in TRANSIENT:
                 router.failed(provider, failed_after, call.stream)
             elif exc.kind == "429":
-                router.rate_limited(provider, exc.retry_after)
+                exc.retry_after = router.rate_limited(provider, exc.retry_after)
                 limited = _soonest_wait(limited, exc)
             last = exc
             if router.retryable(exc.kind) and i + 1 < len(plan):

@@ -5,8 +5,10 @@ and `/v1/models/{model}`, `/metrics`, `/openapi.json` (the OpenAPI description s
 `/health` says `unhealthy` (503) with no config, while draining, or when every provider target
 is unreachable; `degraded` (200) when some target is, when decision events have failed to reach
 the control plane for `EVENTS_FAILING_AFTER` seconds, or when the limits backend's last call
-failed; else `healthy`. A target is `unreachable` when its last attempt failed (its breaker
-keeps routing around it; the end of a cooldown proves nothing). Under `--workers N`,
+failed; else `healthy`. A target left out at start for want of its key is `unreachable`, and
+`skipped_targets` says why. A target is `unreachable` when its last attempt failed (its breaker
+keeps routing around it; the end of a cooldown proves nothing). `/readyz` is 503 as well when
+the config has targets and every one was left out (no request could be served). Under `--workers N`,
 `requests_processed` counts every worker (`Metrics.other_workers_requests`).
 """
 
@@ -43,6 +45,9 @@ def health_body(state: GatewayState) -> dict[str, Any]:
         "config_version": rt.version if rt is not None else "",
         "providers": providers,
     }
+    skipped = rt.router.skipped() if rt is not None else {}
+    if skipped:
+        body["skipped_targets"] = skipped
     events = _events(state.events, now)
     if events is not None:
         body["events"] = events
@@ -124,6 +129,9 @@ def routes(state: GatewayState) -> list[web.RouteDef]:
             return json_response({"status": "not ready", "reason": "no config loaded"}, 503)
         if state.draining:
             return json_response({"status": "not ready", "reason": "draining"}, 503)
+        unusable = state.runtime.router.unusable()
+        if unusable is not None:
+            return json_response({"status": "not ready", "reason": unusable}, 503)
         return json_response({"status": "ready"})
 
     async def models(_: web.Request) -> web.Response:

@@ -16,8 +16,6 @@ import math
 import os
 from collections.abc import Callable
 
-import aiohttp
-
 from keeptrusts.config.load import EMBEDDED, ConfigError, LoadedConfig, load_files, load_texts
 from keeptrusts.config.managed import ManagedConfigPoller
 from keeptrusts.config.model import Config
@@ -27,6 +25,7 @@ from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.tls import StartupError
 from keeptrusts.limits.backend import LimitBackend
 from keeptrusts.policies.budget_gauges import follow_live_budget
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.telemetry.logging import set_level
 from keeptrusts.telemetry.metrics import Metrics
 
@@ -37,7 +36,7 @@ POLL_ENV = "KEEPTRUSTS_MANAGED_POLL_SECONDS"
 
 
 def compile_loaded(
-    loaded: LoadedConfig, session: aiohttp.ClientSession, limits: LimitBackend, metrics: Metrics
+    loaded: LoadedConfig, session: UpstreamClient, limits: LimitBackend, metrics: Metrics
 ) -> Runtime:
     """Compile `loaded`; a policy or provider that cannot be built is a ConfigError."""
     try:
@@ -84,7 +83,17 @@ class Reloader:
         self._lock = asyncio.Lock()
 
     def _compile(self, loaded: LoadedConfig) -> Runtime:
-        return compile_loaded(loaded, self.state.session, self.state.limits, self.metrics)
+        runtime = compile_loaded(loaded, self.state.session, self.state.limits, self.metrics)
+        self._still_serving(loaded, runtime)
+        return runtime
+
+    def _still_serving(self, loaded: LoadedConfig, runtime: Runtime) -> None:
+        """Refuse (ConfigError) a new config that leaves no target in service where the live
+        one has some: it would take every replica out of readiness at once (a ConfigMap
+        naming a key variable the pods were not given), when the old one still works."""
+        why = runtime.router.unusable()
+        if why is not None and self.state.live().router.unusable() is None:
+            raise ConfigError([f"{loaded.sources[-1]}: {why}; set it and restart the gateway"])
 
     def _load(self, required: bool) -> LoadedConfig:
         return load_files(self._files(required))

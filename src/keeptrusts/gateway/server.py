@@ -21,7 +21,6 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-import aiohttp
 from aiohttp import web
 
 from keeptrusts.config.load import ConfigError, LoadedConfig, discover, load_files, yml_hint
@@ -35,6 +34,7 @@ from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.tls import Rotation, StartupError, server_context
 from keeptrusts.gateway.watch import watch
 from keeptrusts.limits.backend import LimitBackend, create_backend, url_env_unset
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.telemetry.logging import flush_access
 from keeptrusts.telemetry.metrics import Metrics
 
@@ -95,14 +95,13 @@ class GatewayServer:
                 yml_hint(self.opts.config_dir),
             )
         loaded = load_files(files)  # raises ConfigError: refuse to start
-        connector = aiohttp.TCPConnector(
-            limit=0, limit_per_host=0, keepalive_timeout=60, ttl_dns_cache=300
-        )
-        # no skip_auto_headers: adapters send a User-Agent of their own (base_headers), and
-        # a session-wide skip list costs a header merge on every request
-        session = aiohttp.ClientSession(connector=connector, auto_decompress=True)
         limits = self._limits(loaded)
-        runtime = compile_loaded(loaded, session, limits, self.metrics)
+        session = UpstreamClient.open()
+        try:
+            runtime = compile_loaded(loaded, session, limits, self.metrics)
+        except ConfigError:  # (asyncio would log "Unclosed client session" errors after it)
+            await session.close()
+            raise
         self.state = GatewayState(
             runtime=None,
             metrics=self.metrics,

@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
-
 from keeptrusts.config.runtime import Runtime
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.telemetry.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ class DiscardEvents:
 class GatewayState:
     runtime: Runtime | None
     metrics: Metrics
-    session: aiohttp.ClientSession
+    session: UpstreamClient
     limits: LimitBackend
     gateway_id: str
     policy_paths: tuple[str, ...] = ()

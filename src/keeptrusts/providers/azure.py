@@ -51,7 +51,7 @@ class AzureOpenAIProvider(OpenAIProvider):
 
     def url(self, call: ProviderCall) -> str:
         if self.base.endswith(V1_SUFFIX):  # the v1 API: OpenAI's paths, model in the body
-            return self.base + PATHS[call.endpoint]
+            return super().url(call)
         deployment = self.target.model or str(call.body.get("model", ""))
         if not _valid_deployment(deployment):
             raise ValidationFailed(
@@ -63,7 +63,8 @@ class AzureOpenAIProvider(OpenAIProvider):
         base = self.base
         if base.endswith("/openai"):
             base = base[: -len("/openai")]
-        return f"{base}/openai/deployments/{deployment}{PATHS[call.endpoint]}?api-version={version}"
+        query = f"api-version={version}" + (f"&{self.query}" if self.query else "")
+        return f"{base}/openai/deployments/{deployment}{PATHS[call.endpoint]}?{query}"
 
 
 def _valid_deployment(name: str) -> bool:

@@ -18,6 +18,8 @@ import aiohttp
 
 from keeptrusts import __version__
 from keeptrusts.config.model import Target
+from keeptrusts.providers.client import UpstreamClient, closed_unanswered
+from keeptrusts.providers.egress import egress_proxy
 
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
@@ -94,14 +96,18 @@ class UpstreamStream:
 class Provider:
     """Base adapter. Subclasses implement `complete` and `open_stream`."""
 
-    def __init__(self, target: Target, session: aiohttp.ClientSession, api_key: str | None):
+    def __init__(self, target: Target, session: UpstreamClient, api_key: str | None):
         self.target = target
         self.id = target.id
         self.session = session
         self.api_key = api_key
+        self.proxy = egress_proxy(self.base_url, target.proxy) if self.remote else None
         t = target.timeouts
+        # `connect` bounds the whole of making a connection (resolving the host name, TCP,
+        # TLS, a proxy's CONNECT); `sock_connect` alone bounds each address tried, so a
+        # resolver that never answered held the request until `total`
         self.timeout = aiohttp.ClientTimeout(
-            total=t.total, sock_connect=t.connect, sock_read=t.first_byte
+            total=t.total, connect=t.connect, sock_connect=t.connect, sock_read=t.first_byte
         )
 
     def base_headers(self, defaults: dict[str, str]) -> dict[str, str]:
@@ -115,6 +121,15 @@ class Provider:
 
     #: the `gen_ai.system` value for traces
     system = "openai"
+    #: whether the adapter calls a provider over HTTP (the built-in `echo` does not)
+    remote = True
+    #: where requests go when the target sets no `base_url` (its proxy is chosen by it)
+    default_base = "https://api.openai.com/v1"
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url or self.default_base
+
     #: the `ProviderCall.endpoint`s this kind serves (the router skips it for the others)
     endpoints: frozenset[str] = frozenset({"chat", "completions", "embeddings"})
 
@@ -141,19 +156,36 @@ class Provider:
         from keeptrusts.providers.http import raise_for_status
 
         try:
-            # (a redirect is reported, not followed: aiohttp would send the key headers to
-            # any host it names, and a 301 or 302 would turn the POST into a GET)
-            resp = await self.session.post(
-                url, data=data, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
+            resp = await self._send(self.session.pooled, url, data, headers)
         except Exception as exc:
-            raise self.fail(exc) from exc
+            if not closed_unanswered(exc):
+                raise self.fail(exc) from exc
+            # the provider closed the kept-alive connection as the request went out (its idle
+            # timeout): nothing of an answer began, so once more, on a new connection
+            try:
+                resp = await self._send(self.session.fresh, url, data, headers)
+            except Exception as again:
+                raise self.fail(again) from again
         try:
             await raise_for_status(resp, self.id)
         except BaseException:
             resp.release()
             raise
         return resp
+
+    async def _send(
+        self, session: aiohttp.ClientSession, url: str, data: bytes, headers: dict[str, str]
+    ) -> aiohttp.ClientResponse:
+        # (a redirect is reported, not followed: aiohttp would send the key headers to any
+        # host it names, and a 301 or 302 would turn the POST into a GET)
+        return await session.post(
+            url,
+            data=data,
+            headers=headers,
+            timeout=self.timeout,
+            allow_redirects=False,
+            proxy=self.proxy,
+        )
 
     async def read_json(
         self, resp: aiohttp.ClientResponse, keep_raw: ProviderCall | None = None
@@ -178,6 +210,13 @@ class Provider:
         """Map a transport exception to an UpstreamError naming this target."""
         if isinstance(exc, UpstreamError):
             return exc
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return UpstreamError(
+                "timeout",
+                f"target {self.id!r} timed out connecting (timeouts.connect: "
+                f"{self.target.timeouts.connect:g} s, name resolution and TLS included)",
+                target=self.id,
+            )
         if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
             return UpstreamError("timeout", f"target {self.id!r} timed out", target=self.id)
         if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):

@@ -37,6 +37,7 @@ def _prompt_text(call: ProviderCall) -> str:
 
 class EchoProvider(Provider):
     system = "echo"
+    remote = False
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         if call.endpoint == "embeddings":

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 import os
 
-import aiohttp
-
 from keeptrusts.config.model import Target
 from keeptrusts.providers.anthropic import AnthropicProvider
 from keeptrusts.providers.azure import AzureOpenAIProvider
 from keeptrusts.providers.base import Provider
+from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.echo import EchoProvider
 from keeptrusts.providers.openai import OpenAICompatibleProvider, OpenAIProvider
 
@@ -25,7 +24,7 @@ ADAPTERS: dict[str, type[Provider]] = {
 }
 
 
-def build_providers(targets: list[Target], session: aiohttp.ClientSession) -> list[Provider]:
+def build_providers(targets: list[Target], session: UpstreamClient) -> list[Provider]:
     """Adapters for every usable target. A target whose key variable is unset is left out
     (with a warning), so the embedded default routes to `echo` when OPENAI_API_KEY is absent."""
     out: list[Provider] = []
@@ -34,11 +33,14 @@ def build_providers(targets: list[Target], session: aiohttp.ClientSession) -> li
         if target.secret_key_ref is not None:
             key = os.environ.get(target.secret_key_ref.env) or None
             if key is None:
-                log.warning(
-                    "target %r skipped: environment variable %s is not set",
-                    target.id,
-                    target.secret_key_ref.env,
-                )
+                log.warning("target %r skipped: %s", target.id, unkeyed_reason(target))
                 continue
         out.append(ADAPTERS[target.provider](target, session, key))
     return out
+
+
+def unkeyed_reason(target: Target) -> str:
+    """Why `target` is out of service (`build_providers` leaves out no other): its key
+    variable's name, which is config, never its value."""
+    env = target.secret_key_ref.env if target.secret_key_ref is not None else "?"
+    return f"environment variable {env} (secret_key_ref.env) is not set"

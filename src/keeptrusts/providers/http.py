@@ -13,6 +13,7 @@ as they arrive (no room: 503 `overloaded`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -206,13 +207,16 @@ def _error_message(raw: bytes) -> str:
 
 def _retry_after(value: str | None) -> float | None:
     """Seconds to wait, from `Retry-After` as seconds or as an HTTP date (RFC 9110 allows
-    both; a date read as nothing became a 1-second wait)."""
+    both; a date read as nothing became a 1-second wait). Not capped here: the router caps
+    it (`fallback.max_retry_after_seconds`, which an infinite one becomes); `nan` is none."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(0.0, seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

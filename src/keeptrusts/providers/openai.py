@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -26,8 +26,11 @@ class OpenAIProvider(Provider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        base = (self.target.base_url or self.default_base).rstrip("/")
-        self.base = base if urlsplit(base).path else base + self.root_path
+        parts = urlsplit(self.target.base_url or self.default_base)
+        base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+        self.base = base if parts.path.strip("/") else base + self.root_path
+        #: a query string written in base_url (`?team=7`), sent after every request's path
+        self.query = parts.query
         self.static_headers = self.base_headers({"content-type": "application/json"})
         self.static_headers.update(self.auth_headers())
 
@@ -35,7 +38,7 @@ class OpenAIProvider(Provider):
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def url(self, call: ProviderCall) -> str:
-        return self.base + PATHS[call.endpoint]
+        return self.base + PATHS[call.endpoint] + (f"?{self.query}" if self.query else "")
 
     def payload(self, call: ProviderCall) -> bytes:
         body = call.body

@@ -15,6 +15,7 @@ from keeptrusts.config.model import Providers, Target
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider, ProviderCall
 from keeptrusts.providers.circuit import Breaker
+from keeptrusts.providers.factory import unkeyed_reason
 
 MAX_CACHED_MODELS = 1024
 #: how long a target that answered 429 without `Retry-After` goes to the back of the plans
@@ -27,6 +28,7 @@ class Router:
         self.strategy = settings.routing.strategy
         self.fallback_on = frozenset(settings.fallback.on)
         self.max_attempts = settings.fallback.max_attempts
+        self.max_retry_after = settings.fallback.max_retry_after_seconds
         cb = settings.circuit_breaker
         self.breakers = {
             p.id: Breaker(cb.failure_threshold, cb.cooldown_seconds) for p in providers
@@ -44,6 +46,7 @@ class Router:
         #: the targets left out for an unset key variable (`build_providers`), with their
         #: globs: a request only they would serve is told why (it was a 404 model_not_found)
         self._unkeyed = [(t, GlobSet(t.models)) for t in settings.targets if t.id not in served]
+        self.targets = list(settings.targets)
         #: some target serves only some endpoints: plans filter by endpoint
         self._partial = any(p.endpoints != Provider.endpoints for p in providers)
         self._cache: dict[str, tuple[Provider, ...]] = {}
@@ -145,20 +148,39 @@ class Router:
         old = self.latency[p.id, stream]
         self.latency[p.id, stream] = seconds if old == 0.0 else old * 0.8 + seconds * 0.2
 
-    def rate_limited(self, p: Provider, retry_after: float | None) -> None:
-        """`p` answered 429: it goes after the others until its `Retry-After` has passed."""
+    def rate_limited(self, p: Provider, retry_after: float | None) -> float | None:
+        """`p` answered 429: it goes after the others until its `Retry-After` has passed.
+        Returns that wait capped at `fallback.max_retry_after_seconds` (what the client may
+        be told), or None when the provider gave none."""
+        if retry_after is not None:
+            retry_after = min(retry_after, self.max_retry_after)
         wait = RATE_LIMITED_SECONDS if retry_after is None else retry_after
         self.limited_until[p.id] = time.monotonic() + wait
+        return retry_after
 
     def reachability(self) -> dict[str, str]:
         """Per target, for `/health`: `reachable` when its last attempt succeeded (or it is the
         built-in `echo`), `unreachable` when it failed (a breaker that let its cooldown pass
-        proves nothing: only a success makes it reachable again), `unknown` before any."""
+        proves nothing: only a success makes it reachable again) or when it was left out for
+        want of its key (`skipped`), `unknown` before any attempt; in config order."""
         out: dict[str, str] = {}
         for p in self.providers:
             last = True if p.system == "echo" else self.last_ok[p.id]
             out[p.id] = "unknown" if last is None else "reachable" if last else "unreachable"
-        return out
+        return {t.id: out.get(t.id, "unreachable") for t in self.targets}
+
+    def skipped(self) -> dict[str, str]:
+        """The targets left out of service at start, each with the reason (for `/health` and
+        `/readyz`)."""
+        return {t.id: unkeyed_reason(t) for t, _ in self._unkeyed}
+
+    def unusable(self) -> str | None:
+        """Why this config can serve nothing, or None: it has targets, and every one was
+        left out (every request would be a 503)."""
+        if self.providers or not self._unkeyed:
+            return None
+        why = "; ".join(f"{tid!r}: {reason}" for tid, reason in self.skipped().items())
+        return f"no provider target in service ({why})"
 
     def circuits_open(self) -> dict[str, float]:
         """Per target, for `keeptrusts_gateway_circuit_open`: 1 while its breaker is open."""
