@@ -10,6 +10,7 @@ import os
 import re
 from datetime import date
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yarl
 from pydantic import (
@@ -130,6 +131,8 @@ class Timeouts(Strict):
 
 
 ProviderKind = Literal["openai", "azure-openai", "anthropic", "openai-compatible", "echo"]
+#: the paths adapters append to a base_url (a base_url ending in one is a request's URL)
+ENDPOINT_PATHS = ("/chat/completions", "/completions", "/embeddings", "/messages")
 #: the header each kind sends its `secret_key_ref` key in
 KEY_HEADERS = {
     "openai": "authorization",
@@ -173,6 +176,33 @@ class Target(Strict):
     #: the egress proxy (`http://proxy:3128`), or `direct`; unset: HTTPS_PROXY / HTTP_PROXY /
     #: NO_PROXY decide (`providers.egress`)
     proxy: ProxyUrl | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _api_root(cls, url: str | None, info: ValidationInfo) -> str | None:
+        # a whole request URL pasted here gets the endpoint's path appended again: every
+        # request would be a 404 (the URL is shown without its query, which may hold a key)
+        if url is None:
+            return url
+        parts = urlsplit(url)
+        path = parts.path.rstrip("/")
+        root = f"{parts.scheme}://{parts.netloc}"
+        if info.data.get("provider") == "azure-openai":
+            if "/deployments/" in path:
+                raise ValueError(
+                    f"write the resource endpoint ({root}), not a deployment's URL: the "
+                    "deployment is the target's model (or the request's)"
+                )
+            if "api-version=" in parts.query:
+                raise ValueError("write the api-version as the target's api_version, not here")
+        for endpoint in ENDPOINT_PATHS:
+            if path.endswith(endpoint):
+                api = root + path.removesuffix(endpoint)
+                raise ValueError(
+                    f"write the API's root ({api}), not an endpoint's URL: the gateway "
+                    f"appends {endpoint} and the other paths itself"
+                )
+        return url
 
     @field_validator("headers")
     @classmethod
