@@ -75,7 +75,9 @@ def test_release_is_bounded_by_holdback() -> None:
     guard = StreamGuard([REDACT], REDACT.holdback)
     text = "word " * 200
     released = guard.feed("c", text)
-    assert len(text) - len(released) <= REDACT.holdback
+    # held from the start of the word the bound falls in (`xfalcon` is read whole)
+    assert len(text) - len(released) <= REDACT.holdback + len("word")
+    assert released.endswith(" ")
 
 
 def test_block_in_stream_raises() -> None:
