@@ -224,9 +224,10 @@ class PiiDetector(Policy):
         return holdpoint.pending_start(text, self.holdback)
 
     def read_back(self, released: str, held: str) -> str:
-        # labels before a number (`order`, `version`, `phone`) are read 32 characters back;
-        # every other reading looks at two characters before a value at most (`clear_before`)
-        return released if _DIGIT.search(held) else released[-2:]
+        # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
+        # and `detect_patterns` may look anywhere; every other reading looks at two
+        # characters before a value at most (`clear_before`)
+        return released if self._custom or _DIGIT.search(held) else released[-2:]
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
