@@ -4,6 +4,7 @@ through the stream guard on OpenAI chunks (`streaming.chunks`, what the relay ru
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from keeptrusts.config.load import load_texts
@@ -82,3 +83,27 @@ def _chunk(i: int, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
 def _collect(data: dict[str, Any], out: list[str], field: str) -> None:
     for choice in data["choices"]:
         out[choice["index"]] += choice.get("delta", {}).get(field) or ""
+
+
+def arguments_as_json(rt: Runtime, arguments: str) -> Any:
+    """One tool call's arguments in a whole answer, governed and decoded."""
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    body: dict[str, Any] = {
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]
+    }
+    run_response(_exchange(rt, body), body)
+    return json.loads(call["function"]["arguments"])
+
+
+def arguments_streamed(rt: Runtime, pieces: list[str]) -> Any:
+    """One tool call's arguments streamed in `pieces`, governed, joined and decoded."""
+    guard = StreamGuard(rt.response_text, rt.holdback)
+    out = ""
+    for piece in [*pieces, None]:
+        call = {"index": 0, "function": {"arguments": piece or ""}}
+        data = _chunk(0, {"tool_calls": [call]}, None if piece is not None else "tool_calls")
+        guard_chunk(data, guard, 1)
+        for c in data["choices"][0].get("delta", {}).get("tool_calls", []):
+            out += c.get("function", {}).get("arguments") or ""
+    return json.loads(out)

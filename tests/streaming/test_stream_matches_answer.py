@@ -15,7 +15,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.streaming.answers import as_json, runtime, streamed
+from tests.streaming.answers import (
+    arguments_as_json,
+    arguments_streamed,
+    as_json,
+    runtime,
+    streamed,
+)
 
 CHAINS = {
     "pii-then-dlp-block": runtime(
@@ -141,3 +147,28 @@ def test_every_text_field_of_two_choices_split_at_every_offset_reads_as_the_whol
     for i in range(len(texts[0]) + 1):
         pieces = [[t[:i], t[i:]] for t in texts]
         assert streamed(rt, pieces, field=field) == expected, i
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"to": "jane.doe\\u0040example.com", "n": "call +1 415 555 0132"}',
+        '{"note": "Project\\nAtlas", "k": "bob@acme.com", "c": "cafe\\u0301 ok"}',
+        '{"e": "\\ud83d\\ude00 jane.doe@example.com \\ud83d\\ude00", "ip": "10.1.2.3/24"}',
+        '{"iban": "DE89.3704.0044.0532.0130.00", "tel": "(+49)/30/901820"}',
+        '{"a": ["4111 1111 1111 1111", 4111111111111111]}',
+    ],
+)
+def test_tool_call_arguments_split_at_every_offset_read_as_the_whole_answer(
+    arguments: str,
+) -> None:
+    """Escapes (`\\u0040`, a surrogate pair) and values cut anywhere between two deltas."""
+    rt = runtime(
+        "policies: {chain: [pii-detector, dlp-filter]}\n"
+        "policy: {dlp-filter: {blocked_terms: [project atlas, acme, caf\u00e9]}}\n"
+    )
+    expected = arguments_as_json(rt, arguments)
+    assert "jane" not in str(expected) and "acme" not in str(expected)
+    for i in range(len(arguments) + 1):
+        assert arguments_streamed(rt, [arguments[:i], arguments[i:]]) == expected, i
+    assert arguments_streamed(rt, list(arguments)) == expected
