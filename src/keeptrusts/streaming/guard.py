@@ -14,7 +14,8 @@ trailing token or number-like group). Text before that is released, redacted whe
 was found; a match that reaches into the held tail is held back whole, since more text could
 extend or cancel it. At the field's end (finish_reason, or the end of the stream) everything
 left is scanned and released. The delay is therefore bounded by the sum of the policies'
-`holdback`. A block ends the stream.
+holds (`holdback` each; `dlp-filter` from the start of the word its bound falls in). A block
+ends the stream.
 """
 
 from __future__ import annotations
