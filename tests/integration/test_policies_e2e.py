@@ -241,3 +241,26 @@ def test_a_redaction_in_joined_parts_leaves_the_other_parts_as_they_were(
     )
     sent = fake.requests[0].body["messages"][0]["content"]
     assert [p["text"] for p in sent] == ["a reply to [REDACTED:EMAIL]", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your order 4155552671 ships today.",
+        "Out now: version 1.2.3.4 of the app, from 10.1.2.3/24.",
+        "Mail jane.doe@example.com, card 4111 1111 1111 1111, IBAN DE89.3704.0044.0532.0130.00.",
+    ],
+)
+def test_a_streamed_answer_reads_as_the_json_answer(
+    gw: Gateway, fake: FakeUpstream, reply: str
+) -> None:
+    """Before: a stream read no further back than the text it held, so it redacted an order
+    number and a version the JSON answer kept as written."""
+    fake.reset(reply=reply)
+    resp = client(gw).chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+    )
+    expected = resp.choices[0].message.content
+    for size in (1, 3, 7, len(reply)):
+        fake.reset(chunks=[reply[i : i + size] for i in range(0, len(reply), size)])
+        assert stream_text(gw) == expected, size

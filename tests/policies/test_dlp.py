@@ -101,9 +101,22 @@ def test_hold_from_counts_a_whitespace_run_as_one_character() -> None:
     text = "The codename is Project" + "\n" * 20
     assert p.hold_from(text) <= text.index("Project")
     assert p.hold_from("word " * 50) == len("word " * 50) - 15  # plain text: plain count
-    # bounded in other characters, whatever the whitespace
+    # bounded in other characters, whatever the whitespace (from the start of the word the
+    # bound falls in: a term begins a word)
     spread = "x" * 100 + " \n " * 30 + "abcdefghijklmnop"
-    assert p.hold_from(spread) == len(spread) - 15
+    assert p.hold_from(spread) == spread.index("abcdefghijklmnop")
     # single-word terms cannot span whitespace: no change
     single = DlpFilter(Settings(blocked_terms=["zeus"]))
     assert single.hold_from("zeus" + " " * 40) == 39
+
+
+def test_a_term_written_decomposed_or_composed_is_found_either_way() -> None:
+    """Before: `café` written as `cafe` + U+0301 (decomposed, as macOS and some models write
+    it) passed a `café` term, and a term configured decomposed missed composed text."""
+    p = DlpFilter(Settings(blocked_terms=["café", "nai\u0308ve plan"]))
+    assert run(p, "at the cafe\u0301 now") == "at the [REDACTED:TERM] now"
+    assert run(p, "CAFE\u0301 and café") == "[REDACTED:TERM] and [REDACTED:TERM]"
+    assert run(p, "a naïve plan, a nai\u0308ve  plan") == "a [REDACTED:TERM], a [REDACTED:TERM]"
+    # a combining mark after a word makes another word, as the composed letter would
+    q = DlpFilter(Settings(blocked_terms=["cafe"]))
+    assert run(q, "the cafe\u0301 and the café") == "the cafe\u0301 and the café"

@@ -181,6 +181,8 @@ PII_CASES = [
     ("Tel. +49/30/901820", "+49/30/901820", "phone"),
     ("Tel. +49 30/901820 (Zentrale)", "+49 30/901820", "phone"),
     ("Tel. +49 30 / 901820", "+49 30 / 901820", "phone"),
+    ("Tel. (+49)/30/901820", "(+49)/30/901820", "phone"),
+    ("Büro (0049)/30/901820", "(0049)/30/901820", "phone"),
     # a one-digit extension after a dash (a German office's switchboard)
     ("Zentrale: +49 30 901820-0, Fax -99", "+49 30 901820-0", "phone"),
     ("Durchwahl +49/30/901820-55", "+49/30/901820-55", "phone"),
@@ -203,6 +205,8 @@ PII_CASES = [
     # an IBAN written with dashes between its groups
     ("IBAN DE89-3704-0044-0532-0130-00 bitte", "DE89-3704-0044-0532-0130-00", "iban"),
     ("to gb82-west-1234-5698-7654-32.", "gb82-west-1234-5698-7654-32", "iban"),
+    # or with dots
+    ("IBAN DE89.3704.0044.0532.0130.00. Danke", "DE89.3704.0044.0532.0130.00", "iban"),
     # credentials commonly pasted with code
     (
         "STRIPE_KEY=sk_live_51H8abcdefghijklmnopqrstuvwxyz0123",
@@ -240,6 +244,9 @@ PII_CASES = [
     ("gateway 192.168.1.1 is down", "192.168.1.1", "ip_address"),
     ("the build server 10.4.2.1 is down", "10.4.2.1", "ip_address"),
     ("mask-like but a host: 255.1.2.3", "255.1.2.3", "ip_address"),
+    # CIDR notation: the address is redacted, its prefix length (no host) stays
+    ("route 10.1.2.3/24 via eth0", "10.1.2.3", "ip_address"),
+    ("allow 1.2.3.4/8, deny all", "1.2.3.4", "ip_address"),
 ]
 
 
@@ -266,6 +273,9 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
         ("Tel. 030 / 901820", "030 / 901820"),
         ("Zentrale 030 901820-0", "030 901820-0"),
         ("Zentrale 030/901820-0", "030/901820-0"),
+        ("Handy 0171 / 123 45 67 ab 9 Uhr", "0171 / 123 45 67"),
+        ("Mobil: 0171/123 45 67", "0171/123 45 67"),
+        ("am 15/01/2024 unter 030 901820", "030 901820"),
     ],
 )
 def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:
@@ -279,6 +289,7 @@ def test_german_national_notations_are_redacted_whole(text: str, value: str) -> 
         ("Tel/Fax: 030 901820 / 030 901821", ["030 901820", "030 901821"]),
         ("Tel. +49 30 901820 / 030 901821", ["+49 30 901820", "030 901821"]),
         ("Tel 0171/1234567 / 0172/7654321", ["0171/1234567", "0172/7654321"]),
+        ("Tel. 030 901820/030 901821", ["030 901820", "030 901821"]),
     ],
 )
 def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(
@@ -291,10 +302,29 @@ def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(
 
 
 @pytest.mark.parametrize(
-    "text", ["am 30/11/2026", "1/2 Tasse", "Seite 1920/1080", "am 30 / 11 / 2026", "Note 1 / 2"]
+    "text",
+    [
+        "am 30/11/2026",
+        "1/2 Tasse",
+        "Seite 1920/1080",
+        "am 30 / 11 / 2026",
+        "Note 1 / 2",
+        "Ausgabe 01/2024 12345 Stück",
+        "am 2024/01/15 10 Uhr",
+    ],
 )
 def test_german_regions_leave_slashed_dates_and_fractions_alone(text: str) -> None:
     assert PII_DE.find(text, Stage.REQUEST) == []
+
+
+def test_addresses_listed_with_spaces_or_in_cidr_notation_are_each_redacted() -> None:
+    """Before: `10.0.0.1 10.0.0.2` (a run of two addresses) and `10.1.2.3/24` were kept in the
+    clear; now each address is redacted, prefix lengths stay, loopback and netmasks too."""
+    text = "nameserver 10.0.0.1 10.0.0.2, nets 10.1.2.3/24 127.0.0.1/8 255.255.255.0/24"
+    assert apply(text, PII.find(text, Stage.RESPONSE)) == (
+        "nameserver [REDACTED:IP_ADDRESS] [REDACTED:IP_ADDRESS], nets "
+        "[REDACTED:IP_ADDRESS]/24 127.0.0.1/8 255.255.255.0/24"
+    )
 
 
 @pytest.mark.parametrize("text", BENIGN_REQUESTS)

@@ -75,7 +75,9 @@ def test_release_is_bounded_by_holdback() -> None:
     guard = StreamGuard([REDACT], REDACT.holdback)
     text = "word " * 200
     released = guard.feed("c", text)
-    assert len(text) - len(released) <= REDACT.holdback
+    # held from the start of the word the bound falls in (`xfalcon` is read whole)
+    assert len(text) - len(released) <= REDACT.holdback + len("word")
+    assert released.endswith(" ")
 
 
 def test_block_in_stream_raises() -> None:
@@ -195,6 +197,9 @@ HARD = [
     ("Durchwahl +49/30/901820-55 ok", "901820"),
     ("call (+44) 20 7946 0958 ok", "+44"),
     ("IBAN DE89-3704-0044-0532-0130-00 ok", "0532"),
+    ("IBAN DE89.3704.0044.0532.0130.00. ok", "0532"),
+    ("Tel. (+49)/30/901820 ok", "901820"),
+    ("hosts 10.1.2.3/24 10.1.2.4 ok", "10.1.2"),
     ("jwt eyJ" + "h" * 300 + ".eyJzdWIiOiIxIn0.c2lnbmF0dXJl ok", "eyJ"),
     ("card 4111\u00a01111\u00a01111\u00a01111 ok", "4111"),
     ("call 415\u2011555\u20112671 ok", "2671"),
@@ -250,6 +255,8 @@ def test_a_unit_after_a_number_is_read_as_the_whole_text_reads_it(text: str) -> 
         "Tel. 030 / 901820 ok",
         "Tel. 030 /  x 030 / 901820 ok",
         "Tel/Fax: 030 901820 / 030 901821 ok",
+        "Tel/Fax: 030 901820/030 901821 ok",
+        "Handy 0171 / 123 45 67 ok",
     ],
 )
 def test_a_national_number_with_a_spaced_slash_is_never_released_at_any_split(text: str) -> None:
@@ -258,7 +265,7 @@ def test_a_national_number_with_a_spaced_slash_is_never_released_at_any_split(te
 
     pii = PiiDetector(PiiSettings(phone_regions=["DE"]))
     expected = scan([pii], text, Stage.RESPONSE).text
-    assert "9018" not in expected
+    assert "9018" not in expected and "[REDACTED:PHONE]" in expected
     for i in range(len(text) + 1):
         guard = StreamGuard([pii], pii.holdback)
         first = guard.feed("c", text[:i])

@@ -34,8 +34,9 @@ def _email_unicode() -> Pattern:
     return compile_pattern(_email_pattern(r"\pL\pN", r"\pL"))
 
 
-#: groups split by single spaces or dashes (`DE89 3704 ...`, `DE89-3704-...`)
-IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?:[ \-]?[a-z0-9]){11,32})"
+#: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,
+#: `DE89.3704. ...`)
+IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?:[ .\-]?[a-z0-9]){11,32})"
 IPV6_PATTERN = (
     r"(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
     r"|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
@@ -76,7 +77,7 @@ def iban_end(text: str, start: int, end: int) -> int | None:
     compact: list[str] = []
     i = start
     while i < end and len(compact) < length:
-        if text[i] not in " -":
+        if text[i] not in " -.":
             compact.append(text[i].upper())
         i += 1
     if len(compact) != length or not iban_ok("".join(compact)):

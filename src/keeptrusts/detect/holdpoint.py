@@ -32,7 +32,7 @@ def pending_start(text: str, cap: int) -> int:
     """The earliest index at which an unfinished match could start (`len(text)` if none)."""
     n = len(text)
     floor = max(0, n - cap)
-    i = _token_start(text, floor, n)  # the last (possibly partial) token
+    i = token_start(text, floor, n)  # the last (possibly partial) token
     if i == floor and floor > 0 and not text[floor - 1].isspace():
         i = _long_token(text, n, floor)
     digits = _has_digit(text[i:n])  # whether the group to the right holds a digit
@@ -40,7 +40,7 @@ def pending_start(text: str, cap: int) -> int:
         j = i - 1
         if text[j] != " " or j == 0 or text[j - 1].isspace():
             break
-        k = _token_start(text, floor, j)
+        k = token_start(text, floor, j)
         token = text[k:j]
         # a lone slash joins groups (`030 / 901820`) before a digit or before the end
         slash = token == "/" and (digits or i == n)
@@ -62,7 +62,7 @@ def _has_digit(token: str) -> bool:
     return _DIGIT.search(token) is not None
 
 
-def _token_start(text: str, floor: int, end: int) -> int:
+def token_start(text: str, floor: int, end: int) -> int:
     """Where the whitespace-free run ending at `end` starts (not before `floor`)."""
     if end <= floor or text[end - 1].isspace():
         return end
@@ -73,7 +73,7 @@ def _token_start(text: str, floor: int, end: int) -> int:
 def _long_token(text: str, n: int, floor: int) -> int:
     """The last token runs on past the hold-back bound: held from its start when it is a JWT
     header still arriving (at most `LONG_TOKEN_CAP` characters), else from the bound."""
-    start = _token_start(text, max(0, n - LONG_TOKEN_CAP), n)
+    start = token_start(text, max(0, n - LONG_TOKEN_CAP), n)
     return start if text.startswith(JWT_PREFIX, start) else floor
 
 
@@ -109,7 +109,7 @@ def _after_country(text: str, floor: int, k: int, token: str) -> bool:
     j = k - 1
     if j <= floor or text[j] != " " or text[j - 1].isspace():
         return False
-    before = text[_token_start(text, floor, j) : j]
+    before = text[token_start(text, floor, j) : j]
     first = before[_groupable_tail(before) :]
     return len(first) == 4 and first[:2].isalpha() and first[2:].isdigit()
 

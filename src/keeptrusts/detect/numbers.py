@@ -4,16 +4,16 @@ One RE2 pass finds runs of digits joined by single separators (space, `.`, `-`, 
 parentheses of `(415) 555-2671`). Each run is split into digit groups and read at group
 boundaries, longest window first, so `Order 12 4111 1111 1111 1111` still yields the
 card. A window is an SSN (3-2-4 with valid ranges), a card (known scheme prefix, Luhn),
-a phone number (libphonenumber), or, for a whole run of four dotted octets, an IPv4
-address. Runs glued to words (`INV-2024-0001`, UUIDs, hashes, `v1.2.3`) or to a
-currency sign (`$4155552671`) are skipped.
+a phone number (libphonenumber), or, for a run made of four dotted octets (or a list of
+them, or CIDR notation: `ipv4`), an IPv4 address. Runs glued to words (`INV-2024-0001`,
+UUIDs, hashes, `v1.2.3`) or to a currency sign (`$4155552671`) are skipped.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Collection
 
+from keeptrusts.detect import ipv4
 from keeptrusts.detect.checksums import card_ok, ssn_ok
 from keeptrusts.detect.engine import Encoded, compile_pattern
 from keeptrusts.detect.findings import Finding, clear_after, clear_before
@@ -34,8 +34,8 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-]?|[ .\-]?\()?\d){6,}"
-    r"|\d{1,3}(?:\.\d{1,3}){3})"
+    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
+    r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
 #: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
@@ -50,10 +50,6 @@ _ID_LABEL = compile_pattern(
     r"|bestellnummer|bestellung|rechnungsnummer|rechnung|auftragsnummer|vorgangsnummer"
     r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
     r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*\z"
-)
-#: what labels a dotted quad as a version (`version 1.2.3.4`, `firmware 2.0.1.5`), not an address
-_VERSION_LABEL = compile_pattern(
-    r"(?i)\b(?:version|ver|release|build|firmware|driver|sdk)\s*[:=]?\s*\z"
 )
 #: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
 #: `2125550123 bytes`), read on the word after one space: a stream holds the run until that
@@ -120,12 +116,12 @@ class NumberScanner:
             return
         if len(run) < MIN_WINDOW_DIGITS and run.count(".") != 3:
             return
+        if self.ipv4 and run.count(".") >= 3:
+            hosts = ipv4.addresses(text, start, end)
+            if hosts is not None:
+                out.extend(Finding(a, b, IP_ADDRESS) for a, b in hosts)
+                return
         groups = _groups(run)
-        if self.ipv4 and len(groups) == 4 and _ipv4(run, groups):
-            octets = [int(run[a:b]) for a, b in groups]
-            if not _no_host(octets) and not _version(text, start):
-                out.append(Finding(start, end, IP_ADDRESS))
-            return
         if not self.windows:
             return
         if " " not in run:
@@ -135,7 +131,7 @@ class NumberScanner:
         digits = [run[a:b] for a, b in groups]
         # a window starts and ends where a space (or the run's edge) splits the groups:
         # `15.01.2024 415-555-2671` is read as a date and a phone, never as `2024 415-555`
-        glued = [" " not in run[groups[k][1] : groups[k + 1][0]] for k in range(len(groups) - 1)]
+        glued = [_glued(run, groups, k) for k in range(len(groups) - 1)]
         glued.append(False)
         remaining = sum(map(len, digits))
         i = 0
@@ -236,12 +232,6 @@ class NumberScanner:
         return None
 
 
-def _version(text: str, start: int) -> bool:
-    """A dotted quad right after a version's label (`version 1.2.3.4`)."""
-    window = text[max(0, start - 24) : start]
-    return bool(window) and _VERSION_LABEL.search(Encoded(window)) is not None
-
-
 def _labelled_id(text: str, start: int) -> bool:
     """A bare run of digits right after an identifier's label (`Serial number: 4155552671`),
     with no word of telephony near it (`Caller ID: ...`, `phone order line ...`)."""
@@ -284,11 +274,24 @@ def _date_bytes(data: bytes, i: int) -> bool:
     return data[i + 5] == sep and data[i + 2] == sep
 
 
+def _glued(run: str, groups: list[tuple[int, int]], k: int) -> bool:
+    """Whether groups `k` and `k + 1` belong to one number (no space between them), unless a
+    slash between a number's last group and a trunk prefix starts the next number
+    (`030 901820/030 901821`; not `15/01/2024`: a date's groups are short)."""
+    a, b = groups[k][1], groups[k + 1][0]
+    sep = run[a:b]
+    if " " in sep:
+        return False
+    if sep != "/" or run[b] != "0":
+        return True
+    return groups[k][1] - groups[k][0] < 4 or groups[k + 1][1] - b < 3
+
+
 def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -> bool:
     """Separators read as one number: spaces (or none) first, then one kind throughout.
 
     Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
-    `030/901820-0`;
+    `030/901820-0`, and spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides);
     rejects `2024-01-15 15` (a date followed by another number).
     """
     kind = ""
@@ -300,7 +303,7 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
                 return False
             sep = sep or " "
         if kind:
-            if sep != kind and not (kind == "/" and sep == "-" and k == j - 1):
+            if sep != kind and not (kind == "/" and (sep == " " or (sep == "-" and k == j - 1))):
                 return False  # `030/901820-0`: a dash before an extension, after a slash
         elif sep != " ":
             kind = sep
@@ -334,35 +337,20 @@ def _slashes_ok(
     """Slashes split a number's prefix from the rest (`030/901820`, `+49/30/901820`,
     `+49 (0)30 / 901820`, as in Germany): only after a `+` or a trunk `0`, and only among the
     prefix's groups, so `030 901820 / 030 901821` is two numbers, never `030 901820 / 030`.
-    Other digits split by slashes are dates, ratios, fractions."""
-    if "/" not in run[groups[i][0] : groups[j][1]]:
+    Other digits split by slashes are dates, ratios, fractions. The subscriber number after
+    the slash may be grouped by spaces (`0171 / 123 45 67`) when an area code of three or more
+    digits comes before it (`01/2024 12345` is a month and a number)."""
+    window = run[groups[i][0] : groups[j][1]]
+    if "/" not in window:
         return True
     if not (plus or joined.startswith("0")):
         return False
     prefix = 2 if plus else 1  # country code and area code, or the area code with its 0
     if plus and "(0)" in run:
         prefix += 1
+    if not plus and groups[i][1] - groups[i][0] < 3 and " " in window[window.index("/") :]:
+        return False
     return all("/" not in run[groups[k][1] : groups[k + 1][0]] for k in range(i + prefix, j))
-
-
-def _ipv4(run: str, groups: list[tuple[int, int]]) -> bool:
-    if run.count(".") != 3 or len(run) - 3 != sum(b - a for a, b in groups):
-        return False
-    return all(b - a <= 3 and int(run[a:b]) <= 255 for a, b in groups)
-
-
-#: an octet of a netmask: ones, then zeros
-_MASK_OCTETS = frozenset((0, 128, 192, 224, 240, 248, 252, 254, 255))
-
-
-def _no_host(octets: list[int]) -> bool:
-    """Addresses that name no host: 0.0.0.0, loopback (127.x.x.x, every machine's own), and
-    netmasks (255.255.255.0, 255.255.255.255): `bind to 0.0.0.0:8080 instead of 127.0.0.1`."""
-    if octets[0] == 127 or octets == [0, 0, 0, 0]:
-        return True
-    if octets[0] != 255 or any(o not in _MASK_OCTETS for o in octets):
-        return False
-    return all(a == 255 or b == 0 for a, b in itertools.pairwise(octets))
 
 
 def _ssn(window: str, parts: list[str]) -> bool:

@@ -14,6 +14,8 @@ One Aho-Corasick pass per text, str built-ins around its (few) hits.
 
 from __future__ import annotations
 
+from unicodedata import combining, normalize
+
 import ahocorasick
 
 from keeptrusts.detect.lookalikes import FULL_WIDTH, HOMOGLYPHS
@@ -48,15 +50,22 @@ def _fold_char(c: str) -> str:
 
 def spellings(term: str) -> set[str]:
     """The folded forms of `term` a text is matched against, whitespace runs as one space
-    (empty for a blank term): each word as a text folds it and fully case-folded, in every
-    combination (`große straße` also matches `GROSSE Straße`), at most MAX_SPELLINGS."""
+    (empty for a blank term): each word as a text folds it and fully case-folded, composed
+    and decomposed (`café` is also `cafe` + U+0301, as macOS and some models write it), in
+    every combination (`große straße` also matches `GROSSE Straße`), at most MAX_SPELLINGS."""
     forms = [""]
     for word in term.split():
-        variants = dict.fromkeys((fold(word), _shown(word.casefold())))
+        variants = _variants(word)
         if len(forms) * len(variants) > MAX_SPELLINGS:
-            return {" ".join(fold(term).split()), " ".join(_shown(term.casefold()).split())}
+            return {" ".join(v.split()) for v in _variants(term)}
         forms = [f"{form} {v}" if form else v for form in forms for v in variants]
     return set(forms) - {""}
+
+
+def _variants(text: str) -> dict[str, None]:
+    """`text` folded and fully case-folded, in its composed and decomposed forms."""
+    forms = dict.fromkeys((text, normalize("NFC", text), normalize("NFD", text)))
+    return dict.fromkeys(v for f in forms for v in (fold(f), _shown(f.casefold())))
 
 
 Spaced = tuple[tuple[str, ...], int]  # a multi-word term's words, and its anchor's index
@@ -139,7 +148,8 @@ def _run_end(text: str, i: int) -> int:
 
 
 def _edge(text: str, i: int) -> bool:
-    return i < 0 or i >= len(text) or not text[i].isalnum()
+    """A word boundary: no letter, digit or combining mark (`cafe` + U+0301 is `café`)."""
+    return i < 0 or i >= len(text) or not (text[i].isalnum() or combining(text[i]))
 
 
 def hold_start(text: str, units: int, cap: int = MAX_HOLD) -> int:

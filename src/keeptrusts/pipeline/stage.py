@@ -55,6 +55,11 @@ class Policy:
         last `holdback` characters; a policy that knows its matches' shapes can hold less."""
         return max(0, len(text) - self.holdback)
 
+    def read_back(self, released: str, held: str) -> str:
+        """Streams: what `find` must read before the `held` text to read it as in the whole
+        text, out of the end of what was `released` (a few words). By default all of it."""
+        return released
+
     async def on_complete(self, ex: Exchange) -> None:
         return None
 

@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import Field
 
 from keeptrusts.config.model import Strict
-from keeptrusts.detect import fuzzy, invisible, terms
+from keeptrusts.detect import fuzzy, holdpoint, invisible, terms
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.detect.invisible import Visible
 from keeptrusts.pipeline.stage import BOTH_STAGES, Policy
@@ -81,7 +81,16 @@ class DlpFilter(Policy):
         at = len(text) - self.holdback
         if self._spaced:  # a term's space may be a long whitespace run: count runs as one
             at = min(at, terms.hold_start(text, self._term_hold))
-        return max(0, at)
+        if at <= 0:
+            return 0
+        # from the start of the token: a term begins a word, and the word it would end
+        # (`xfalcon`) is only read whole (up to PATTERN_HOLDBACK characters back)
+        return holdpoint.token_start(text, max(0, at - PATTERN_HOLDBACK), at)
+
+    def read_back(self, released: str, held: str) -> str:
+        # a term (or a fuzzy variant) is held whole: only its word boundary is read before it;
+        # patterns may look anywhere
+        return released if self._patterns else released[-2:]
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         """Terms and patterns in `text`; a text with invisible characters is also read as it

@@ -17,6 +17,7 @@ must never release text inside a match that touches its end.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
@@ -70,6 +71,7 @@ def _all_entities() -> list[Entity]:
 
 
 _DIGIT_BYTES = b"0123456789"
+_DIGIT = re.compile(r"\d")  # a character class: linear (any script's digits, as `lookalikes`)
 
 
 def _re2_pattern(value: str) -> str:
@@ -220,6 +222,12 @@ class PiiDetector(Policy):
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
         return holdpoint.pending_start(text, self.holdback)
+
+    def read_back(self, released: str, held: str) -> str:
+        # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
+        # and `detect_patterns` may look anywhere; every other reading looks at two
+        # characters before a value at most (`clear_before`)
+        return released if self._custom or _DIGIT.search(held) else released[-2:]
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)

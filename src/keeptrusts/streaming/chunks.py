@@ -233,10 +233,9 @@ def is_empty(data: dict[str, Any]) -> bool:
         if not isinstance(choice, dict) or choice.get("finish_reason"):
             return False
         delta = choice.get("delta")
-        if isinstance(delta, dict):
-            if any(v for k, v in delta.items() if k != "content") or delta.get("content"):
-                return False
-        elif choice.get("text"):
+        if isinstance(delta, dict) and any(delta.values()):
+            return False
+        if choice.get("text"):  # (a chunk may carry both: each is guarded)
             return False
     return True
 

@@ -1,0 +1,174 @@
+"""A streamed answer and the same answer as JSON get the same verdict and the same text, for
+the same chain, however the stream is cut into chunks (property tests over generated answers).
+
+Before: the stream guard ran every policy on the held text at once, while the JSON chain gives
+each policy the text the one before redacted, so a blocked term inside an e-mail address
+`pii-detector` had redacted blocked the stream only; and a stream read no further back than
+its held text, so it redacted `order 4155552671` (an identifier) and `version 1.2.3.4` (a
+version) where the JSON answer kept them."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.streaming.answers import (
+    arguments_as_json,
+    arguments_streamed,
+    as_json,
+    runtime,
+    streamed,
+)
+
+CHAINS = {
+    "pii-then-dlp-block": runtime(
+        "policies: {chain: [pii-detector, dlp-filter]}\n"
+        "policy:\n"
+        "  pii-detector: {phone_regions: [US, DE]}\n"
+        "  dlp-filter: {blocked_terms: [acme, project atlas, falcon], action: block}\n"
+    ),
+    "dlp-redact-then-pii": runtime(
+        "policies: {chain: [dlp-filter, pii-detector]}\n"
+        "policy:\n"
+        "  dlp-filter: {blocked_terms: [example, jane, project atlas], fuzzy_matching: true}\n"
+    ),
+    "pii-block-then-dlp-redact": runtime(
+        "policies: {chain: [pii-detector, dlp-filter]}\n"
+        "policy:\n"
+        "  pii-detector: {action: block, entities: [credit_card, iban]}\n"
+        "  dlp-filter: {blocked_terms: [falcon, order]}\n"
+    ),
+}
+#: pieces of answers: values each detector finds, what reads them differently (labels, units,
+#: words around terms), and characters a chunk boundary could split
+FRAGMENTS = [
+    "jane.doe@example.com",
+    "bob@acme.com",
+    "+1 415 555 0132",
+    "(+49)/30/901820",
+    "030 901820/030 901821",
+    "4111 1111 1111 1111",
+    "DE89.3704.0044.0532.0130.00",
+    "10.1.2.3/24",
+    "Your order 4155552671",
+    "4155552671 cents",
+    "call 4155552671",
+    "version 1.2.3.4",
+    "project atlas",
+    "Project\n\nAtlas",
+    "falcon",
+    "xfalcon",
+    "falc0n",
+    "acme",
+    "git@github.com:org/repo.git",
+    "ssn 078-05-1120",
+    "the",
+    "e\u0301t\u00e9",
+    "\U0001f44d",
+    "415\U0001f44d555 0132",
+    "pro\u00adject atlas",
+]
+SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
+
+answers = st.lists(
+    st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), min_size=1, max_size=10
+).map(lambda parts: "".join(f + s for f, s in parts))
+cuts = st.lists(st.integers(min_value=0, max_value=10_000), max_size=24)
+
+
+def split_at(text: str, points: list[int]) -> list[str]:
+    at = sorted({p % (len(text) + 1) for p in points})
+    return [text[a:b] for a, b in itertools.pairwise([0, *at, len(text)])]
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+@settings(max_examples=150, deadline=None)
+@given(text=answers, points=cuts, finish=st.booleans())
+def test_a_streamed_answer_reads_as_the_whole_answer(
+    chain: str, text: str, points: list[int], finish: bool
+) -> None:
+    rt = CHAINS[chain]
+    assert streamed(rt, [split_at(text, points)], finish) == as_json(rt, [text])
+
+
+@pytest.mark.parametrize("chain", sorted(CHAINS))
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(answers, min_size=2, max_size=3), points=cuts)
+def test_choices_streamed_together_read_as_the_whole_answer(
+    chain: str, texts: list[str], points: list[int]
+) -> None:
+    rt = CHAINS[chain]
+    assert streamed(rt, [split_at(t, points) for t in texts]) == as_json(rt, texts)
+
+
+@pytest.mark.parametrize(
+    ("chain", "text"),
+    [
+        ("pii-then-dlp-block", "Write to bob@acme.com today."),
+        ("pii-then-dlp-block", "Your order 4155552671 ships today."),
+        ("pii-then-dlp-block", "Out now: version 1.2.3.4 of the app."),
+        ("dlp-redact-then-pii", "Mail jane.doe@example.com now."),
+        # a term at the end of a longer word is no term, however the word is cut
+        ("pii-block-then-dlp-redact", "xfalcon \U0001f44d ok"),
+        ("pii-then-dlp-block", "xfalcon xfalcon, ok"),
+        ("dlp-redact-then-pii", "\u00e9t\u00e9jane.doe@example.com ok"),
+        # a word of telephony read back across an address released in between
+        ("dlp-redact-then-pii", "call 4155552671  bob@acme.com 4155552671 cents ok"),
+    ],
+)
+def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:
+    rt = CHAINS[chain]
+    expected = as_json(rt, [text])
+    assert not isinstance(expected, str) or not expected.startswith("blocked")
+    for i in range(len(text) + 1):
+        assert streamed(rt, [[text[:i], text[i:]]]) == expected, i
+
+
+def test_a_word_cut_at_the_start_of_what_a_policy_reads_back_hides_no_later_term() -> None:
+    """`xfalcon` read back from its middle is `falcon`: a blocking policy reports its first
+    match only, and that one must not hide the blocked term that follows."""
+    rt = CHAINS["pii-then-dlp-block"]
+    text = "xfalcon falcon415\U0001f44d555 0132  415\U0001f44d555 0132, acme "
+    assert as_json(rt, [text]) == "blocked:dlp-filter"
+    assert streamed(rt, [list(text)]) == "blocked:dlp-filter"
+
+
+@pytest.mark.parametrize("field", ["content", "reasoning_content", "reasoning", "refusal"])
+def test_every_text_field_of_two_choices_split_at_every_offset_reads_as_the_whole_answer(
+    field: str,
+) -> None:
+    rt = CHAINS["pii-then-dlp-block"]
+    texts = ["Mail jane.doe@example.com, or (+49)/30/901820.", "Call 415\U0001f44d555 0132 now"]
+    expected = as_json(rt, texts, field)
+    assert isinstance(expected, list) and "jane" not in expected[0]
+    for i in range(len(texts[0]) + 1):
+        pieces = [[t[:i], t[i:]] for t in texts]
+        assert streamed(rt, pieces, field=field) == expected, i
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        '{"to": "jane.doe\\u0040example.com", "n": "call +1 415 555 0132"}',
+        '{"note": "Project\\nAtlas", "k": "bob@acme.com", "c": "cafe\\u0301 ok"}',
+        '{"e": "\\ud83d\\ude00 jane.doe@example.com \\ud83d\\ude00", "ip": "10.1.2.3/24"}',
+        '{"iban": "DE89.3704.0044.0532.0130.00", "tel": "(+49)/30/901820"}',
+        '{"a": ["4111 1111 1111 1111", 4111111111111111]}',
+    ],
+)
+def test_tool_call_arguments_split_at_every_offset_read_as_the_whole_answer(
+    arguments: str,
+) -> None:
+    """Escapes (`\\u0040`, a surrogate pair) and values cut anywhere between two deltas."""
+    rt = runtime(
+        "policies: {chain: [pii-detector, dlp-filter]}\n"
+        "policy: {dlp-filter: {blocked_terms: [project atlas, acme, caf\u00e9]}}\n"
+    )
+    expected = arguments_as_json(rt, arguments)
+    assert "jane" not in str(expected) and "acme" not in str(expected)
+    for i in range(len(arguments) + 1):
+        assert arguments_streamed(rt, [arguments[:i], arguments[i:]]) == expected, i
+    assert arguments_streamed(rt, list(arguments)) == expected
