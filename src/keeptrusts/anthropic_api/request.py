@@ -87,13 +87,14 @@ def _output_format(body: dict[str, Any], chat: dict[str, Any]) -> None:
 
 
 def _system(system: Any) -> list[dict[str, Any]]:
-    if system is None or system == "":
+    """The system prompt as a first system message; none when it is empty (`""`, `[]`)."""
+    if system is None:
         return []
-    if isinstance(system, str):
-        return [{"role": "system", "content": system}]
     if isinstance(system, list) and all(_is_text_block(b) for b in system):
-        return [{"role": "system", "content": "\n\n".join(b["text"] for b in system)}]
-    raise ValidationFailed("'system' must be a string or an array of text blocks")
+        system = "\n\n".join(b["text"] for b in system if b["text"])
+    if not isinstance(system, str):
+        raise ValidationFailed("'system' must be a string or an array of text blocks")
+    return [{"role": "system", "content": system}] if system else []
 
 
 def _is_text_block(block: Any) -> bool:

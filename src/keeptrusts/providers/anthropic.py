@@ -12,11 +12,14 @@ from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
+from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
 DEFAULT_BASE = "https://api.anthropic.com/v1"
+#: Anthropic's highest temperature (OpenAI's is 2)
+MAX_TEMPERATURE = 1
 
 
 def _api_base(url: str) -> str:
@@ -41,11 +44,16 @@ class AnthropicProvider(Provider):
             self.headers["x-api-key"] = self.api_key
 
     def unserved(self, call: ProviderCall) -> str | None:
-        """A Messages answer has one choice: `n > 1` got one, silently."""
-        n = call.body.get("n")
+        """What the Messages API cannot honour: `n > 1` (a Messages answer has one choice),
+        a temperature above Anthropic's 1 (its 400 would come back), a grammar tool."""
+        body = call.body
+        n = body.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and n > 1:
             return "n > 1 (Anthropic's Messages API answers one choice)"
-        return None
+        t = body.get("temperature")
+        if isinstance(t, int | float) and not isinstance(t, bool) and t > MAX_TEMPERATURE:
+            return f"temperature {t:g} (Anthropic accepts 0 to {MAX_TEMPERATURE})"
+        return unserved_tool(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         if call.endpoint != "chat":
@@ -75,7 +83,9 @@ class AnthropicProvider(Provider):
         if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
             raise self._not_a_message()
         try:
-            return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+            return tr.to_chat_completion(
+                msg, str(call.body.get("model", "")), custom_names(call.body)
+            )
         except (TypeError, AttributeError, ValueError) as exc:  # a field of another type
             raise self._not_a_message() from exc
 
@@ -88,10 +98,12 @@ class AnthropicProvider(Provider):
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
-        return UpstreamStream(self._chunks(resp, str(call.body.get("model", ""))), resp)
+        translator = ChunkTranslator(str(call.body.get("model", "")), custom_names(call.body))
+        return UpstreamStream(self._chunks(resp, translator), resp)
 
-    async def _chunks(self, resp: aiohttp.ClientResponse, model: str) -> AsyncIterator[Chunk]:
-        translator = ChunkTranslator(model)
+    async def _chunks(
+        self, resp: aiohttp.ClientResponse, translator: ChunkTranslator
+    ) -> AsyncIterator[Chunk]:
         try:
             async for _name, data, _more in sse.events(resp.content):
                 event = stream_event(data, self.id)

@@ -1,18 +1,29 @@
-"""Anthropic Messages stream events -> OpenAI chat completion chunks."""
+"""Anthropic Messages stream events -> OpenAI chat completion chunks.
+
+A function tool's input streams as JSON pieces, which are its arguments' pieces. A custom tool's
+input (`{"input": text}`, `anthropic_tools`) is gathered until its block ends and sent as one
+piece of text: its JSON pieces are not pieces of the text.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+import orjson
+
+from keeptrusts.providers.anthropic_tools import custom_input
 from keeptrusts.providers.anthropic_translate import STOP_REASONS, matched_stop, usage_of
 
 
 class ChunkTranslator:
     """Stateful: one per stream. `feed(event)` returns the OpenAI chunks it produces."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, custom: frozenset[str] = frozenset()) -> None:
         self.id = "chatcmpl-anthropic"
+        #: the request's custom tools, and the JSON pieces of their blocks (Anthropic index)
+        self.custom = custom
+        self.custom_json: dict[int, list[str]] = {}
         self.model = model
         self.created = int(time.time())
         self.usage: dict[str, Any] = {}
@@ -69,12 +80,12 @@ class ChunkTranslator:
             return [self._chunk({"content": text})] if text or not self.role_sent else []
         index = len(self.tool_index)
         self.tool_index[int(event.get("index", 0))] = index
-        call = {
-            "index": index,
-            "id": block.get("id"),
-            "type": "function",
-            "function": {"name": block.get("name"), "arguments": ""},
-        }
+        call: dict[str, Any] = {"index": index, "id": block.get("id")}
+        if block.get("name") in self.custom:
+            self.custom_json[int(event.get("index", 0))] = []
+            call.update(type="custom", custom={"name": block.get("name"), "input": ""})
+        else:
+            call.update(type="function", function={"name": block.get("name"), "arguments": ""})
         delta: dict[str, Any] = {"tool_calls": [call]}
         if not self.role_sent:
             delta["content"] = None
@@ -88,6 +99,9 @@ class ChunkTranslator:
             block = int(event.get("index", 0))
             index = self.tool_index.get(block, 0)
             text = delta.get("partial_json", "")
+            if block in self.custom_json:
+                self.custom_json[block].append(text)
+                return []
             if text:
                 self.tool_input.add(block)
             part = {"index": index, "function": {"arguments": text}}
@@ -99,6 +113,10 @@ class ChunkTranslator:
         sends one empty piece) gets `{}`, as OpenAI sends it and the JSON answer has it:
         `""` is no JSON, and clients parse the arguments."""
         block = int(event.get("index", 0))
+        if block in self.custom_json:
+            args = orjson.loads("".join(self.custom_json.pop(block)) or "{}")
+            part = {"index": self.tool_index[block], "custom": {"input": custom_input(args)}}
+            return [self._chunk({"tool_calls": [part]})]
         if block not in self.tool_index or block in self.tool_input:
             return []
         self.tool_input.add(block)

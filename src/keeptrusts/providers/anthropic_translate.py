@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
-from keeptrusts.errors import ValidationFailed
+from keeptrusts.providers import anthropic_tools as tools
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -20,8 +18,9 @@ STOP_REASONS = {
     "refusal": "content_filter",
 }
 DEFAULT_MAX_TOKENS = 4096
-#: OpenAI tool_choice -> Anthropic tool_choice type
-TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
+#: the system prompt's request for JSON when the caller asked for `json_object` (Anthropic's
+#: structured outputs take a schema; "any JSON object" has none)
+JSON_OBJECT_PROMPT = "Respond with one valid JSON object and nothing else."
 
 
 def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
@@ -43,8 +42,9 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         "messages": messages,
         "max_tokens": _max_tokens(body),
     }
-    if system:
-        out["system"] = "\n\n".join(s for s in system if s)
+    _output_format(body.get("response_format"), out, system)
+    if prompt := "\n\n".join(s for s in system if s):
+        out["system"] = prompt
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             out[key] = body[key]
@@ -52,8 +52,8 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     if body.get("tools"):
-        out["tools"] = [_tool(t) for t in body["tools"] if isinstance(t, dict)]
-    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+        out["tools"] = tools.tools(body)
+    choice = tools.tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
     if choice is not None:
         out["tool_choice"] = choice
     if isinstance(body.get("user"), str) and body["user"]:
@@ -63,16 +63,19 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     return out
 
 
-def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
-    """OpenAI's `tool_choice` and `parallel_tool_calls` as Anthropic's `tool_choice`."""
-    out: dict[str, Any] | None = None
-    if isinstance(choice, str) and choice in TOOL_CHOICES:
-        out = {"type": TOOL_CHOICES[choice]}
-    elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        out = {"type": "tool", "name": choice["function"].get("name")}
-    if parallel is False and (out is None or out["type"] != "none"):
-        out = {**(out or {"type": "auto"}), "disable_parallel_tool_use": True}
-    return out
+def _output_format(fmt: Any, out: dict[str, Any], system: list[str]) -> None:
+    """`response_format` as Anthropic's structured outputs (`output_config.format`, a JSON
+    schema); `json_object` (or a `json_schema` without a schema) asks for JSON in the system
+    prompt instead, as no schema says "any object"."""
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if isinstance(schema, dict):
+            out["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+            return
+    if kind in ("json_object", "json_schema"):
+        system.append(JSON_OBJECT_PROMPT)
 
 
 def _max_tokens(body: dict[str, Any]) -> Any:
@@ -137,15 +140,7 @@ def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
     text = _text_of(msg.get("content"))
     if text:
         blocks.append({"type": "text", "text": text})
-    for call in msg.get("tool_calls") or []:
-        fn = call.get("function") or {}
-        try:  # (orjson refuses anything but text or bytes with the same error)
-            args = orjson.loads(fn.get("arguments") or "{}")
-        except orjson.JSONDecodeError as exc:
-            raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
-        blocks.append(
-            {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args}
-        )
+    blocks.extend(tools.tool_use(call) for call in msg.get("tool_calls") or [])
     return blocks
 
 
@@ -157,32 +152,18 @@ def _tool_result(msg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, Any]:
-    fn = tool.get("function") or {}
-    out = {"name": fn.get("name"), "input_schema": fn.get("parameters") or {"type": "object"}}
-    if fn.get("description"):
-        out["description"] = fn["description"]
-    return out
-
-
-def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
-    """An Anthropic Messages response as an OpenAI chat completion."""
+def to_chat_completion(
+    msg: dict[str, Any], model: str, custom: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """An Anthropic Messages response as an OpenAI chat completion (`custom`: the request's
+    custom tools, whose calls are custom calls)."""
     text: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in msg.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
         elif block.get("type") == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
-                    },
-                }
-            )
+            calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls

@@ -1,0 +1,163 @@
+"""OpenAI chat requests served by an `anthropic` target, with the official `openai` SDK: what
+the Messages API can honour is translated (structured outputs, custom tools), what it cannot is
+a clear 400 naming the field, never dropped or left for the provider's own 400."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.fakes.gateway import Gateway
+from tests.fakes.upstream import FakeUpstream
+from tests.integration.governed import governed
+
+HI: Any = [{"role": "user", "content": "hi"}]
+MODEL = "claude-test-model"
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    yield from governed(tmp_path_factory, upstream, "anthropic-target", provider="anthropic")
+
+
+def client(gw: Gateway) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+
+
+def sent(fake: FakeUpstream) -> dict[str, Any]:
+    assert [r.path for r in fake.requests] == ["/v1/messages"]
+    return fake.requests[0].body
+
+
+def test_a_json_schema_response_format_is_anthropic_s_structured_output(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: `response_format` was dropped, so the model answered prose the client could
+    not parse, with no word from the gateway."""
+    schema = {"type": "object", "properties": {"city": {"type": "string"}},
+              "required": ["city"], "additionalProperties": False}  # fmt: skip
+    fake.reset(reply='{"city": "Paris"}')
+    resp = client(gw).chat.completions.create(
+        model=MODEL,
+        messages=HI,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "place", "schema": schema, "strict": True},
+        },
+    )
+    assert json.loads(resp.choices[0].message.content or "") == {"city": "Paris"}
+    assert sent(fake)["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+
+
+def test_a_json_object_response_format_asks_for_json_in_the_system_prompt(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Anthropic has no "any JSON object" mode: the system prompt asks for one."""
+    client(gw).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "system", "content": "be brief"}, *HI],
+        response_format={"type": "json_object"},
+    )
+    body = sent(fake)
+    assert body["system"].startswith("be brief\n\n") and "JSON object" in body["system"]
+    assert "output_config" not in body
+    fake.reset()
+    client(gw).chat.completions.create(model=MODEL, messages=HI, response_format={"type": "text"})
+    assert "system" not in sent(fake) and "output_config" not in sent(fake)
+
+
+CUSTOM_TOOL: Any = {"type": "custom", "custom": {"name": "run_sql", "description": "Run SQL"}}
+
+
+def test_a_custom_tool_is_a_tool_with_one_text_input(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: a custom (free-form) tool reached Anthropic with a null name (its 400), and a
+    custom tool call in the history as a tool_use with a null name."""
+    fake.reset(
+        reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": "SELECT 1"})}
+    )
+    resp = client(gw).chat.completions.create(
+        model=MODEL,
+        messages=HI,
+        tools=[CUSTOM_TOOL],
+        tool_choice={"type": "custom", "custom": {"name": "run_sql"}},
+    )
+    call: Any = (resp.choices[0].message.tool_calls or [])[0]
+    assert call.type == "custom" and call.custom.name == "run_sql"
+    assert call.custom.input == "SELECT 1"
+    body = sent(fake)
+    tool = body["tools"][0]
+    assert tool["name"] == "run_sql" and tool["description"] == "Run SQL"
+    assert tool["input_schema"]["required"] == ["input"]
+    assert tool["input_schema"]["properties"]["input"]["type"] == "string"
+    assert body["tool_choice"] == {"type": "tool", "name": "run_sql"}
+    fake.reset()
+    history: Any = [
+        *HI,
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "toolu_1", "type": "custom", "custom": {"name": "run_sql", "input": "SELECT 2"}}]},
+        {"role": "tool", "tool_call_id": "toolu_1", "content": "2"},
+    ]  # fmt: skip
+    client(gw).chat.completions.create(model=MODEL, messages=history, tools=[CUSTOM_TOOL])
+    use = sent(fake)["messages"][1]["content"][0]
+    assert use == {"type": "tool_use", "id": "toolu_1", "name": "run_sql", "input": {"input": "SELECT 2"}}  # fmt: skip
+
+
+def test_a_streamed_custom_tool_call_is_a_custom_call(gw: Gateway, fake: FakeUpstream) -> None:
+    fake.reset(reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": 'SELECT "a\\nb"'})})  # fmt: skip
+    chunks = list(
+        client(gw).chat.completions.create(
+            model=MODEL, messages=HI, tools=[CUSTOM_TOOL], stream=True
+        )
+    )
+    calls = [c for ch in chunks if ch.choices for c in ch.choices[0].delta.tool_calls or []]
+    first: Any = calls[0]
+    assert first.type == "custom" and first.custom["name"] == "run_sql"
+    text = "".join(c.custom["input"] for c in calls if getattr(c, "custom", None))  # type: ignore[attr-defined]
+    assert text == 'SELECT "a\\nb"'
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "tool_calls"
+
+
+def test_a_grammar_custom_tool_is_a_400_naming_it(gw: Gateway, fake: FakeUpstream) -> None:
+    """A grammar Anthropic cannot constrain the input to: refused, not loosened in silence."""
+    tool = {"type": "custom", "custom": {"name": "apply_patch", "format": {
+        "type": "grammar", "grammar": {"syntax": "lark", "definition": "start: /.+/"}}}}  # fmt: skip
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gw).chat.completions.create(model=MODEL, messages=HI, tools=[tool])
+    message = err.value.body["message"]  # type: ignore[index]
+    assert "apply_patch" in message and "grammar" in message
+    assert fake.requests == []
+
+
+def test_a_temperature_above_1_is_a_400_naming_the_range(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: the temperature went on to Anthropic (0 to 1), whose 400 came back."""
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gw).chat.completions.create(model=MODEL, messages=HI, temperature=1.5)
+    message = err.value.body["message"]  # type: ignore[index]
+    assert "temperature 1.5" in message and "0 to 1" in message
+    assert fake.requests == []
+    client(gw).chat.completions.create(model=MODEL, messages=HI, temperature=1)
+    assert sent(fake)["temperature"] == 1
+
+
+def test_an_empty_system_is_left_out(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `system: []` (and a system of empty texts) sent an empty system prompt."""
+    c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)
+    for system in ([], [{"type": "text", "text": ""}], ""):
+        fake.reset()
+        c.messages.create(model=MODEL, max_tokens=5, system=system, messages=HI)
+        assert "system" not in sent(fake), system
+    fake.reset()
+    client(gw).chat.completions.create(
+        model=MODEL, messages=[{"role": "system", "content": ""}, *HI]
+    )
+    assert "system" not in sent(fake)
+
+
+def post_messages(gw: Gateway, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(gw.base_url + "/messages", json=body, timeout=15)
