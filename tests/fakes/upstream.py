@@ -147,6 +147,7 @@ class FakeUpstream:
         app.router.add_post("/v1/completions", self._openai)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         app.router.add_post("/openai/deployments/{dep}/chat/completions", self._openai)
         app.router.add_post("/openai/deployments/{dep}/embeddings", self._embeddings)
         app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
@@ -368,6 +369,12 @@ class FakeUpstream:
                 "usage": {"prompt_tokens": 3, "total_tokens": 3},
             }
         )
+
+    async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
+        _body, failure = await self._record(request)
+        if failure is not None:
+            return failure
+        return web.json_response({"input_tokens": self.behaviour.prompt_tokens})
 
     def _anthropic_stop(self) -> str:
         b = self.behaviour

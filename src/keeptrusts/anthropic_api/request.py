@@ -26,6 +26,12 @@ TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("max_tokens") is None:
         raise ValidationFailed("'max_tokens' is required: the most tokens the answer may have")
+    return count_request(body)
+
+
+def count_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The chat request of a Messages request, `max_tokens` or not (`count_tokens` has none:
+    it generates nothing)."""
     if body.get("mcp_servers"):
         # tools the provider would call itself, with inputs and results no policy reads
         raise ValidationFailed(

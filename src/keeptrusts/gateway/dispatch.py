@@ -19,6 +19,7 @@ from keeptrusts.errors import (
     ValidationFailed,
     model_not_found,
 )
+from keeptrusts.limits.estimate import prompt_tokens
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.router import Router
@@ -142,6 +143,30 @@ async def _with_fallback(
         return result
     assert last is not None
     raise to_gateway_error(_reported(last, limited))
+
+
+async def count_tokens(ex: Exchange, call: ProviderCall) -> int:
+    """The prompt's tokens as counted where the request would go: by the first target able to
+    count them itself (an Anthropic target; the next one after a failure `fallback.on` names),
+    else the gateway's estimate. Routing statistics are left alone: a count is no answer."""
+    router = ex.runtime.router
+    plan = router.plan(ex.model, call)
+    if not plan:
+        raise _not_served(router, ex.model, call)
+    for i, provider in enumerate(plan):
+        ex.provider = provider.id
+        t0 = time.perf_counter()
+        try:
+            counted = await provider.count_tokens(call)
+        except UpstreamError as exc:
+            if router.retryable(exc.kind) and i + 1 < len(plan):
+                continue
+            raise to_gateway_error(exc) from exc
+        finally:
+            ex.upstream_seconds += time.perf_counter() - t0
+        ex.upstream_model = provider.upstream_model(ex.model)
+        return prompt_tokens(call.endpoint, call.body) if counted is None else counted
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:

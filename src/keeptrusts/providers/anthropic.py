@@ -20,6 +20,8 @@ from keeptrusts.streaming import sse
 DEFAULT_BASE = "https://api.anthropic.com/v1"
 #: Anthropic's highest temperature (OpenAI's is 2)
 MAX_TEMPERATURE = 1
+#: the fields of a Messages request that `count_tokens` takes (it refuses the others)
+COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "output_config"})
 
 
 def _api_base(url: str) -> str:
@@ -65,17 +67,36 @@ class AnthropicProvider(Provider):
             raise ValidationFailed(
                 f"target {self.id!r} (anthropic) cannot serve {what}", code="invalid_request"
             )
+        payload = request_json(self._translated(call))
+        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
+
+    def _translated(self, call: ProviderCall) -> dict[str, Any]:
         model = self.upstream_model(str(call.body.get("model", "")))
         try:
-            request = tr.to_messages_request(call.body, model, call.stream)
+            return tr.to_messages_request(call.body, model, call.stream)
         except (TypeError, AttributeError, ValueError) as exc:  # a shape validation let through
             raise ValidationFailed(
                 f"the request cannot be translated for target {self.id!r} (anthropic): a field "
                 "has an unexpected type; check messages, tools and stop against the OpenAI API",
                 code="invalid_request",
             ) from exc
-        payload = request_json(request)
-        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
+
+    async def count_tokens(self, call: ProviderCall) -> int | None:
+        """Anthropic's `POST /messages/count_tokens`, with the fields it takes."""
+        request = self._translated(call)
+        payload = request_json({k: v for k, v in request.items() if k in COUNTED})
+        url = self.base + "/messages/count_tokens"
+        answer = await self.read_json(
+            await self.post(url, payload, {**self.headers, **call.headers})
+        )
+        count = answer.get("input_tokens")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise UpstreamError(
+                "protocol",
+                f"target {self.id!r} answered a token count without 'input_tokens'",
+                target=self.id,
+            )
+        return count
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         msg = await self.read_json(await self._post(call))
@@ -117,7 +138,7 @@ class AnthropicProvider(Provider):
                         target=self.id,
                     )
                 for chunk in translator.feed(event):
-                    yield Chunk(chunk)
+                    yield Chunk(chunk, prompt_usage=translator.take_prompt_usage())
                 if event.get("type") == "message_stop":
                     return
             if not translator.finished:

@@ -35,6 +35,8 @@ class ChunkTranslator:
         #: the assistant role goes with the first block, which says what the answer starts
         #: with: `content: ""` for text, `content: null` for a tool call (as OpenAI sends them)
         self.role_sent = False
+        #: `message_start`'s usage (the prompt's count), until the first chunk carries it
+        self.prompt_usage: dict[str, Any] | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self.role_sent:
@@ -55,6 +57,7 @@ class ChunkTranslator:
             self.id = "chatcmpl-" + str(msg.get("id", "anthropic"))
             self.model = str(msg.get("model") or self.model)
             self.usage.update(msg.get("usage") or {})
+            self.prompt_usage = usage_of(self.usage) if self.usage else None
             return []
         if kind == "content_block_start":
             return self._block_start(event)
@@ -122,6 +125,11 @@ class ChunkTranslator:
         self.tool_input.add(block)
         part = {"index": self.tool_index[block], "function": {"arguments": "{}"}}
         return [self._chunk({"tool_calls": [part]})]
+
+    def take_prompt_usage(self) -> dict[str, Any] | None:
+        """`message_start`'s usage, once (for the first chunk)."""
+        usage, self.prompt_usage = self.prompt_usage, None
+        return usage
 
     def usage_chunk(self) -> dict[str, Any]:
         chunk = self._chunk({})
