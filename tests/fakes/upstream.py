@@ -450,7 +450,12 @@ class FakeUpstream:
                 },
             )
             await send("ping", {"type": "ping"})
-            for piece in self._chunks():
+            for i, piece in enumerate(self._chunks()):
+                if b.fail_after_chunks == i:  # Anthropic's mid-stream error event
+                    error = {"type": "overloaded_error", "message": "Overloaded"}
+                    await send("error", {"type": "error", "error": error})
+                    await resp.write_eof()
+                    return resp
                 await send(
                     "content_block_delta",
                     {

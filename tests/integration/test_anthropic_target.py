@@ -159,5 +159,68 @@ def test_an_empty_system_is_left_out(gw: Gateway, fake: FakeUpstream) -> None:
     assert "system" not in sent(fake)
 
 
-def post_messages(gw: Gateway, body: dict[str, Any]) -> httpx.Response:
-    return httpx.post(gw.base_url + "/messages", json=body, timeout=15)
+def test_anthropic_overloaded_is_a_retryable_503(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: Anthropic's 529 `overloaded_error` was a 502 `upstream_error`, and so was its
+    `overloaded_error` event mid-stream; overloaded is unavailable for now: 503, retryable."""
+    fake.reset(status=529)
+    r = httpx.post(gw.base_url + "/chat/completions", json={"model": MODEL, "messages": HI})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "upstream_unavailable"
+    assert "x-should-retry" not in r.headers
+    fake.reset(fail_after_chunks=2)
+    body = {"model": MODEL, "messages": HI, "stream": True}
+    with httpx.stream("POST", gw.base_url + "/chat/completions", json=body) as r:
+        assert r.status_code == 200
+        frames = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert frames[-1] == "[DONE]"
+    error = json.loads(frames[-2])["error"]
+    assert error["code"] == "upstream_unavailable" and "overloaded" in error["message"]
+    assert json.loads(frames[0])["choices"][0]["delta"]["role"] == "assistant"
+    c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)
+    fake.reset(fail_after_chunks=2)
+    with (
+        pytest.raises(anthropic.APIStatusError) as err,
+        c.messages.stream(model=MODEL, max_tokens=9, messages=HI) as s,
+    ):
+        for _ in s.text_stream:
+            pass
+    assert err.value.body["error"]["code"] == "upstream_unavailable"  # type: ignore[index]
+
+
+def test_request_fields_reach_anthropic_as_its_api_names_them(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Images (base64 and URL), `stop` as a string or a list, `max_completion_tokens` over
+    `max_tokens`, and `allowed_tools` (before: dropped, so the model could call any tool)."""
+    png = "iVBORw0KGgo="
+    parts: Any = [
+        {"type": "text", "text": "compare"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{png}"}},
+        {"type": "image_url", "image_url": {"url": "https://example.com/b.jpg", "detail": "low"}},
+    ]
+    client(gw).chat.completions.create(
+        model=MODEL,
+        messages=[{"role": "user", "content": parts}],
+        stop="END",
+        max_tokens=50,
+        max_completion_tokens=60,
+    )
+    body = sent(fake)
+    assert body["messages"][0]["content"] == [
+        {"type": "text", "text": "compare"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": png}},
+        {"type": "image", "source": {"type": "url", "url": "https://example.com/b.jpg"}},
+    ]
+    assert body["stop_sequences"] == ["END"] and body["max_tokens"] == 60
+    fake.reset()
+    fn: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    allowed: Any = {
+        "type": "allowed_tools",
+        "allowed_tools": {"mode": "required", "tools": [{"type": "custom", "custom": {"name": "run_sql"}}]},
+    }  # fmt: skip
+    client(gw).chat.completions.create(
+        model=MODEL, messages=HI, stop=["A", "B"], tools=[fn, CUSTOM_TOOL], tool_choice=allowed
+    )
+    body = sent(fake)
+    assert body["stop_sequences"] == ["A", "B"] and body["max_tokens"] == 4096
+    assert [t["name"] for t in body["tools"]] == ["run_sql"]
+    assert body["tool_choice"] == {"type": "any"}

@@ -8,6 +8,7 @@ chunk has arrived, and is never retried after that.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -21,7 +22,14 @@ from keeptrusts.errors import (
 )
 from keeptrusts.limits.estimate import prompt_tokens
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.base import (
+    OVERLOADED,
+    Chunk,
+    Provider,
+    ProviderCall,
+    UpstreamError,
+    UpstreamStream,
+)
 from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.tracing import ProviderSpan
@@ -247,6 +255,14 @@ def to_gateway_error(exc: UpstreamError, *, mid_stream: bool = False) -> Gateway
             msg + "; retry later", retry_after=exc.retry_after or 1.0, code="upstream_rate_limited"
         )
         return err
+    if exc.kind == "5xx" and exc.status == OVERLOADED:
+        wait = {"Retry-After": f"{math.ceil(exc.retry_after)}"} if exc.retry_after else None
+        return UpstreamFailed(
+            msg + "; the provider is overloaded for now: retry shortly",
+            status=503,
+            code="upstream_unavailable",
+            headers=wait,
+        )
     if exc.kind == "4xx" and exc.status in (401, 403):
         return UpstreamFailed(
             msg + "; check the target's secret_key_ref", status=502, code="upstream_auth_failed"

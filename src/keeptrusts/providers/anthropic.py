@@ -13,7 +13,14 @@ from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
-from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.base import (
+    OVERLOADED,
+    Chunk,
+    Provider,
+    ProviderCall,
+    UpstreamError,
+    UpstreamStream,
+)
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
@@ -110,6 +117,18 @@ class AnthropicProvider(Provider):
         except (TypeError, AttributeError, ValueError) as exc:  # a field of another type
             raise self._not_a_message() from exc
 
+    def _stream_error(self, err: Any) -> UpstreamError:
+        """Anthropic's `error` event: a failure of the provider's (an `overloaded_error` is
+        its 529, for now; the others its 500)."""
+        kind = err.get("type") if isinstance(err, dict) else None
+        kind = kind if isinstance(kind, str) else "an error"
+        return UpstreamError(
+            "5xx",
+            f"target {self.id!r} reported {kind[:40]} mid-stream",
+            status=OVERLOADED if kind == "overloaded_error" else 500,
+            target=self.id,
+        )
+
     def _not_a_message(self) -> UpstreamError:
         return UpstreamError(
             "protocol",
@@ -131,12 +150,7 @@ class AnthropicProvider(Provider):
                 if not isinstance(event, dict):
                     continue
                 if event.get("type") == "error":
-                    err = event.get("error") or {}
-                    raise UpstreamError(
-                        "5xx",
-                        f"target {self.id!r} reported {err.get('type', 'an error')} mid-stream",
-                        target=self.id,
-                    )
+                    raise self._stream_error(event.get("error"))
                 for chunk in translator.feed(event):
                     yield Chunk(chunk, prompt_usage=translator.take_prompt_usage())
                 if event.get("type") == "message_stop":

@@ -19,6 +19,8 @@ import aiohttp
 from keeptrusts import __version__
 from keeptrusts.config.model import Target
 
+#: the status of an overloaded provider: Anthropic's 529 (`overloaded_error`), a 503 to clients
+OVERLOADED = 529
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
 
