@@ -11,16 +11,10 @@ import aiohttp
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
+from keeptrusts.providers import base
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
-from keeptrusts.providers.base import (
-    OVERLOADED,
-    Chunk,
-    Provider,
-    ProviderCall,
-    UpstreamError,
-    UpstreamStream,
-)
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
@@ -125,7 +119,7 @@ class AnthropicProvider(Provider):
         return UpstreamError(
             "5xx",
             f"target {self.id!r} reported {kind[:40]} mid-stream",
-            status=OVERLOADED if kind == "overloaded_error" else 500,
+            status=base.OVERLOADED if kind == "overloaded_error" else 500,
             target=self.id,
         )
 
