@@ -224,3 +224,32 @@ def test_request_fields_reach_anthropic_as_its_api_names_them(
     assert body["stop_sequences"] == ["A", "B"] and body["max_tokens"] == 4096
     assert [t["name"] for t in body["tools"]] == ["run_sql"]
     assert body["tool_choice"] == {"type": "any"}
+
+
+def test_reasoning_effort_is_extended_thinking(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `reasoning_effort` was dropped, and a thinking block of the answer with it."""
+    fake.reset(thinking="Let me see.")
+    resp = client(gw).chat.completions.create(model=MODEL, messages=HI, reasoning_effort="medium")
+    body = sent(fake)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert body["max_tokens"] == 4096 + 8192  # no cap given: room for the thinking too
+    message: Any = resp.choices[0].message
+    assert message.content == fake.behaviour.reply and message.reasoning_content == "Let me see."
+    chunks = list(
+        client(gw).chat.completions.create(
+            model=MODEL,
+            messages=HI,
+            reasoning_effort="low",
+            max_completion_tokens=3000,
+            stream=True,
+        )
+    )
+    assert fake.requests[1].body["thinking"]["budget_tokens"] == 1500  # half the caller's cap
+    deltas: Any = [ch.choices[0].delta for ch in chunks if ch.choices]
+    assert "".join(getattr(d, "reasoning_content", None) or "" for d in deltas) == "Let me see."
+    assert "".join(d.content or "" for d in deltas) == fake.behaviour.reply
+    fake.reset()
+    client(gw).chat.completions.create(
+        model=MODEL, messages=HI, reasoning_effort="high", max_tokens=1000
+    )
+    assert "thinking" not in sent(fake)  # no room for Anthropic's least budget (1024)

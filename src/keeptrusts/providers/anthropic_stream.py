@@ -78,6 +78,10 @@ class ChunkTranslator:
 
     def _block_start(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         block = event.get("content_block") or {}
+        if block.get("type") == "thinking":  # (no text block begins: `content` stays null)
+            return [
+                self._chunk({"content": None, "reasoning_content": block.get("thinking") or ""})
+            ]
         if block.get("type") != "tool_use":
             text = block.get("text") or ""
             return [self._chunk({"content": text})] if text or not self.role_sent else []
@@ -98,6 +102,8 @@ class ChunkTranslator:
         delta = event.get("delta") or {}
         if delta.get("type") == "text_delta":
             return [self._chunk({"content": delta.get("text", "")})]
+        if delta.get("type") == "thinking_delta":
+            return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
         if delta.get("type") == "input_json_delta":
             block = int(event.get("index", 0))
             index = self.tool_index.get(block, 0)

@@ -18,9 +18,15 @@ STOP_REASONS = {
     "refusal": "content_filter",
 }
 DEFAULT_MAX_TOKENS = 4096
+#: the caller's output caps, the first given wins
+CAPS = ("max_completion_tokens", "max_tokens")
 #: the system prompt's request for JSON when the caller asked for `json_object` (Anthropic's
 #: structured outputs take a schema; "any JSON object" has none)
 JSON_OBJECT_PROMPT = "Respond with one valid JSON object and nothing else."
+#: OpenAI `reasoning_effort` -> the extended thinking budget (tokens) Anthropic is given
+THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
+#: Anthropic's least thinking budget
+MIN_THINKING = 1024
 
 
 def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
@@ -42,6 +48,7 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         "messages": messages,
         "max_tokens": _max_tokens(body),
     }
+    _thinking(body, out)
     _output_format(body.get("response_format"), out, system)
     if prompt := "\n\n".join(s for s in system if s):
         out["system"] = prompt
@@ -78,9 +85,25 @@ def _output_format(fmt: Any, out: dict[str, Any], system: list[str]) -> None:
         system.append(JSON_OBJECT_PROMPT)
 
 
+def _thinking(body: dict[str, Any], out: dict[str, Any]) -> None:
+    """`reasoning_effort` as extended thinking, whose tokens count in `max_tokens` (as a
+    reasoning model's in OpenAI's `max_completion_tokens`): without a cap of the caller's the
+    budget is added to the default; with one, the budget is at most half of it, and no
+    thinking is asked for when that is under Anthropic's least budget."""
+    budget = THINKING_BUDGETS.get(str(body.get("reasoning_effort")))
+    if budget is None:
+        return
+    if all(body.get(key) is None for key in CAPS):
+        out["max_tokens"] = DEFAULT_MAX_TOKENS + budget
+    else:
+        budget = min(budget, int(out["max_tokens"]) // 2)
+    if budget >= MIN_THINKING:
+        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
+
+
 def _max_tokens(body: dict[str, Any]) -> Any:
     """The caller's bound as given (0 included: Anthropic answers that it is too small)."""
-    for key in ("max_completion_tokens", "max_tokens"):
+    for key in CAPS:
         if body.get(key) is not None:
             return body[key]
     return DEFAULT_MAX_TOKENS
@@ -158,15 +181,20 @@ def to_chat_completion(
     """An Anthropic Messages response as an OpenAI chat completion (`custom`: the request's
     custom tools, whose calls are custom calls)."""
     text: list[str] = []
+    thinking: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in msg.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
+        elif block.get("type") == "thinking":
+            thinking.append(block.get("thinking", ""))
         elif block.get("type") == "tool_use":
             calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
+    if thinking:  # (the reasoning field of OpenAI-compatible servers: vLLM, DeepSeek)
+        message["reasoning_content"] = "".join(thinking)
     choice: dict[str, Any] = {
         "index": 0,
         "message": message,
