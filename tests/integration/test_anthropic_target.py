@@ -253,3 +253,29 @@ def test_reasoning_effort_is_extended_thinking(gw: Gateway, fake: FakeUpstream) 
         model=MODEL, messages=HI, reasoning_effort="high", max_tokens=1000
     )
     assert "thinking" not in sent(fake)  # no room for Anthropic's least budget (1024)
+
+
+def test_files_audio_and_empty_turns(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `file` and `input_audio` parts were left out without a word (the model answered
+    without them), and an empty assistant turn was sent as an empty message (Anthropic's 400)."""
+    pdf = {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}}  # fmt: skip
+    messages: Any = [
+        {"role": "user", "content": [{"type": "text", "text": "read"}, pdf]},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "again"},
+    ]
+    client(gw).chat.completions.create(model=MODEL, messages=messages)
+    assert sent(fake)["messages"] == [{"role": "user", "content": [
+        {"type": "text", "text": "read"},
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}},
+        {"type": "text", "text": "again"},
+    ]}]  # fmt: skip
+    fake.reset()
+    audio = {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}
+    for part, words in ((audio, "input_audio"), ({"type": "file", "file": {"file_id": "file-1"}}, "file_id")):  # fmt: skip
+        with pytest.raises(openai.BadRequestError) as err:
+            client(gw).chat.completions.create(
+                model=MODEL, messages=[{"role": "user", "content": [part]}]
+            )
+        assert words in err.value.body["message"]  # type: ignore[index]
+    assert fake.requests == []

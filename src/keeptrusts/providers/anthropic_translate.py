@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_tools as tools
 
 STOP_REASONS = {
@@ -111,7 +112,10 @@ def _max_tokens(body: dict[str, Any]) -> Any:
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
     """Consecutive messages of one role become one message (Anthropic merges consecutive turns
-    itself too): the request policies read their texts as one (`pipeline/texts.py`)."""
+    itself too): the request policies read their texts as one (`pipeline/texts.py`). A message
+    with nothing to send (an empty assistant turn) is left out: Anthropic refuses empty ones."""
+    if not blocks:
+        return
     if messages and messages[-1]["role"] == role:
         messages[-1]["content"].extend(blocks)
     else:
@@ -132,10 +136,9 @@ def _text_of(content: Any) -> str:
 
 
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
-    """A user message's text parts and images as blocks, in order (other parts are left out:
-    the request policies read the texts around them as one, `pipeline/texts.py`). Empty texts
-    are left out too (Anthropic refuses empty text blocks): a redaction across texts leaves
-    the ones it covered after the first empty."""
+    """A user message's text parts, images and PDF files as blocks, in order. Empty texts are
+    left out (Anthropic refuses empty text blocks): a redaction across texts leaves the ones it
+    covered after the first empty. Audio, and files by id, cannot be sent (a 400)."""
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
@@ -148,7 +151,27 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
         elif part.get("type") == "image_url":
             url = (part.get("image_url") or {}).get("url", "")
             blocks.append(_image(url))
+        elif part.get("type") in ("file", "input_audio"):
+            blocks.append(_file(part))
     return blocks
+
+
+def _file(part: dict[str, Any]) -> dict[str, Any]:
+    """A `file` part with its data inline (`data:<type>;base64,...`) as a document block."""
+    data = (part.get("file") or {}).get("file_data")
+    if part["type"] == "file" and isinstance(data, str) and data.startswith("data:"):
+        media, _, encoded = data[5:].partition(";base64,")
+        if encoded:
+            return {
+                "type": "document",
+                "source": {"type": "base64", "media_type": media, "data": encoded},
+            }
+    what = (
+        "'input_audio' parts (Anthropic's Messages API takes no audio)"
+        if part["type"] == "input_audio"
+        else "'file' parts without their data inline (a file_id is OpenAI's; send file_data)"
+    )
+    raise ValidationFailed(f"an anthropic target cannot be sent {what}")
 
 
 def _image(url: str) -> dict[str, Any]:
