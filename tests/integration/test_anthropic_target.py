@@ -279,3 +279,17 @@ def test_files_audio_and_empty_turns(gw: Gateway, fake: FakeUpstream) -> None:
             )
         assert words in err.value.body["message"]  # type: ignore[index]
     assert fake.requests == []
+
+
+def test_a_responses_custom_tool_call_from_an_anthropic_target(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """`/v1/responses` custom tools (Codex's kind) served by an Anthropic target."""
+    fake.reset(reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": "SELECT 1"})})  # fmt: skip
+    tools: Any = [{"type": "custom", "name": "run_sql", "description": "SQL"}]
+    resp = client(gw).responses.create(model=MODEL, input="go", tools=tools)
+    call: Any = resp.output[-1]
+    assert (call.type, call.name, call.input) == ("custom_tool_call", "run_sql", "SELECT 1")
+    with client(gw).responses.stream(model=MODEL, input="go", tools=tools) as s:
+        final: Any = s.get_final_response()
+    assert (final.output[-1].type, final.output[-1].input) == ("custom_tool_call", "SELECT 1")
