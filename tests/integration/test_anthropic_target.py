@@ -293,3 +293,20 @@ def test_a_responses_custom_tool_call_from_an_anthropic_target(
     with client(gw).responses.stream(model=MODEL, input="go", tools=tools) as s:
         final: Any = s.get_final_response()
     assert (final.output[-1].type, final.output[-1].input) == ("custom_tool_call", "SELECT 1")
+
+
+@pytest.mark.parametrize(
+    ("reason", "finish", "messages_reason"),
+    [("refusal", "content_filter", "refusal"), ("pause_turn", "stop", "end_turn")],
+)
+def test_stop_reasons(
+    gw: Gateway, fake: FakeUpstream, reason: str, finish: str, messages_reason: str
+) -> None:
+    fake.reset(stop_reason=reason)
+    resp = client(gw).chat.completions.create(model=MODEL, messages=HI)
+    assert resp.choices[0].finish_reason == finish
+    chunks = client(gw).chat.completions.create(model=MODEL, messages=HI, stream=True)
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == finish
+    c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)
+    msg = c.messages.create(model=MODEL, max_tokens=9, messages=HI)
+    assert msg.stop_reason == messages_reason
