@@ -98,9 +98,10 @@ def test_count_tokens_refuses_as_a_message_would(gw: Gateway, fake: FakeUpstream
     with pytest.raises(anthropic.NotFoundError) as err:
         client(gw).messages.count_tokens(model="mystery-model", messages=HI)
     assert err.value.body["error"]["code"] == "model_not_found"  # type: ignore[index]
-    r = httpx.post(gw.base_url + "/messages/count_tokens", json={"model": CLAUDE}, timeout=15)
-    assert r.status_code == 400 and r.json()["type"] == "error"
-    assert "messages" in r.json()["error"]["message"]
+    for body, field in (({"model": CLAUDE}, "messages"), ({"model": CLAUDE, "messages": HI, "max_tokens": "9"}, "max_tokens")):  # fmt: skip
+        r = httpx.post(gw.base_url + "/messages/count_tokens", json=body, timeout=15)
+        assert r.status_code == 400 and r.json()["type"] == "error"
+        assert field in r.json()["error"]["message"]
     assert fake.requests == []
 
 

@@ -29,7 +29,7 @@ from keeptrusts.providers.base import ProviderCall
 
 COUNT_TOKENS = InboundApi(
     route="/v1/messages/count_tokens",
-    counts=(),
+    counts=("max_tokens",),  # (not needed, but checked when given, as the policies read it)
     to_chat=count_request,
     answer=to_message,  # (not used: the answer is a count)
     stream=MessagesStream,  # (not used: a count is never streamed)
