@@ -253,6 +253,18 @@ def test_reasoning_effort_is_extended_thinking(gw: Gateway, fake: FakeUpstream) 
         model=MODEL, messages=HI, reasoning_effort="high", max_tokens=1000
     )
     assert "thinking" not in sent(fake)  # no room for Anthropic's least budget (1024)
+    # settings Anthropic refuses thinking beside: sent without thinking, not refused
+    tool: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    loop: Any = [*HI, {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "t1", "content": "ok"}]  # fmt: skip
+    for extra in ({"temperature": 0.2}, {"tool_choice": "required"}, {"messages": loop}):
+        fake.reset()
+        fields: Any = {"messages": HI, **extra}
+        client(gw).chat.completions.create(
+            model=MODEL, reasoning_effort="high", tools=[tool], **fields
+        )
+        assert "thinking" not in sent(fake) and sent(fake)["max_tokens"] == 4096, extra
 
 
 def test_files_audio_and_empty_turns(gw: Gateway, fake: FakeUpstream) -> None:

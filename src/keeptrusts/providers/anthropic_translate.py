@@ -7,6 +7,7 @@ from typing import Any
 
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_tools as tools
+from keeptrusts.providers.anthropic_thinking import thinking
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -24,10 +25,6 @@ CAPS = ("max_completion_tokens", "max_tokens")
 #: the system prompt's request for JSON when the caller asked for `json_object` (Anthropic's
 #: structured outputs take a schema; "any JSON object" has none)
 JSON_OBJECT_PROMPT = "Respond with one valid JSON object and nothing else."
-#: OpenAI `reasoning_effort` -> the extended thinking budget (tokens) Anthropic is given
-THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
-#: Anthropic's least thinking budget
-MIN_THINKING = 1024
 
 
 def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
@@ -49,7 +46,6 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         "messages": messages,
         "max_tokens": _max_tokens(body),
     }
-    _thinking(body, out)
     _output_format(body.get("response_format"), out, system)
     if prompt := "\n\n".join(s for s in system if s):
         out["system"] = prompt
@@ -66,6 +62,8 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         out["tool_choice"] = choice
     if isinstance(body.get("user"), str) and body["user"]:
         out["metadata"] = {"user_id": body["user"]}
+    uncapped = all(body.get(key) is None for key in CAPS)
+    thinking(body, out, DEFAULT_MAX_TOKENS if uncapped else None)
     if stream:
         out["stream"] = True
     return out
@@ -84,22 +82,6 @@ def _output_format(fmt: Any, out: dict[str, Any], system: list[str]) -> None:
             return
     if kind in ("json_object", "json_schema"):
         system.append(JSON_OBJECT_PROMPT)
-
-
-def _thinking(body: dict[str, Any], out: dict[str, Any]) -> None:
-    """`reasoning_effort` as extended thinking, whose tokens count in `max_tokens` (as a
-    reasoning model's in OpenAI's `max_completion_tokens`): without a cap of the caller's the
-    budget is added to the default; with one, the budget is at most half of it, and no
-    thinking is asked for when that is under Anthropic's least budget."""
-    budget = THINKING_BUDGETS.get(str(body.get("reasoning_effort")))
-    if budget is None:
-        return
-    if all(body.get(key) is None for key in CAPS):
-        out["max_tokens"] = DEFAULT_MAX_TOKENS + budget
-    else:
-        budget = min(budget, int(out["max_tokens"]) // 2)
-    if budget >= MIN_THINKING:
-        out["thinking"] = {"type": "enabled", "budget_tokens": budget}
 
 
 def _max_tokens(body: dict[str, Any]) -> Any:
