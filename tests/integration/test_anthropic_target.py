@@ -145,6 +145,16 @@ def test_a_temperature_above_1_is_a_400_naming_the_range(gw: Gateway, fake: Fake
     assert sent(fake)["temperature"] == 1
 
 
+def test_legacy_functions_are_a_400_naming_them(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `functions` were dropped, and the model answered without them."""
+    fn = {"name": "f", "parameters": {"type": "object"}}
+    r = httpx.post(
+        gw.base_url + "/chat/completions", json={"model": MODEL, "messages": HI, "functions": [fn]}
+    )
+    assert r.status_code == 400 and "'functions'" in r.json()["error"]["message"]
+    assert fake.requests == []
+
+
 def test_an_empty_system_is_left_out(gw: Gateway, fake: FakeUpstream) -> None:
     """Before: `system: []` (and a system of empty texts) sent an empty system prompt."""
     c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)
