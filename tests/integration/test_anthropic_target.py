@@ -1,6 +1,7 @@
 """OpenAI chat requests served by an `anthropic` target, with the official `openai` SDK: what
-the Messages API can honour is translated (structured outputs, custom tools), what it cannot is
-a clear 400 naming the field, never dropped or left for the provider's own 400."""
+the Messages API can honour is translated (structured outputs, thinking, files), what it cannot
+is a clear 400 naming the field, never dropped or left for the provider's own 400; Anthropic's
+failures as the contract's. Tools: `test_anthropic_target_tools.py`."""
 
 from __future__ import annotations
 
@@ -72,68 +73,6 @@ def test_a_json_object_response_format_asks_for_json_in_the_system_prompt(
     assert "system" not in sent(fake) and "output_config" not in sent(fake)
 
 
-CUSTOM_TOOL: Any = {"type": "custom", "custom": {"name": "run_sql", "description": "Run SQL"}}
-
-
-def test_a_custom_tool_is_a_tool_with_one_text_input(gw: Gateway, fake: FakeUpstream) -> None:
-    """Before: a custom (free-form) tool reached Anthropic with a null name (its 400), and a
-    custom tool call in the history as a tool_use with a null name."""
-    fake.reset(
-        reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": "SELECT 1"})}
-    )
-    resp = client(gw).chat.completions.create(
-        model=MODEL,
-        messages=HI,
-        tools=[CUSTOM_TOOL],
-        tool_choice={"type": "custom", "custom": {"name": "run_sql"}},
-    )
-    call: Any = (resp.choices[0].message.tool_calls or [])[0]
-    assert call.type == "custom" and call.custom.name == "run_sql"
-    assert call.custom.input == "SELECT 1"
-    body = sent(fake)
-    tool = body["tools"][0]
-    assert tool["name"] == "run_sql" and tool["description"] == "Run SQL"
-    assert tool["input_schema"]["required"] == ["input"]
-    assert tool["input_schema"]["properties"]["input"]["type"] == "string"
-    assert body["tool_choice"] == {"type": "tool", "name": "run_sql"}
-    fake.reset()
-    history: Any = [
-        *HI,
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "toolu_1", "type": "custom", "custom": {"name": "run_sql", "input": "SELECT 2"}}]},
-        {"role": "tool", "tool_call_id": "toolu_1", "content": "2"},
-    ]  # fmt: skip
-    client(gw).chat.completions.create(model=MODEL, messages=history, tools=[CUSTOM_TOOL])
-    use = sent(fake)["messages"][1]["content"][0]
-    assert use == {"type": "tool_use", "id": "toolu_1", "name": "run_sql", "input": {"input": "SELECT 2"}}  # fmt: skip
-
-
-def test_a_streamed_custom_tool_call_is_a_custom_call(gw: Gateway, fake: FakeUpstream) -> None:
-    fake.reset(reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": 'SELECT "a\\nb"'})})  # fmt: skip
-    chunks = list(
-        client(gw).chat.completions.create(
-            model=MODEL, messages=HI, tools=[CUSTOM_TOOL], stream=True
-        )
-    )
-    calls = [c for ch in chunks if ch.choices for c in ch.choices[0].delta.tool_calls or []]
-    first: Any = calls[0]
-    assert first.type == "custom" and first.custom["name"] == "run_sql"
-    text = "".join(c.custom["input"] for c in calls if getattr(c, "custom", None))  # type: ignore[attr-defined]
-    assert text == 'SELECT "a\\nb"'
-    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "tool_calls"
-
-
-def test_a_grammar_custom_tool_is_a_400_naming_it(gw: Gateway, fake: FakeUpstream) -> None:
-    """A grammar Anthropic cannot constrain the input to: refused, not loosened in silence."""
-    tool = {"type": "custom", "custom": {"name": "apply_patch", "format": {
-        "type": "grammar", "grammar": {"syntax": "lark", "definition": "start: /.+/"}}}}  # fmt: skip
-    with pytest.raises(openai.BadRequestError) as err:
-        client(gw).chat.completions.create(model=MODEL, messages=HI, tools=[tool])
-    message = err.value.body["message"]  # type: ignore[index]
-    assert "apply_patch" in message and "grammar" in message
-    assert fake.requests == []
-
-
 def test_a_temperature_above_1_is_a_400_naming_the_range(gw: Gateway, fake: FakeUpstream) -> None:
     """Before: the temperature went on to Anthropic (0 to 1), whose 400 came back."""
     with pytest.raises(openai.BadRequestError) as err:
@@ -143,16 +82,6 @@ def test_a_temperature_above_1_is_a_400_naming_the_range(gw: Gateway, fake: Fake
     assert fake.requests == []
     client(gw).chat.completions.create(model=MODEL, messages=HI, temperature=1)
     assert sent(fake)["temperature"] == 1
-
-
-def test_legacy_functions_are_a_400_naming_them(gw: Gateway, fake: FakeUpstream) -> None:
-    """Before: `functions` were dropped, and the model answered without them."""
-    fn = {"name": "f", "parameters": {"type": "object"}}
-    r = httpx.post(
-        gw.base_url + "/chat/completions", json={"model": MODEL, "messages": HI, "functions": [fn]}
-    )
-    assert r.status_code == 400 and "'functions'" in r.json()["error"]["message"]
-    assert fake.requests == []
 
 
 def test_an_empty_system_is_left_out(gw: Gateway, fake: FakeUpstream) -> None:
@@ -200,7 +129,7 @@ def test_request_fields_reach_anthropic_as_its_api_names_them(
     gw: Gateway, fake: FakeUpstream
 ) -> None:
     """Images (base64 and URL), `stop` as a string or a list, `max_completion_tokens` over
-    `max_tokens`, and `allowed_tools` (before: dropped, so the model could call any tool)."""
+    `max_tokens`."""
     png = "iVBORw0KGgo="
     parts: Any = [
         {"type": "text", "text": "compare"},
@@ -222,18 +151,9 @@ def test_request_fields_reach_anthropic_as_its_api_names_them(
     ]
     assert body["stop_sequences"] == ["END"] and body["max_tokens"] == 60
     fake.reset()
-    fn: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
-    allowed: Any = {
-        "type": "allowed_tools",
-        "allowed_tools": {"mode": "required", "tools": [{"type": "custom", "custom": {"name": "run_sql"}}]},
-    }  # fmt: skip
-    client(gw).chat.completions.create(
-        model=MODEL, messages=HI, stop=["A", "B"], tools=[fn, CUSTOM_TOOL], tool_choice=allowed
-    )
+    client(gw).chat.completions.create(model=MODEL, messages=HI, stop=["A", "B"])
     body = sent(fake)
     assert body["stop_sequences"] == ["A", "B"] and body["max_tokens"] == 4096
-    assert [t["name"] for t in body["tools"]] == ["run_sql"]
-    assert body["tool_choice"] == {"type": "any"}
 
 
 def test_reasoning_effort_is_extended_thinking(gw: Gateway, fake: FakeUpstream) -> None:
@@ -301,20 +221,6 @@ def test_files_audio_and_empty_turns(gw: Gateway, fake: FakeUpstream) -> None:
             )
         assert words in err.value.body["message"]  # type: ignore[index]
     assert fake.requests == []
-
-
-def test_a_responses_custom_tool_call_from_an_anthropic_target(
-    gw: Gateway, fake: FakeUpstream
-) -> None:
-    """`/v1/responses` custom tools (Codex's kind) served by an Anthropic target."""
-    fake.reset(reply="", tool_call={"name": "run_sql", "arguments": json.dumps({"input": "SELECT 1"})})  # fmt: skip
-    tools: Any = [{"type": "custom", "name": "run_sql", "description": "SQL"}]
-    resp = client(gw).responses.create(model=MODEL, input="go", tools=tools)
-    call: Any = resp.output[-1]
-    assert (call.type, call.name, call.input) == ("custom_tool_call", "run_sql", "SELECT 1")
-    with client(gw).responses.stream(model=MODEL, input="go", tools=tools) as s:
-        final: Any = s.get_final_response()
-    assert (final.output[-1].type, final.output[-1].input) == ("custom_tool_call", "SELECT 1")
 
 
 @pytest.mark.parametrize(
