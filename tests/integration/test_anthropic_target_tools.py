@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -121,3 +122,14 @@ def test_allowed_tools_send_only_those_tools(gw: Gateway, fake: FakeUpstream) ->
     body = sent(fake)
     assert [t["name"] for t in body["tools"]] == ["run_sql"]
     assert body["tool_choice"] == {"type": "any"}
+
+
+def test_a_strict_tool_stays_strict(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `strict` was dropped both ways (Messages tools -> chat functions -> Anthropic
+    tools), so the model's tool input went unchecked against the schema."""
+    schema = {"type": "object", "properties": {"q": {"type": "string"}},
+              "required": ["q"], "additionalProperties": False}  # fmt: skip
+    tool: Any = {"name": "search", "input_schema": schema, "strict": True}
+    c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)
+    c.messages.create(model=MODEL, max_tokens=9, messages=HI, tools=[tool])
+    assert sent(fake)["tools"] == [{"name": "search", "input_schema": schema, "strict": True}]

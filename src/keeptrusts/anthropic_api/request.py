@@ -245,6 +245,8 @@ def _tools(tools: Any) -> list[dict[str, Any]]:
         fn: dict[str, Any] = {"name": tool["name"], "parameters": tool["input_schema"]}
         if isinstance(tool.get("description"), str):
             fn["description"] = tool["description"]
+        if tool.get("strict") is True:
+            fn["strict"] = True
         out.append({"type": "function", "function": fn})
     return out
 

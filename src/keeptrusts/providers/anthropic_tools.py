@@ -1,7 +1,7 @@
 """Tools between OpenAI chat completions and Anthropic's Messages API (both directions).
 
     OpenAI chat                                      Anthropic Messages
-    tool {type: function, function: {name, ...}}     tool {name, description, input_schema}
+    tool {type: function, function: {name, ...}}     tool {name, description, input_schema, strict}
     tool {type: custom, custom: {name, ...}}         tool whose input_schema is one string, `input`
     tool_choice auto / required / none               {type: auto} / {type: any} / {type: none}
     tool_choice {type: function|custom, ...: {name}} {type: tool, name}
@@ -84,6 +84,8 @@ def tools(body: dict[str, Any]) -> list[dict[str, Any]]:
         entry = {"name": name, "input_schema": schema or {"type": "object"}}
         if fn.get("description"):
             entry["description"] = fn["description"]
+        if fn.get("strict") is True and tool.get("type") != "custom":
+            entry["strict"] = True  # (inputs validated against the schema: as OpenAI's)
         out.append(entry)
     return out
 
