@@ -88,6 +88,10 @@ def test_count_tokens_elsewhere_is_the_gateway_s_estimate(gw: Gateway, fake: Fak
     long = client(gw).messages.count_tokens(model=GPT, messages=[{"role": "user", "content": "word " * 400}])  # fmt: skip
     assert 0 < short.input_tokens < long.input_tokens and long.input_tokens >= 400
     assert fake.requests == []
+    # no provider was asked: the requests' metric names none
+    metrics = httpx.get(gw.url + "/metrics").text
+    lines = [line for line in metrics.splitlines() if line.startswith("keeptrusts_gateway_requests_total{")]  # fmt: skip
+    assert any('provider="none"' in line and 'model="gpt-4o"' in line and 'status="200"' in line for line in lines), lines  # fmt: skip
 
 
 def test_count_tokens_refuses_as_a_message_would(gw: Gateway, fake: FakeUpstream) -> None:

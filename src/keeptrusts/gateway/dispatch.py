@@ -156,7 +156,8 @@ async def _with_fallback(
 async def count_tokens(ex: Exchange, call: ProviderCall) -> int:
     """The prompt's tokens as counted where the request would go: by the first target able to
     count them itself (an Anthropic target; the next one after a failure `fallback.on` names),
-    else the gateway's estimate. Routing statistics are left alone: a count is no answer."""
+    else the gateway's estimate (then no provider is named). Routing statistics are left
+    alone: a count is no answer."""
     router = ex.runtime.router
     plan = router.plan(ex.model, call)
     if not plan:
@@ -172,8 +173,11 @@ async def count_tokens(ex: Exchange, call: ProviderCall) -> int:
             raise to_gateway_error(exc) from exc
         finally:
             ex.upstream_seconds += time.perf_counter() - t0
+        if counted is None:  # no provider was asked: the event and metrics name none
+            ex.provider = None
+            return prompt_tokens(call.endpoint, call.body)
         ex.upstream_model = provider.upstream_model(ex.model)
-        return prompt_tokens(call.endpoint, call.body) if counted is None else counted
+        return counted
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
