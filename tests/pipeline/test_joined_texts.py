@@ -213,7 +213,7 @@ PART = st.one_of(
     st.sampled_from(["a", "b c", ""]).map(text),
     st.just(IMAGE),
     st.just(REFUSAL),
-    st.just({"type": "file", "file": {"file_id": "f"}}),
+    st.just({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}}),
 )
 MESSAGE = st.fixed_dictionaries(
     {
@@ -225,12 +225,13 @@ MESSAGE = st.fixed_dictionaries(
 
 def anthropic_texts(sent: dict[str, Any]) -> list[str]:
     """What Anthropic reads as one text: its system prompt, and each message's blocks joined
-    (a tool result's content in its place, an image as a line break between texts)."""
+    (a tool result's content in its place, an image or a document as a line break between
+    texts)."""
     out = [sent["system"]] if sent.get("system") else []
     for msg in sent["messages"]:
         segments = [""]
         for block in msg["content"]:
-            if block["type"] == "image":
+            if block["type"] in ("image", "document"):
                 segments.append("")
             else:
                 segments[-1] += block.get("text") or block.get("content") or ""

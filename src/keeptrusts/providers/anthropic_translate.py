@@ -94,10 +94,9 @@ def _max_tokens(body: dict[str, Any]) -> Any:
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
     """Consecutive messages of one role become one message (Anthropic merges consecutive turns
-    itself too): the request policies read their texts as one (`pipeline/texts.py`). A message
-    with nothing to send (an empty assistant turn) is left out: Anthropic refuses empty ones."""
-    if not blocks:
-        return
+    itself too): the request policies read their texts as one (`pipeline/texts.py`). An empty
+    message is kept (Anthropic refuses it): left out, the messages around it would be joined
+    here where the policies read them apart."""
     if messages and messages[-1]["role"] == role:
         messages[-1]["content"].extend(blocks)
     else:
