@@ -74,6 +74,8 @@ class Behaviour:
     stop_sequence: str | None = None
     #: Anthropic answers: this `stop_reason` instead of end_turn / tool_use / stop_sequence
     stop_reason: str | None = None
+    #: Anthropic answers: a thinking block with this text before the answer
+    thinking: str | None = None
     #: answer exactly this JSON object (non-stream requests, OpenAI and Anthropic)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
@@ -158,6 +160,7 @@ class FakeUpstream:
         app.router.add_post("/v1/completions", self._openai)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         app.router.add_post("/openai/deployments/{dep}/chat/completions", self._openai)
         app.router.add_post("/openai/deployments/{dep}/embeddings", self._embeddings)
         app.router.add_post("/openai/v1/chat/completions", self._openai)  # (Azure's v1 API)
@@ -392,6 +395,22 @@ class FakeUpstream:
             }
         )
 
+    async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
+        _body, failure = await self._record(request)
+        if failure is not None:
+            return failure
+        return web.json_response({"input_tokens": self.behaviour.prompt_tokens})
+
+    @staticmethod
+    async def _anthropic_thinking(send: Any, text: str) -> None:
+        """A thinking block (index 0): its text in one delta, then its signature."""
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+        await send("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})  # fmt: skip
+        for delta in ({"type": "thinking_delta", "thinking": text},
+                      {"type": "signature_delta", "signature": "s"}):  # fmt: skip
+            await send("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})  # fmt: skip
+        await send("content_block_stop", {"type": "content_block_stop", "index": 0})
+
     def _anthropic_stop(self) -> str:
         b = self.behaviour
         if b.stop_reason:
@@ -409,6 +428,8 @@ class FakeUpstream:
             return web.json_response(b.raw_json)
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
+            if b.thinking is not None:
+                content.insert(0, {"type": "thinking", "thinking": b.thinking, "signature": "s"})
             if b.tool_call:
                 content.append(
                     {
@@ -456,27 +477,35 @@ class FakeUpstream:
             },
         )
         index = 0
+        if b.thinking is not None:
+            await self._anthropic_thinking(send, b.thinking)
+            index = 1
         if b.reply:  # (a tool call alone has no text block)
             await send(
                 "content_block_start",
                 {
                     "type": "content_block_start",
-                    "index": 0,
+                    "index": index,
                     "content_block": {"type": "text", "text": ""},
                 },
             )
             await send("ping", {"type": "ping"})
-            for piece in self._chunks():
+            for i, piece in enumerate(self._chunks()):
+                if b.fail_after_chunks == i:  # Anthropic's mid-stream error event
+                    error = {"type": "overloaded_error", "message": "Overloaded"}
+                    await send("error", {"type": "error", "error": error})
+                    await resp.write_eof()
+                    return resp
                 await send(
                     "content_block_delta",
                     {
                         "type": "content_block_delta",
-                        "index": 0,
+                        "index": index,
                         "delta": {"type": "text_delta", "text": piece},
                     },
                 )
-            await send("content_block_stop", {"type": "content_block_stop", "index": 0})
-            index = 1
+            await send("content_block_stop", {"type": "content_block_stop", "index": index})
+            index += 1
         if b.tool_call:
             block = {"type": "tool_use", "id": "toolu_1", "name": b.tool_call["name"], "input": {}}
             await send(

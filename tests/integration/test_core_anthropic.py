@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.fakes.gateway import GatewayFactory
+from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, PROVIDER_KEY, openai_config
 
 
-def start(gateways: GatewayFactory, fake: FakeUpstream):  # type: ignore[no-untyped-def]
-    return gateways.start(openai_config(("claude", fake.base_url), provider="anthropic"), env=ENV)
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    """One gateway for the module (an anthropic target `claude`, no policies that change text)."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("core-anthropic"))
+    yield factory.start(openai_config(("claude", upstream.base_url), provider="anthropic"), env=ENV)
+    factory.stop_all()
 
 
-def test_anthropic_json(gateways: GatewayFactory, fake: FakeUpstream) -> None:
-    gw = start(gateways, fake)
+def test_anthropic_json(gw: Gateway, fake: FakeUpstream) -> None:
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     resp = c.chat.completions.create(
         model="claude-sonnet-4-5",
@@ -42,8 +46,7 @@ def test_anthropic_json(gateways: GatewayFactory, fake: FakeUpstream) -> None:
     assert sent.body["max_tokens"] == 100
 
 
-def test_anthropic_stream(gateways: GatewayFactory, fake: FakeUpstream) -> None:
-    gw = start(gateways, fake)
+def test_anthropic_stream(gw: Gateway, fake: FakeUpstream) -> None:
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     chunks = list(
         c.chat.completions.create(
@@ -63,9 +66,8 @@ def test_anthropic_stream(gateways: GatewayFactory, fake: FakeUpstream) -> None:
     assert fake.requests[0].body["stream"] is True
 
 
-def test_anthropic_tool_call_round_trip(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_anthropic_tool_call_round_trip(gw: Gateway, fake: FakeUpstream) -> None:
     fake.reset(tool_call={"name": "get_weather", "arguments": json.dumps({"city": "Paris"})})
-    gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     resp = c.chat.completions.create(
         model="claude-sonnet-4-5",
@@ -85,9 +87,8 @@ def test_anthropic_tool_call_round_trip(gateways: GatewayFactory, fake: FakeUpst
     assert fake.requests[0].body["tools"][0]["name"] == "get_weather"
 
 
-def test_tool_choice_and_user_reach_anthropic(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+def test_tool_choice_and_user_reach_anthropic(gw: Gateway, fake: FakeUpstream) -> None:
     """Before: `tool_choice`, `parallel_tool_calls` and `user` were dropped on the way."""
-    gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     tool: Any = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
     cases: list[tuple[dict[str, Any], dict[str, Any]]] = [
@@ -109,9 +110,8 @@ def test_tool_choice_and_user_reach_anthropic(gateways: GatewayFactory, fake: Fa
         assert fake.requests[0].body["metadata"] == {"user_id": "u-7"}
 
 
-def test_a_streamed_tool_call_starts_as_openai_does(gateways: GatewayFactory, fake: FakeUpstream) -> None:  # fmt: skip
+def test_a_streamed_tool_call_starts_as_openai_does(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
     """Role with `content: null` and the call for a tool call; `content: ""` for text."""
-    gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     fake.reset(reply="", tool_call={"name": "f", "arguments": '{"a": 1}'})
     chunks = list(
@@ -134,13 +134,10 @@ def test_a_streamed_tool_call_starts_as_openai_does(gateways: GatewayFactory, fa
     )
 
 
-def test_a_full_context_window_is_finish_reason_length(
-    gateways: GatewayFactory, fake: FakeUpstream
-) -> None:
+def test_a_full_context_window_is_finish_reason_length(gw: Gateway, fake: FakeUpstream) -> None:
     """Anthropic's `model_context_window_exceeded` cut the answer short, as `max_tokens`
     does: the client must see `length`, not `stop` (a complete answer)."""
     fake.reset(stop_reason="model_context_window_exceeded")
-    gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     messages: Any = [{"role": "user", "content": "hi"}]
     resp = c.chat.completions.create(model="claude-sonnet-4-5", messages=messages)
@@ -151,13 +148,12 @@ def test_a_full_context_window_is_finish_reason_length(
 
 
 def test_a_streamed_tool_call_without_arguments_has_an_empty_object(
-    gateways: GatewayFactory, fake: FakeUpstream
+    gw: Gateway, fake: FakeUpstream
 ) -> None:
     """Anthropic streams a tool's input as JSON pieces, only an empty one for a tool without
     parameters: the client must end with `{}` (as OpenAI sends, and as the JSON answer
     has), not `""`, which `json.loads` refuses."""
     fake.reset(reply="", tool_call={"name": "now", "arguments": ""})
-    gw = start(gateways, fake)
     c = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
     tool: Any = {"type": "function", "function": {"name": "now", "parameters": {"type": "object"}}}
     messages: Any = [{"role": "user", "content": "time?"}]
@@ -197,13 +193,12 @@ def test_a_base_url_without_v1_reaches_the_messages_api(
     ],
 )
 def test_an_answer_that_is_not_a_message_is_a_502(
-    gateways: GatewayFactory, fake: FakeUpstream, answer: dict[str, Any]
+    gw: Gateway, fake: FakeUpstream, answer: dict[str, Any]
 ) -> None:
     """A 200 that is not a Messages answer (a proxy's page, a block that is not an object)
     is the provider's protocol error: it was a bare 500 with a traceback, or an empty
     completion passed off as the answer."""
     fake.reset(raw_json=answer)
-    gw = start(gateways, fake)
     body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
     r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
     assert r.status_code == 502, r.text

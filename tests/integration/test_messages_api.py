@@ -373,7 +373,7 @@ def test_split_blocks_and_escaped_tool_input_hide_nothing(gw: Gateway, fake: Fak
 
 
 def test_unknown_paths_and_methods_under_messages_answer_in_its_shape(gw: Gateway) -> None:
-    for method, path in (("POST", "/messages/count_tokens"), ("GET", "/messages")):
+    for method, path in (("POST", "/messages/batches"), ("GET", "/messages/count_tokens")):
         r = httpx.request(method, gw.base_url + path, json={})
         assert r.status_code in (404, 405)
         assert r.json()["type"] == "error" and r.json()["error"]["code"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from keeptrusts.pipeline.chain import run_request
@@ -209,11 +209,12 @@ def test_many_texts_with_many_matches_stay_linear() -> None:
 
 # -- the readings hold what the translators join ----------------------------------------------
 
+PDF = {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBERi0="}}
 PART = st.one_of(
     st.sampled_from(["a", "b c", ""]).map(text),
     st.just(IMAGE),
     st.just(REFUSAL),
-    st.just({"type": "file", "file": {"file_id": "f"}}),
+    st.just(PDF),
 )
 MESSAGE = st.fixed_dictionaries(
     {
@@ -225,12 +226,13 @@ MESSAGE = st.fixed_dictionaries(
 
 def anthropic_texts(sent: dict[str, Any]) -> list[str]:
     """What Anthropic reads as one text: its system prompt, and each message's blocks joined
-    (a tool result's content in its place, an image as a line break between texts)."""
+    (a tool result's content in its place, an image or a document as a line break between
+    texts)."""
     out = [sent["system"]] if sent.get("system") else []
     for msg in sent["messages"]:
         segments = [""]
         for block in msg["content"]:
-            if block["type"] == "image":
+            if block["type"] in ("image", "document"):
                 segments.append("")
             else:
                 segments[-1] += block.get("text") or block.get("content") or ""
@@ -240,6 +242,8 @@ def anthropic_texts(sent: dict[str, Any]) -> list[str]:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(MESSAGE, min_size=1, max_size=6))
+# a file (a document block) stands between texts as an image does: "aa" and "a" apart
+@example([{"role": "user", "content": [text("a"), text("a"), PDF, text("a")]}])
 def test_every_text_the_anthropic_adapter_joins_is_read_as_one(messages: list[Any]) -> None:
     readings = set(every(messages))
     for joined in anthropic_texts(to_messages_request({"messages": messages}, "m", False)):

@@ -26,6 +26,12 @@ TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("max_tokens") is None:
         raise ValidationFailed("'max_tokens' is required: the most tokens the answer may have")
+    return count_request(body)
+
+
+def count_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The chat request of a Messages request, `max_tokens` or not (`count_tokens` has none:
+    it generates nothing)."""
     if body.get("mcp_servers"):
         # tools the provider would call itself, with inputs and results no policy reads
         raise ValidationFailed(
@@ -87,13 +93,14 @@ def _output_format(body: dict[str, Any], chat: dict[str, Any]) -> None:
 
 
 def _system(system: Any) -> list[dict[str, Any]]:
-    if system is None or system == "":
+    """The system prompt as a first system message; none when it is empty (`""`, `[]`)."""
+    if system is None:
         return []
-    if isinstance(system, str):
-        return [{"role": "system", "content": system}]
     if isinstance(system, list) and all(_is_text_block(b) for b in system):
-        return [{"role": "system", "content": "\n\n".join(b["text"] for b in system)}]
-    raise ValidationFailed("'system' must be a string or an array of text blocks")
+        system = "\n\n".join(b["text"] for b in system if b["text"])
+    if not isinstance(system, str):
+        raise ValidationFailed("'system' must be a string or an array of text blocks")
+    return [{"role": "system", "content": system}] if system else []
 
 
 def _is_text_block(block: Any) -> bool:
@@ -238,6 +245,8 @@ def _tools(tools: Any) -> list[dict[str, Any]]:
         fn: dict[str, Any] = {"name": tool["name"], "parameters": tool["input_schema"]}
         if isinstance(tool.get("description"), str):
             fn["description"] = tool["description"]
+        if tool.get("strict") is True:
+            fn["strict"] = True
         out.append({"type": "function", "function": fn})
     return out
 

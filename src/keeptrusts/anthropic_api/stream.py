@@ -20,7 +20,7 @@ import orjson
 
 from keeptrusts.anthropic_api.response import message_id, stop_of, usage_of
 from keeptrusts.errors import GatewayError
-from keeptrusts.pipeline.chat import obj
+from keeptrusts.pipeline.chat import PROMPT_USAGE, obj
 from keeptrusts.pipeline.context import Exchange
 
 
@@ -82,9 +82,24 @@ class MessagesStream:
             "model": data.get("model") or self.ex.model,
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": 0, "output_tokens": 0},
+            "usage": self._prompt_usage(),
         }
         return event("message_start", {"type": "message_start", "message": message})
+
+    def _prompt_usage(self) -> dict[str, int]:
+        """The prompt's tokens as SDKs read them at the start: the provider's count when it
+        gave one this early (an Anthropic target), else the gateway's estimate (the answer's
+        `message_delta` has the provider's final count)."""
+        early = self.ex.scratch.get(PROMPT_USAGE)
+        if not isinstance(early, dict):
+            return usage_of(self.ex.prompt_estimate(), 0, 0, 0)
+        details = early.get("prompt_tokens_details") or {}
+        return usage_of(
+            int(early.get("prompt_tokens") or 0),
+            0,
+            int(details.get("cached_tokens") or 0),
+            int(early.get("cache_creation_input_tokens") or 0),
+        )
 
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")

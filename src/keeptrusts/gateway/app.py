@@ -9,6 +9,7 @@ from aiohttp.typedefs import Middleware
 
 from keeptrusts.errors import GatewayError, ValidationFailed
 from keeptrusts.gateway import admin, admission, health
+from keeptrusts.gateway.count_tokens import COUNT_TOKENS, CountTokensHandler
 from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.messages import MESSAGES
 from keeptrusts.gateway.request_id import request_id as make_request_id
@@ -81,6 +82,7 @@ def build_app(
                     ("/v1/completions", Handler(state, "completions").__call__),
                     ("/v1/embeddings", Handler(state, "embeddings").__call__),
                     (MESSAGES.route, TranslatingHandler(state, MESSAGES).__call__),
+                    (COUNT_TOKENS.route, CountTokensHandler(state).__call__),
                     (RESPONSES.route, TranslatingHandler(state, RESPONSES).__call__),
                 )
             ),

@@ -8,6 +8,7 @@ chunk has arrived, and is never retried after that.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -19,8 +20,16 @@ from keeptrusts.errors import (
     ValidationFailed,
     model_not_found,
 )
+from keeptrusts.limits.estimate import prompt_tokens
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.base import (
+    OVERLOADED,
+    Chunk,
+    Provider,
+    ProviderCall,
+    UpstreamError,
+    UpstreamStream,
+)
 from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.tracing import ProviderSpan
@@ -144,6 +153,34 @@ async def _with_fallback(
     raise to_gateway_error(_reported(last, limited))
 
 
+async def count_tokens(ex: Exchange, call: ProviderCall) -> int:
+    """The prompt's tokens as counted where the request would go: by the first target able to
+    count them itself (an Anthropic target; the next one after a failure `fallback.on` names),
+    else the gateway's estimate (then no provider is named). Routing statistics are left
+    alone: a count is no answer."""
+    router = ex.runtime.router
+    plan = router.plan(ex.model, call)
+    if not plan:
+        raise _not_served(router, ex.model, call)
+    for i, provider in enumerate(plan):
+        ex.provider = provider.id
+        t0 = time.perf_counter()
+        try:
+            counted = await provider.count_tokens(call)
+        except UpstreamError as exc:
+            if router.retryable(exc.kind) and i + 1 < len(plan):
+                continue
+            raise to_gateway_error(exc) from exc
+        finally:
+            ex.upstream_seconds += time.perf_counter() - t0
+        if counted is None:  # no provider was asked: the event and metrics name none
+            ex.provider = None
+            return prompt_tokens(call.endpoint, call.body)
+        ex.upstream_model = provider.upstream_model(ex.model)
+        return counted
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def _soonest_wait(previous: UpstreamError | None, exc: UpstreamError) -> UpstreamError:
     """`exc`, a 429, with the sooner of its and `previous`'s `Retry-After`s: every target
     rate-limited, the client may come back as soon as the first of them is free (fallback
@@ -222,6 +259,14 @@ def to_gateway_error(exc: UpstreamError, *, mid_stream: bool = False) -> Gateway
             msg + "; retry later", retry_after=exc.retry_after or 1.0, code="upstream_rate_limited"
         )
         return err
+    if exc.kind == "5xx" and exc.status == OVERLOADED:
+        wait = {"Retry-After": f"{math.ceil(exc.retry_after)}"} if exc.retry_after else None
+        return UpstreamFailed(
+            msg + "; the provider is overloaded for now: retry shortly",
+            status=503,
+            code="upstream_unavailable",
+            headers=wait,
+        )
     if exc.kind == "4xx" and exc.status in (401, 403):
         return UpstreamFailed(
             msg + "; check the target's secret_key_ref", status=502, code="upstream_auth_failed"

@@ -38,7 +38,7 @@ def estimate_usage(ex: Exchange, output_chars: int) -> None:
     if ex.usage.input_tokens or ex.usage.output_tokens:
         return
     ex.usage = Usage(
-        input_tokens=max(1, len(ex.raw) // 4),
+        input_tokens=ex.prompt_estimate(),
         output_tokens=(output_chars + 3) // 4,
         estimated=True,
     )

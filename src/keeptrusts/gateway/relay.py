@@ -25,6 +25,7 @@ from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.limits.estimate import choices
 from keeptrusts.pipeline.chain import blocked
+from keeptrusts.pipeline.chat import PROMPT_USAGE
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
 from keeptrusts.pipeline.verdict import Evaluation, Stage
@@ -72,6 +73,8 @@ class Relay:
     def encode(self, chunk: Chunk) -> bytes | None:
         data = chunk.data
         self.template = data
+        if chunk.prompt_usage is not None:
+            self.ex.scratch[PROMPT_USAGE] = chunk.prompt_usage
         changed = False
         usage = data.get("usage")
         if usage:

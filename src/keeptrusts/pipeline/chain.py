@@ -20,12 +20,16 @@ from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
 
 
-async def run_request(ex: Exchange) -> None:
-    """Run the request stage; raises the block's GatewayError when a policy blocks."""
+async def run_request(ex: Exchange, *, spends: bool = True) -> None:
+    """Run the request stage; raises the block's GatewayError when a policy blocks.
+    `spends=False`: a request that generates nothing (a token count) skips the policies that
+    account for what requests spend (`completes`: rate limits, budgets)."""
     rt = ex.runtime
     texts: Texts | None = None
     traced = ex.trace is not None and ex.trace.recording
     for policy in rt.policies:
+        if not spends and policy.completes:
+            continue
         if traced:
             assert ex.trace is not None
             with ex.trace.stage_span(f"policy {policy.name} request"):

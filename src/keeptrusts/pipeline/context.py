@@ -76,5 +76,10 @@ class Exchange:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    def prompt_estimate(self) -> int:
+        """The prompt's tokens when no provider counted them: about four bytes a token of the
+        request body (cheap, and what the usage estimate of an answer without usage says)."""
+        return max(1, len(self.raw) // 4)
+
     def overhead(self) -> float:
         return max(0.0, self.elapsed() - self.upstream_seconds)

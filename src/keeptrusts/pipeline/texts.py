@@ -10,10 +10,10 @@ assignment. For the policies (`joined=True`) the texts are read as a provider or
 read them, at least as joined as any of them reads them (`JoinedParts`), so a term or an address
 split across texts is found as in one string: the text parts of one message as one text,
 whatever parts stand between them (translators drop them, `chat.message_text` and the
-`anthropic` adapter; only a user message's images stay between its texts there); in a request,
-consecutive messages of one turn (the adapter merges them: assistant, or user with tool results)
-and all system and developer messages (Anthropic's one system prompt) as one text; and tool-call
-arguments that hold JSON escapes as the strings they decode to (`arguments.py`). Counting
+`anthropic` adapter; only a user message's images and files stay between its texts there); in a
+request, consecutive messages of one turn (the adapter merges them: assistant, or user with tool
+results) and all system and developer messages (Anthropic's one system prompt) as one text; and
+tool-call arguments that hold JSON escapes as the strings they decode to (`arguments.py`). Counting
 (`joined=False`) reads each text once, on its own.
 """
 
@@ -94,7 +94,7 @@ def _messages(messages: Any, every: list[Slot], caller: list[Slot], joined: bool
             turn.emit(every, caller)
             turn_role = group
         start = len(every)
-        # the adapter keeps a user message's images between its texts, drops other parts
+        # the adapter keeps a user message's images and files between its texts, drops others
         images = role != "assistant" and role != "tool"
         _content_slots(msg, every, turn if joined else None, images)
         _other_slots(msg, every, joined)
@@ -206,8 +206,8 @@ def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None
 def _content_slots(msg: dict[str, Any], slots: list[Slot], run: Run | None, images: bool) -> None:
     """A message's content. For the policies (`run`), its texts are one text whatever stands
     between them: the translators (`anthropic_translate`, `chat.message_text`) drop non-text
-    parts, except a user message's images (`images`), which Anthropic reads between its texts
-    (read as a line break). Without a run, each text on its own."""
+    parts, except a user message's images and files (`images`), which Anthropic reads between
+    its texts (read as a line break). Without a run, each text on its own."""
     content = msg.get("content")
     if isinstance(content, str):
         if run is None:
@@ -223,7 +223,7 @@ def _content_slots(msg: dict[str, Any], slots: list[Slot], run: Run | None, imag
                     slots.append((part, "text"))
                 else:
                     run.add((part, "text"))
-            elif images and run is not None and part.get("type") == "image_url":
+            elif images and run is not None and part.get("type") in ("image_url", "file"):
                 run.gap = "\n"
             if isinstance(part.get("refusal"), str):
                 slots.append((part, "refusal"))

@@ -11,12 +11,18 @@ import aiohttp
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_translate as tr
+from keeptrusts.providers import base
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
+from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
 from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
 DEFAULT_BASE = "https://api.anthropic.com/v1"
+#: Anthropic's highest temperature (OpenAI's is 2)
+MAX_TEMPERATURE = 1
+#: the fields of a Messages request that `count_tokens` takes (it refuses the others)
+COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "output_config"})
 
 
 def _api_base(url: str) -> str:
@@ -41,11 +47,19 @@ class AnthropicProvider(Provider):
             self.headers["x-api-key"] = self.api_key
 
     def unserved(self, call: ProviderCall) -> str | None:
-        """A Messages answer has one choice: `n > 1` got one, silently."""
-        n = call.body.get("n")
+        """What the Messages API cannot honour: `n > 1` (a Messages answer has one choice),
+        a temperature above Anthropic's 1 (its 400 would come back), a grammar tool, legacy
+        `functions` (their callers read `function_call`, which the adapter does not write)."""
+        body = call.body
+        n = body.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and n > 1:
             return "n > 1 (Anthropic's Messages API answers one choice)"
-        return None
+        t = body.get("temperature")
+        if isinstance(t, int | float) and not isinstance(t, bool) and t > MAX_TEMPERATURE:
+            return f"temperature {t:g} (Anthropic accepts 0 to {MAX_TEMPERATURE})"
+        if body.get("functions"):
+            return "legacy 'functions' (declare them as 'tools')"
+        return unserved_tool(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         if call.endpoint != "chat":
@@ -57,17 +71,36 @@ class AnthropicProvider(Provider):
             raise ValidationFailed(
                 f"target {self.id!r} (anthropic) cannot serve {what}", code="invalid_request"
             )
+        payload = request_json(self._translated(call))
+        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
+
+    def _translated(self, call: ProviderCall) -> dict[str, Any]:
         model = self.upstream_model(str(call.body.get("model", "")))
         try:
-            request = tr.to_messages_request(call.body, model, call.stream)
+            return tr.to_messages_request(call.body, model, call.stream)
         except (TypeError, AttributeError, ValueError) as exc:  # a shape validation let through
             raise ValidationFailed(
                 f"the request cannot be translated for target {self.id!r} (anthropic): a field "
                 "has an unexpected type; check messages, tools and stop against the OpenAI API",
                 code="invalid_request",
             ) from exc
-        payload = request_json(request)
-        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
+
+    async def count_tokens(self, call: ProviderCall) -> int | None:
+        """Anthropic's `POST /messages/count_tokens`, with the fields it takes."""
+        request = self._translated(call)
+        payload = request_json({k: v for k, v in request.items() if k in COUNTED})
+        url = self.base + "/messages/count_tokens"
+        answer = await self.read_json(
+            await self.post(url, payload, {**self.headers, **call.headers})
+        )
+        count = answer.get("input_tokens")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise UpstreamError(
+                "protocol",
+                f"target {self.id!r} answered a token count without 'input_tokens'",
+                target=self.id,
+            )
+        return count
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         msg = await self.read_json(await self._post(call))
@@ -75,9 +108,23 @@ class AnthropicProvider(Provider):
         if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
             raise self._not_a_message()
         try:
-            return tr.to_chat_completion(msg, str(call.body.get("model", "")))
+            return tr.to_chat_completion(
+                msg, str(call.body.get("model", "")), custom_names(call.body)
+            )
         except (TypeError, AttributeError, ValueError) as exc:  # a field of another type
             raise self._not_a_message() from exc
+
+    def _stream_error(self, err: Any) -> UpstreamError:
+        """Anthropic's `error` event: a failure of the provider's (an `overloaded_error` is
+        its 529, for now; the others its 500)."""
+        kind = err.get("type") if isinstance(err, dict) else None
+        kind = kind if isinstance(kind, str) else "an error"
+        return UpstreamError(
+            "5xx",
+            f"target {self.id!r} reported {kind[:40]} mid-stream",
+            status=base.OVERLOADED if kind == "overloaded_error" else 500,
+            target=self.id,
+        )
 
     def _not_a_message(self) -> UpstreamError:
         return UpstreamError(
@@ -88,24 +135,21 @@ class AnthropicProvider(Provider):
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         resp = await self._post(call)
-        return UpstreamStream(self._chunks(resp, str(call.body.get("model", ""))), resp)
+        translator = ChunkTranslator(str(call.body.get("model", "")), custom_names(call.body))
+        return UpstreamStream(self._chunks(resp, translator), resp)
 
-    async def _chunks(self, resp: aiohttp.ClientResponse, model: str) -> AsyncIterator[Chunk]:
-        translator = ChunkTranslator(model)
+    async def _chunks(
+        self, resp: aiohttp.ClientResponse, translator: ChunkTranslator
+    ) -> AsyncIterator[Chunk]:
         try:
             async for _name, data, _more in sse.events(resp.content):
                 event = stream_event(data, self.id)
                 if not isinstance(event, dict):
                     continue
                 if event.get("type") == "error":
-                    err = event.get("error") or {}
-                    raise UpstreamError(
-                        "5xx",
-                        f"target {self.id!r} reported {err.get('type', 'an error')} mid-stream",
-                        target=self.id,
-                    )
+                    raise self._stream_error(event.get("error"))
                 for chunk in translator.feed(event):
-                    yield Chunk(chunk)
+                    yield Chunk(chunk, prompt_usage=translator.take_prompt_usage())
                 if event.get("type") == "message_stop":
                     return
             if not translator.finished:

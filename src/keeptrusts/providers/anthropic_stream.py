@@ -1,18 +1,29 @@
-"""Anthropic Messages stream events -> OpenAI chat completion chunks."""
+"""Anthropic Messages stream events -> OpenAI chat completion chunks.
+
+A function tool's input streams as JSON pieces, which are its arguments' pieces. A custom tool's
+input (`{"input": text}`, `anthropic_tools`) is gathered until its block ends and sent as one
+piece of text: its JSON pieces are not pieces of the text.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+import orjson
+
+from keeptrusts.providers.anthropic_tools import custom_input
 from keeptrusts.providers.anthropic_translate import STOP_REASONS, matched_stop, usage_of
 
 
 class ChunkTranslator:
     """Stateful: one per stream. `feed(event)` returns the OpenAI chunks it produces."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, custom: frozenset[str] = frozenset()) -> None:
         self.id = "chatcmpl-anthropic"
+        #: the request's custom tools, and the JSON pieces of their blocks (Anthropic index)
+        self.custom = custom
+        self.custom_json: dict[int, list[str]] = {}
         self.model = model
         self.created = int(time.time())
         self.usage: dict[str, Any] = {}
@@ -24,6 +35,8 @@ class ChunkTranslator:
         #: the assistant role goes with the first block, which says what the answer starts
         #: with: `content: ""` for text, `content: null` for a tool call (as OpenAI sends them)
         self.role_sent = False
+        #: `message_start`'s usage (the prompt's count), until the first chunk carries it
+        self.prompt_usage: dict[str, Any] | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self.role_sent:
@@ -44,6 +57,7 @@ class ChunkTranslator:
             self.id = "chatcmpl-" + str(msg.get("id", "anthropic"))
             self.model = str(msg.get("model") or self.model)
             self.usage.update(msg.get("usage") or {})
+            self.prompt_usage = usage_of(self.usage) if self.usage else None
             return []
         if kind == "content_block_start":
             return self._block_start(event)
@@ -64,17 +78,21 @@ class ChunkTranslator:
 
     def _block_start(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         block = event.get("content_block") or {}
+        if block.get("type") == "thinking":  # (no text block begins: `content` stays null)
+            return [
+                self._chunk({"content": None, "reasoning_content": block.get("thinking") or ""})
+            ]
         if block.get("type") != "tool_use":
             text = block.get("text") or ""
             return [self._chunk({"content": text})] if text or not self.role_sent else []
         index = len(self.tool_index)
         self.tool_index[int(event.get("index", 0))] = index
-        call = {
-            "index": index,
-            "id": block.get("id"),
-            "type": "function",
-            "function": {"name": block.get("name"), "arguments": ""},
-        }
+        call: dict[str, Any] = {"index": index, "id": block.get("id")}
+        if block.get("name") in self.custom:
+            self.custom_json[int(event.get("index", 0))] = []
+            call.update(type="custom", custom={"name": block.get("name"), "input": ""})
+        else:
+            call.update(type="function", function={"name": block.get("name"), "arguments": ""})
         delta: dict[str, Any] = {"tool_calls": [call]}
         if not self.role_sent:
             delta["content"] = None
@@ -84,10 +102,15 @@ class ChunkTranslator:
         delta = event.get("delta") or {}
         if delta.get("type") == "text_delta":
             return [self._chunk({"content": delta.get("text", "")})]
+        if delta.get("type") == "thinking_delta":
+            return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
         if delta.get("type") == "input_json_delta":
             block = int(event.get("index", 0))
             index = self.tool_index.get(block, 0)
             text = delta.get("partial_json", "")
+            if block in self.custom_json:
+                self.custom_json[block].append(text)
+                return []
             if text:
                 self.tool_input.add(block)
             part = {"index": index, "function": {"arguments": text}}
@@ -99,11 +122,20 @@ class ChunkTranslator:
         sends one empty piece) gets `{}`, as OpenAI sends it and the JSON answer has it:
         `""` is no JSON, and clients parse the arguments."""
         block = int(event.get("index", 0))
+        if block in self.custom_json:
+            args = orjson.loads("".join(self.custom_json.pop(block)) or "{}")
+            part = {"index": self.tool_index[block], "custom": {"input": custom_input(args)}}
+            return [self._chunk({"tool_calls": [part]})]
         if block not in self.tool_index or block in self.tool_input:
             return []
         self.tool_input.add(block)
         part = {"index": self.tool_index[block], "function": {"arguments": "{}"}}
         return [self._chunk({"tool_calls": [part]})]
+
+    def take_prompt_usage(self) -> dict[str, Any] | None:
+        """`message_start`'s usage, once (for the first chunk)."""
+        usage, self.prompt_usage = self.prompt_usage, None
+        return usage
 
     def usage_chunk(self) -> dict[str, Any]:
         chunk = self._chunk({})

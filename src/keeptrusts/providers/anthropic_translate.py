@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from keeptrusts.errors import ValidationFailed
+from keeptrusts.providers import anthropic_tools as tools
+from keeptrusts.providers.anthropic_thinking import thinking
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -20,8 +20,11 @@ STOP_REASONS = {
     "refusal": "content_filter",
 }
 DEFAULT_MAX_TOKENS = 4096
-#: OpenAI tool_choice -> Anthropic tool_choice type
-TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
+#: the caller's output caps, the first given wins
+CAPS = ("max_completion_tokens", "max_tokens")
+#: the system prompt's request for JSON when the caller asked for `json_object` (Anthropic's
+#: structured outputs take a schema; "any JSON object" has none)
+JSON_OBJECT_PROMPT = "Respond with one valid JSON object and nothing else."
 
 
 def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
@@ -43,8 +46,9 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         "messages": messages,
         "max_tokens": _max_tokens(body),
     }
-    if system:
-        out["system"] = "\n\n".join(s for s in system if s)
+    _output_format(body.get("response_format"), out, system)
+    if prompt := "\n\n".join(s for s in system if s):
+        out["system"] = prompt
     for key in ("temperature", "top_p"):
         if body.get(key) is not None:
             out[key] = body[key]
@@ -52,32 +56,37 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
     if stop:
         out["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     if body.get("tools"):
-        out["tools"] = [_tool(t) for t in body["tools"] if isinstance(t, dict)]
-    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+        out["tools"] = tools.tools(body)
+    choice = tools.tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
     if choice is not None:
         out["tool_choice"] = choice
     if isinstance(body.get("user"), str) and body["user"]:
         out["metadata"] = {"user_id": body["user"]}
+    uncapped = all(body.get(key) is None for key in CAPS)
+    thinking(body, out, DEFAULT_MAX_TOKENS if uncapped else None)
     if stream:
         out["stream"] = True
     return out
 
 
-def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
-    """OpenAI's `tool_choice` and `parallel_tool_calls` as Anthropic's `tool_choice`."""
-    out: dict[str, Any] | None = None
-    if isinstance(choice, str) and choice in TOOL_CHOICES:
-        out = {"type": TOOL_CHOICES[choice]}
-    elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
-        out = {"type": "tool", "name": choice["function"].get("name")}
-    if parallel is False and (out is None or out["type"] != "none"):
-        out = {**(out or {"type": "auto"}), "disable_parallel_tool_use": True}
-    return out
+def _output_format(fmt: Any, out: dict[str, Any], system: list[str]) -> None:
+    """`response_format` as Anthropic's structured outputs (`output_config.format`, a JSON
+    schema); `json_object` (or a `json_schema` without a schema) asks for JSON in the system
+    prompt instead, as no schema says "any object"."""
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if isinstance(schema, dict):
+            out["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+            return
+    if kind in ("json_object", "json_schema"):
+        system.append(JSON_OBJECT_PROMPT)
 
 
 def _max_tokens(body: dict[str, Any]) -> Any:
     """The caller's bound as given (0 included: Anthropic answers that it is too small)."""
-    for key in ("max_completion_tokens", "max_tokens"):
+    for key in CAPS:
         if body.get(key) is not None:
             return body[key]
     return DEFAULT_MAX_TOKENS
@@ -85,7 +94,9 @@ def _max_tokens(body: dict[str, Any]) -> Any:
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
     """Consecutive messages of one role become one message (Anthropic merges consecutive turns
-    itself too): the request policies read their texts as one (`pipeline/texts.py`)."""
+    itself too): the request policies read their texts as one (`pipeline/texts.py`). An empty
+    message is kept (Anthropic refuses it): left out, the messages around it would be joined
+    here where the policies read them apart."""
     if messages and messages[-1]["role"] == role:
         messages[-1]["content"].extend(blocks)
     else:
@@ -106,10 +117,9 @@ def _text_of(content: Any) -> str:
 
 
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
-    """A user message's text parts and images as blocks, in order (other parts are left out:
-    the request policies read the texts around them as one, `pipeline/texts.py`). Empty texts
-    are left out too (Anthropic refuses empty text blocks): a redaction across texts leaves
-    the ones it covered after the first empty."""
+    """A user message's text parts, images and PDF files as blocks, in order. Empty texts are
+    left out (Anthropic refuses empty text blocks): a redaction across texts leaves the ones it
+    covered after the first empty. Audio, and files by id, cannot be sent (a 400)."""
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
     blocks: list[dict[str, Any]] = []
@@ -122,7 +132,27 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
         elif part.get("type") == "image_url":
             url = (part.get("image_url") or {}).get("url", "")
             blocks.append(_image(url))
+        elif part.get("type") in ("file", "input_audio"):
+            blocks.append(_file(part))
     return blocks
+
+
+def _file(part: dict[str, Any]) -> dict[str, Any]:
+    """A `file` part with its data inline (`data:<type>;base64,...`) as a document block."""
+    data = (part.get("file") or {}).get("file_data")
+    if part["type"] == "file" and isinstance(data, str) and data.startswith("data:"):
+        media, _, encoded = data[5:].partition(";base64,")
+        if encoded:
+            return {
+                "type": "document",
+                "source": {"type": "base64", "media_type": media, "data": encoded},
+            }
+    what = (
+        "'input_audio' parts (Anthropic's Messages API takes no audio)"
+        if part["type"] == "input_audio"
+        else "'file' parts without their data inline (a file_id is OpenAI's; send file_data)"
+    )
+    raise ValidationFailed(f"an anthropic target cannot be sent {what}")
 
 
 def _image(url: str) -> dict[str, Any]:
@@ -137,15 +167,7 @@ def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
     text = _text_of(msg.get("content"))
     if text:
         blocks.append({"type": "text", "text": text})
-    for call in msg.get("tool_calls") or []:
-        fn = call.get("function") or {}
-        try:  # (orjson refuses anything but text or bytes with the same error)
-            args = orjson.loads(fn.get("arguments") or "{}")
-        except orjson.JSONDecodeError as exc:
-            raise ValidationFailed("tool_calls[].function.arguments must be JSON") from exc
-        blocks.append(
-            {"type": "tool_use", "id": call.get("id"), "name": fn.get("name"), "input": args}
-        )
+    blocks.extend(tools.tool_use(call) for call in msg.get("tool_calls") or [])
     return blocks
 
 
@@ -157,35 +179,26 @@ def _tool_result(msg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, Any]:
-    fn = tool.get("function") or {}
-    out = {"name": fn.get("name"), "input_schema": fn.get("parameters") or {"type": "object"}}
-    if fn.get("description"):
-        out["description"] = fn["description"]
-    return out
-
-
-def to_chat_completion(msg: dict[str, Any], model: str) -> dict[str, Any]:
-    """An Anthropic Messages response as an OpenAI chat completion."""
+def to_chat_completion(
+    msg: dict[str, Any], model: str, custom: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """An Anthropic Messages response as an OpenAI chat completion (`custom`: the request's
+    custom tools, whose calls are custom calls)."""
     text: list[str] = []
+    thinking: list[str] = []
     calls: list[dict[str, Any]] = []
     for block in msg.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
+        elif block.get("type") == "thinking":
+            thinking.append(block.get("thinking", ""))
         elif block.get("type") == "tool_use":
-            calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
-                    },
-                }
-            )
+            calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
+    if thinking:  # (the reasoning field of OpenAI-compatible servers: vLLM, DeepSeek)
+        message["reasoning_content"] = "".join(thinking)
     choice: dict[str, Any] = {
         "index": 0,
         "message": message,

@@ -21,6 +21,8 @@ from keeptrusts.config.model import Target
 from keeptrusts.providers.client import UpstreamClient, closed_unanswered
 from keeptrusts.providers.egress import egress_proxy
 
+#: the status of an overloaded provider: Anthropic's 529 (`overloaded_error`), a 503 to clients
+OVERLOADED = 529
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
 
@@ -68,6 +70,9 @@ class Chunk:
     raw: bytes | None = None
     #: the next chunk has already arrived (same network read): writing may wait for it
     more: bool = False
+    #: the provider's count of the prompt, known before the answer's end (Anthropic's
+    #: `message_start`), as an OpenAI `usage`: for callers told it at the start
+    prompt_usage: dict[str, Any] | None = None
 
 
 class UpstreamStream:
@@ -146,6 +151,11 @@ class Provider:
 
     async def open_stream(self, call: ProviderCall) -> UpstreamStream:
         raise NotImplementedError
+
+    async def count_tokens(self, call: ProviderCall) -> int | None:
+        """The provider's own count of a chat request's prompt tokens, or None when its API
+        has no count (the gateway estimates)."""
+        return None
 
     async def probe(self) -> bool | None:
         """Reachability for /health: True, False, or None when unknown."""
