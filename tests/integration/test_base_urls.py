@@ -30,15 +30,18 @@ def test_a_query_in_base_url_is_kept_after_the_path(
         config(
             ("compat", "openai-compatible", f"{fake.base_url}/?team=7&region=eu", "gpt-*"),
             ("az", "azure-openai", f"{root}/?team=8", "az-*"),
+            ("claude", "anthropic", f"{root}?team=9", "claude-*"),
         ),
         env=ENV,
     )
     messages = [{"role": "user", "content": "hi"}]
-    for model in ("gpt-4o", "az-gpt-3.5-turbo"):
+    for model in ("gpt-4o", "az-gpt-3.5-turbo", "claude-3-5-sonnet"):
         body = {"model": model, "messages": messages}
         r = httpx.post(gw.base_url + "/chat/completions", json=body, timeout=15)
         assert r.status_code == 200, r.text
-    compat, az = fake.requests
+    compat, az, claude = fake.requests
     assert (compat.path, compat.query) == ("/v1/chat/completions", "team=7&region=eu")
     assert az.path == "/openai/deployments/az-gpt-3.5-turbo/chat/completions"
     assert az.query == "api-version=2024-10-21&team=8"
+    # an Anthropic base_url with no path gets /v1, and its query goes after /messages
+    assert (claude.path, claude.query) == ("/v1/messages", "team=9")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -14,7 +13,14 @@ from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers import base
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
-from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.base import (
+    Chunk,
+    Provider,
+    ProviderCall,
+    UpstreamError,
+    UpstreamStream,
+    api_root,
+)
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
@@ -25,21 +31,19 @@ MAX_TEMPERATURE = 1
 COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "output_config"})
 
 
-def _api_base(url: str) -> str:
-    """The URL `/messages` is appended to. A base_url with no path is the API's host (as the
-    Anthropic SDK and the public docs write it: `https://api.anthropic.com`), whose Messages
-    API is under `/v1`; a base_url with a path (a proxy's) is taken as it is."""
-    base = url.rstrip("/")
-    return base if urlsplit(base).path else base + "/v1"
-
-
 class AnthropicProvider(Provider):
     system = "anthropic"
     endpoints = frozenset({"chat"})
+    default_base = DEFAULT_BASE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.base = _api_base(self.target.base_url or DEFAULT_BASE)
+        # a base_url with no path is the API's host (as the Anthropic SDK and the public docs
+        # write it: `https://api.anthropic.com`), whose Messages API is under `/v1`
+        base, query = api_root(self.base_url, "/v1")
+        suffix = f"?{query}" if query else ""  # a query written in base_url goes last
+        self.messages_url = f"{base}/messages{suffix}"
+        self.count_url = f"{base}/messages/count_tokens{suffix}"
         self.headers = self.base_headers(
             {"content-type": "application/json", "anthropic-version": self.target.anthropic_version}
         )
@@ -72,7 +76,7 @@ class AnthropicProvider(Provider):
                 f"target {self.id!r} (anthropic) cannot serve {what}", code="invalid_request"
             )
         payload = request_json(self._translated(call))
-        return await self.post(self.base + "/messages", payload, {**self.headers, **call.headers})
+        return await self.post(self.messages_url, payload, {**self.headers, **call.headers})
 
     def _translated(self, call: ProviderCall) -> dict[str, Any]:
         model = self.upstream_model(str(call.body.get("model", "")))
@@ -89,7 +93,7 @@ class AnthropicProvider(Provider):
         """Anthropic's `POST /messages/count_tokens`, with the fields it takes."""
         request = self._translated(call)
         payload = request_json({k: v for k, v in request.items() if k in COUNTED})
-        url = self.base + "/messages/count_tokens"
+        url = self.count_url
         answer = await self.read_json(
             await self.post(url, payload, {**self.headers, **call.headers})
         )

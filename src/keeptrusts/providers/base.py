@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
@@ -246,3 +247,13 @@ class Provider:
                 "connect_error", f"target {self.id!r} failed: {type(exc).__name__}", target=self.id
             )
         return UpstreamError("protocol", f"target {self.id!r} failed: {exc}", target=self.id)
+
+
+def api_root(url: str, root_path: str) -> tuple[str, str]:
+    """Where a target's requests go: (the URL endpoint paths are appended to, the query
+    string written in it, `?team=7`, to send after every request's path). A URL with no path
+    (`https://api.openai.com`, as the public docs write it) gets `root_path`; trailing slashes
+    do not matter."""
+    parts = urlsplit(url)
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return (base if parts.path.strip("/") else base + root_path), parts.query

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
 from keeptrusts.encode import request_json
 from keeptrusts.providers.answer import check_answer
-from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamError, UpstreamStream
+from keeptrusts.providers.base import (
+    Chunk,
+    Provider,
+    ProviderCall,
+    UpstreamError,
+    UpstreamStream,
+    api_root,
+)
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 
@@ -26,11 +32,7 @@ class OpenAIProvider(Provider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        parts = urlsplit(self.target.base_url or self.default_base)
-        base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
-        self.base = base if parts.path.strip("/") else base + self.root_path
-        #: a query string written in base_url (`?team=7`), sent after every request's path
-        self.query = parts.query
+        self.base, self.query = api_root(self.base_url, self.root_path)
         self.static_headers = self.base_headers({"content-type": "application/json"})
         self.static_headers.update(self.auth_headers())
 
