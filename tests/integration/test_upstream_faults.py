@@ -127,6 +127,15 @@ def test_stall_before_headers_on_stream_is_504(
     assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout"
 
 
+def test_a_timeout_names_the_setting_that_ran_out(gw: Gateway, fake: FakeUpstream) -> None:
+    """A JSON answer comes whole, so `first_byte` bounds its generation: the 504 says which
+    timeout ran out, its value, and that long answers need more (it said only "timed out")."""
+    fake.reset(first_byte_delay=2.0)
+    message = chat(gw).json()["error"]["message"]
+    assert "timeouts.first_byte" in message and "1 s" in message
+    assert "JSON answer arrives only once wholly generated" in message
+
+
 def test_secret_key_never_in_outputs(gw: Gateway, fake: FakeUpstream) -> None:
     fake.reset(status=401)
     r = chat(gw)

@@ -228,8 +228,22 @@ class Provider:
                 f"{self.target.timeouts.connect:g} s, name resolution and TLS included)",
                 target=self.id,
             )
-        if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
-            return UpstreamError("timeout", f"target {self.id!r} timed out", target=self.id)
+        if isinstance(exc, aiohttp.ServerTimeoutError):  # sock_read: `first_byte`
+            return UpstreamError(
+                "timeout",
+                f"target {self.id!r} sent nothing for {self.target.timeouts.first_byte:g} s "
+                "(timeouts.first_byte: the wait for an answer and between stream chunks; a "
+                "JSON answer arrives only once wholly generated, so long answers and reasoning "
+                "models need more)",
+                target=self.id,
+            )
+        if isinstance(exc, asyncio.TimeoutError):  # the whole call
+            return UpstreamError(
+                "timeout",
+                f"target {self.id!r} did not finish within {self.target.timeouts.total:g} s "
+                "(timeouts.total)",
+                target=self.id,
+            )
         if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
             return UpstreamError(
                 "connect_error", f"target {self.id!r} is unreachable ({exc})", target=self.id
