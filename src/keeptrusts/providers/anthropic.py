@@ -145,7 +145,7 @@ class AnthropicProvider(Provider):
     async def _chunks(
         self, resp: aiohttp.ClientResponse, translator: ChunkTranslator
     ) -> AsyncIterator[Chunk]:
-        try:
+        with self.reading(resp):
             async for _name, data, _more in sse.events(resp.content):
                 event = stream_event(data, self.id)
                 if not isinstance(event, dict):
@@ -162,11 +162,3 @@ class AnthropicProvider(Provider):
                     f"target {self.id!r} ended the stream before it finished (no message_stop)",
                     target=self.id,
                 )
-        except UpstreamError:
-            raise
-        except sse.SseError as exc:
-            raise UpstreamError("protocol", f"target {self.id!r}: {exc}", target=self.id) from exc
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        finally:
-            resp.release()

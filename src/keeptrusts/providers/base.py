@@ -10,7 +10,8 @@ A connection that drops mid-answer is a `connect_error`, as one reset before the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +22,7 @@ from keeptrusts import __version__
 from keeptrusts.config.model import Target
 from keeptrusts.providers.client import UpstreamClient, closed_unanswered
 from keeptrusts.providers.egress import egress_proxy
+from keeptrusts.streaming.sse import SseError
 
 #: the status of an overloaded provider: Anthropic's 529 (`overloaded_error`), a 503 to clients
 OVERLOADED = 529
@@ -212,6 +214,22 @@ class Provider:
             return data
         except UpstreamError:
             raise
+        except Exception as exc:
+            raise self.fail(exc) from exc
+        finally:
+            resp.release()
+
+    @contextlib.contextmanager
+    def reading(self, resp: aiohttp.ClientResponse) -> Iterator[None]:
+        """Around reading a provider's stream: whatever fails becomes an UpstreamError naming
+        this target (an unreadable event stream a protocol error), and the response is
+        released however the reading ends."""
+        try:
+            yield
+        except UpstreamError:
+            raise
+        except SseError as exc:
+            raise UpstreamError("protocol", f"target {self.id!r}: {exc}", target=self.id) from exc
         except Exception as exc:
             raise self.fail(exc) from exc
         finally:

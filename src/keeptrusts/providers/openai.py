@@ -70,7 +70,7 @@ class OpenAIProvider(Provider):
 
     async def _chunks(self, resp: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
         ends = _Ends()
-        try:
+        with self.reading(resp):
             async for _name, data, more in sse.events(resp.content):
                 if data == sse.DONE:
                     return
@@ -84,14 +84,6 @@ class OpenAIProvider(Provider):
                     f"({ends.missing()}, no [DONE])",
                     target=self.id,
                 )
-        except UpstreamError:
-            raise
-        except sse.SseError as exc:
-            raise UpstreamError("protocol", f"target {self.id!r}: {exc}", target=self.id) from exc
-        except Exception as exc:
-            raise self.fail(exc) from exc
-        finally:
-            resp.release()
 
     def _event(self, data: bytes) -> dict[str, Any]:
         """One streamed event's JSON object; anything else is the provider's error."""
