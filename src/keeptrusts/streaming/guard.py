@@ -20,10 +20,10 @@ ends the stream.
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from time import perf_counter
 
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import PolicyHits, apply
@@ -91,6 +91,8 @@ class PolicyStream:
     context: dict[Hashable, str] = field(default_factory=dict)
     #: JSON fields whose held text begins inside a string (what was released left it open)
     in_string: set[Hashable] = field(default_factory=set)
+    #: this policy's entry in `hits`, once it has read something
+    _hits: PolicyHits | None = None
 
     def feed(self, key: Hashable, delta: str, json: bool) -> str:
         text = self.pending.get(key, "") + delta
@@ -134,14 +136,16 @@ class PolicyStream:
         block. Returns (released, still held), both as written."""
         text = scan.text
         start = scan.offset
+        t0 = perf_counter()
+        matches = self.policy.find(text, Stage.RESPONSE)
+        if len(matches) == 1 and matches[0].end <= start:
+            matches = self._after_context(text, start, matches)
+        hits = self._hits
+        if hits is None:
+            hits = self._hits = self.hits.setdefault(self.policy.name, PolicyHits())
+        hits.seconds += perf_counter() - t0
         boundary = hold
         firm: list[Match] = []
-        t0 = time.perf_counter()
-        matches = self._find(text, start)
-        hits = self.hits.get(self.policy.name)
-        if hits is None:
-            hits = self.hits[self.policy.name] = PolicyHits()
-        hits.seconds += time.perf_counter() - t0
         for m in matches:
             if m.end <= start:  # within what was released: decided before
                 continue
@@ -153,17 +157,18 @@ class PolicyStream:
                 raise StreamBlocked(self.policy, m.reason_code)
             if m.action is Result.REDACT:
                 firm.append(m)
-        boundary = max(_settle(boundary, firm), start)
+        if firm:
+            boundary = max(_settle(boundary, firm), start)
+            firm = [m for m in firm if m.end <= boundary]
         if not final and boundary > start:  # (the policy may have read less than all of it)
             released = self.context.get(key, "") + text[start:boundary]
             self.context[key] = _context(released, len(released))
-        return scan.release(boundary, [m for m in firm if m.end <= boundary])
+        return scan.release(boundary, firm)
 
-    def _find(self, text: str, start: int) -> list[Match]:
-        """The policy's matches. A blocking policy reports its first match only: when that one
-        lies in the context (released before, so not a block then), the rest is read again
-        after it, so it cannot hide a match in the held text."""
-        matches = self.policy.find(text, Stage.RESPONSE)
+    def _after_context(self, text: str, start: int, matches: list[Match]) -> list[Match]:
+        """A blocking policy reports its first match only: when that one lies in the context
+        (released before, so not a block then), the rest is read again after it, so it
+        cannot hide a match in the held text."""
         skip = 0
         while len(matches) == 1 and skip < matches[0].end <= start:
             if matches[0].action is not Result.BLOCK:
