@@ -84,6 +84,17 @@ def test_a_temperature_above_1_is_a_400_naming_the_range(gw: Gateway, fake: Fake
     assert sent(fake)["temperature"] == 1
 
 
+def test_logprobs_are_a_400_naming_them(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `logprobs: true` went to Anthropic, which has none, and the answer came back
+    with `logprobs: null` (code reading `choice.logprobs.content` broke on it)."""
+    with pytest.raises(openai.BadRequestError) as err:
+        client(gw).chat.completions.create(model=MODEL, messages=HI, logprobs=True)
+    assert "logprobs" in err.value.body["message"]  # type: ignore[index]
+    assert fake.requests == []
+    client(gw).chat.completions.create(model=MODEL, messages=HI, logprobs=False)
+    assert len(fake.requests) == 1
+
+
 def test_an_empty_system_is_left_out(gw: Gateway, fake: FakeUpstream) -> None:
     """Before: `system: []` (and a system of empty texts) sent an empty system prompt."""
     c = anthropic.Anthropic(base_url=gw.url, api_key="k", max_retries=0)

@@ -53,7 +53,8 @@ class AnthropicProvider(Provider):
     def unserved(self, call: ProviderCall) -> str | None:
         """What the Messages API cannot honour: `n > 1` (a Messages answer has one choice),
         a temperature above Anthropic's 1 (its 400 would come back), a grammar tool, legacy
-        `functions` (their callers read `function_call`, which the adapter does not write)."""
+        `functions` (their callers read `function_call`, which the adapter does not write),
+        `logprobs` (Anthropic returns none)."""
         body = call.body
         n = body.get("n")
         if isinstance(n, int) and not isinstance(n, bool) and n > 1:
@@ -63,6 +64,8 @@ class AnthropicProvider(Provider):
             return f"temperature {t:g} (Anthropic accepts 0 to {MAX_TEMPERATURE})"
         if body.get("functions"):
             return "legacy 'functions' (declare them as 'tools')"
+        if body.get("logprobs") is True:  # (answering `logprobs: null` would break readers)
+            return "logprobs (Anthropic's Messages API returns none)"
         return unserved_tool(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
