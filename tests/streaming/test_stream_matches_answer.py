@@ -172,3 +172,22 @@ def test_tool_call_arguments_split_at_every_offset_read_as_the_whole_answer(
     for i in range(len(arguments) + 1):
         assert arguments_streamed(rt, [arguments[:i], arguments[i:]]) == expected, i
     assert arguments_streamed(rt, list(arguments)) == expected
+
+
+def test_a_custom_pattern_split_at_every_offset_reads_as_the_whole_answer() -> None:
+    """A `detect_patterns` entry (a label and a value) cut at every offset, and sent a
+    character a chunk: a stream redacts what the JSON answer redacts, and keeps what it
+    keeps (`MRN: 1234` is too short)."""
+    rt = runtime(
+        "policies: {chain: [pii-detector]}\n"
+        "policy:\n"
+        "  pii-detector:\n"
+        "    entities: [email]\n"
+        "    detect_patterns: [{name: mrn, pattern: 'MRN: [0-9]{8}'}]\n"
+    )
+    text = "the chart of patient MRN: 12345678 was updated, MRN: 1234 was not"
+    expected = as_json(rt, [text])
+    assert expected == ["the chart of patient [REDACTED:MRN] was updated, MRN: 1234 was not"]
+    for i in range(len(text) + 1):
+        assert streamed(rt, [[text[:i], text[i:]]]) == expected, i
+    assert streamed(rt, [list(text)]) == expected
