@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 
-from tests.fakes.gateway import Gateway
+from tests.fakes.gateway import Gateway, GatewayFactory
 
 
 def kt_policy(*args: str) -> subprocess.CompletedProcess[str]:
@@ -29,3 +30,15 @@ def ask(gw: Gateway, text: str) -> httpx.Response:
         json={"model": "m", "messages": [{"role": "user", "content": text}]},
         timeout=30,
     )
+
+
+def predicted_and_served(
+    gateways: GatewayFactory, tmp_path: Path, config: str, text: str
+) -> tuple[list[str], httpx.Response]:
+    """What `kt policy test --input text` prints for `config` (its lines; exit 0 asserted), and
+    what a gateway started on the same config answers to `text`."""
+    path = tmp_path / "predicted.yaml"
+    path.write_text(config)
+    done = kt_policy("test", str(path), "--input", text)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines(), ask(gateways.start(config), text)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.gateway import GatewayFactory
-from tests.fakes.kt import ask, kt_policy
+from tests.fakes.kt import kt_policy, predicted_and_served
 
 CONFIG = """pack: {name: off, version: 1.0.0, enabled: false}
 providers:
@@ -22,11 +22,8 @@ TEXT = "mail a@b.co about project atlas"
 
 
 def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path) -> None:
-    path = tmp_path / "off.yaml"
-    path.write_text(CONFIG)
-    done = kt_policy("test", str(path), "--input", TEXT)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    printed, reply = predicted_and_served(gateways, tmp_path, CONFIG, TEXT)
+    assert printed == [
         "pii-detector  disabled       -",
         "dlp-filter    disabled       -",
         "decision: allow",
@@ -34,8 +31,6 @@ def test_test_shows_that_no_policy_runs(gateways: GatewayFactory, tmp_path: Path
         "text:",
         TEXT,
     ]
-    gw = gateways.start(CONFIG)
-    reply = ask(gw, TEXT)
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == TEXT
 

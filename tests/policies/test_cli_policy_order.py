@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.gateway import GatewayFactory
-from tests.fakes.kt import ask, kt_policy
+from tests.fakes.kt import predicted_and_served
 
 CONFIG = """pack: {name: order, version: 1.0.0}
 providers:
@@ -23,18 +23,13 @@ TEXT = "write to zeus@example.com"
 
 
 def test_a_later_policy_reads_the_redacted_text(gateways: GatewayFactory, tmp_path: Path) -> None:
-    path = tmp_path / "order.yaml"
-    path.write_text(CONFIG)
-    done = kt_policy("test", str(path), "--input", TEXT)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    printed, reply = predicted_and_served(gateways, tmp_path, CONFIG, TEXT)
+    assert printed == [
         "pii-detector  redact         pii.email",
         "dlp-filter    allow          -",
         "decision: redact",
         "text:",
         "write to [REDACTED:EMAIL]",
     ]
-    gw = gateways.start(CONFIG)
-    reply = ask(gw, TEXT)
     assert reply.status_code == 200, reply.text
     assert reply.json()["choices"][0]["message"]["content"] == "write to [REDACTED:EMAIL]"

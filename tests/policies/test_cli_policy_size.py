@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.fakes.gateway import GatewayFactory
-from tests.fakes.kt import ask, kt_policy
+from tests.fakes.kt import ask, kt_policy, predicted_and_served
 
 CONFIG = """pack: {name: sized, version: 1.0.0}
 providers:
@@ -26,19 +26,14 @@ SHORT = "hi from jane@example.com"
 
 
 def test_over_the_limit_is_the_gateways_block(gateways: GatewayFactory, tmp_path: Path) -> None:
-    config = tmp_path / "sized.yaml"
-    config.write_text(CONFIG)
-    done = policy_test(config, LONG)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    printed, reply = predicted_and_served(gateways, tmp_path, CONFIG, LONG)
+    assert printed == [
         "pii-detector  allow          -",
         "size-limits   block          size.max_prompt_chars",
         "dlp-filter    not-reached    -",
         "decision: block",
         "blocked by size-limits (size.max_prompt_chars); nothing is sent on",
     ]
-    gw = gateways.start(CONFIG)
-    reply = ask(gw, LONG)
     assert reply.status_code == 409 and reply.json()["error"]["policy"] == "size-limits"
 
 
