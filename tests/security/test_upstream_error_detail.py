@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from keeptrusts.config.model import Target
+from keeptrusts.config.targets import Target
 from keeptrusts.providers.base import ProviderCall, UpstreamError
 from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.factory import ADAPTERS

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from keeptrusts.config.model import Target
+from keeptrusts.config.targets import Target
 from keeptrusts.providers.base import ProviderCall, UpstreamStream
 from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.openai import OpenAIProvider

@@ -13,7 +13,8 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from keeptrusts.config.load import LoadedConfig
-from keeptrusts.config.model import Config, Providers
+from keeptrusts.config.model import Config
+from keeptrusts.config.targets import Providers
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import Stage
 from keeptrusts.policies.registry import KINDS, BuildContext

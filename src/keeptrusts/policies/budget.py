@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.fields import Strict
 from keeptrusts.errors import RateLimited
 from keeptrusts.limits.backend import (
     BudgetResult,

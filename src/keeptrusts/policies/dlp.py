@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.fields import Strict
 from keeptrusts.detect import fuzzy, holdpoint, invisible, terms
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.detect.invisible import Visible

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.fields import Strict
 from keeptrusts.detect import normalize
 from keeptrusts.detect.attacks import (
     ARTICLES,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
 
-from keeptrusts.config.model import Glob, Strict, key_id
+from keeptrusts.config.fields import Glob, Strict
+from keeptrusts.config.model import key_id
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.errors import PolicyViolation
 from keeptrusts.pipeline.stage import Policy

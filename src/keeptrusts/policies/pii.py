@@ -23,7 +23,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.fields import Strict
 from keeptrusts.detect import contact, holdpoint, invisible, lookalikes, numbers, secrets
 from keeptrusts.detect.engine import Encoded, Pattern, PatternError, compile_pattern
 from keeptrusts.detect.findings import Finding

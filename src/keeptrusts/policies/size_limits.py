@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from keeptrusts.config.model import Strict
+from keeptrusts.config.fields import Strict
 from keeptrusts.errors import PolicyViolation
 from keeptrusts.pipeline.context import Endpoint
 from keeptrusts.pipeline.stage import Policy

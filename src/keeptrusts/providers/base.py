@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import aiohttp
 
 from keeptrusts import __version__
-from keeptrusts.config.model import Target
+from keeptrusts.config.targets import Target
 from keeptrusts.providers.client import UpstreamClient, closed_unanswered
 from keeptrusts.providers.egress import egress_proxy
 from keeptrusts.streaming.sse import SseError

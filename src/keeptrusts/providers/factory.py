@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from keeptrusts.config.model import Target
+from keeptrusts.config.targets import Target
 from keeptrusts.providers.anthropic import AnthropicProvider
 from keeptrusts.providers.azure import AzureOpenAIProvider
 from keeptrusts.providers.base import Provider

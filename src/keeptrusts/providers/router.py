@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from keeptrusts.config.model import Providers, Target
+from keeptrusts.config.targets import Providers, Target
 from keeptrusts.detect.glob import GlobSet
 from keeptrusts.providers.base import Provider, ProviderCall
 from keeptrusts.providers.circuit import Breaker
