@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keeptrusts.config import yamlpos
+from keeptrusts.config import layering, yamlpos
 from keeptrusts.config.load import ConfigError, load_texts
 
 HEAD = "pack: {name: t}\npolicies: {chain: []}\n"
@@ -54,7 +54,7 @@ def test_errors_name_the_layer_that_wrote_the_value() -> None:
 def test_a_replaced_list_forgets_the_old_items() -> None:
     base = HEAD + "policy:\n  dlp-filter:\n    blocked_terms:\n      - a\n      - b\n      - c\n"
     over = "policy:\n  dlp-filter:\n    blocked_terms: [x]\n"
-    merged = yamlpos.merge(yamlpos.load(base, "a.yaml"), yamlpos.load(over, "b.yaml"))
+    merged = layering.merge(yamlpos.load(base, "a.yaml"), yamlpos.load(over, "b.yaml"))
     terms = ("policy", "dlp-filter", "blocked_terms")
     assert merged.data["policy"]["dlp-filter"]["blocked_terms"] == ["x"]
     assert merged.positions[(*terms, 0)] == ("b.yaml", 3)
@@ -63,7 +63,7 @@ def test_a_replaced_list_forgets_the_old_items() -> None:
 
 def test_a_mapping_replaced_by_a_scalar_forgets_its_keys() -> None:
     base = "a:\n  b:\n    c: 1\n    d: [1, 2]\n"
-    merged = yamlpos.merge(yamlpos.load(base, "a.yaml"), yamlpos.load("a: {b: 7}\n", "b.yaml"))
+    merged = layering.merge(yamlpos.load(base, "a.yaml"), yamlpos.load("a: {b: 7}\n", "b.yaml"))
     assert merged.data == {"a": {"b": 7}}
     assert merged.positions == {(): ("a.yaml", 1), ("a",): ("b.yaml", 1), ("a", "b"): ("b.yaml", 1)}
 
@@ -114,7 +114,7 @@ def _text(doc: dict[str, Any]) -> str:
 def test_merge_positions_match_the_scanning_merge(a: dict[str, Any], b: dict[str, Any]) -> None:
     base, over = yamlpos.load(_text(a), "a.yaml"), yamlpos.load(_text(b), "b.yaml")
     expected = _old_merge(base, over)
-    assert yamlpos.merge(base, over).positions == expected
+    assert layering.merge(base, over).positions == expected
 
 
 def test_two_large_layers_merge_in_linear_time() -> None:
@@ -123,7 +123,7 @@ def test_two_large_layers_merge_in_linear_time() -> None:
     base = yamlpos.load(HEAD + "pricing:\n" + rows, "a.yaml")
     over = yamlpos.load("pricing:\n" + rows.replace(": 1", ": 2"), "b.yaml")
     started = time.perf_counter()
-    merged = yamlpos.merge(base, over)
+    merged = layering.merge(base, over)
     assert time.perf_counter() - started < 3.0
     assert merged.data["pricing"][f"m{n - 1}"] == {"input_per_mtok": 2, "output_per_mtok": 2}
     assert merged.positions[("pricing", "m5", "output_per_mtok")] == ("b.yaml", 7)

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from keeptrusts.config import not_offered, yamlpos
+from keeptrusts.config import layering, not_offered, yamlpos
 from keeptrusts.config.model import Config
 from keeptrusts.limits.backend import state_problem
 from keeptrusts.policies.registry import KINDS
@@ -128,7 +128,7 @@ def load_texts(texts: Sequence[tuple[str, str]]) -> LoadedConfig:
             raise ConfigError([str(exc)]) from exc
         if not isinstance(doc.data, dict):
             raise ConfigError([f"{name}:1: the policy config must be a mapping at the top level"])
-        merged = doc if merged is None else yamlpos.merge(merged, doc)
+        merged = doc if merged is None else layering.merge(merged, doc)
     assert merged is not None
     config, settings = validate(merged)
     sources = tuple(n for n, _ in texts)
