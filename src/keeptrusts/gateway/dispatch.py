@@ -32,7 +32,7 @@ from keeptrusts.providers.base import (
 )
 from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
-from keeptrusts.telemetry.tracing import ProviderSpan
+from keeptrusts.telemetry.spans import ProviderSpan
 
 T = TypeVar("T")
 PROVIDER_SPAN = "_provider_span"

@@ -5,15 +5,14 @@ The request path uses only the OpenTelemetry *API* (`RequestTrace`), and only wh
 With export off a `RequestTrace` is a few parsed ids: the provider gets the caller's own trace
 headers back unchanged (or a fresh `traceparent` when the caller sent none), at a cost of a
 couple of microseconds. The SDK (OTLP over HTTP, batch processor, resource) is wired in
-`tracing_export.py` alone; the trace headers are read and written by `trace_headers.py`.
+`tracing_export.py` alone; the trace headers are read and written by `trace_headers.py`; the
+stage and provider spans are `spans.py`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from types import TracebackType
-from typing import Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -30,6 +29,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import AttributeValue
 
+from keeptrusts.telemetry.spans import NOOP_STAGE, ProviderSpan, StageSpan, genai_attributes
 from keeptrusts.telemetry.trace_headers import (
     B3_FLAGS,
     B3_MULTI,
@@ -53,103 +53,6 @@ from keeptrusts.telemetry.trace_headers import (
 log = logging.getLogger(__name__)
 
 _tracer: Tracer | None = None  # set by setup_tracing(); None means export is off
-
-
-# --------------------------------------------------------------------------- spans
-
-
-def _genai_attributes(
-    system: str | None = None,
-    request_model: str | None = None,
-    response_model: str | None = None,
-    input_tokens: int | None = None,
-    output_tokens: int | None = None,
-    http_status: int | None = None,
-) -> dict[str, AttributeValue]:
-    candidates: tuple[tuple[str, AttributeValue | None], ...] = (
-        ("gen_ai.system", system),
-        ("gen_ai.request.model", request_model),
-        ("gen_ai.response.model", response_model),
-        ("gen_ai.usage.input_tokens", input_tokens),
-        ("gen_ai.usage.output_tokens", output_tokens),
-        ("http.response.status_code", http_status),
-    )
-    return {k: v for k, v in candidates if v is not None}
-
-
-def _finish(span: Span, exc: BaseException | None) -> None:
-    if exc is not None:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-    span.end()
-
-
-class StageSpan:
-    """A child span for one policy stage (a no-op object when export is off)."""
-
-    __slots__ = ("_span",)
-
-    def __init__(self, span: Span | None) -> None:
-        self._span = span
-
-    def set_attribute(self, key: str, value: AttributeValue) -> None:
-        if self._span is not None:
-            self._span.set_attribute(key, value)
-
-    def __enter__(self) -> StageSpan:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        span, self._span = self._span, None
-        if span is not None:
-            _finish(span, exc)
-
-
-_NOOP_STAGE: Final = StageSpan(None)
-
-
-class ProviderSpan:
-    """The client span around one provider attempt; `headers()` is what the provider receives."""
-
-    __slots__ = ("_ended", "_span", "_trace")
-
-    def __init__(self, trace_: RequestTrace, span: Span | None) -> None:
-        self._trace = trace_
-        self._span = span
-        self._ended = False
-
-    def headers(self) -> dict[str, str]:
-        return self._trace._provider_headers(self._span)
-
-    def set_attributes(
-        self,
-        *,
-        response_model: str | None = None,
-        input_tokens: int | None = None,
-        output_tokens: int | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        if self._span is not None and not self._ended:
-            self._span.set_attributes(
-                _genai_attributes(
-                    None, None, response_model, input_tokens, output_tokens, http_status
-                )
-            )
-
-    def end(self, exc: BaseException | None = None) -> None:
-        if self._span is not None and not self._ended:
-            self._ended = True
-            _finish(self._span, exc)
-
-    def __enter__(self) -> ProviderSpan:
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.end(exc)
 
 
 class RequestTrace:
@@ -243,7 +146,7 @@ class RequestTrace:
 
     def stage_span(self, name: str) -> StageSpan:
         if self._tracer is None or self._ctx is None:
-            return _NOOP_STAGE
+            return NOOP_STAGE
         attrs: dict[str, AttributeValue] = {"keeptrusts.policy.stage": name}
         return StageSpan(self._tracer.start_span(name, self._ctx, SpanKind.INTERNAL, attrs))
 
@@ -251,12 +154,12 @@ class RequestTrace:
         self, target_id: str, system: str, model: str, operation: str = "chat"
     ) -> ProviderSpan:
         if self._tracer is None or self._ctx is None:
-            return ProviderSpan(self, None)
-        attrs = _genai_attributes(system, model)
+            return ProviderSpan(self._provider_headers, None)
+        attrs = genai_attributes(system, model)
         attrs["gen_ai.operation.name"] = operation
         attrs["keeptrusts.provider.target"] = target_id
         span = self._tracer.start_span(f"{operation} {model}", self._ctx, SpanKind.CLIENT, attrs)
-        return ProviderSpan(self, span)
+        return ProviderSpan(self._provider_headers, span)
 
     def _provider_headers(self, span: Span | None) -> dict[str, str]:
         if span is None:
@@ -305,7 +208,7 @@ class RequestTrace:
     ) -> None:
         if self._span is None:
             return
-        attrs = _genai_attributes(
+        attrs = genai_attributes(
             system, request_model, response_model, input_tokens, output_tokens, http_status
         )
         if tenant is not None:
