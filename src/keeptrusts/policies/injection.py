@@ -24,22 +24,9 @@ from pydantic import Field
 
 from keeptrusts.config.fields import Strict
 from keeptrusts.detect import normalize
+from keeptrusts.detect.attack_context import is_an_order
 from keeptrusts.detect.attacks import (
-    ARTICLES,
     ATTACKS,
-    CODE_ARTEFACTS,
-    GUARDED_TOPICS,
-    HOW_TO,
-    HOW_TO_REASONS,
-    MENTION_AFTER,
-    NAMED_DELIMITERS,
-    NEGATIONS,
-    OWN_AFTER,
-    OWN_TOPIC,
-    OWN_WORDS,
-    SUPPLIED_TEXT_VERBS,
-    WHAT_IS,
-    WHAT_IS_REASONS,
 )
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.pipeline.stage import Policy
@@ -48,9 +35,6 @@ from keeptrusts.policies.pii import RegexText
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
 CUSTOM = "injection.custom_pattern"
-_EXTRACTION = "injection.system_prompt_extraction"
-_OVERRIDE = "injection.instruction_override"
-_DELIMITER = "injection.delimiter"
 
 # what a rendering already went through
 _LEET = 1
@@ -202,11 +186,7 @@ class PromptInjection(Policy):
                 break
             start, end = spans[0]
             reason = self.reasons[_group(spans) - 1]
-            if not (
-                _negated(data, start)
-                or _asked_how(data, start, end, reason)
-                or _own_or_mentioned(data, start, end, reason)
-            ):
+            if is_an_order(data, start, end, reason):
                 return reason
             pos = end if end > start else end + 1
         return self._evasions(enc, flags)
@@ -267,51 +247,6 @@ class PromptInjection(Policy):
             "encoding": self.encoding.model_dump(),
             "scan_system_messages": self.scans_operator_messages,
         }
-
-
-def _negated(data: bytes, start: int) -> bool:
-    window = data[max(0, start - 24) : start]
-    return any(window.endswith(n) or (n + b"to ") in window for n in NEGATIONS) or any(
-        window.endswith(n + b"you ") or window.endswith(n + b"ever ") for n in NEGATIONS
-    )
-
-
-def _asked_how(data: bytes, start: int, end: int, reason: str) -> bool:
-    """A how-to question about the asker's own prompt, a question about what an attack or a
-    jailbreak is, or a mention of a variable in their code: not an order to the model."""
-    if reason not in WHAT_IS_REASONS or b"your" in data[start:end]:
-        return False
-    before = data[max(0, start - 20) : start]
-    if reason in HOW_TO_REASONS and before.endswith(HOW_TO):
-        return True
-    for article in ARTICLES:
-        if before.endswith(article):
-            before = before[: -len(article)]
-            break
-    if before.endswith(WHAT_IS):
-        return True
-    if reason != _EXTRACTION or not data.startswith(CODE_ARTEFACTS, end):
-        return False
-    return b"your" not in data[end : end + 40]  # "the system prompt field of your config"
-
-
-def _own_or_mentioned(data: bytes, start: int, end: int, reason: str) -> bool:
-    """The user's own earlier instructions taken back, or a text or token named, not used."""
-    match = data[start:end]
-    mentioned = MENTION_AFTER.get(reason)
-    if mentioned is not None and data.startswith(mentioned, end):
-        if reason == _DELIMITER:
-            return match in NAMED_DELIMITERS
-        return b"your" not in match and match.startswith(SUPPLIED_TEXT_VERBS)
-    if reason != _OVERRIDE or b"your" in match:
-        return False
-    if not (
-        (any(w in match for w in OWN_WORDS) and data.startswith(OWN_TOPIC, end))
-        or data.startswith(OWN_AFTER, end)
-    ):
-        return False
-    topic = data[end : end + 48]
-    return not any(t in topic for t in GUARDED_TOPICS)
 
 
 def _group(spans: list[tuple[int, int]]) -> int:
