@@ -14,16 +14,20 @@ Every /v1 route wants a bearer token from `$KEEPTRUSTS_API_TOKENS` (comma-separa
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 from aiohttp import web
 
 from keeptrusts import __version__
+from keeptrusts.controlplane.middleware import (
+    MAX_BODY,
+    TOKENS,
+    auth_middleware,
+    errors_middleware,
+    json_response,
+)
 from keeptrusts.controlplane.params import (
     cursor_param,
     decision_param,
@@ -43,98 +47,17 @@ from keeptrusts.controlplane.store import (
     event_row,
 )
 from keeptrusts.controlplane.timeparse import text_utc
-from keeptrusts.errors import GatewayError, InternalError, ValidationFailed
+from keeptrusts.errors import ValidationFailed
 
 log = logging.getLogger("keeptrusts.controlplane")
 
 MAX_BATCH = 10_000
-MAX_BODY = 64 * 1024 * 1024
 MAX_CONFIG = 1024 * 1024
 MAX_PAGE = 1000
-#: cursors are `seq` values: a signed 64-bit integer in both databases
 GATEWAY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 STORE = web.AppKey("store", Store)
-TOKENS = web.AppKey("tokens", frozenset[str])
 STARTED = web.AppKey("started", float)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Unauthorized(GatewayError):
-    status = 401
-    type = "authentication_error"
-    code = "invalid_token"
-
-
-class Unavailable(GatewayError):
-    status = 503
-    type = "unavailable"
-    code = "storage_unavailable"
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
-
-
-def error_response(err: GatewayError) -> web.Response:
-    headers = dict(err.headers)
-    if isinstance(err, Unauthorized):
-        headers["WWW-Authenticate"] = "Bearer"
-    return web.Response(
-        body=err.body(), status=err.status, headers=headers, content_type="application/json"
-    )
-
-
-@web.middleware
-async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except GatewayError as err:
-        return error_response(err)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(_http_error(exc))
-    except (OSError, ConnectionError) as exc:
-        log.error("storage unavailable: %s", exc)
-        return error_response(Unavailable("the event store is unavailable; retry later"))
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(InternalError("internal error; see the API's log"))
-
-
-def _http_error(exc: web.HTTPException) -> GatewayError:
-    """aiohttp's own refusals (404, 405, a body over `MAX_BODY`) in the API's error shape."""
-    if exc.status == 413:
-        message = f"request body larger than {MAX_BODY // (1024 * 1024)} MiB"
-        return ValidationFailed(message, status=413, code="request_too_large")
-    code = "not_found" if exc.status == 404 else "invalid_request"
-    return ValidationFailed(exc.reason, status=exc.status, code=code)
-
-
-@web.middleware
-async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/v1/"):
-        check_token(request.headers.get("Authorization", ""), request.app[TOKENS])
-    return await handler(request)
-
-
-def check_token(header: str, tokens: frozenset[str]) -> None:
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token:
-        for known in tokens:
-            if hmac.compare_digest(token.encode(), known.encode()):
-                return
-    raise Unauthorized(
-        "missing or unknown bearer token; send Authorization: Bearer <token> "
-        "with a token listed in KEEPTRUSTS_API_TOKENS"
-    )
 
 
 # -- handlers ----------------------------------------------------------------------------------
