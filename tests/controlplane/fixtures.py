@@ -52,6 +52,25 @@ def make_api(tmp_path: Path) -> Iterator[ApiFactory]:
         server.kill()
 
 
+def api_for_module(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[ApiServer]:
+    """One API on the backend `request.param` names, for a whole module (`yield from` it in a
+    module-scoped fixture whose params are the backends): for tests that keep apart by their
+    own ids and tenants, or only read. Ends by checking that the API logged no traceback."""
+    tmp = tmp_path_factory.mktemp(f"{name}-{request.param}")
+    if request.param == "postgres":
+        pg: Postgres = request.getfixturevalue("postgres")
+        database = pg.create_database()
+    else:
+        database = f"sqlite:///{tmp / 'keeptrusts.db'}"
+    server = ApiServer(database, tmp).start()
+    yield server
+    logs = server.logs()
+    server.kill()
+    assert "Traceback" not in logs and "internal error" not in logs, logs
+
+
 @pytest.fixture
 def api(make_api: ApiFactory, database_url: str) -> ApiServer:
     """A running API on the parametrized backend."""

@@ -21,6 +21,7 @@ from keeptrusts.controlplane.postgres_store import PostgresStore
 from keeptrusts.controlplane.sqlite_store import SqliteStore
 from keeptrusts.controlplane.store import EventRow, UnstorableBatch
 from tests.controlplane.eventgen import make_event
+from tests.controlplane.fixtures import api_for_module
 from tests.controlplane.servers import ApiServer, Postgres
 
 MAX_BIGINT = 2**63 - 1
@@ -30,17 +31,7 @@ MAX_BIGINT = 2**63 - 1
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiServer]:
-    tmp = tmp_path_factory.mktemp(f"bad-input-{request.param}")
-    if request.param == "postgres":
-        pg: Postgres = request.getfixturevalue("postgres")
-        database = pg.create_database()
-    else:
-        database = f"sqlite:///{tmp / 'keeptrusts.db'}"
-    server = ApiServer(database, tmp).start()
-    yield server
-    logs = server.logs()
-    server.kill()
-    assert "Traceback" not in logs and "internal error" not in logs, logs
+    yield from api_for_module(request, tmp_path_factory, "bad-input")
 
 
 def tenant() -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import openai
 import pytest
 
 from keeptrusts import __version__
-from tests.fakes.gateway import GatewayFactory
+from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.configs import ENV, PROVIDER_KEY, openai_config
 
@@ -25,9 +26,13 @@ TRACE = {
 }
 
 
-@pytest.fixture
-def gw(gateways: GatewayFactory, fake: FakeUpstream):  # type: ignore[no-untyped-def]
-    return gateways.start(openai_config(("primary", fake.base_url)), env=ENV)
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    """One gateway for the module (target `primary`, a DLP block on "project atlas"): the tests
+    that use it assert on what the fake saw and what the client got, never on its counters."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("core-openai"))
+    yield factory.start(openai_config(("primary", upstream.base_url)), env=ENV)
+    factory.stop_all()
 
 
 def client(gw, **kw):  # type: ignore[no-untyped-def]

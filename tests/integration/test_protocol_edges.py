@@ -23,6 +23,14 @@ CHAT = [{"role": "user", "content": "hi"}]
 __all__ = ["gw"]  # the fixture: a gateway redacting PII and blocking a DLP term
 
 
+@pytest.fixture(scope="module")
+def claude(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    """One gateway for the module with an `anthropic` target (no policies)."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("protocol-edges-claude"))
+    yield factory.start(openai_config(("claude", upstream.base_url), provider="anthropic"), env=ENV)
+    factory.stop_all()
+
+
 def post(gw: Gateway, path: str = "/chat/completions", **body: Any) -> httpx.Response:
     payload = {"model": "gpt-4o", "messages": CHAT, **body}
     return httpx.post(gw.base_url + path, json=payload, timeout=15)
@@ -136,19 +144,17 @@ def test_an_azure_model_name_cannot_reach_another_deployment(gateways: GatewayFa
         {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "u"}]}]},
     ],
 )
-def test_malformed_fields_are_400_before_any_translation(gateways: GatewayFactory, fake: FakeUpstream, extra: dict[str, Any]) -> None:  # fmt: skip
-    gw = gateways.start(openai_config(("claude", fake.base_url), provider="anthropic"), env=ENV)
+def test_malformed_fields_are_400_before_any_translation(claude: Gateway, fake: FakeUpstream, extra: dict[str, Any]) -> None:  # fmt: skip
     for stream in (False, True):
-        r = post(gw, model="claude-3", stream=stream, **extra)
+        r = post(claude, model="claude-3", stream=stream, **extra)
         assert r.status_code == 400, r.text
         assert r.json()["error"]["type"] == "validation_error"
     assert fake.requests == []
-    assert "Traceback" not in gw.logs()
+    assert "Traceback" not in claude.logs()
 
 
-def test_anthropic_gets_max_tokens_as_given(gateways: GatewayFactory, fake: FakeUpstream) -> None:
-    gw = gateways.start(openai_config(("claude", fake.base_url), provider="anthropic"), env=ENV)
-    post(gw, model="claude-3", max_tokens=0)
+def test_anthropic_gets_max_tokens_as_given(claude: Gateway, fake: FakeUpstream) -> None:
+    post(claude, model="claude-3", max_tokens=0)
     assert fake.requests[0].body["max_tokens"] == 0
 
 

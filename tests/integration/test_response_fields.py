@@ -4,6 +4,7 @@ function calls, and the per-token logprobs that spell out the text (JSON and str
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,14 +21,20 @@ POLICY = (
 EMAIL = "jane.doe@example.com"
 
 
-@pytest.fixture
-def gw(gateways: GatewayFactory, fake: FakeUpstream) -> Gateway:
-    return gateways.start(
-        openai_config(
-            ("primary", fake.base_url), chain="[pii-detector, dlp-filter]", policy=POLICY
-        ),
-        env=ENV,
+#: the module's tests send one unreadable answer after another: the breaker must not open
+#: between them (every answer reaches the client, as it does from a gateway of its own)
+NO_BREAKER = "  circuit_breaker: {failure_threshold: 1000}\n"
+
+
+@pytest.fixture(scope="module")
+def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iterator[Gateway]:
+    """One gateway for the module (and for the modules that import this fixture)."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("response-fields"))
+    config = openai_config(
+        ("primary", upstream.base_url), chain="[pii-detector, dlp-filter]", policy=POLICY
     )
+    yield factory.start(config.replace("  fallback:", NO_BREAKER + "  fallback:"), env=ENV)
+    factory.stop_all()
 
 
 def sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
