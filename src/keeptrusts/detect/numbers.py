@@ -38,7 +38,8 @@ _RUN = compile_pattern(
     r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
-#: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
+#: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `"id": "..."`, `seed=...`:
+#: tool-call arguments are read with their keys, as JSON), so it is
 #: not read as a phone number written without separators (accounts and customers are left
 #: out: their numbers may be personal); read on the text just before the run (a label a
 #: stream already released only makes the stream redact more, never less)
@@ -49,7 +50,7 @@ _ID_LABEL = compile_pattern(
     # de, fr, es, it: order, invoice, ticket and case numbers
     r"|bestellnummer|bestellung|rechnungsnummer|rechnung|auftragsnummer|vorgangsnummer"
     r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
-    r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*\z"
+    r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*[\"']?\z"
 )
 #: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
 #: `2125550123 bytes`), read on the word after one space: a stream holds the run until that

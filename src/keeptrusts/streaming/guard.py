@@ -25,6 +25,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 
+from keeptrusts.pipeline import json_redact
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import PolicyHits, apply
 from keeptrusts.pipeline.verdict import SEVERITY, Match, Result, Stage
@@ -218,11 +219,8 @@ class _Scan:
         cut = boundary - shift if at is None else at[boundary - shift]
         if at is not None:
             redactions = [m._replace(start=at[m.start], end=at[m.end]) for m in redactions]
-        if self.json:  # a value redacted outside a string (a number) becomes a string
-            redactions = [
-                m if self.string_at(m.start) else m._replace(replacement=f'"{m.replacement}"')
-                for m in redactions
-            ]
+        if self.json:  # token by token: a redacted number becomes a string, JSON stays valid
+            return json_redact.redact(self.raw[:cut], redactions, self.opened), self.raw[cut:]
         return apply(self.raw[:cut], redactions), self.raw[cut:]
 
 
