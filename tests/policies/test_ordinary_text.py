@@ -290,6 +290,10 @@ def test_german_national_notations_are_redacted_whole(text: str, value: str) -> 
         ("Tel. +49 30 901820 / 030 901821", ["+49 30 901820", "030 901821"]),
         ("Tel 0171/1234567 / 0172/7654321", ["0171/1234567", "0172/7654321"]),
         ("Tel. 030 901820/030 901821", ["030 901820", "030 901821"]),
+        # before: the second number, international after the slash, was missed
+        ("Tel. 030 901820/+49 30 901821", ["030 901820", "+49 30 901821"]),
+        ("Tel. 030 901820/(+49) 30 901821", ["030 901820", "(+49) 30 901821"]),
+        ("Tel. +49 30 901820/+49 30 901821", ["+49 30 901820", "+49 30 901821"]),
     ],
 )
 def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(

@@ -32,10 +32,14 @@ MAX_RUN_CHARS = 4096
 
 # group 1 is the run; the character before it is matched too, so runs glued to a word on
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
+# (group 2: an international number right after a slash ends a list of numbers,
+# `030 901820/+49 30 901821`: the slash follows the number before it)
+_DIGITS_AFTER = r"\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
+    rf"((?:\(?\+|\+?\()?{_DIGITS_AFTER}"
     r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)"
+    rf"|/(\(?\+{_DIGITS_AFTER})"
 )
 #: what labels a bare run of digits as an identifier of a thing or a quantity in code
 #: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `"id": "..."`, `seed=...`:
@@ -92,15 +96,18 @@ class NumberScanner:
         text = enc.text
         data = enc.data
         for spans in _RUN.iter(enc):
-            b_start, b_end = spans[1]
+            listed = spans[1][0] < 0  # (group 2: after a slash that ends a number)
+            b_start, b_end = spans[2] if listed else spans[1]
             if b_end - b_start == 10 and _date_bytes(data, b_start):
                 continue
-            start, end = enc.span(spans[1])
+            start, end = enc.span((b_start, b_end))
             if end - start > MAX_RUN_CHARS:
                 end = start + MAX_RUN_CHARS
             if text[start] in "+(" and not clear_before(text, start):
                 continue
-            if not clear_before(text, start, ".-/") or not clear_after(text, end, ".-/"):
+            if not (listed or clear_before(text, start, ".-/")) or not clear_after(
+                text, end, ".-/"
+            ):
                 continue
             if start > 0 and text[start - 1] in _CURRENCY:
                 continue
