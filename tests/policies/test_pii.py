@@ -86,6 +86,34 @@ def test_look_alikes_pass(text: str) -> None:
     assert reasons(text) == [], redact(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("call 4\u0301155552671 now", "4\u0301155552671"),
+        ("call 4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36"
+         "\ufe0f\u20e37\ufe0f\u20e31 now", None),
+        ("call 415\U0001f600555\U0001f6002671 now", "415\U0001f600555\U0001f6002671"),
+        ("call 415\U0001f44d\U0001f3fd555 0132 now", "415\U0001f44d\U0001f3fd555 0132"),
+        ("call 415\U0001f468\u200d\U0001f469\u200d\U0001f467555 0132 now", None),
+        ("call 4155\U000e0030552671 now", "4155\U000e0030552671"),
+        ("card 4111\u0301 1111 1111 1111 now", "4111\u0301 1111 1111 1111"),
+        ("mail Jose\u0301@example.com now", "Jose\u0301@example.com"),
+        ("mail mu\u0308ller@example.de now", "mu\u0308ller@example.de"),
+    ],
+)  # fmt: skip
+def test_marks_and_emoji_on_a_value_hide_nothing(text: str, value: str | None) -> None:
+    """Before: a combining mark on a digit (`4\u0301`), keycap digits, emoji between a
+    number's digits and a tag character read as no number, and decomposed (NFD) addresses
+    (`Jose\u0301@...`) as none or a part; each is now redacted as it shows, whole."""
+    out = redact(text)
+    assert out.startswith(
+        ("call [REDACTED:PHONE]", "card [REDACTED:CREDIT_CARD]", "mail [REDACTED:EMAIL]")
+    )
+    assert out.endswith(" now") and not any(ch.isdigit() for ch in out), out
+    if value is not None:
+        assert out == text.replace(value, out.split(" ")[1])
+
+
 def test_private_key_block_and_truncated_block() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc==\n-----END RSA PRIVATE KEY-----"
     assert redact(f"key:\n{pem}\nbye") == "key:\n[REDACTED:PRIVATE_KEY]\nbye"

@@ -72,6 +72,12 @@ FRAGMENTS = [
     "\U0001f44d",
     "415\U0001f44d555 0132",
     "pro\u00adject atlas",
+    # marks and emoji on a value's characters: read as the value shows
+    "4\u0301155552671",
+    "4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e31\ufe0f\u20e3",
+    "415\U0001f44d\U0001f3fd555 0132",
+    "4155\U000e0030552671",
+    "Jose\u0301@example.com",
 ]
 SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
 
@@ -119,6 +125,13 @@ def test_choices_streamed_together_read_as_the_whole_answer(
         ("dlp-redact-then-pii", "\u00e9t\u00e9jane.doe@example.com ok"),
         # a word of telephony read back across an address released in between
         ("dlp-redact-then-pii", "call 4155552671  bob@acme.com 4155552671 cents ok"),
+        # before: read as no number (a mark on a digit, keycaps, an emoji sequence inside)
+        (
+            "pii-then-dlp-block",
+            "call 4\u0301155552671 or 4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e31\ufe0f\u20e3 ok",
+        ),
+        ("pii-then-dlp-block", "call 415\U0001f468\u200d\U0001f469\u200d\U0001f467555 0132 ok"),
+        ("dlp-redact-then-pii", "mail Jose\u0301@example.com ok"),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

@@ -2,7 +2,8 @@
 
 Chat models write numbers with Unicode spaces and dashes (`+1 415\u2011555\u20110132` with
 non-breaking hyphens, `4111\u202f1111…` with narrow no-break spaces), and full-width forms
-(`４１１１`) are a copy-paste away. Each such character becomes one ASCII character, so the
+(`４１１１`) are a copy-paste away; an emoji between digits reads as a separator. Each such
+character becomes one ASCII character, so the
 folded text has the same length and every position found in it is a position in the original:
 the redaction applies to the text as written.
 """
@@ -33,17 +34,30 @@ HOMOGLYPHS = {
     "ı": "i", "ȷ": "j", "ℓ": "l", "ɩ": "i", "ʏ": "y", "ɴ": "n", "ʀ": "r", "ꜱ": "s",
 }  # fmt: skip
 
+#: emoji and pictographs -> " ": one between digits reads as a separator to whoever reads
+#: the number (`415\U0001f44d555 0132`); skin-tone modifiers (U+1F3FB-U+1F3FF) are left to
+#: `invisible`, which drops them with the rest of an emoji sequence
+PICTOGRAPHS = [
+    *range(0x2600, 0x27C0), *range(0x2B00, 0x2C00),
+    *range(0x1F000, 0x1F3FB), *range(0x1F400, 0x1FB00),
+]  # fmt: skip
+
 _TABLE: dict[int, str | int] = {
     **{ord(c): " " for c in SPACES},
     **{ord(c): "-" for c in DASHES},
     **FULL_WIDTH,
+    **dict.fromkeys(PICTOGRAPHS, " "),
 }
 #: one character class: a linear scan, and most non-ASCII text has none of these
-_ANY = re.compile(f"[{SPACES}{DASHES}\uff01-\uff5e]")
+_ANY = re.compile(
+    f"[{SPACES}{DASHES}\uff01-\uff5e\u2600-\u27bf\u2b00-\u2bff"
+    "\U0001f000-\U0001f3fa\U0001f400-\U0001faff]"
+)
 
 
 def fold(text: str) -> str:
-    """`text` with look-alike separators and full-width characters made ASCII (same length)."""
+    """`text` with look-alike separators, full-width characters and emoji made ASCII (same
+    length)."""
     if text.isascii() or _ANY.search(text) is None:
         return text
     return text.translate(_TABLE)
