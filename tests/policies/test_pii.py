@@ -114,6 +114,28 @@ def test_marks_and_emoji_on_a_value_hide_nothing(text: str, value: str | None) -
         assert out == text.replace(value, out.split(" ")[1])
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 4111.1111.1111.1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
+        ("SSN: 078051120 ok", "SSN: [REDACTED:SSN] ok"),
+        ('{"ssn": "078051120"}', '{"ssn": "[REDACTED:SSN]"}'),
+        ("social security no. 078051120", "social security no. [REDACTED:SSN]"),
+        ("IBAN DE 89 3704 0044 0532 0130 00, ok", "IBAN [REDACTED:IBAN], ok"),
+        ("IBAN FR 76 3000 6000 0112 3456 7890 189", "IBAN [REDACTED:IBAN]"),
+        # not these: a failed Luhn check, nine digits with no SSN label, no SSN area 000
+        ("ref 4111.1111.1111.1112", "ref 4111.1111.1111.1112"),
+        ("code 078051120", "code 078051120"),
+        ("SSN: 000051120", "SSN: 000051120"),
+    ],
+)
+def test_other_notations_of_cards_ssns_and_ibans(text: str, expected: str) -> None:
+    """Before: a card in dotted groups (`4111.1111.1111.1111`), an SSN written without dashes
+    after its label, and an IBAN with a space after its country code (`DE 89 3704 ...`) were
+    left in the clear."""
+    assert redact(text) == expected
+
+
 def test_private_key_block_and_truncated_block() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc==\n-----END RSA PRIVATE KEY-----"
     assert redact(f"key:\n{pem}\nbye") == "key:\n[REDACTED:PRIVATE_KEY]\nbye"

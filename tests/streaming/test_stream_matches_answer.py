@@ -78,6 +78,10 @@ FRAGMENTS = [
     "415\U0001f44d\U0001f3fd555 0132",
     "4155\U000e0030552671",
     "Jose\u0301@example.com",
+    # other notations of cards, SSNs and IBANs
+    "4111.1111.1111.1111",
+    "SSN: 078051120",
+    "IBAN DE 89 3704 0044 0532 0130 00",
 ]
 SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
 
@@ -280,3 +284,57 @@ def test_a_pattern_running_out_of_a_string_leaves_valid_json_in_both_paths() -> 
     assert arguments_as_json(rt, args) == expected
     for i in range(len(args) + 1):
         assert arguments_streamed(rt, [args[:i], args[i:]]) == expected, i
+
+
+PATTERNS = runtime(
+    "policies: {chain: [pii-detector]}\n"
+    "policy:\n"
+    "  pii-detector:\n"
+    "    entities: [email]\n"
+    "    detect_patterns:\n"
+    "      - {name: mrn, pattern: '\\bMRN: [0-9]{8}\\b'}\n"
+    "      - {name: head, pattern: '^Confidential: [a-z ]{20,60}'}\n"
+    "      - {name: first, pattern: '\\AStart [a-z]+'}\n"
+    "      - {name: line, pattern: '(?m)^REF [0-9]{3}'}\n"
+    "      - {name: acct, pattern: 'acct [0-9]{4}(?: [0-9]{4}){3}'}\n"
+    "      - {name: words, pattern: '\\bsecret(?: [a-z]+){4}'}\n"
+)
+PATTERN_FRAGMENTS = [
+    "Confidential: ",
+    "Start here",
+    "alpha beta gamma delta",
+    "REF 123",
+    "MRN: 12345678",
+    "MRN: 123456789",
+    "acct 1234 5678 9012 3456",
+    "secret",
+    "jane@example.com",
+    "x" * 40,
+]
+long_answers = st.lists(
+    st.tuples(st.sampled_from(PATTERN_FRAGMENTS), st.sampled_from([" ", "\n", "", ", "])),
+    min_size=4,
+    max_size=30,
+).map(lambda parts: "".join(f + s for f, s in parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=long_answers, points=cuts)
+def test_detect_patterns_read_back_released_text_as_the_whole_answer(
+    text: str, points: list[int]
+) -> None:
+    """`detect_patterns` entries (anchored, bounded by words, spanning several words) over
+    answers longer than the hold-back, so a stream reads each pattern after what it released.
+    Before: a stream read the start of what it read back as the start of the text, so
+    `^Confidential: ...` matched mid-answer there (a redaction the JSON answer did not make)."""
+    assert streamed(PATTERNS, [split_at(text, points)]) == as_json(PATTERNS, [text])
+
+
+def test_an_anchored_pattern_matches_only_at_the_start_of_a_streamed_answer() -> None:
+    text = "acct 1234 5678 9012 3456 REF 123 Confidential: alpha beta gamma deltaacct " + (
+        "x" * 300
+    )
+    expected = as_json(PATTERNS, [text])
+    assert expected == [text.replace("acct 1234 5678 9012 3456", "[REDACTED:ACCT]", 1)]
+    assert streamed(PATTERNS, [[text[:10], text[10:]]]) == expected
+    assert streamed(PATTERNS, [list(text)]) == expected

@@ -35,8 +35,11 @@ def _email_unicode() -> Pattern:
 
 
 #: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,
-#: `DE89.3704. ...`)
-IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?:[ .\-]?[a-z0-9]){11,32})"
+#: `DE89.3704. ...`), and in capitals, a space after the country code (`DE 89 3704 ...`; in
+#: lower case, `de 20 jaar ...` is prose)
+IBAN_PATTERN = (
+    r"(?i:[a-z]{2}[0-9]{2}(?:[ .\-]?[a-z0-9]){11,32})|[A-Z]{2} [0-9]{2}(?:[ .\-]?[A-Z0-9]){11,32}"
+)
 IPV6_PATTERN = (
     r"(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
     r"|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"

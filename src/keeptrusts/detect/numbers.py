@@ -56,6 +56,12 @@ _ID_LABEL = compile_pattern(
     r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
     r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*[\"']?\z"
 )
+#: what labels nine bare digits as a US social security number (`SSN: 078051120`, `social
+#: security no. 078051120`, `SSN#078051120`), read on the text just before the run
+_SSN_LABEL = compile_pattern(
+    r"(?i)(?:\bssn|\bsocial[ \-]security(?:[ \-]?(?:number|no\.?|#))?)"
+    r"\s*(?:#|no\.?|number)?[\"']?\s*[:=#]?\s*[\"']?\z"
+)
 #: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
 #: `2125550123 bytes`), read on the word after one space: a stream holds the run until that
 #: word is whole (see holdpoint), so it releases what the whole text gives
@@ -117,6 +123,8 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
+            if self.ssns and len(run) == 9 and _ssn_labelled(text, start, run):
+                entity = SSN
             if entity == PHONE and (_labelled_id(text, start) or _quantity(text, start, end)):
                 return
             if entity is not None:
@@ -249,6 +257,14 @@ def _labelled_id(text: str, start: int) -> bool:
     return _PHONE_WORD.search(Encoded(window)) is None
 
 
+def _ssn_labelled(text: str, start: int, run: str) -> bool:
+    """Nine bare digits right after an SSN's label (`SSN: 078051120`), in its valid ranges."""
+    window = text[max(0, start - _ID_LABEL_CHARS) : start]
+    if not window or _SSN_LABEL.search(Encoded(window)) is None:
+        return False
+    return ssn_ok(run[:3], run[3:5], run[5:])
+
+
 def _quantity(text: str, start: int, end: int) -> bool:
     """A bare run of digits that counts something: a 32-bit integer limit (`2147483647 is
     INT_MAX`) or a number followed by a unit (`balance is 4155552671 cents`), with no word
@@ -371,9 +387,13 @@ def _ssn(window: str, parts: list[str]) -> bool:
 
 
 def _card_layout(window: str, parts: list[str]) -> bool:
-    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-'."""
+    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-',
+    or by dots in groups of four (`4111.1111.1111.1111`, as some European forms print them;
+    never a version or an address, whose parts are shorter)."""
     if len(parts) == 1:
         return True
-    if any(c in window for c in ".()/") or ("-" in window and " " in window):
+    if "." in window:
+        return window.count(".") == len(parts) - 1 and all(len(p) == 4 for p in parts)
+    if any(c in window for c in "()/") or ("-" in window and " " in window):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3

@@ -226,15 +226,19 @@ class _Scan:
 
 def _context(text: str, end: int) -> str:
     """The last `CONTEXT` characters before `end`, and the rest of the word they start in
-    (up to `CONTEXT` more): a word cut in two would read as another (`xfalcon` as `falcon`)."""
+    (up to `CONTEXT` more): a word cut in two would read as another (`xfalcon` as `falcon`).
+    Cut from a longer text, it keeps the character before it too: read from its first
+    character, a context would read as the start of the text (`^`, `\\A` in a
+    `detect_patterns` entry would match there; after a line break, `(?m)^` must)."""
     at = end - CONTEXT
     if at <= 0:
         return text[:end]
     if text[at - 1].isspace():
-        return text[at:end]
+        return text[at - 1 : end]
     floor = max(0, at - CONTEXT)
     head = text[floor:at].rsplit(None, 1)  # (str.rsplit splits where str.isspace() does)
-    return text[at - len(head[-1]) if len(head) == 2 or floor == 0 else floor : end]
+    start = at - len(head[-1]) if len(head) == 2 or floor == 0 else floor
+    return text[max(0, start - 1) : end]
 
 
 def _settle(boundary: int, matches: list[Match]) -> int:
