@@ -52,6 +52,7 @@ FRAGMENTS = [
     "(+49)/30/901820",
     "030 901820/030 901821",
     "030 901820/+49 30 901821",
+    "/+49 30 901821",
     "4111 1111 1111 1111",
     "DE89.3704.0044.0532.0130.00",
     "10.1.2.3/24",
@@ -136,6 +137,8 @@ def test_choices_streamed_together_read_as_the_whole_answer(
         ),
         ("pii-then-dlp-block", "call 415\U0001f468\u200d\U0001f469\u200d\U0001f467555 0132 ok"),
         ("dlp-redact-then-pii", "mail Jose\u0301@example.com ok"),
+        # a slash after a number ends it; after a word it glues the next one to that word
+        ("dlp-redact-then-pii", "atlas/+49 30 901821 or 030 901820/+49 30 901821 ok"),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

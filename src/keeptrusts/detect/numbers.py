@@ -32,8 +32,8 @@ MAX_RUN_CHARS = 4096
 
 # group 1 is the run; the character before it is matched too, so runs glued to a word on
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
-# (group 2: an international number right after a slash ends a list of numbers,
-# `030 901820/+49 30 901821`: the slash follows the number before it)
+# (group 2: an international number right after a slash, which ends a list of numbers when
+# it follows one: `030 901820/+49 30 901821`)
 _DIGITS_AFTER = r"\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
@@ -111,6 +111,8 @@ class NumberScanner:
                 end = start + MAX_RUN_CHARS
             if text[start] in "+(" and not clear_before(text, start):
                 continue
+            # (after a slash, only a number ends a list: `acme/+49 ...` is glued to a word)
+            listed = listed and start >= 2 and text[start - 2] in "0123456789)"
             if not (listed or clear_before(text, start, ".-/")) or not clear_after(
                 text, end, ".-/"
             ):
