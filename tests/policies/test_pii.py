@@ -136,6 +136,23 @@ def test_other_notations_of_cards_ssns_and_ibans(text: str, expected: str) -> No
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call \u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661 now", "call [REDACTED:PHONE] now"),
+        ("call \u096a\u0967\u096b\u096b\u096b\u096b\u0968\u096c\u096d\u0967 now", "call [REDACTED:PHONE] now"),
+        ("call \U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf now",
+         "call [REDACTED:PHONE] now"),
+        ("card \U0001d7d2\U0001d7cf\U0001d7cf\U0001d7cf" + " \U0001d7cf\U0001d7cf\U0001d7cf\U0001d7cf" * 3, "card [REDACTED:CREDIT_CARD]"),
+        ("\u0627\u0644\u0635\u0641\u062d\u0629 \u0663", "\u0627\u0644\u0635\u0641\u062d\u0629 \u0663"),
+    ],
+)  # fmt: skip
+def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
+    """Before: a phone or card number in Arabic-Indic, Devanagari or mathematical digits was
+    read as no number (Arabic text writes phone numbers in its own digits)."""
+    assert redact(text) == expected
+
+
 def test_private_key_block_and_truncated_block() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc==\n-----END RSA PRIVATE KEY-----"
     assert redact(f"key:\n{pem}\nbye") == "key:\n[REDACTED:PRIVATE_KEY]\nbye"

@@ -2,7 +2,8 @@
 
 Chat models write numbers with Unicode spaces and dashes (`+1 415\u2011555\u20110132` with
 non-breaking hyphens, `4111\u202f1111…` with narrow no-break spaces), and full-width forms
-(`４１１１`) are a copy-paste away; an emoji between digits reads as a separator. Each such
+(`４１１１`) are a copy-paste away; an emoji between digits reads as a separator, and a
+number written in another script's digits (`٤١٥٥٥٥٢٦٧١`) as that number. Each such
 character becomes one ASCII character, so the
 folded text has the same length and every position found in it is a position in the original:
 the redaction applies to the text as written.
@@ -11,6 +12,7 @@ the redaction applies to the text as written.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 #: Unicode spaces a number's groups may be split by -> " "
 SPACES = (
@@ -55,9 +57,23 @@ _ANY = re.compile(
 )
 
 
+#: a decimal digit of another script (Arabic-Indic `٤١٥`, Devanagari `४१५`, mathematical
+#: `𝟒𝟏𝟓`): numbers are written in them, and read as the same number. A character class
+#: (Unicode `\d` without ASCII digits): linear
+_OTHER_DIGIT = re.compile(r"[^\D0-9]")
+
+
 def fold(text: str) -> str:
-    """`text` with look-alike separators, full-width characters and emoji made ASCII (same
-    length)."""
-    if text.isascii() or _ANY.search(text) is None:
+    """`text` with look-alike separators, full-width characters, emoji and other scripts'
+    decimal digits made ASCII (same length)."""
+    if text.isascii():
         return text
-    return text.translate(_TABLE)
+    if _ANY.search(text) is not None:
+        text = text.translate(_TABLE)
+    if _OTHER_DIGIT.search(text) is not None:
+        text = _OTHER_DIGIT.sub(_ascii_digit, text)
+    return text
+
+
+def _ascii_digit(m: re.Match[str]) -> str:
+    return str(unicodedata.decimal(m.group()))
