@@ -153,6 +153,23 @@ def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail jane.doe@example\u3002com ok", "mail [REDACTED:EMAIL] ok"),
+        ("mail jane.doe@mail\uff61example\u3002co\u3002uk ok", "mail [REDACTED:EMAIL] ok"),
+        ("mail jane\ufe6bexample.com ok", "mail [REDACTED:EMAIL] ok"),
+        # a full stop that ends a sentence is no dot of the domain; nor of a number's prefix
+        ("\u90ae\u4ef6 jane@example.com\u3002\u8c22\u8c22", "\u90ae\u4ef6 [REDACTED:EMAIL]\u3002\u8c22\u8c22"),
+        ("\u7535\u8bdd\u3002(415) 555-2671", "\u7535\u8bdd\u3002[REDACTED:PHONE]"),
+    ],
+)  # fmt: skip
+def test_addresses_with_ideographic_dots_and_a_small_at(text: str, expected: str) -> None:
+    """Before: `jane.doe@example\u3002com` (a domain's dot as an ideographic full stop, which
+    IDNA reads as a dot) and `jane\ufe6bexample.com` (a small commercial at) were released."""
+    assert redact(text) == expected
+
+
 def test_private_key_block_and_truncated_block() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc==\n-----END RSA PRIVATE KEY-----"
     assert redact(f"key:\n{pem}\nbye") == "key:\n[REDACTED:PRIVATE_KEY]\nbye"

@@ -83,6 +83,9 @@ FRAGMENTS = [
     "4111.1111.1111.1111",
     "SSN: 078051120",
     "IBAN DE 89 3704 0044 0532 0130 00",
+    "jane.doe@example\u3002com",
+    "jane\ufe6bexample.com",
+    "\u3002",
     # other scripts' digits
     "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
     "\U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf",

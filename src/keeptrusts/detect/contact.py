@@ -17,10 +17,13 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
-def _email_pattern(word: str, alpha: str) -> str:
+def _email_pattern(word: str, alpha: str, dots: str = "") -> str:
+    label = rf"[{word}](?:[{word}\-]*[{word}])?"
+    # (`dots`: other characters read as a domain's dots, before a Latin top-level domain)
+    tld = rf"\.[{alpha}]{{2,63}}" + (rf"|[{dots}][A-Za-z]{{2,63}}" if dots else "")
     return (
         rf"[{word}_%+\-]+(?:[.'][{word}_%+\-]+)*"
-        rf"@(?:[{word}](?:[{word}\-]*[{word}])?\.)+[{alpha}]{{2,63}}"
+        rf"@(?:{label}[.{dots}])*{label}(?:{tld})"
     )
 
 
@@ -31,7 +34,9 @@ _EMAIL_ASCII = compile_pattern(_email_pattern("A-Za-z0-9", "A-Za-z"))
 
 @cache
 def _email_unicode() -> Pattern:
-    return compile_pattern(_email_pattern(r"\pL\pN", r"\pL"))
+    # a domain's dots may be ideographic full stops (IDNA reads `example。com` as example.com);
+    # one that ends a sentence (`jane@example.com。谢谢`) is no dot
+    return compile_pattern(_email_pattern(r"\pL\pN", r"\pL", r"\x{3002}\x{FF61}"))
 
 
 #: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,

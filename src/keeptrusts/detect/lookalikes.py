@@ -22,6 +22,9 @@ SPACES = (
 DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"
 #: full-width ASCII (U+FF01-U+FF5E: digits, letters, `@`, `.`, `+`...) -> ASCII
 FULL_WIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+#: small commercial at -> `@` (the ideographic full stops that domain names accept as dots
+#: stay: they end CJK sentences; `contact` reads them in domains)
+DOTS_AND_AT = {0xFE6B: "@"}
 #: lower-case Cyrillic, Greek and other letters that show as Latin ones -> those
 #: (prompt-injection and blocked terms read texts with them folded)
 HOMOGLYPHS = {
@@ -48,11 +51,12 @@ _TABLE: dict[int, str | int] = {
     **{ord(c): " " for c in SPACES},
     **{ord(c): "-" for c in DASHES},
     **FULL_WIDTH,
+    **DOTS_AND_AT,
     **dict.fromkeys(PICTOGRAPHS, " "),
 }
 #: one character class: a linear scan, and most non-ASCII text has none of these
 _ANY = re.compile(
-    f"[{SPACES}{DASHES}\uff01-\uff5e\u2600-\u27bf\u2b00-\u2bff"
+    f"[{SPACES}{DASHES}\uff01-\uff5e\ufe6b\u2600-\u27bf\u2b00-\u2bff"
     "\U0001f000-\U0001f3fa\U0001f400-\U0001faff]"
 )
 
