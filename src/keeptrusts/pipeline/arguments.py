@@ -27,20 +27,17 @@ class ArgumentsText(Reading):
 
     def __init__(self, fn: dict[str, Any]) -> None:
         self.fn = fn
-        self._read: tuple[str, str, list[int] | None] = ("", "", None)
-
-    def _view(self) -> tuple[str, list[int] | None]:
-        raw = self.fn["arguments"]
-        if self._read[0] is not raw:  # read again after a policy rewrote it
-            view, starts = json_escapes.view(raw) if "\\" in raw else (raw, None)
-            self._read = (raw, view, starts)
-        return self._read[1], self._read[2]
+        self._read: tuple[str, str] = ("", "")
 
     def __getitem__(self, _: Any) -> str:
-        return self._view()[0]
+        raw = self.fn["arguments"]
+        if self._read[0] is not raw:  # read again after a policy rewrote it
+            self._read = (raw, json_escapes.view(raw, mapped=False)[0] if "\\" in raw else raw)
+        return self._read[1]
 
     def redact(self, matches: list[Match]) -> None:
-        _, at = self._view()
-        if at is not None:
+        raw = self.fn["arguments"]
+        if "\\" in raw:  # positions in the decoded text -> in the text as written
+            at = json_escapes.view(raw)[1]
             matches = [m._replace(start=at[m.start], end=at[m.end]) for m in matches]
-        self.fn["arguments"] = json_redact.redact(self.fn["arguments"], matches)
+        self.fn["arguments"] = json_redact.redact(raw, matches)
