@@ -74,6 +74,12 @@ def _reference(text: str, cap: int) -> int:
             cut -= 1
         if 0 < cut < len(token) and _grouped(token[cut:], right_digit):
             i = k + cut
+            break
+        cut = len(token)  # or a number glued to letters before it (`(x)+33`)
+        while cut > 0 and token[cut - 1] in NUMBERISH:
+            cut -= 1
+        if 0 < cut < len(token) and _grouped(token[cut:], right_digit):
+            i = k + cut
         break
     at = text.rfind(BEGIN, floor)
     if at >= 0 and "-----" not in text[at + len(BEGIN) :].split("\n", 1)[0]:
@@ -117,3 +123,6 @@ def test_examples() -> None:
     assert pending_start("Tel. 030 / 9018", 256) == len("Tel. ")
     assert pending_start("Tel. 030 / ", 256) == len("Tel. ")
     assert pending_start("this and / or that", 256) == len("this and / or ")
+    # before: a number glued to letters and a bracket or slash was released as it arrived
+    assert pending_start("(x)+33 6 1", 256) == len("(x")
+    assert pending_start("IBAN DE89.3704.0044.0532.0130.00/+49 30 9", 256) == len("IBAN DE")

@@ -159,6 +159,10 @@ def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
         ("mail jane.doe@example\u3002com ok", "mail [REDACTED:EMAIL] ok"),
         ("mail jane.doe@mail\uff61example\u3002co\u3002uk ok", "mail [REDACTED:EMAIL] ok"),
         ("mail jane\ufe6bexample.com ok", "mail [REDACTED:EMAIL] ok"),
+        # written against harvesters, as on German and French sites
+        ("Mail: info(at)firma.de, Tel.", "Mail: [REDACTED:EMAIL], Tel."),
+        ("contact: jean.dupont[AT]exemple.fr", "contact: [REDACTED:EMAIL]"),
+        ("look(at)this and info [at] firma", "look(at)this and info [at] firma"),
         # a full stop that ends a sentence is no dot of the domain; nor of a number's prefix
         ("\u90ae\u4ef6 jane@example.com\u3002\u8c22\u8c22", "\u90ae\u4ef6 [REDACTED:EMAIL]\u3002\u8c22\u8c22"),
         ("\u7535\u8bdd\u3002(415) 555-2671", "\u7535\u8bdd\u3002[REDACTED:PHONE]"),
@@ -166,7 +170,8 @@ def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
 )  # fmt: skip
 def test_addresses_with_ideographic_dots_and_a_small_at(text: str, expected: str) -> None:
     """Before: `jane.doe@example\u3002com` (a domain's dot as an ideographic full stop, which
-    IDNA reads as a dot) and `jane\ufe6bexample.com` (a small commercial at) were released."""
+    IDNA reads as a dot), `jane\ufe6bexample.com` (a small commercial at) and
+    `info(at)firma.de` were released."""
     assert redact(text) == expected
 
 

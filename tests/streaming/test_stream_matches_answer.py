@@ -85,6 +85,9 @@ FRAGMENTS = [
     "IBAN DE 89 3704 0044 0532 0130 00",
     "jane.doe@example\u3002com",
     "jane\ufe6bexample.com",
+    "info(at)firma.de",
+    "info[at]",
+    "(x)",
     "\u3002",
     # other scripts' digits
     "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
@@ -145,6 +148,11 @@ def test_choices_streamed_together_read_as_the_whole_answer(
         ("dlp-redact-then-pii", "mail Jose\u0301@example.com ok"),
         # a slash after a number ends it; after a word it glues the next one to that word
         ("dlp-redact-then-pii", "atlas/+49 30 901821 or 030 901820/+49 30 901821 ok"),
+        # a number glued to a bracket or a slash after letters: held from its first digit
+        (
+            "pii-then-dlp-block",
+            "(x)+33 6 12 34 56 78, DE89.3704.0044.0532.0130.00/+49 30 901821 ok",
+        ),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

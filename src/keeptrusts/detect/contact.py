@@ -17,13 +17,19 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
+#: `@`, or `(at)` / `[at]` as addresses are written against harvesters (`info(at)firma.de`,
+#: common on German and French sites); with spaces around it (`info [at] firma.de`), or as a
+#: bare word (`info at firma.de`), it is not read: a stream would release the words before it
+_AT = r"(?:@|\((?i:at)\)|\[(?i:at)\])"
+
+
 def _email_pattern(word: str, alpha: str, dots: str = "") -> str:
     label = rf"[{word}](?:[{word}\-]*[{word}])?"
     # (`dots`: other characters read as a domain's dots, before a Latin top-level domain)
     tld = rf"\.[{alpha}]{{2,63}}" + (rf"|[{dots}][A-Za-z]{{2,63}}" if dots else "")
     return (
         rf"[{word}_%+\-]+(?:[.'][{word}_%+\-]+)*"
-        rf"@(?:{label}[.{dots}])*{label}(?:{tld})"
+        rf"{_AT}(?:{label}[.{dots}])*{label}(?:{tld})"
     )
 
 
@@ -39,6 +45,9 @@ def _email_unicode() -> Pattern:
     return compile_pattern(_email_pattern(r"\pL\pN", r"\pL", r"\x{3002}\x{FF61}"))
 
 
+#: how `(at)` and `[at]` end, in any case (a cheap test before the pattern runs)
+_AT_ENDS = ("t)", "t]", "T)", "T]")
+
 #: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,
 #: `DE89.3704. ...`), and in capitals, a space after the country code (`DE 89 3704 ...`; in
 #: lower case, `de 20 jaar ...` is prose)
@@ -53,9 +62,9 @@ IPV6_PATTERN = (
 
 
 def emails(enc: Encoded, out: list[Finding]) -> None:
-    if "@" not in enc.text:
-        return
     text = enc.text
+    if "@" not in text and not any(at in text for at in _AT_ENDS):
+        return
     for spans in (_EMAIL_ASCII if enc.ascii else _email_unicode()).iter(enc):
         start, end = enc.span(spans[0])
         if not _remote_path(text, start, end):

@@ -112,7 +112,7 @@ class NumberScanner:
             if text[start] in "+(" and not clear_before(text, start):
                 continue
             # (after a slash, only a number ends a list: `acme/+49 ...` is glued to a word)
-            listed = listed and start >= 2 and text[start - 2] in "0123456789)"
+            listed = listed and start >= 2 and text[start - 2] in "0123456789"
             if not (listed or clear_before(text, start, ".-/")) or not clear_after(
                 text, end, ".-/"
             ):
