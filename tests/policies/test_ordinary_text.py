@@ -276,6 +276,9 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
         ("Handy 0171 / 123 45 67 ab 9 Uhr", "0171 / 123 45 67"),
         ("Mobil: 0171/123 45 67", "0171/123 45 67"),
         ("am 15/01/2024 unter 030 901820", "030 901820"),
+        # before: a dash after the area code, then spaces, read as no number
+        ("Handy 0171-123 45 67 ab 9 Uhr", "0171-123 45 67"),
+        ("Mobil: +49 171-123 45 67", "+49 171-123 45 67"),
     ],
 )
 def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:

@@ -53,6 +53,7 @@ FRAGMENTS = [
     "030 901820/030 901821",
     "030 901820/+49 30 901821",
     "/+49 30 901821",
+    "0171-123 45 67",
     "4111 1111 1111 1111",
     "DE89.3704.0044.0532.0130.00",
     "10.1.2.3/24",
@@ -153,6 +154,7 @@ def test_choices_streamed_together_read_as_the_whole_answer(
             "pii-then-dlp-block",
             "(x)+33 6 12 34 56 78, DE89.3704.0044.0532.0130.00/+49 30 901821 ok",
         ),
+        ("pii-then-dlp-block", "(x)DE89 3704 0044 0532 0130 00 or (x)DE 89 3704 0044 0532 0130 00"),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

@@ -91,14 +91,20 @@ def _grouped(token: str, digits: bool) -> bool:
 
 
 def _glued_group(token: str, digits: bool) -> int:
-    """Where a group glued to the end of `token` starts (`len(token)` if none): the part after
-    the last character no group holds, or else the number-like part after the last letter
-    (`(x)+33`, `DE89.3704.0044.0532.0130.00/+49`: a number may start after a bracket or a
-    slash), when that part is a group."""
-    for cut in (_groupable_tail(token), len(token.rstrip(_NUMBERISH))):
-        if 0 < cut < len(token) and _grouped(token[cut:], digits):
-            return cut
-    return len(token)
+    """Where a group glued to the end of `token` starts (`len(token)` if none): the earliest of
+    the part after the last character no group holds, the number-like part after the last
+    letter (`(x)+33`, `DE89.3704.0044.0532.0130.00/+49`: a number may start after a bracket or
+    a slash) and the letters and digits after the last other character (`(x)DE89`, `(x)DE`),
+    that is a group."""
+    cuts = (
+        _groupable_tail(token),
+        len(token.rstrip(_NUMBERISH)),
+        len(token.rstrip(_ALNUM)),
+    )
+    return min(
+        (c for c in cuts if 0 < c < len(token) and _grouped(token[c:], digits)),
+        default=len(token),
+    )
 
 
 def _groupable_tail(token: str) -> int:

@@ -248,10 +248,13 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
     """Separators read as one number: spaces (or none) first, then one kind throughout.
 
     Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
-    `030/901820-0`, and spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides);
-    rejects `2024-01-15 15` (a date followed by another number).
+    `030/901820-0`, spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides) and after
+    a dash that ends an area code of three or more digits written with its trunk `0` or after
+    a `+` (`0171-123 45 67`, `+49 171-123 45 67`, as in Germany); rejects `2024-01-15 15` (a
+    date followed by another number).
     """
     kind = ""
+    area = run[groups[i][0]] == "0" or "+" in run[: groups[i][0]]  # (a dash may end it)
     for k in range(i, j):
         sep = run[groups[k][1] : groups[k + 1][0]].strip("()") or " "
         if len(sep) > 1:
@@ -260,11 +263,20 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
                 return False
             sep = sep or " "
         if kind:
-            if sep != kind and not (kind == "/" and (sep == " " or (sep == "-" and k == j - 1))):
-                return False  # `030/901820-0`: a dash before an extension, after a slash
+            if sep != kind and not _mixed_ok(kind, sep, k == j - 1, area):
+                return False
         elif sep != " ":
             kind = sep
+            area = area and sep == "-" and groups[k][1] - groups[k][0] >= 3
     return True
+
+
+def _mixed_ok(kind: str, sep: str, last: bool, area: bool) -> bool:
+    """Another separator after the number's first one: spaces after a slash, a dash before an
+    extension after a slash (`030/901820-0`), spaces after a dash that ends an area code."""
+    if kind == "/":
+        return sep == " " or (sep == "-" and last)
+    return kind == "-" and sep == " " and area
 
 
 def _without_extension(
