@@ -13,11 +13,13 @@ redaction touches becomes a string (`4155552671` -> `"[REDACTED:PHONE]"`). Linea
 from __future__ import annotations
 
 import json
+import re
 
 from keeptrusts.pipeline.verdict import Match
 
-#: characters that end a bare token (a number or a literal) outside strings
-_STRUCTURE = frozenset('{}[]:,"')
+#: a string's opening quote, or a bare token (a number or a literal) outside strings: a
+#: character class each, so the search is linear
+_TOKEN = re.compile(r'"|[^\s{}\[\]:,"]+')
 
 
 def redact(raw: str, redactions: list[Match], opened: bool = False) -> str:
@@ -76,19 +78,16 @@ def _tokens(raw: str, opened: bool, until: int) -> list[tuple[int, int, bool]]:
         out.append((0, i, True))
         i += 1
     while i < min(n, until):
-        c = raw[i]
-        if c == '"':
-            j = _string_end(raw, i + 1)
-            out.append((i + 1, j, True))
+        m = _TOKEN.search(raw, i)
+        if m is None or m.start() >= until:
+            break
+        if m.group() == '"':
+            j = _string_end(raw, m.end())
+            out.append((m.end(), j, True))
             i = j + 1
-        elif c in _STRUCTURE or c.isspace():
-            i += 1
         else:
-            j = i + 1
-            while j < n and raw[j] not in _STRUCTURE and not raw[j].isspace():
-                j += 1
-            out.append((i, j, False))
-            i = j
+            out.append((m.start(), m.end(), False))
+            i = m.end()
     return out
 
 
