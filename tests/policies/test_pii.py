@@ -162,6 +162,8 @@ def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
         # written against harvesters, as on German and French sites
         ("Mail: info(at)firma.de, Tel.", "Mail: [REDACTED:EMAIL], Tel."),
         ("contact: jean.dupont[AT]exemple.fr", "contact: [REDACTED:EMAIL]"),
+        ("Mail: info(at)firma(dot)de.", "Mail: [REDACTED:EMAIL]."),
+        ("E-Mail: info[at]firma[punkt]de", "E-Mail: [REDACTED:EMAIL]"),
         ("look(at)this and info [at] firma", "look(at)this and info [at] firma"),
         # a full stop that ends a sentence is no dot of the domain; nor of a number's prefix
         ("\u90ae\u4ef6 jane@example.com\u3002\u8c22\u8c22", "\u90ae\u4ef6 [REDACTED:EMAIL]\u3002\u8c22\u8c22"),

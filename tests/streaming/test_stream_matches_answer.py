@@ -87,6 +87,7 @@ FRAGMENTS = [
     "jane.doe@example\u3002com",
     "jane\ufe6bexample.com",
     "info(at)firma.de",
+    "info(at)firma(dot)de",
     "info[at]",
     "(x)",
     "\u3002",

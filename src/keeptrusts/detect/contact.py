@@ -21,15 +21,18 @@ EMAIL_MAX = 254
 #: common on German and French sites); with spaces around it (`info [at] firma.de`), or as a
 #: bare word (`info at firma.de`), it is not read: a stream would release the words before it
 _AT = r"(?:@|\((?i:at)\)|\[(?i:at)\])"
+#: a domain's dot written the same way (`info(at)firma(dot)de`, `(punkt)` in German)
+_DOT = r"(?:\.|\((?i:dot|punkt)\)|\[(?i:dot|punkt)\])"
 
 
 def _email_pattern(word: str, alpha: str, dots: str = "") -> str:
     label = rf"[{word}](?:[{word}\-]*[{word}])?"
     # (`dots`: other characters read as a domain's dots, before a Latin top-level domain)
-    tld = rf"\.[{alpha}]{{2,63}}" + (rf"|[{dots}][A-Za-z]{{2,63}}" if dots else "")
+    tld = rf"{_DOT}[{alpha}]{{2,63}}" + (rf"|[{dots}][A-Za-z]{{2,63}}" if dots else "")
+    dot = rf"(?:{_DOT}|[{dots}])" if dots else _DOT
     return (
         rf"[{word}_%+\-]+(?:[.'][{word}_%+\-]+)*"
-        rf"{_AT}(?:{label}[.{dots}])*{label}(?:{tld})"
+        rf"{_AT}(?:{label}{dot})*{label}(?:{tld})"
     )
 
 
