@@ -72,8 +72,15 @@ def _reference(text: str, cap: int) -> int:
         cut = len(token)  # a group glued to what precedes it (`"4111`, `card:4111`)
         while cut > 0 and token[cut - 1] in GROUPABLE:
             cut -= 1
-        if 0 < cut < len(token) and _grouped(token[cut:], right_digit):
-            i = k + cut
+        cuts = [cut]
+        for kept in (NUMBERISH, ALNUM):  # or a number or a group glued to letters or brackets
+            cut = len(token)
+            while cut > 0 and token[cut - 1] in kept:
+                cut -= 1
+            cuts.append(cut)
+        found = [c for c in cuts if 0 < c < len(token) and _grouped(token[c:], right_digit)]
+        if found:
+            i = k + min(found)
         break
     at = text.rfind(BEGIN, floor)
     if at >= 0 and "-----" not in text[at + len(BEGIN) :].split("\n", 1)[0]:
@@ -117,3 +124,8 @@ def test_examples() -> None:
     assert pending_start("Tel. 030 / 9018", 256) == len("Tel. ")
     assert pending_start("Tel. 030 / ", 256) == len("Tel. ")
     assert pending_start("this and / or that", 256) == len("this and / or ")
+    # before: a number glued to letters and a bracket or slash was released as it arrived
+    assert pending_start("(x)+33 6 1", 256) == len("(x")
+    assert pending_start("IBAN DE89.3704.0044.0532.0130.00/+49 30 9", 256) == len("IBAN DE")
+    assert pending_start("(x)DE 89 3704 0", 256) == len("(x)")
+    assert pending_start("(x)DE89 3704 0", 256) == len("(x)")

@@ -69,3 +69,24 @@ def test_an_invisible_word_break_still_separates_words() -> None:
     policy = dlp.DlpFilter(dlp.Settings(blocked_terms=["atlas"], action="block"))
     verdict = scan([policy], "\u0e44\u0e17\u0e22\u200batlas\u200b\u0e44\u0e17\u0e22", Stage.REQUEST)
     assert verdict.blocked_by is policy
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("4\u0301155552671", "4155552671"),  # a mark drawn on a digit
+        ("4\ufe0f\u20e31\ufe0f\u20e3", "41"),  # keycap digits
+        ("Jose\u0301@example.com", "Jose@example.com"),  # decomposed (NFD) text
+        ("415 \U0001f3fd555", "415 555"),  # an emoji (made a space) loses its skin tone
+        ("415 \u200d \u200d 555", "415 555"),  # ... and the rest of its ZWJ sequence
+        ("4155\U000e0030552671", "4155552671"),  # a tag character shows nothing
+        ("\u0928\u092e\u0938\u094d\u0924\u0947", "\u0928\u092e\u0938\u094d\u0924\u0947"),
+    ],
+)
+def test_numbers_read_without_what_is_drawn_on_their_characters(text: str, shown: str) -> None:
+    """Before: `4\\u0301155552671` and keycap digits read as no number (`pii-detector` reads
+    numbers, addresses and keys as they show; other scripts keep their own marks)."""
+    seen = Visible.of(text, numbers=True)
+    assert seen.text == shown
+    for i, ch in enumerate(seen.text):
+        assert text[seen.index(i)] == ch

@@ -276,6 +276,9 @@ PII_DE = pii.PiiDetector(pii.Settings(phone_regions=["DE"]))
         ("Handy 0171 / 123 45 67 ab 9 Uhr", "0171 / 123 45 67"),
         ("Mobil: 0171/123 45 67", "0171/123 45 67"),
         ("am 15/01/2024 unter 030 901820", "030 901820"),
+        # before: a dash after the area code, then spaces, read as no number
+        ("Handy 0171-123 45 67 ab 9 Uhr", "0171-123 45 67"),
+        ("Mobil: +49 171-123 45 67", "+49 171-123 45 67"),
     ],
 )
 def test_german_national_notations_are_redacted_whole(text: str, value: str) -> None:
@@ -290,6 +293,10 @@ def test_german_national_notations_are_redacted_whole(text: str, value: str) -> 
         ("Tel. +49 30 901820 / 030 901821", ["+49 30 901820", "030 901821"]),
         ("Tel 0171/1234567 / 0172/7654321", ["0171/1234567", "0172/7654321"]),
         ("Tel. 030 901820/030 901821", ["030 901820", "030 901821"]),
+        # before: the second number, international after the slash, was missed
+        ("Tel. 030 901820/+49 30 901821", ["030 901820", "+49 30 901821"]),
+        ("Tel. 030 901820/(+49) 30 901821", ["030 901820", "(+49) 30 901821"]),
+        ("Tel. +49 30 901820/+49 30 901821", ["+49 30 901820", "+49 30 901821"]),
     ],
 )
 def test_numbers_listed_with_a_slash_between_them_are_each_redacted_whole(

@@ -86,6 +86,97 @@ def test_look_alikes_pass(text: str) -> None:
     assert reasons(text) == [], redact(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("call 4\u0301155552671 now", "4\u0301155552671"),
+        ("call 4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36"
+         "\ufe0f\u20e37\ufe0f\u20e31 now", None),
+        ("call 415\U0001f600555\U0001f6002671 now", "415\U0001f600555\U0001f6002671"),
+        ("call 415\U0001f44d\U0001f3fd555 0132 now", "415\U0001f44d\U0001f3fd555 0132"),
+        ("call 415\U0001f468\u200d\U0001f469\u200d\U0001f467555 0132 now", None),
+        ("call 4155\U000e0030552671 now", "4155\U000e0030552671"),
+        ("card 4111\u0301 1111 1111 1111 now", "4111\u0301 1111 1111 1111"),
+        ("mail Jose\u0301@example.com now", "Jose\u0301@example.com"),
+        ("mail mu\u0308ller@example.de now", "mu\u0308ller@example.de"),
+    ],
+)  # fmt: skip
+def test_marks_and_emoji_on_a_value_hide_nothing(text: str, value: str | None) -> None:
+    """Before: a combining mark on a digit (`4\u0301`), keycap digits, emoji between a
+    number's digits and a tag character read as no number, and decomposed (NFD) addresses
+    (`Jose\u0301@...`) as none or a part; each is now redacted as it shows, whole."""
+    out = redact(text)
+    assert out.startswith(
+        ("call [REDACTED:PHONE]", "card [REDACTED:CREDIT_CARD]", "mail [REDACTED:EMAIL]")
+    )
+    assert out.endswith(" now") and not any(ch.isdigit() for ch in out), out
+    if value is not None:
+        assert out == text.replace(value, out.split(" ")[1])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 4111.1111.1111.1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
+        ("SSN: 078051120 ok", "SSN: [REDACTED:SSN] ok"),
+        ('{"ssn": "078051120"}', '{"ssn": "[REDACTED:SSN]"}'),
+        ("social security no. 078051120", "social security no. [REDACTED:SSN]"),
+        ("IBAN DE 89 3704 0044 0532 0130 00, ok", "IBAN [REDACTED:IBAN], ok"),
+        ("IBAN FR 76 3000 6000 0112 3456 7890 189", "IBAN [REDACTED:IBAN]"),
+        # not these: a failed Luhn check, nine digits with no SSN label, no SSN area 000
+        ("ref 4111.1111.1111.1112", "ref 4111.1111.1111.1112"),
+        ("code 078051120", "code 078051120"),
+        ("SSN: 000051120", "SSN: 000051120"),
+    ],
+)
+def test_other_notations_of_cards_ssns_and_ibans(text: str, expected: str) -> None:
+    """Before: a card in dotted groups (`4111.1111.1111.1111`), an SSN written without dashes
+    after its label, and an IBAN with a space after its country code (`DE 89 3704 ...`) were
+    left in the clear."""
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call \u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661 now", "call [REDACTED:PHONE] now"),
+        ("call \u096a\u0967\u096b\u096b\u096b\u096b\u0968\u096c\u096d\u0967 now", "call [REDACTED:PHONE] now"),
+        ("call \U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf now",
+         "call [REDACTED:PHONE] now"),
+        ("card \U0001d7d2\U0001d7cf\U0001d7cf\U0001d7cf" + " \U0001d7cf\U0001d7cf\U0001d7cf\U0001d7cf" * 3, "card [REDACTED:CREDIT_CARD]"),
+        ("\u0627\u0644\u0635\u0641\u062d\u0629 \u0663", "\u0627\u0644\u0635\u0641\u062d\u0629 \u0663"),
+    ],
+)  # fmt: skip
+def test_numbers_in_other_scripts_digits(text: str, expected: str) -> None:
+    """Before: a phone or card number in Arabic-Indic, Devanagari or mathematical digits was
+    read as no number (Arabic text writes phone numbers in its own digits)."""
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mail jane.doe@example\u3002com ok", "mail [REDACTED:EMAIL] ok"),
+        ("mail jane.doe@mail\uff61example\u3002co\u3002uk ok", "mail [REDACTED:EMAIL] ok"),
+        ("mail jane\ufe6bexample.com ok", "mail [REDACTED:EMAIL] ok"),
+        # written against harvesters, as on German and French sites
+        ("Mail: info(at)firma.de, Tel.", "Mail: [REDACTED:EMAIL], Tel."),
+        ("contact: jean.dupont[AT]exemple.fr", "contact: [REDACTED:EMAIL]"),
+        ("Mail: info(at)firma(dot)de.", "Mail: [REDACTED:EMAIL]."),
+        ("E-Mail: info[at]firma[punkt]de", "E-Mail: [REDACTED:EMAIL]"),
+        ("look(at)this and info [at] firma", "look(at)this and info [at] firma"),
+        # a full stop that ends a sentence is no dot of the domain; nor of a number's prefix
+        ("\u90ae\u4ef6 jane@example.com\u3002\u8c22\u8c22", "\u90ae\u4ef6 [REDACTED:EMAIL]\u3002\u8c22\u8c22"),
+        ("\u7535\u8bdd\u3002(415) 555-2671", "\u7535\u8bdd\u3002[REDACTED:PHONE]"),
+    ],
+)  # fmt: skip
+def test_addresses_with_ideographic_dots_and_a_small_at(text: str, expected: str) -> None:
+    """Before: `jane.doe@example\u3002com` (a domain's dot as an ideographic full stop, which
+    IDNA reads as a dot), `jane\ufe6bexample.com` (a small commercial at) and
+    `info(at)firma.de` were released."""
+    assert redact(text) == expected
+
+
 def test_private_key_block_and_truncated_block() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\nabc==\n-----END RSA PRIVATE KEY-----"
     assert redact(f"key:\n{pem}\nbye") == "key:\n[REDACTED:PRIVATE_KEY]\nbye"

@@ -256,6 +256,7 @@ def test_a_unit_after_a_number_is_read_as_the_whole_text_reads_it(text: str) -> 
         "Tel. 030 /  x 030 / 901820 ok",
         "Tel/Fax: 030 901820 / 030 901821 ok",
         "Tel/Fax: 030 901820/030 901821 ok",
+        "Tel/Fax: 030 901820/+49 30 901821 ok",
         "Handy 0171 / 123 45 67 ok",
     ],
 )

@@ -10,6 +10,7 @@ version) where the JSON answer kept them."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -50,6 +51,9 @@ FRAGMENTS = [
     "+1 415 555 0132",
     "(+49)/30/901820",
     "030 901820/030 901821",
+    "030 901820/+49 30 901821",
+    "/+49 30 901821",
+    "0171-123 45 67",
     "4111 1111 1111 1111",
     "DE89.3704.0044.0532.0130.00",
     "10.1.2.3/24",
@@ -70,6 +74,26 @@ FRAGMENTS = [
     "\U0001f44d",
     "415\U0001f44d555 0132",
     "pro\u00adject atlas",
+    # marks and emoji on a value's characters: read as the value shows
+    "4\u0301155552671",
+    "4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e31\ufe0f\u20e3",
+    "415\U0001f44d\U0001f3fd555 0132",
+    "4155\U000e0030552671",
+    "Jose\u0301@example.com",
+    # other notations of cards, SSNs and IBANs
+    "4111.1111.1111.1111",
+    "SSN: 078051120",
+    "IBAN DE 89 3704 0044 0532 0130 00",
+    "jane.doe@example\u3002com",
+    "jane\ufe6bexample.com",
+    "info(at)firma.de",
+    "info(at)firma(dot)de",
+    "info[at]",
+    "(x)",
+    "\u3002",
+    # other scripts' digits
+    "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
+    "\U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf",
 ]
 SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
 
@@ -117,6 +141,21 @@ def test_choices_streamed_together_read_as_the_whole_answer(
         ("dlp-redact-then-pii", "\u00e9t\u00e9jane.doe@example.com ok"),
         # a word of telephony read back across an address released in between
         ("dlp-redact-then-pii", "call 4155552671  bob@acme.com 4155552671 cents ok"),
+        # before: read as no number (a mark on a digit, keycaps, an emoji sequence inside)
+        (
+            "pii-then-dlp-block",
+            "call 4\u0301155552671 or 4\ufe0f\u20e31\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e35\ufe0f\u20e32\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e31\ufe0f\u20e3 ok",
+        ),
+        ("pii-then-dlp-block", "call 415\U0001f468\u200d\U0001f469\u200d\U0001f467555 0132 ok"),
+        ("dlp-redact-then-pii", "mail Jose\u0301@example.com ok"),
+        # a slash after a number ends it; after a word it glues the next one to that word
+        ("dlp-redact-then-pii", "atlas/+49 30 901821 or 030 901820/+49 30 901821 ok"),
+        # a number glued to a bracket or a slash after letters: held from its first digit
+        (
+            "pii-then-dlp-block",
+            "(x)+33 6 12 34 56 78, DE89.3704.0044.0532.0130.00/+49 30 901821 ok",
+        ),
+        ("pii-then-dlp-block", "(x)DE89 3704 0044 0532 0130 00 or (x)DE 89 3704 0044 0532 0130 00"),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:
@@ -191,3 +230,131 @@ def test_a_custom_pattern_split_at_every_offset_reads_as_the_whole_answer() -> N
     for i in range(len(text) + 1):
         assert streamed(rt, [[text[:i], text[i:]]]) == expected, i
     assert streamed(rt, [list(text)]) == expected
+
+
+ARGUMENT_CHAINS = {
+    "pii": runtime("policies: {chain: [pii-detector]}\n"),
+    "pattern-then-dlp": runtime(
+        "policies: {chain: [pii-detector, dlp-filter]}\n"
+        "policy:\n"
+        "  pii-detector: {detect_patterns: [{name: code, pattern: 'secret [a-z]+.{0,12}'}]}\n"
+        "  dlp-filter: {blocked_terms: [acme]}\n"
+    ),
+}
+KEYS = ["order_id", "id", "orderRef", "phone", "tel", "n", "note", "ids"]
+VALUES = st.sampled_from(
+    [
+        4155552671,
+        "4155552671",
+        "call 4155552671",
+        "+1 415 555 0132",
+        "jane.doe@example.com",
+        "secret alpha",
+        "acme",
+        'say "hi"\n',
+        [4155552671, "x"],
+        {"id": 4155552671},
+        7,
+    ]
+)
+arguments = st.tuples(
+    st.dictionaries(st.sampled_from(KEYS), VALUES, min_size=1, max_size=4),
+    st.sampled_from([(", ", ": "), (",", ":")]),
+    st.booleans(),
+).map(lambda a: json.dumps(a[0], separators=a[1], ensure_ascii=a[2]))
+
+
+@pytest.mark.parametrize("chain", sorted(ARGUMENT_CHAINS))
+@settings(max_examples=120, deadline=None)
+@given(args=arguments, points=cuts)
+def test_streamed_tool_arguments_read_as_the_whole_answer(
+    chain: str, args: str, points: list[int]
+) -> None:
+    """Before: the whole answer read each argument value without its key, so
+    `{"order_id": 4155552671}` lost its identifier to `[REDACTED:PHONE]` there while a stream
+    kept it; and a `detect_patterns` match running out of a string broke the streamed JSON."""
+    rt = ARGUMENT_CHAINS[chain]
+    assert arguments_streamed(rt, split_at(args, points)) == arguments_as_json(rt, args)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        ('{"order_id": 4155552671}', {"order_id": 4155552671}),
+        ('{"order_id":"4155552671"}', {"order_id": "4155552671"}),
+        ('{"phone": 4155552671}', {"phone": "[REDACTED:PHONE]"}),
+        ('{"to": {"tel": "4155552671"}}', {"to": {"tel": "[REDACTED:PHONE]"}}),
+        ('{"order_id": 4155552671, "phone": 4155552671}',
+         {"order_id": 4155552671, "phone": "[REDACTED:PHONE]"}),
+    ],
+)  # fmt: skip
+def test_a_number_is_read_after_its_key_in_both_paths(arguments: str, expected: object) -> None:
+    rt = ARGUMENT_CHAINS["pii"]
+    assert arguments_as_json(rt, arguments) == expected
+    for i in range(len(arguments) + 1):
+        assert arguments_streamed(rt, [arguments[:i], arguments[i:]]) == expected, i
+
+
+def test_a_pattern_running_out_of_a_string_leaves_valid_json_in_both_paths() -> None:
+    """The match `secret alpha", "n": 7` covers a key and a number: each token it covers is
+    cut (the replacement goes in the first), the JSON punctuation between them stays."""
+    rt = ARGUMENT_CHAINS["pattern-then-dlp"]
+    args = '{"note": "secret alpha", "n": 7, "k": "ok"}'
+    expected = {"note": "[REDACTED:CODE]", "": "", "k": "ok"}
+    assert arguments_as_json(rt, args) == expected
+    for i in range(len(args) + 1):
+        assert arguments_streamed(rt, [args[:i], args[i:]]) == expected, i
+
+
+PATTERNS = runtime(
+    "policies: {chain: [pii-detector]}\n"
+    "policy:\n"
+    "  pii-detector:\n"
+    "    entities: [email]\n"
+    "    detect_patterns:\n"
+    "      - {name: mrn, pattern: '\\bMRN: [0-9]{8}\\b'}\n"
+    "      - {name: head, pattern: '^Confidential: [a-z ]{20,60}'}\n"
+    "      - {name: first, pattern: '\\AStart [a-z]+'}\n"
+    "      - {name: line, pattern: '(?m)^REF [0-9]{3}'}\n"
+    "      - {name: acct, pattern: 'acct [0-9]{4}(?: [0-9]{4}){3}'}\n"
+    "      - {name: words, pattern: '\\bsecret(?: [a-z]+){4}'}\n"
+)
+PATTERN_FRAGMENTS = [
+    "Confidential: ",
+    "Start here",
+    "alpha beta gamma delta",
+    "REF 123",
+    "MRN: 12345678",
+    "MRN: 123456789",
+    "acct 1234 5678 9012 3456",
+    "secret",
+    "jane@example.com",
+    "x" * 40,
+]
+long_answers = st.lists(
+    st.tuples(st.sampled_from(PATTERN_FRAGMENTS), st.sampled_from([" ", "\n", "", ", "])),
+    min_size=4,
+    max_size=30,
+).map(lambda parts: "".join(f + s for f, s in parts))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=long_answers, points=cuts)
+def test_detect_patterns_read_back_released_text_as_the_whole_answer(
+    text: str, points: list[int]
+) -> None:
+    """`detect_patterns` entries (anchored, bounded by words, spanning several words) over
+    answers longer than the hold-back, so a stream reads each pattern after what it released.
+    Before: a stream read the start of what it read back as the start of the text, so
+    `^Confidential: ...` matched mid-answer there (a redaction the JSON answer did not make)."""
+    assert streamed(PATTERNS, [split_at(text, points)]) == as_json(PATTERNS, [text])
+
+
+def test_an_anchored_pattern_matches_only_at_the_start_of_a_streamed_answer() -> None:
+    text = "acct 1234 5678 9012 3456 REF 123 Confidential: alpha beta gamma deltaacct " + (
+        "x" * 300
+    )
+    expected = as_json(PATTERNS, [text])
+    assert expected == [text.replace("acct 1234 5678 9012 3456", "[REDACTED:ACCT]", 1)]
+    assert streamed(PATTERNS, [[text[:10], text[10:]]]) == expected
+    assert streamed(PATTERNS, [list(text)]) == expected

@@ -17,10 +17,22 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
-def _email_pattern(word: str, alpha: str) -> str:
+#: `@`, or `(at)` / `[at]` as addresses are written against harvesters (`info(at)firma.de`,
+#: common on German and French sites); with spaces around it (`info [at] firma.de`), or as a
+#: bare word (`info at firma.de`), it is not read: a stream would release the words before it
+_AT = r"(?:@|\((?i:at)\)|\[(?i:at)\])"
+#: a domain's dot written the same way (`info(at)firma(dot)de`, `(punkt)` in German)
+_DOT = r"(?:\.|\((?i:dot|punkt)\)|\[(?i:dot|punkt)\])"
+
+
+def _email_pattern(word: str, alpha: str, dots: str = "") -> str:
+    label = rf"[{word}](?:[{word}\-]*[{word}])?"
+    # (`dots`: other characters read as a domain's dots, before a Latin top-level domain)
+    tld = rf"{_DOT}[{alpha}]{{2,63}}" + (rf"|[{dots}][A-Za-z]{{2,63}}" if dots else "")
+    dot = rf"(?:{_DOT}|[{dots}])" if dots else _DOT
     return (
         rf"[{word}_%+\-]+(?:[.'][{word}_%+\-]+)*"
-        rf"@(?:[{word}](?:[{word}\-]*[{word}])?\.)+[{alpha}]{{2,63}}"
+        rf"{_AT}(?:{label}{dot})*{label}(?:{tld})"
     )
 
 
@@ -31,12 +43,20 @@ _EMAIL_ASCII = compile_pattern(_email_pattern("A-Za-z0-9", "A-Za-z"))
 
 @cache
 def _email_unicode() -> Pattern:
-    return compile_pattern(_email_pattern(r"\pL\pN", r"\pL"))
+    # a domain's dots may be ideographic full stops (IDNA reads `example。com` as example.com);
+    # one that ends a sentence (`jane@example.com。谢谢`) is no dot
+    return compile_pattern(_email_pattern(r"\pL\pN", r"\pL", r"\x{3002}\x{FF61}"))
 
+
+#: how `(at)` and `[at]` end, in any case (a cheap test before the pattern runs)
+_AT_ENDS = ("t)", "t]", "T)", "T]")
 
 #: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,
-#: `DE89.3704. ...`)
-IBAN_PATTERN = r"(?i:[a-z]{2}[0-9]{2}(?:[ .\-]?[a-z0-9]){11,32})"
+#: `DE89.3704. ...`), and in capitals, a space after the country code (`DE 89 3704 ...`; in
+#: lower case, `de 20 jaar ...` is prose)
+IBAN_PATTERN = (
+    r"(?i:[a-z]{2}[0-9]{2}(?:[ .\-]?[a-z0-9]){11,32})|[A-Z]{2} [0-9]{2}(?:[ .\-]?[A-Z0-9]){11,32}"
+)
 IPV6_PATTERN = (
     r"(?i:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}"
     r"|(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
@@ -45,9 +65,9 @@ IPV6_PATTERN = (
 
 
 def emails(enc: Encoded, out: list[Finding]) -> None:
-    if "@" not in enc.text:
-        return
     text = enc.text
+    if "@" not in text and not any(at in text for at in _AT_ENDS):
+        return
     for spans in (_EMAIL_ASCII if enc.ascii else _email_unicode()).iter(enc):
         start, end = enc.span(spans[0])
         if not _remote_path(text, start, end):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-_NOT_NUMBERISH = str.maketrans("", "", "0123456789+()-./")  # deletes the number-like
+_NUMBERISH = "0123456789+()-./"
+_NOT_NUMBERISH = str.maketrans("", "", _NUMBERISH)  # deletes the number-like
 _NOT_PUNCT = str.maketrans("", "", "+()-./")  # keeps the digits of a number-like token
 _DIGITS = "0123456789"
 _ALNUM = _DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -90,10 +91,20 @@ def _grouped(token: str, digits: bool) -> bool:
 
 
 def _glued_group(token: str, digits: bool) -> int:
-    """Where a group glued to the end of `token` starts (`len(token)` if none): the part after
-    the last character no group holds, when that part is a group."""
-    cut = _groupable_tail(token)
-    return cut if 0 < cut < len(token) and _grouped(token[cut:], digits) else len(token)
+    """Where a group glued to the end of `token` starts (`len(token)` if none): the earliest of
+    the part after the last character no group holds, the number-like part after the last
+    letter (`(x)+33`, `DE89.3704.0044.0532.0130.00/+49`: a number may start after a bracket or
+    a slash) and the letters and digits after the last other character (`(x)DE89`, `(x)DE`),
+    that is a group."""
+    cuts = (
+        _groupable_tail(token),
+        len(token.rstrip(_NUMBERISH)),
+        len(token.rstrip(_ALNUM)),
+    )
+    return min(
+        (c for c in cuts if 0 < c < len(token) and _grouped(token[c:], digits)),
+        default=len(token),
+    )
 
 
 def _groupable_tail(token: str) -> int:

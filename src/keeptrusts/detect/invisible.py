@@ -8,6 +8,12 @@ invisible characters inside it too), and so is a stream's hold point.
 
 Text without them (all ASCII text, and most other text: one character-class scan, linear)
 costs nothing more: its `Visible` is the text itself.
+
+For `pii-detector` (`Visible.of(text, numbers=True)`), ASCII and Latin characters also lose
+what is drawn on them: combining marks (`4\u0301155552671` shows the digits with an accent, a
+keycap `4\ufe0f\u20e3` a digit in a box, and decomposed text writes `José` as `Jose\u0301`),
+and an emoji loses its skin tone and the rest of its sequence (`lookalikes` reads an emoji
+between digits as a space: `415\U0001f44d\U0001f3fd555 0132` reads as `415 555 0132`).
 """
 
 from __future__ import annotations
@@ -17,14 +23,25 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from keeptrusts.detect.engine import Encoded, compile_pattern
+
 #: code points that render as nothing (Unicode tag characters are handled by `normalize`)
 CODEPOINTS = [
     0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0,
     *range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x2070),
-    *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), 0xE0000, 0xE0001, 0xE007F,
+    *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0), *range(0xE0000, 0xE0080),
+    *range(0xFFF9, 0xFFFC), *range(0x1BCA0, 0x1BCA4),
 ]  # fmt: skip
 #: runs of them: one character class, so the scan cannot backtrack
 _RUNS = re.compile("[" + "".join(re.escape(chr(c)) for c in CODEPOINTS) + "]+")
+_INVISIBLE = "".join(f"\\x{{{c:X}}}" for c in CODEPOINTS)
+_ON = rf"[{_INVISIBLE}\p{{M}}\x{{1F3FB}}-\x{{1F3FF}}]"
+#: invisible runs (no group); after a space (an emoji `lookalikes` made one), what joins the
+#: rest of an emoji sequence to it (group 1); or what stands on an ASCII or Latin character
+#: (group 2): marks, invisible characters, skin tones. RE2: linear.
+_NUMBER_RUNS = compile_pattern(
+    rf"[{_INVISIBLE}]+| ((?:\x{{200D}} |{_ON})+)|[\x00-\x7F\p{{Latin}}]({_ON}+)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +57,12 @@ class Visible:
     shift: tuple[int, ...] = (0,)
 
     @classmethod
-    def of(cls, text: str) -> Visible:
+    def of(cls, text: str, numbers: bool = False) -> Visible:
+        """`text` without its invisible characters; `numbers`: also without what is drawn on
+        or joined to a number's digits and separators (see the module docstring)."""
         if text.isascii():
             return cls(text, len(text))
-        runs = [m.span() for m in _RUNS.finditer(text)]
+        runs = _number_runs(text) if numbers else [m.span() for m in _RUNS.finditer(text)]
         if not runs:
             return cls(text, len(text))
         parts, at, shift, prev, removed = [], [], [0], 0, 0
@@ -75,11 +94,28 @@ class Visible:
         return self.index(start), self.index(end - 1) + 1
 
 
-def hold_from(text: str, hold: Callable[[str], int]) -> int:
+def _number_runs(text: str) -> list[tuple[int, int]]:
+    """Character spans of the runs `Visible.of(text, numbers=True)` drops (one RE2 pass; byte
+    offsets become character offsets in one walk)."""
+    enc = Encoded(text)
+    data = enc.data
+    runs: list[tuple[int, int]] = []
+    byte = char = 0
+    for spans in _NUMBER_RUNS.iter(enc):
+        start, end = next(g for g in (spans[1], spans[2], spans[0]) if g[0] >= 0)
+        char += len(data[byte:start].decode("utf-8", "surrogatepass"))
+        width = len(data[start:end].decode("utf-8", "surrogatepass"))
+        runs.append((char, char + width))
+        byte, char = end, char + width
+    return runs
+
+
+def hold_from(text: str, hold: Callable[[str], int], numbers: bool = False) -> int:
     """A stream's hold point in `text` by `hold`, and no later than where `hold` puts it in
-    the text as it shows (a match may also be arriving across invisible characters)."""
+    the text as it shows (a match may also be arriving across invisible characters;
+    `numbers`: as `Visible.of` reads numbers)."""
     at = hold(text)
-    seen = Visible.of(text)
+    seen = Visible.of(text, numbers)
     if seen.changed:
         at = min(at, seen.index(hold(seen.text)))
     return at

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from keeptrusts.detect import ipv4
+from keeptrusts.detect import ipv4, labels
 from keeptrusts.detect.checksums import card_ok, ssn_ok
 from keeptrusts.detect.engine import Encoded, compile_pattern
 from keeptrusts.detect.findings import Finding, clear_after, clear_before
@@ -32,45 +32,14 @@ MAX_RUN_CHARS = 4096
 
 # group 1 is the run; the character before it is matched too, so runs glued to a word on
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
+# (group 2: an international number right after a slash, which ends a list of numbers when
+# it follows one: `030 901820/+49 30 901821`)
+_DIGITS_AFTER = r"\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
-    r"((?:\(?\+|\+?\()?\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
+    rf"((?:\(?\+|\+?\()?{_DIGITS_AFTER}"
     r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)"
-)
-#: what labels a bare run of digits as an identifier of a thing or a quantity in code
-#: (`order 4155552671`, `ticket #...`, `user_id = ...`, `"id": ...`, `seed=...`), so it is
-#: not read as a phone number written without separators (accounts and customers are left
-#: out: their numbers may be personal); read on the text just before the run (a label a
-#: stream already released only makes the stream redact more, never less)
-_ID_LABEL = compile_pattern(
-    r"(?i)(?:(?:\b|_)(?:id|ids|order|invoice|inv|ticket|serial|ref|reference|sku|tracking"
-    r"|transaction|txn|case|uid|pid|build|item|part|seed|nonce|offset|count|size|length"
-    r"|timestamp|epoch|checksum|hash|version|limit|total|port"
-    # de, fr, es, it: order, invoice, ticket and case numbers
-    r"|bestellnummer|bestellung|rechnungsnummer|rechnung|auftragsnummer|vorgangsnummer"
-    r"|ticketnummer|commande|facture|pedido|factura|ordine|fattura)"
-    r"(?:\s*(?:number|no\.?|nr\.?|n°|nº|id|#))?|№)[\"']?\s*[:=#]?\s*\z"
-)
-#: a unit right after a bare run of digits makes it a quantity (`4155552671 cents`,
-#: `2125550123 bytes`), read on the word after one space: a stream holds the run until that
-#: word is whole (see holdpoint), so it releases what the whole text gives
-_UNIT_AFTER = compile_pattern(
-    r"(?i)\A (?:cents?|dollars?|usd|eur|euros?|gbp|pounds|yen|bytes?|bits?|kb|mb|gb|tb|kib|mib"
-    r"|gib|tib|ms|ns|µs|us|secs?|seconds?|minutes?|mins?|hours?|days?|years?|rows?|records?"
-    r"|items?|entries|tokens?|requests?|reqs|users?|points?|units?|steps?|iterations?|lines?"
-    r"|words?|chars?|characters?|pages?|files?|times|calls)\b"
-)
-#: how far ahead a unit is looked for
-_UNIT_CHARS = 16
-#: integer limits of 32-bit types (INT_MAX, UINT_MAX and their neighbours), everywhere in code
-#: and logs, and shaped like North American numbers
-_INT_LIMITS = frozenset(("2147483647", "2147483648", "4294967295", "4294967296"))
-#: how far back a label is looked for
-_ID_LABEL_CHARS = 32
-#: words of telephony at the start of a word (`Tel.-Nr.`, `Handynummer`, `Téléphone`, `тел.`)
-_PHONE_WORD = compile_pattern(
-    r"(?i)(?:^|[^\pL\pN])(?:phone|tel|tél|mobile|móvil|movil|cell|handy|rufnummer|portable|fax"
-    r"|call|sms|whatsapp|contact|тел)"
+    rf"|/(\(?\+{_DIGITS_AFTER})"
 )
 _SEPARATORS = bytes.maketrans(b".-()+/", b"      ")
 _CURRENCY = "$€£¥₹"
@@ -91,15 +60,20 @@ class NumberScanner:
         text = enc.text
         data = enc.data
         for spans in _RUN.iter(enc):
-            b_start, b_end = spans[1]
+            listed = spans[1][0] < 0  # (group 2: after a slash that ends a number)
+            b_start, b_end = spans[2] if listed else spans[1]
             if b_end - b_start == 10 and _date_bytes(data, b_start):
                 continue
-            start, end = enc.span(spans[1])
+            start, end = enc.span((b_start, b_end))
             if end - start > MAX_RUN_CHARS:
                 end = start + MAX_RUN_CHARS
             if text[start] in "+(" and not clear_before(text, start):
                 continue
-            if not clear_before(text, start, ".-/") or not clear_after(text, end, ".-/"):
+            # (after a slash, only a number ends a list: `acme/+49 ...` is glued to a word)
+            listed = listed and start >= 2 and text[start - 2] in "0123456789"
+            if not (listed or clear_before(text, start, ".-/")) or not clear_after(
+                text, end, ".-/"
+            ):
                 continue
             if start > 0 and text[start - 1] in _CURRENCY:
                 continue
@@ -109,7 +83,11 @@ class NumberScanner:
         run = text[start:end]
         if run.isdigit():
             entity = self._digits(run)
-            if entity == PHONE and (_labelled_id(text, start) or _quantity(text, start, end)):
+            if self.ssns and len(run) == 9 and labels.ssn_labelled(text, start, run):
+                entity = SSN
+            if entity == PHONE and (
+                labels.labelled_id(text, start) or labels.quantity(text, start, end)
+            ):
                 return
             if entity is not None:
                 out.append(Finding(start, end, entity))
@@ -232,27 +210,6 @@ class NumberScanner:
         return None
 
 
-def _labelled_id(text: str, start: int) -> bool:
-    """A bare run of digits right after an identifier's label (`Serial number: 4155552671`),
-    with no word of telephony near it (`Caller ID: ...`, `phone order line ...`)."""
-    window = text[max(0, start - _ID_LABEL_CHARS) : start]
-    if not window or _ID_LABEL.search(Encoded(window)) is None:
-        return False
-    return _PHONE_WORD.search(Encoded(window)) is None
-
-
-def _quantity(text: str, start: int, end: int) -> bool:
-    """A bare run of digits that counts something: a 32-bit integer limit (`2147483647 is
-    INT_MAX`) or a number followed by a unit (`balance is 4155552671 cents`), with no word
-    of telephony just before it (`call 4155552671 today`, `phone 4155552671 days only`)."""
-    if text[start:end] not in _INT_LIMITS:
-        after = text[end : end + _UNIT_CHARS]
-        if not after.startswith(" ") or _UNIT_AFTER.search(Encoded(after)) is None:
-            return False
-    window = text[max(0, start - _ID_LABEL_CHARS) : start]
-    return not window or _PHONE_WORD.search(Encoded(window)) is None
-
-
 def _groups(run: str) -> list[tuple[int, int]]:
     """(start, end) of each digit group in a run (runs are ASCII)."""
     out: list[tuple[int, int]] = []
@@ -291,10 +248,13 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
     """Separators read as one number: spaces (or none) first, then one kind throughout.
 
     Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
-    `030/901820-0`, and spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides);
-    rejects `2024-01-15 15` (a date followed by another number).
+    `030/901820-0`, spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides) and after
+    a dash that ends an area code of three or more digits written with its trunk `0` or after
+    a `+` (`0171-123 45 67`, `+49 171-123 45 67`, as in Germany); rejects `2024-01-15 15` (a
+    date followed by another number).
     """
     kind = ""
+    area = run[groups[i][0]] == "0" or "+" in run[: groups[i][0]]  # (a dash may end it)
     for k in range(i, j):
         sep = run[groups[k][1] : groups[k + 1][0]].strip("()") or " "
         if len(sep) > 1:
@@ -303,11 +263,20 @@ def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -
                 return False
             sep = sep or " "
         if kind:
-            if sep != kind and not (kind == "/" and (sep == " " or (sep == "-" and k == j - 1))):
-                return False  # `030/901820-0`: a dash before an extension, after a slash
+            if sep != kind and not _mixed_ok(kind, sep, k == j - 1, area):
+                return False
         elif sep != " ":
             kind = sep
+            area = area and sep == "-" and groups[k][1] - groups[k][0] >= 3
     return True
+
+
+def _mixed_ok(kind: str, sep: str, last: bool, area: bool) -> bool:
+    """Another separator after the number's first one: spaces after a slash, a dash before an
+    extension after a slash (`030/901820-0`), spaces after a dash that ends an area code."""
+    if kind == "/":
+        return sep == " " or (sep == "-" and last)
+    return kind == "-" and sep == " " and area
 
 
 def _without_extension(
@@ -363,9 +332,13 @@ def _ssn(window: str, parts: list[str]) -> bool:
 
 
 def _card_layout(window: str, parts: list[str]) -> bool:
-    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-'."""
+    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-',
+    or by dots in groups of four (`4111.1111.1111.1111`, as some European forms print them;
+    never a version or an address, whose parts are shorter)."""
     if len(parts) == 1:
         return True
-    if any(c in window for c in ".()/") or ("-" in window and " " in window):
+    if "." in window:
+        return window.count(".") == len(parts) - 1 and all(len(p) == 4 for p in parts)
+    if any(c in window for c in "()/") or ("-" in window and " " in window):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3

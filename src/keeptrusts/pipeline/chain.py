@@ -13,7 +13,7 @@ from typing import Any
 
 from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.pipeline.joined import JoinedParts, Slot
+from keeptrusts.pipeline.joined import Reading, Slot
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.texts import request_texts, response_slots
 from keeptrusts.pipeline.textscan import apply
@@ -106,7 +106,7 @@ def _scan_slots(ex: Exchange, policy: Policy, slots: Sequence[Slot], stage: Stag
         if result is Result.BLOCK:
             break
         if redactions:
-            if isinstance(container, JoinedParts):
+            if isinstance(container, Reading):
                 container.redact(redactions)
             else:
                 container[key] = apply(text, redactions)

@@ -14,7 +14,20 @@ from keeptrusts.pipeline.verdict import Match
 Slot = tuple[Any, Any]
 
 
-class JoinedParts:
+class Reading:
+    """A text the policies read that is not one `container[key]` string as it stands: its
+    redactions go back through `redact` (texts read joined, tool-call arguments)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, _: Any) -> str:
+        raise NotImplementedError
+
+    def redact(self, matches: list[Match]) -> None:
+        raise NotImplementedError
+
+
+class JoinedParts(Reading):
     """Texts a provider or a client reads as one text, in one reading: `seps[i]` stands between
     slot `i` and slot `i + 1` (nothing, a line break, a blank line). Each text stays its own
     slot: redactions found on the joined text are applied text by text (`redact`): a span

@@ -13,7 +13,8 @@ whatever parts stand between them (translators drop them, `chat.message_text` an
 `anthropic` adapter; only a user message's images and files stay between its texts there); in a
 request, consecutive messages of one turn (the adapter merges them: assistant, or user with tool
 results) and all system and developer messages (Anthropic's one system prompt) as one text; and
-tool-call arguments that hold JSON escapes as the strings they decode to (`arguments.py`). Counting
+tool-call arguments with their JSON escapes decoded, keys and values in their places, as a stream
+reads them (`arguments.py`). Counting
 (`joined=False`) reads each text once, on its own.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from keeptrusts.pipeline.arguments import argument_slots
+from keeptrusts.pipeline.arguments import ArgumentsText
 from keeptrusts.pipeline.joined import JoinedParts, Run, Slot
 
 __all__ = ["JoinedParts", "Slot", "request_slots", "request_texts", "response_slots"]
@@ -263,14 +264,9 @@ def _call_slots(call: dict[str, Any], slots: list[Slot], joined: bool) -> None:
 
 
 def _arguments(fn: dict[str, Any], slots: list[Slot], joined: bool) -> None:
-    """Tool-call arguments: a JSON text. For the policies, read as the keys and values it holds
-    (decoded, as the caller's JSON decoder will: `arguments.py`)."""
-    if joined:
-        found = argument_slots(fn)
-        if found is not None:
-            slots.extend(found)
-            return
-    slots.append((fn, "arguments"))
+    """Tool-call arguments: a JSON text. For the policies, read with its escapes decoded, each
+    value after its key, as a stream reads it (`arguments.py`)."""
+    slots.append((ArgumentsText(fn), "arguments") if joined else (fn, "arguments"))
 
 
 def _string_or_list(body: dict[str, Any], key: str, slots: list[Slot]) -> None:

@@ -216,7 +216,7 @@ class PiiDetector(Policy):
         self.holdback = HOLDBACK
 
     def hold_from(self, text: str) -> int:
-        return invisible.hold_from(lookalikes.fold(text), self._hold_from)
+        return invisible.hold_from(lookalikes.fold(text), self._hold_from, numbers=True)
 
     def _hold_from(self, text: str) -> int:
         if self._custom:  # custom patterns: shape unknown, hold the full bound
@@ -245,10 +245,11 @@ class PiiDetector(Policy):
     def findings(self, text: str) -> list[Finding]:
         """Every entity found in `text`, in no particular order (spans may overlap). Look-alike
         separators and full-width characters are read as ASCII (`lookalikes`); a text with
-        invisible characters is also read as it shows without them (`invisible`)."""
+        invisible characters, or marks and emoji on a number's digits, is also read as it shows
+        without them (`invisible`)."""
         folded = lookalikes.fold(text)
         out = self._scan(folded)
-        seen = Visible.of(folded)
+        seen = Visible.of(folded, numbers=True)
         if seen.changed:
             out += [Finding(*seen.span(f.start, f.end), f.entity) for f in self._scan(seen.text)]
             out = list(dict.fromkeys(out))

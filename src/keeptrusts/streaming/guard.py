@@ -25,6 +25,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 
+from keeptrusts.pipeline import json_redact
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.textscan import PolicyHits, apply
 from keeptrusts.pipeline.verdict import SEVERITY, Match, Result, Stage
@@ -218,25 +219,26 @@ class _Scan:
         cut = boundary - shift if at is None else at[boundary - shift]
         if at is not None:
             redactions = [m._replace(start=at[m.start], end=at[m.end]) for m in redactions]
-        if self.json:  # a value redacted outside a string (a number) becomes a string
-            redactions = [
-                m if self.string_at(m.start) else m._replace(replacement=f'"{m.replacement}"')
-                for m in redactions
-            ]
+        if self.json:  # token by token: a redacted number becomes a string, JSON stays valid
+            return json_redact.redact(self.raw[:cut], redactions, self.opened), self.raw[cut:]
         return apply(self.raw[:cut], redactions), self.raw[cut:]
 
 
 def _context(text: str, end: int) -> str:
     """The last `CONTEXT` characters before `end`, and the rest of the word they start in
-    (up to `CONTEXT` more): a word cut in two would read as another (`xfalcon` as `falcon`)."""
+    (up to `CONTEXT` more): a word cut in two would read as another (`xfalcon` as `falcon`).
+    Cut from a longer text, it keeps the character before it too: read from its first
+    character, a context would read as the start of the text (`^`, `\\A` in a
+    `detect_patterns` entry would match there; after a line break, `(?m)^` must)."""
     at = end - CONTEXT
     if at <= 0:
         return text[:end]
     if text[at - 1].isspace():
-        return text[at:end]
+        return text[at - 1 : end]
     floor = max(0, at - CONTEXT)
     head = text[floor:at].rsplit(None, 1)  # (str.rsplit splits where str.isspace() does)
-    return text[at - len(head[-1]) if len(head) == 2 or floor == 0 else floor : end]
+    start = at - len(head[-1]) if len(head) == 2 or floor == 0 else floor
+    return text[max(0, start - 1) : end]
 
 
 def _settle(boundary: int, matches: list[Match]) -> int:

@@ -74,10 +74,11 @@ def _hex4(text: str, at: int) -> int | None:
 _SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
 
 
-def view(text: str) -> tuple[str, list[int]]:
+def view(text: str, mapped: bool = True) -> tuple[str, list[int]]:
     """`text` with every escape decoded (what the policies read: `project\\natlas` has a line
-    break), and where each of its characters starts in `text` (one more entry: the end). An
-    escape cut at the end stays as written."""
+    break), and where each of its characters starts in `text` (one more entry: the end; none
+    unless `mapped`: a whole answer maps only what it redacts). An escape cut at the end stays
+    as written."""
     out: list[str] = []
     starts: list[int] = []
     i, n = 0, len(text)
@@ -86,15 +87,14 @@ def view(text: str) -> tuple[str, list[int]]:
         if j < 0:
             j = n
         out.append(text[i:j])
-        starts.extend(range(i, j))
+        if mapped:
+            starts.extend(range(i, j))
         if j >= n:
             break
         char, step = _any_escape(text, j)
         out.append(char)
-        if len(char) == 1:
-            starts.append(j)
-        else:  # kept as written
-            starts.extend(range(j, j + step))
+        if mapped:  # (an escape kept as written maps character by character)
+            starts.extend((j,) if len(char) == 1 else range(j, j + step))
         i = j + step
     starts.append(n)
     return "".join(out), starts
