@@ -18,6 +18,7 @@ from keeptrusts.providers.base import (
     api_root,
 )
 from keeptrusts.providers.http import stream_event
+from keeptrusts.providers.thinking_blocks import without_thinking_blocks
 from keeptrusts.streaming import sse
 
 PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
@@ -43,7 +44,7 @@ class OpenAIProvider(Provider):
         return self.base + PATHS[call.endpoint] + (f"?{self.query}" if self.query else "")
 
     def payload(self, call: ProviderCall) -> bytes:
-        body = call.body
+        body = without_thinking_blocks(call.body) if call.endpoint == "chat" else call.body
         if self.target.model is not None:
             body = {**body, "model": self.target.model}
         return request_json(body)
