@@ -245,3 +245,22 @@ def test_temperature_with_top_p_refused_says_what_to_remove(
             model=CLAUDE, max_tokens=50, messages=HI, extra_body={"top_p": 3}
         )
     assert "remove" not in err.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_streamed_thinking_blocks_carry_no_unguarded_text(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip
+    """A provider that streams `thinking_blocks` with their text beside `reasoning_content`
+    (LiteLLM does): the text reached chat callers there unread by the stream guard. Now it is
+    emptied (the guarded `reasoning_content` has it); the signature is kept."""
+    block = {"type": "thinking", "thinking": f"Mail {SECRET}.", "signature": "sig-9"}
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "content": None, "reasoning_content": f"Mail {SECRET}."}, None),
+            ({"thinking_blocks": [block]}, None),
+            ({"content": "Done."}, None),
+            ({}, "stop"),
+        )
+    )
+    oc = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    chunks = list(oc.chat.completions.create(model="gpt-4o", messages=HI, stream=True))
+    dumped = json.dumps([ch.model_dump() for ch in chunks])
+    assert SECRET not in dumped and '"sig-9"' in dumped
