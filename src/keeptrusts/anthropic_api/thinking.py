@@ -34,11 +34,8 @@ def native_settings(body: dict[str, Any]) -> dict[str, Any]:
     thinking = body.get("thinking")
     if thinking is not None:
         out["thinking"] = _checked_thinking(thinking)
-    top_k = body.get("top_k")
-    if top_k is not None:
-        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
-            raise ValidationFailed("'top_k' must be a non-negative integer")
-        out["top_k"] = top_k
+    if body.get("top_k") is not None:
+        out["top_k"] = _count(body["top_k"], "top_k")
     effort = _effort(body)
     if effort is not None:
         out["effort"] = effort
@@ -53,10 +50,19 @@ def _checked_thinking(thinking: Any) -> dict[str, Any]:
             "'thinking' must be an object with a 'type' ({type: enabled, budget_tokens}, "
             "{type: disabled}, {type: adaptive})"
         )
-    budget = thinking.get("budget_tokens")
-    if thinking["type"] == "enabled" and (not isinstance(budget, int) or isinstance(budget, bool)):
-        raise ValidationFailed("'thinking.budget_tokens' must be an integer")
-    return dict(thinking)
+    checked = dict(thinking)
+    if thinking["type"] == "enabled":
+        checked["budget_tokens"] = _count(thinking.get("budget_tokens"), "thinking.budget_tokens")
+    return checked
+
+
+def _count(value: Any, name: str) -> int:
+    """A non-negative integer (JSON's 1.0 is the integer 1)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+        raise ValidationFailed(f"'{name}' must be a non-negative integer below 2^63")
+    return value
 
 
 def _effort(body: dict[str, Any]) -> str | None:
@@ -89,7 +95,7 @@ def given_back(i: int, j: int, block: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(block.get("data"), str):
             raise ValidationFailed(f"messages[{i}].content[{j}].data must be a string")
         return {"type": "redacted_thinking", "data": block["data"]}
-    text, signature = block.get("thinking"), block.get("signature", "")
+    text, signature = block.get("thinking"), block.get("signature")
     if not isinstance(text, str) or not isinstance(signature, str):
         raise ValidationFailed(
             f"messages[{i}].content[{j}]: a thinking block needs 'thinking' and 'signature' strings"
