@@ -90,6 +90,10 @@ def test_thinking_is_reasoning_effort_for_an_openai_target(gw: Gateway, fake: Fa
         body = sent(fake)
         assert body.get("reasoning_effort") == effort, thinking
         assert "thinking" not in body and "top_k" not in body
+    fake.reset(status=400, error_message="Unsupported parameter: 'reasoning_effort'")
+    with pytest.raises(anthropic.BadRequestError) as err:  # a model that does not reason
+        client(gw).messages.create(model="gpt-4o", max_tokens=50, messages=HI, thinking=cases[0][0])
+    assert "leave thinking off" in err.value.body["error"]["message"]  # type: ignore[index]
     fake.reset()
     bad = {"model": "gpt-4o", "max_tokens": 5, "messages": HI, "thinking": {"budget_tokens": 9}}
     r = httpx.post(gw.url + "/v1/messages", json=bad)

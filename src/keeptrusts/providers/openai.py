@@ -51,7 +51,21 @@ class OpenAIProvider(Provider):
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         headers = {**self.static_headers, **call.headers}
-        return await self.post(self.url(call), self.payload(call), headers)
+        try:
+            return await self.post(self.url(call), self.payload(call), headers)
+        except UpstreamError as exc:
+            if (
+                "thinking" in call.native
+                and exc.status == 400
+                and "reasoning_effort" in exc.message
+            ):
+                # the caller never wrote `reasoning_effort`: say where it came from
+                exc.message += (
+                    "; 'reasoning_effort' stands for the request's 'thinking' "
+                    "(/v1/messages): this model does not take it, leave thinking off for it"
+                )
+                exc.args = (exc.message,)
+            raise
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         body = await self.read_json(await self._post(call), keep_raw=call)
