@@ -76,6 +76,10 @@ class Behaviour:
     stop_reason: str | None = None
     #: Anthropic answers: a thinking block with this text before the answer
     thinking: str | None = None
+    #: Anthropic answers: a redacted thinking block with this data after the thinking
+    redacted_thinking: str | None = None
+    #: failing requests: this error message instead of "fake failure <status>"
+    error_message: str | None = None
     #: answer exactly this JSON object (non-stream requests, OpenAI and Anthropic)
     raw_json: dict[str, Any] | None = None
     #: OpenAI stream requests: answer exactly these bytes, as `raw_content_type`
@@ -206,7 +210,8 @@ class FakeUpstream:
             headers = {"Retry-After": b.retry_after} if b.retry_after else {}
             if b.location:
                 headers["Location"] = b.location
-            err = {"error": {"message": f"fake failure {b.status}", "type": "server_error"}}
+            message = b.error_message or f"fake failure {b.status}"
+            err = {"error": {"message": message, "type": "server_error"}}
             return body, web.json_response(err, status=b.status, headers=headers)
         return body, None
 
@@ -403,11 +408,13 @@ class FakeUpstream:
 
     @staticmethod
     async def _anthropic_thinking(send: Any, text: str) -> None:
-        """A thinking block (index 0): its text in one delta, then its signature."""
+        """A thinking block (index 0): its text in deltas of a few characters, then its
+        signature."""
         block = {"type": "thinking", "thinking": "", "signature": ""}
         await send("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})  # fmt: skip
-        for delta in ({"type": "thinking_delta", "thinking": text},
-                      {"type": "signature_delta", "signature": "s"}):  # fmt: skip
+        pieces = [{"type": "thinking_delta", "thinking": text[i : i + 7]}
+                  for i in range(0, len(text), 7)]  # fmt: skip
+        for delta in (*pieces, {"type": "signature_delta", "signature": "s"}):
             await send("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})  # fmt: skip
         await send("content_block_stop", {"type": "content_block_stop", "index": 0})
 
@@ -428,6 +435,8 @@ class FakeUpstream:
             return web.json_response(b.raw_json)
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
+            if b.redacted_thinking is not None:
+                content.insert(0, {"type": "redacted_thinking", "data": b.redacted_thinking})
             if b.thinking is not None:
                 content.insert(0, {"type": "thinking", "thinking": b.thinking, "signature": "s"})
             if b.tool_call:
@@ -480,6 +489,11 @@ class FakeUpstream:
         if b.thinking is not None:
             await self._anthropic_thinking(send, b.thinking)
             index = 1
+        if b.redacted_thinking is not None:
+            block = {"type": "redacted_thinking", "data": b.redacted_thinking}
+            await send("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})  # fmt: skip
+            await send("content_block_stop", {"type": "content_block_stop", "index": index})
+            index += 1
         if b.reply:  # (a tool call alone has no text block)
             await send(
                 "content_block_start",

@@ -3,9 +3,11 @@
 What a chat request can say is carried: system prompt, text and image blocks, tool use and
 tool results (each result becomes a `tool` message right after the assistant's call), tools and
 `tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, structured outputs
-(`output_config.format` as `response_format`), `stream`. What it cannot is refused with a 400
-naming the block (documents, server tools, `mcp_servers`) or left out when it only tunes the
-provider (`top_k`, `thinking`, `cache_control`, `service_tier`, `output_config.effort`: see
+(`output_config.format` as `response_format`), `stream`, an assistant turn's thinking blocks
+(`thinking_blocks`), `thinking` as `reasoning_effort` (`thinking.py`: `thinking`, `top_k` and
+`output_config.effort` also reach an `anthropic` target as they are, beside the chat request).
+What it cannot is refused with a 400 naming the block (documents, server tools, `mcp_servers`)
+or left out when it only tunes the provider (`cache_control`, `service_tier`: see
 `docs/anthropic-api.md`). Every text the provider would see is in the chat request, so the
 request policies read all of it.
 """
@@ -14,12 +16,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from keeptrusts.anthropic_api.thinking import (
+    given_back,
+    native_settings,
+    reasoning_effort_of,
+)
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 
 #: copied as they are (same meaning in both APIs)
 SAME = ("temperature", "top_p", "max_tokens", "stream")
-SKIPPED_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 
 
@@ -67,6 +74,9 @@ def count_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("tool_choice") is not None:
         _tool_choice(body["tool_choice"], chat)
     _output_format(body, chat)
+    effort = reasoning_effort_of(native_settings(body))
+    if effort is not None:
+        chat["reasoning_effort"] = effort
     return chat
 
 
@@ -143,7 +153,8 @@ def _text(i: int, j: int, block: dict[str, Any]) -> str:
 def _unsupported(i: int, j: int, kind: str, role: str) -> ValidationFailed:
     return ValidationFailed(
         f"messages[{i}].content[{j}]: {kind[:40]!r} blocks are not supported in {role} messages "
-        "by the gateway's /v1/messages (supported: text, image, tool_use, tool_result)"
+        "by the gateway's /v1/messages (supported: text, image, tool_use, tool_result, and "
+        "thinking in assistant messages)"
     )
 
 
@@ -202,17 +213,22 @@ def _tool_result(i: int, j: int, block: dict[str, Any]) -> dict[str, Any]:
 def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
+    thinking: list[dict[str, Any]] = []
     for j, block in enumerate(content):
         kind = _block_type(i, j, block)
         if kind == "text":
             texts.append(_text(i, j, block))
         elif kind == "tool_use":
             calls.append(_tool_call(i, j, block))
-        elif kind not in SKIPPED_BLOCKS:
+        elif kind in THINKING_BLOCKS:
+            thinking.append(given_back(i, j, block))
+        else:
             raise _unsupported(i, j, kind, "assistant")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
     if calls:
         out["tool_calls"] = calls
+    if thinking:  # (an `anthropic` target gets them back; other kinds do not take them)
+        out["thinking_blocks"] = thinking
     return out
 
 

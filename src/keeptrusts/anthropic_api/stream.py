@@ -3,7 +3,8 @@
     message_start, content_block_start, content_block_delta ..., content_block_stop ...,
     message_delta (stop_reason, usage), message_stop
 
-One text block and one `tool_use` block per tool call, numbered in the order they begin. Blocks
+A thinking block (the answer's reasoning, with its signature when the provider signed it), one
+text block and one `tool_use` block per tool call, numbered in the order they begin. Blocks
 are closed together at the end of the message, not when the next one begins: the stream guard
 holds the last characters of each text until it knows they are safe, and may release them after
 the next block began (Anthropic's SDK accumulates deltas by block index, so this is still one
@@ -39,6 +40,9 @@ class MessagesStream:
         self.text_blocks: dict[str, int] = {}
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
+        #: the thinking block (all the answer's reasoning: the stream guard may release the
+        #: last characters of one thinking block after the next began, as for texts)
+        self.thinking_block: int | None = None
         self.blocks = 0
         self.stop: str | None = None
         self.stop_sequence: str | None = None
@@ -104,6 +108,7 @@ class MessagesStream:
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
+            self._reasoning(delta, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # text block begins here, so it stays first when a tool call follows; an empty
@@ -119,6 +124,36 @@ class MessagesStream:
                     out.append(self._tool(call))
         if choice.get("finish_reason"):
             self.stop, self.stop_sequence = stop_of(choice, self.ex.body)
+
+    def _reasoning(self, delta: dict[str, Any], out: list[bytes]) -> None:
+        """Reasoning (`reasoning_content`, else `reasoning`) as the thinking block's text; a
+        `thinking_blocks` delta's signature as its `signature_delta`, its redacted thinking as
+        a block of its own."""
+        text = delta.get("reasoning_content") or delta.get("reasoning")
+        if isinstance(text, str) and text:
+            out.append(self._thinking({"type": "thinking_delta", "thinking": text}))
+        blocks = delta.get("thinking_blocks")
+        for block in blocks if isinstance(blocks, list) else ():
+            kind = block.get("type") if isinstance(block, dict) else None
+            if (
+                kind == "thinking"
+                and isinstance(block.get("signature"), str)
+                and block["signature"]
+            ):
+                out.append(
+                    self._thinking({"type": "signature_delta", "signature": block["signature"]})
+                )
+            elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+                start = {"type": "redacted_thinking", "data": block["data"]}
+                out.append(self._began(self._next_block(), start))
+
+    def _thinking(self, delta: dict[str, Any]) -> bytes:
+        begin = b""
+        if self.thinking_block is None:
+            self.thinking_block = self._next_block()
+            start = {"type": "thinking", "thinking": "", "signature": ""}
+            begin = self._began(self.thinking_block, start)
+        return begin + self._delta(self.thinking_block, delta)
 
     def _text(self, field: str, text: str) -> bytes:
         begin = b""

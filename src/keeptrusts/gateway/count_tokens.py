@@ -19,11 +19,13 @@ from aiohttp import web
 from keeptrusts.anthropic_api.request import count_request
 from keeptrusts.anthropic_api.response import error_body, to_message
 from keeptrusts.anthropic_api.stream import MessagesStream
+from keeptrusts.anthropic_api.thinking import native_settings
 from keeptrusts.gateway import dispatch
 from keeptrusts.gateway.respond import raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.translated import InboundApi, TranslatingHandler
 from keeptrusts.pipeline.chain import run_request
+from keeptrusts.pipeline.chat import NATIVE
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.providers.base import ProviderCall
 
@@ -34,6 +36,7 @@ COUNT_TOKENS = InboundApi(
     answer=to_message,  # (not used: the answer is a count)
     stream=MessagesStream,  # (not used: a count is never streamed)
     error_body=error_body,
+    native=native_settings,
 )
 
 
@@ -45,7 +48,9 @@ class CountTokensHandler(TranslatingHandler):
         ex.stream = False
         if ex.runtime.enabled:
             await run_request(ex, spends=False)
-        call = ProviderCall("chat", ex.body, False, {"x-request-id": ex.request_id})
+        call = ProviderCall(
+            "chat", ex.body, False, {"x-request-id": ex.request_id}, native=ex.scratch[NATIVE]
+        )
         count = await dispatch.count_tokens(ex, call)
         ex.status = 200
         answer: dict[str, Any] = {"input_tokens": count}

@@ -23,6 +23,7 @@ from keeptrusts.gateway.respond import error_response, raw_json_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.pipeline.chain import run_complete, run_request, run_response
+from keeptrusts.pipeline.chat import NATIVE
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.verdict import Result
 from keeptrusts.providers.base import ProviderCall
@@ -170,6 +171,7 @@ class Handler:
             body=ex.body,
             stream=ex.stream,
             headers={"x-request-id": ex.request_id},
+            native=ex.scratch.get(NATIVE) or {},
         )
         if ex.stream:
             resp, _status = await relay(

@@ -20,7 +20,7 @@ from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.respond import error_response
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import StreamFormat
-from keeptrusts.pipeline.chat import API_REQUEST
+from keeptrusts.pipeline.chat import API_REQUEST, NATIVE
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.telemetry.tracing import RequestTrace
 
@@ -38,6 +38,9 @@ class InboundApi:
     stream: Callable[[Exchange], StreamFormat]
     #: the API's rendering of the error envelope (None: the contract's, as it is)
     error_body: Callable[[GatewayError], bytes] | None = None
+    #: the API's request -> its settings a chat request has no field for, which a target
+    #: speaking this API is sent as they are (`ProviderCall.native`)
+    native: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 class TranslatingHandler(Handler):
@@ -57,6 +60,8 @@ class TranslatingHandler(Handler):
         parse.check_user(chat)
         ex = self._new_exchange(request, runtime, request_id, trace, chat, raw, model, stream)
         ex.scratch[API_REQUEST] = body  # settings an answer repeats (Responses' instructions)
+        if self.api.native is not None:
+            ex.scratch[NATIVE] = self.api.native(body)
         return ex
 
     def _reply(self, ex: Exchange, body: dict[str, Any], raw: bytes | None) -> web.Response:

@@ -8,6 +8,9 @@ from typing import Any
 #: where a translated endpoint keeps the caller's own request in `Exchange.scratch` (no policy
 #: has this name): settings its answer repeats, such as the Responses API's `instructions`
 API_REQUEST = ":api-request"
+#: where a translated endpoint keeps its request's settings a chat request has no field for
+#: (`ProviderCall.native`)
+NATIVE = ":native"
 #: where the relay keeps a provider's early count of the prompt (`Chunk.prompt_usage`)
 PROMPT_USAGE = ":prompt-usage"
 

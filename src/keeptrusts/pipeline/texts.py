@@ -2,8 +2,9 @@
 
 Requests: message contents and text parts, tool-call arguments and custom-tool inputs, tool
 and function descriptions and their schema texts, structured-output schemas, predicted outputs,
-completion prompts and suffixes, embedding inputs, the `user` id. Responses: message contents,
-refusals, reasoning, tool-call arguments and custom-tool inputs, citation titles, texts.
+completion prompts and suffixes, embedding inputs, the `user` id; in both, thinking given back
+(`thinking_blocks`). Responses: message contents, refusals, reasoning, tool-call arguments and
+custom-tool inputs, citation titles, texts.
 
 A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
 assignment. For the policies (`joined=True`) the texts are read as a provider or a client will
@@ -231,14 +232,18 @@ def _content_slots(msg: dict[str, Any], slots: list[Slot], run: Run | None, imag
 
 
 def _other_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
-    """A message's texts besides its content: refusals, reasoning, audio transcripts, tool-call
-    inputs, citation titles."""
+    """A message's texts besides its content: refusals, reasoning (and the text of its
+    `thinking_blocks`), audio transcripts, tool-call inputs, citation titles."""
     for name in EXTRA_TEXT_FIELDS:
         if isinstance(msg.get(name), str):
             slots.append((msg, name))
     audio = msg.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         slots.append((audio, "transcript"))
+    blocks = msg.get("thinking_blocks")  # (Anthropic's signed thinking: `thinking_blocks.py`)
+    for block in blocks if isinstance(blocks, list) else ():
+        if isinstance(block, dict) and isinstance(block.get("thinking"), str):
+            slots.append((block, "thinking"))
     calls = msg.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():
         if isinstance(call, dict):

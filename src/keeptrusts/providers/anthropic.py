@@ -27,8 +27,21 @@ from keeptrusts.streaming import sse
 DEFAULT_BASE = "https://api.anthropic.com/v1"
 #: Anthropic's highest temperature (OpenAI's is 2)
 MAX_TEMPERATURE = 1
+#: what the gateway adds to Anthropic's 400 for `temperature` beside `top_p`
+SAMPLING_HINT = "this model takes temperature or top_p, not both"
 #: the fields of a Messages request that `count_tokens` takes (it refuses the others)
-COUNTED = frozenset({"model", "messages", "system", "tools", "tool_choice", "output_config"})
+COUNTED = frozenset(
+    {"model", "messages", "system", "tools", "tool_choice", "output_config", "thinking"}
+)
+
+
+def _add_sampling_hint(exc: UpstreamError, request: dict[str, Any]) -> None:
+    """Anthropic's 400 for `temperature` with `top_p` (its newer models take one of them):
+    passed on (dropping one would change the sampling asked for), saying what to send."""
+    both = request.get("temperature") is not None and request.get("top_p") is not None
+    if both and exc.status == 400 and "top_p" in exc.message:
+        exc.message += f"; {SAMPLING_HINT}: remove 'top_p' (or 'temperature') from the request"
+        exc.args = (exc.message,)
 
 
 class AnthropicProvider(Provider):
@@ -78,13 +91,18 @@ class AnthropicProvider(Provider):
             raise ValidationFailed(
                 f"target {self.id!r} (anthropic) cannot serve {what}", code="invalid_request"
             )
-        payload = request_json(self._translated(call))
-        return await self.post(self.messages_url, payload, {**self.headers, **call.headers})
+        request = self._translated(call)
+        payload = request_json(request)
+        try:
+            return await self.post(self.messages_url, payload, {**self.headers, **call.headers})
+        except UpstreamError as exc:
+            _add_sampling_hint(exc, request)
+            raise
 
     def _translated(self, call: ProviderCall) -> dict[str, Any]:
         model = self.upstream_model(str(call.body.get("model", "")))
         try:
-            return tr.to_messages_request(call.body, model, call.stream)
+            return tr.to_messages_request(call.body, model, call.stream, call.native)
         except (TypeError, AttributeError, ValueError) as exc:  # a shape validation let through
             raise ValidationFailed(
                 f"the request cannot be translated for target {self.id!r} (anthropic): a field "

@@ -1,5 +1,9 @@
 """Anthropic Messages stream events -> OpenAI chat completion chunks.
 
+A thinking block's text streams as `reasoning_content`, its signature (at the block's end) as
+`thinking_blocks: [{type: thinking, thinking: "", signature}]`, a redacted thinking block as
+`thinking_blocks: [{type: redacted_thinking, data}]`.
+
 A function tool's input streams as JSON pieces, which are its arguments' pieces. A custom tool's
 input (`{"input": text}`, `anthropic_tools`) is gathered until its block ends and sent as one
 piece of text: its JSON pieces are not pieces of the text.
@@ -82,6 +86,9 @@ class ChunkTranslator:
             return [
                 self._chunk({"content": None, "reasoning_content": block.get("thinking") or ""})
             ]
+        if block.get("type") == "redacted_thinking":
+            redacted = {"type": "redacted_thinking", "data": block.get("data") or ""}
+            return [self._chunk({"content": None, "thinking_blocks": [redacted]})]
         if block.get("type") != "tool_use":
             text = block.get("text") or ""
             return [self._chunk({"content": text})] if text or not self.role_sent else []
@@ -104,6 +111,9 @@ class ChunkTranslator:
             return [self._chunk({"content": delta.get("text", "")})]
         if delta.get("type") == "thinking_delta":
             return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
+        if delta.get("type") == "signature_delta":  # (the text came as reasoning_content)
+            signed = {"type": "thinking", "thinking": "", "signature": delta.get("signature", "")}
+            return [self._chunk({"thinking_blocks": [signed]})]
         if delta.get("type") == "input_json_delta":
             block = int(event.get("index", 0))
             index = self.tool_index.get(block, 0)

@@ -3,7 +3,8 @@
 Thinking tokens count in Anthropic's `max_tokens`, as a reasoning model's do in OpenAI's
 `max_completion_tokens`. Anthropic refuses thinking beside settings a chat request may well
 carry: a temperature other than 1, a `top_p` under 0.95, a forced tool, or the continuation of
-a tool-use turn whose thinking the chat history cannot give back (its signature is not carried).
+a tool-use turn whose thinking the chat history does not give back (`thinking_blocks` with
+their signatures, as the adapter answers them).
 The effort is a preference, not a constraint: such a request is sent without thinking rather
 than refused.
 """
@@ -11,6 +12,8 @@ than refused.
 from __future__ import annotations
 
 from typing import Any
+
+from keeptrusts.providers.thinking_blocks import signed_thinking
 
 #: OpenAI `reasoning_effort` -> the extended thinking budget (tokens) Anthropic is given
 BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
@@ -47,4 +50,13 @@ def _allowed(body: dict[str, Any], out: dict[str, Any]) -> bool:
         return False
     messages = body.get("messages") or [{}]
     last = messages[-1] if isinstance(messages[-1], dict) else {}
-    return bool(last.get("role") != "tool")
+    return last.get("role") != "tool" or _gives_thinking_back(messages)
+
+
+def _gives_thinking_back(messages: list[Any]) -> bool:
+    """Whether the assistant turn the tool results answer carries its signed thinking
+    (`thinking_blocks`), which Anthropic requires back to think in the continuation."""
+    for msg in reversed(messages):
+        if isinstance(msg, dict) and msg.get("role") == "assistant":
+            return bool(signed_thinking(msg.get("thinking_blocks")))
+    return False

@@ -8,6 +8,7 @@ from typing import Any
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_tools as tools
 from keeptrusts.providers.anthropic_thinking import thinking
+from keeptrusts.providers.thinking_blocks import signed_thinking, thinking_block
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -27,8 +28,11 @@ CAPS = ("max_completion_tokens", "max_tokens")
 JSON_OBJECT_PROMPT = "Respond with one valid JSON object and nothing else."
 
 
-def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[str, Any]:
-    """An OpenAI chat request as an Anthropic Messages request."""
+def to_messages_request(
+    body: dict[str, Any], model: str, stream: bool, native: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An OpenAI chat request as an Anthropic Messages request (`native`: a `/v1/messages`
+    caller's own `thinking`, `top_k` and `effort`, sent as they are)."""
     system: list[str] = []
     messages: list[dict[str, Any]] = []
     for msg in body.get("messages") or []:
@@ -64,9 +68,21 @@ def to_messages_request(body: dict[str, Any], model: str, stream: bool) -> dict[
         out["metadata"] = {"user_id": body["user"]}
     uncapped = all(body.get(key) is None for key in CAPS)
     thinking(body, out, DEFAULT_MAX_TOKENS if uncapped else None)
+    if native:
+        _native(native, out)
     if stream:
         out["stream"] = True
     return out
+
+
+def _native(native: dict[str, Any], out: dict[str, Any]) -> None:
+    """A Messages caller's settings, over what `reasoning_effort` would have asked for."""
+    if "thinking" in native:
+        out["thinking"] = native["thinking"]
+    if "top_k" in native:
+        out["top_k"] = native["top_k"]
+    if "effort" in native:
+        out["output_config"] = {**out.get("output_config", {}), "effort": native["effort"]}
 
 
 def _output_format(fmt: Any, out: dict[str, Any], system: list[str]) -> None:
@@ -163,7 +179,9 @@ def _image(url: str) -> dict[str, Any]:
 
 
 def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
+    """Thinking blocks first (Anthropic requires a turn to begin with them), then the text,
+    then the tool calls."""
+    blocks = signed_thinking(msg.get("thinking_blocks"))
     text = _text_of(msg.get("content"))
     if text:
         blocks.append({"type": "text", "text": text})
@@ -185,20 +203,20 @@ def to_chat_completion(
     """An Anthropic Messages response as an OpenAI chat completion (`custom`: the request's
     custom tools, whose calls are custom calls)."""
     text: list[str] = []
-    thinking: list[str] = []
+    thinking: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
     for block in msg.get("content") or []:
         if block.get("type") == "text":
             text.append(block.get("text", ""))
-        elif block.get("type") == "thinking":
-            thinking.append(block.get("thinking", ""))
+        elif block.get("type") in ("thinking", "redacted_thinking"):
+            thinking.append(block)
         elif block.get("type") == "tool_use":
             calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
-    if thinking:  # (the reasoning field of OpenAI-compatible servers: vLLM, DeepSeek)
-        message["reasoning_content"] = "".join(thinking)
+    if thinking:
+        _thinking_fields(thinking, message)
     choice: dict[str, Any] = {
         "index": 0,
         "message": message,
@@ -214,6 +232,16 @@ def to_chat_completion(
         "choices": [choice],
         "usage": usage_of(msg.get("usage") or {}),
     }
+
+
+def _thinking_fields(blocks: list[dict[str, Any]], message: dict[str, Any]) -> None:
+    """The answer's thinking as `reasoning_content` (the reasoning field of OpenAI-compatible
+    servers: vLLM, DeepSeek) and `thinking_blocks` with their signatures (LiteLLM's field),
+    which a later turn gives back."""
+    texts = [b["thinking"] for b in blocks if isinstance(b.get("thinking"), str)]
+    if texts:
+        message["reasoning_content"] = "".join(texts)
+    message["thinking_blocks"] = [b for x in blocks if (b := thinking_block(x)) is not None]
 
 
 def matched_stop(source: dict[str, Any], choice: dict[str, Any]) -> None:

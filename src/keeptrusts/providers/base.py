@@ -63,6 +63,10 @@ class ProviderCall:
     #: the provider's JSON answer as received, when it is already in OpenAI shape (the
     #: handler sends these bytes on when no response policy changed the body)
     response_raw: bytes | None = None
+    #: settings of the caller's own API that a chat request has no field for (a
+    #: `/v1/messages` request's `thinking`, `top_k`, `effort`: `anthropic_api/thinking.py`):
+    #: a target speaking that API sends them as they are, other kinds have no use for them
+    native: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

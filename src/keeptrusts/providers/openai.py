@@ -18,6 +18,7 @@ from keeptrusts.providers.base import (
     api_root,
 )
 from keeptrusts.providers.http import stream_event
+from keeptrusts.providers.thinking_blocks import without_thinking_blocks
 from keeptrusts.streaming import sse
 
 PATHS = {"chat": "/chat/completions", "completions": "/completions", "embeddings": "/embeddings"}
@@ -43,14 +44,28 @@ class OpenAIProvider(Provider):
         return self.base + PATHS[call.endpoint] + (f"?{self.query}" if self.query else "")
 
     def payload(self, call: ProviderCall) -> bytes:
-        body = call.body
+        body = without_thinking_blocks(call.body) if call.endpoint == "chat" else call.body
         if self.target.model is not None:
             body = {**body, "model": self.target.model}
         return request_json(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
         headers = {**self.static_headers, **call.headers}
-        return await self.post(self.url(call), self.payload(call), headers)
+        try:
+            return await self.post(self.url(call), self.payload(call), headers)
+        except UpstreamError as exc:
+            if (
+                "thinking" in call.native
+                and exc.status == 400
+                and "reasoning_effort" in exc.message
+            ):
+                # the caller never wrote `reasoning_effort`: say where it came from
+                exc.message += (
+                    "; 'reasoning_effort' stands for the request's 'thinking' "
+                    "(/v1/messages): this model does not take it, leave thinking off for it"
+                )
+                exc.args = (exc.message,)
+            raise
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
         body = await self.read_json(await self._post(call), keep_raw=call)

@@ -78,6 +78,25 @@ def _guard_delta(idx: int, delta: dict[str, Any], guard: StreamGuard) -> bool:
     notes = delta.get("annotations")
     if notes is not None:
         changed |= _guard_notes(idx, notes, guard)
+    blocks = delta.get("thinking_blocks")
+    if blocks is not None:
+        changed |= _unsigned_text(blocks)
+    return changed
+
+
+def _unsigned_text(blocks: Any) -> bool:
+    """Streamed `thinking_blocks` carry signatures (and redacted thinking's data); their text
+    streams as `reasoning_content`, which is guarded. A provider that also puts the text here
+    (LiteLLM does) would have it reach the client unguarded: it is emptied."""
+    if not isinstance(blocks, list):
+        raise unguardable("streamed 'thinking_blocks' that is not an array")
+    changed = False
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise unguardable("streamed a thinking block that is not an object")
+        if block.get("thinking"):
+            block["thinking"] = ""
+            changed = True
     return changed
 
 
