@@ -96,15 +96,22 @@ def _glued_group(token: str, digits: bool) -> int:
     letter (`(x)+33`, `DE89.3704.0044.0532.0130.00/+49`: a number may start after a bracket or
     a slash) and the letters and digits after the last other character (`(x)DE89`, `(x)DE`),
     that is a group."""
-    cuts = (
-        _groupable_tail(token),
-        len(token.rstrip(_NUMBERISH)),
-        len(token.rstrip(_ALNUM)),
-    )
-    return min(
-        (c for c in cuts if 0 < c < len(token) and _grouped(token[c:], digits)),
-        default=len(token),
-    )
+    n = len(token)
+    tail = _groupable_tail(token)  # the earliest of the three: when it is a group, it wins
+    if tail == n:  # (ends in a character no group holds: so do the other two)
+        return n
+    if tail and _grouped(token[tail:], digits):
+        return tail
+    best = n
+    cut = len(token.rstrip(_NUMBERISH))
+    if 0 < cut < n and _grouped(token[cut:], digits):
+        best = cut
+    cut = len(token.rstrip(_ALNUM))
+    # (letters and digits make a group only when all digits or at most 4: `_grouped`; most
+    # words of prose are longer, and this runs on nearly every streamed delta)
+    if 0 < cut < best and (n - cut <= 4 or token[cut:].isdigit()):
+        best = cut if _grouped(token[cut:], digits) else best
+    return best
 
 
 def _groupable_tail(token: str) -> int:
