@@ -158,6 +158,9 @@ def test_a_half_open_target_gets_one_trial_not_every_request(
     text = config(("a", "openai", fake.base_url), ("b", "openai", second.base_url))
     breaker = "  circuit_breaker: {failure_threshold: 1, cooldown_seconds: 0.5}\n"
     text = text.replace("  routing:", breaker + "  routing:")
+    # the test waits for a's timeout twice: 2 s still leaves the trial waiting long after
+    # the other requests arrive
+    text = text.replace("first_byte: 5", "first_byte: 2", 1)
     gw = gateways.start(text, env=ENV)
     assert chat(gw.base_url).status_code == 200  # a times out: its breaker opens
     assert len(fake.requests) == 1
