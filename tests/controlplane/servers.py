@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from tests.fakes.wait import answers_ok
+
 TOKEN = "test-api-token"
 PG_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/lib/postgresql/16/bin")
 
@@ -65,18 +67,12 @@ class ApiServer:
         return self
 
     def wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"API exited {self.proc.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"API not ready in {timeout}s:\n{self.logs()}")
+        assert self.proc is not None
+        why = answers_ok(self.url + "/health", self.proc, timeout)
+        if why == "exited":
+            raise RuntimeError(f"API exited {self.proc.returncode}:\n{self.logs()}")
+        if why is not None:
+            raise RuntimeError(f"API not ready in {timeout}s:\n{self.logs()}")
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("api-*")))
