@@ -60,7 +60,7 @@ def require_shared() -> Path:
 def require_kubectl() -> str:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
-        pytest.skip("kubectl is not installed (scripts/install-system-deps.sh installs it)")
+        pytest.skip("kubectl is not installed (not a Debian package: install it to run these)")
     return kubectl
 
 

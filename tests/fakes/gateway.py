@@ -8,10 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from tests.fakes.wait import answers_ok
 
 
 def free_port() -> int:
@@ -40,17 +39,11 @@ class Gateway:
         return self.log_path.read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited {self.proc.returncode}:\n{self.logs()}")
-            try:
-                if httpx.get(self.url + "/readyz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gateway not ready in {timeout}s:\n{self.logs()}")
+        why = answers_ok(self.url + "/readyz", self.proc, timeout)
+        if why == "exited":
+            raise RuntimeError(f"gateway exited {self.proc.returncode}:\n{self.logs()}")
+        if why is not None:
+            raise RuntimeError(f"gateway not ready in {timeout}s:\n{self.logs()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:

@@ -12,7 +12,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from tests.fakes.gateway import GatewayFactory
+from tests.fakes.gateway import Gateway, GatewayFactory
 from tests.fakes.upstream import Behaviour, FakeUpstream
 from tests.integration.configs import ENV, PROVIDER_KEY
 
@@ -38,6 +38,17 @@ def config(*targets: tuple[str, str, str], strategy: str = "ordered") -> str:
         ]
     lines += [f"  routing: {{strategy: {strategy}}}", "policies: {chain: []}"]
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def claude_only(
+    tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream
+) -> Iterator[Gateway]:
+    """One gateway for the module with a single `anthropic` target, for the tests whose requests
+    it refuses or whose provider answers with an error (what it says depends on no earlier one)."""
+    factory = GatewayFactory(tmp_path_factory.mktemp("routing-claude"))
+    yield factory.start(config(("claude", "anthropic", upstream.base_url)), env=ENV)
+    factory.stop_all()
 
 
 def chat(base_url: str, stream: bool = False) -> httpx.Response:
@@ -95,10 +106,9 @@ def test_targets_that_cannot_serve_an_endpoint_are_skipped(
 
 
 def test_an_endpoint_no_matching_target_serves_is_a_clear_400(
-    gateways: GatewayFactory, fake: FakeUpstream
+    claude_only: Gateway, fake: FakeUpstream
 ) -> None:
-    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
-    r = embed(gw.base_url)
+    r = embed(claude_only.base_url)
     assert r.status_code == 400, r.text
     err = r.json()["error"]
     assert err["type"] == "validation_error" and err["code"] == "invalid_request"
@@ -158,6 +168,9 @@ def test_a_half_open_target_gets_one_trial_not_every_request(
     text = config(("a", "openai", fake.base_url), ("b", "openai", second.base_url))
     breaker = "  circuit_breaker: {failure_threshold: 1, cooldown_seconds: 0.5}\n"
     text = text.replace("  routing:", breaker + "  routing:")
+    # the test waits for a's timeout twice: 2 s still leaves the trial waiting long after
+    # the other requests arrive
+    text = text.replace("first_byte: 5", "first_byte: 2", 1)
     gw = gateways.start(text, env=ENV)
     assert chat(gw.base_url).status_code == 200  # a times out: its breaker opens
     assert len(fake.requests) == 1
@@ -202,15 +215,14 @@ def test_an_error_status_whose_body_is_cut_with_no_target_left_is_a_502(
 
 @pytest.mark.parametrize("status", [301, 307])
 def test_a_provider_redirect_is_not_followed_with_the_key(
-    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, status: int
+    claude_only: Gateway, fake: FakeUpstream, second: FakeUpstream, status: int
 ) -> None:
     """A redirect from the provider (a base_url on http behind an https redirect, or a
     hostile proxy) is reported, not followed: aiohttp followed it to any host with the
     target's `x-api-key` / `api-key` header, and turned a 301's POST into a GET."""
     elsewhere = f"http://localhost:{second.port}/v1/messages"  # (another origin)
     fake.reset(status=status, location=elsewhere)
-    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
-    r = chat(gw.base_url)
+    r = chat(claude_only.base_url)
     assert second.requests == []
     assert r.status_code == 502, r.text
     err = r.json()["error"]
@@ -355,7 +367,7 @@ def test_a_connection_lost_mid_stream_says_no_other_target_could_take_over(
 
 
 def test_n_above_one_skips_an_anthropic_target_or_is_a_clear_400(
-    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream
+    gateways: GatewayFactory, fake: FakeUpstream, second: FakeUpstream, claude_only: Gateway
 ) -> None:
     """Anthropic's Messages API answers one choice: a chat request with `n: 2` goes to the
     OpenAI target after the `anthropic` one, and with none is a 400 naming the target kind
@@ -368,10 +380,9 @@ def test_n_above_one_skips_an_anthropic_target_or_is_a_clear_400(
     assert fake.requests == [] and second.requests[0].body["n"] == 2
     assert chat(gw.base_url).status_code == 200  # n unset: the anthropic target, as before
     assert paths(fake) == ["/v1/messages"]
-    gw = gateways.start(config(("claude", "anthropic", fake.base_url)), env=ENV)
     for stream in (False, True):
         r = httpx.post(
-            gw.base_url + "/chat/completions", json={**body, "stream": stream}, timeout=15
+            claude_only.base_url + "/chat/completions", json={**body, "stream": stream}, timeout=15
         )
         assert r.status_code == 400, r.text
         err = r.json()["error"]
