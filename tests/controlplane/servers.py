@@ -227,11 +227,14 @@ class Postgres:
 
 
 def memory_dir() -> str | None:
-    """/dev/shm where it can be written (else the default temp dir): the cluster's files (a few
+    """/dev/shm where it can be written and has 2 GiB free (else the default temp dir): the cluster's files (a few
     hundred MB once the tests have made their databases) never go to disk, and removing them
     at the end does not wait for the disk to write them first (it took 10-30 s)."""
     shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
+        return None
+    st = os.statvfs(shm)  # (a container's /dev/shm is often 64 MB: too small for the cluster)
+    return shm if st.f_bavail * st.f_frsize >= 2 * 1024**3 else None
 
 
 def find_pg_bindir() -> str | None:
