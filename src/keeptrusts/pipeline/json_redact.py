@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 
+from keeptrusts.pipeline.textscan import merged
 from keeptrusts.pipeline.verdict import Match
 
 #: a string's opening quote, or a bare token (a number or a literal) outside strings: a
@@ -27,7 +28,7 @@ def redact(raw: str, redactions: list[Match], opened: bool = False) -> str:
     begins inside a string (a stream's held text)."""
     if not redactions:
         return raw
-    spans = _merged(redactions)
+    spans = merged(redactions)
     tokens = _tokens(raw, opened, spans[-1][1])
     parts: list[str] = []
     pos = 0
@@ -53,18 +54,6 @@ def redact(raw: str, redactions: list[Match], opened: bool = False) -> str:
             t += 1
     parts.append(raw[pos:])
     return "".join(parts)
-
-
-def _merged(redactions: list[Match]) -> list[tuple[int, int, str]]:
-    """Disjoint spans in order; overlapping ones merge into the earliest (as `textscan.apply`)."""
-    out: list[tuple[int, int, str]] = []
-    for m in sorted(redactions, key=lambda m: (m.start, -m.end)):
-        if out and m.start < out[-1][1]:
-            if m.end > out[-1][1]:
-                out[-1] = (out[-1][0], m.end, out[-1][2])
-            continue
-        out.append((m.start, m.end, m.replacement))
-    return out
 
 
 def _tokens(raw: str, opened: bool, until: int) -> list[tuple[int, int, bool]]:

@@ -76,16 +76,24 @@ def apply(text: str, matches: list[Match]) -> str:
     """Replace redacted spans; overlapping spans are merged into the earliest one."""
     if not matches:
         return text
-    ordered = sorted(matches, key=lambda m: (m.start, -m.end))
     parts: list[str] = []
     pos = 0
-    for m in ordered:
-        if m.start < pos:
-            if m.end > pos:
-                pos = m.end
-            continue
-        parts.append(text[pos : m.start])
-        parts.append(m.replacement)
-        pos = m.end
+    for start, end, replacement in merged(matches):
+        parts.append(text[pos:start])
+        parts.append(replacement)
+        pos = end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+def merged(matches: list[Match]) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of redactions, disjoint and in order: a span overlapping the
+    one before it is merged into it (the earlier one's replacement covers both)."""
+    out: list[tuple[int, int, str]] = []
+    for m in sorted(matches, key=lambda m: (m.start, -m.end)):
+        if out and m.start < out[-1][1]:
+            if m.end > out[-1][1]:
+                out[-1] = (out[-1][0], m.end, out[-1][2])
+            continue
+        out.append((m.start, m.end, m.replacement))
+    return out
