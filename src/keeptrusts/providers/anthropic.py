@@ -40,8 +40,7 @@ def _add_sampling_hint(exc: UpstreamError, request: dict[str, Any]) -> None:
     passed on (dropping one would change the sampling asked for), saying what to send."""
     both = request.get("temperature") is not None and request.get("top_p") is not None
     if both and exc.status == 400 and "top_p" in exc.message:
-        exc.message += f"; {SAMPLING_HINT}: remove 'top_p' (or 'temperature') from the request"
-        exc.args = (exc.message,)
+        exc.add_hint(f"{SAMPLING_HINT}: remove 'top_p' (or 'temperature') from the request")
 
 
 class AnthropicProvider(Provider):

@@ -49,6 +49,11 @@ class UpstreamError(Exception):
         self.retry_after = retry_after
         self.target = target
 
+    def add_hint(self, hint: str) -> None:
+        """Say after the provider's message what the caller can do about it."""
+        self.message += f"; {hint}"
+        self.args = (self.message,)
+
 
 @dataclass(slots=True)
 class ProviderCall:

@@ -60,11 +60,10 @@ class OpenAIProvider(Provider):
                 and "reasoning_effort" in exc.message
             ):
                 # the caller never wrote `reasoning_effort`: say where it came from
-                exc.message += (
-                    "; 'reasoning_effort' stands for the request's 'thinking' "
+                exc.add_hint(
+                    "'reasoning_effort' stands for the request's 'thinking' "
                     "(/v1/messages): this model does not take it, leave thinking off for it"
                 )
-                exc.args = (exc.message,)
             raise
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
