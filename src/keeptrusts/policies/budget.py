@@ -34,11 +34,8 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import Field, field_validator
-
-from keeptrusts.config.fields import Strict
 from keeptrusts.errors import RateLimited
 from keeptrusts.limits.backend import (
     BudgetResult,
@@ -52,17 +49,17 @@ from keeptrusts.limits.backend import (
 from keeptrusts.limits.estimate import check_caps, max_output_tokens, output_tokens, prompt_tokens
 from keeptrusts.limits.failmode import fall_back, goes_on
 from keeptrusts.limits.subjects import (
-    Scope,
     key_folder,
     model_folder,
     subject,
     unlisted,
 )
 from keeptrusts.limits.together import together
-from keeptrusts.limits.windows import Window, WindowKind
+from keeptrusts.limits.windows import Window
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.verdict import ALLOW, Decision, Result, Stage
 from keeptrusts.policies.budget_gauges import BudgetGauges, Shown, rule_key
+from keeptrusts.policies.budget_settings import Rule, Settings
 from keeptrusts.policies.budget_ticket import Ticket
 from keeptrusts.policies.registry import BuildContext, PolicyKind
 
@@ -70,32 +67,6 @@ if TYPE_CHECKING:
     from keeptrusts.pipeline.context import Exchange
     from keeptrusts.pricing import Pricing
     from keeptrusts.telemetry.metrics import Metrics
-
-
-class Rule(Strict):
-    scope: Scope = "tenant"
-    limit_usd: float = Field(ge=0)
-    window: WindowKind = "day"
-    default_max_tokens: int = Field(4096, ge=1)
-
-
-class Settings(Strict):
-    rules: list[Rule] = Field(default_factory=list)
-    chars_per_token: float = Field(4.0, gt=0)
-    #: where a chat request without an output cap gets `default_max_tokens`: OpenAI's field
-    #: (required by its reasoning models), or `max_tokens` for servers that know only that
-    default_max_tokens_field: Literal["max_completion_tokens", "max_tokens"] = (
-        "max_completion_tokens"
-    )
-
-    @field_validator("rules")
-    @classmethod
-    def _unique(cls, rules: list[Rule]) -> list[Rule]:
-        pairs = [(r.scope, r.window) for r in rules]
-        for p in pairs:
-            if pairs.count(p) > 1:
-                raise ValueError(f"two rules with scope {p[0]!r} and window {p[1]!r}")
-        return rules
 
 
 class Budget(Policy):

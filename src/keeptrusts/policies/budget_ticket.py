@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from keeptrusts.limits.backend import to_usd
 
 if TYPE_CHECKING:
-    from keeptrusts.policies.budget import Rule
+    from keeptrusts.policies.budget_settings import Rule
 
 
 @dataclass(slots=True)
