@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from keeptrusts.config import layering, not_offered, yamlpos
+from keeptrusts.config import layering, not_offered, suggest, yamlpos
 from keeptrusts.config.model import Config
 from keeptrusts.limits.backend import state_problem
 from keeptrusts.policies.registry import KINDS
@@ -141,7 +141,7 @@ def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, (), doc)) from exc
+        raise ConfigError(_describe(exc, Config, (), doc)) from exc
     problems.extend(_state_problems(config, doc))
     settings: dict[str, BaseModel] = {}
     for kind, raw in config.policy.items():
@@ -152,7 +152,7 @@ def validate(doc: yamlpos.Located) -> tuple[Config, dict[str, BaseModel]]:
         try:
             settings[kind] = spec.settings.model_validate(raw or {})
         except ValidationError as exc:
-            problems.extend(_describe(exc, ("policy", kind), doc))
+            problems.extend(_describe(exc, spec.settings, ("policy", kind), doc))
     for i, kind in enumerate(config.policies.chain):
         if kind not in KINDS:
             problems.append(
@@ -182,10 +182,18 @@ def _state_problems(config: Config, doc: yamlpos.Located) -> list[str]:
 def _unknown_kind(kind: str) -> str:
     known = f"known kinds: {', '.join(sorted(KINDS))}"
     documented = not_offered.kind_message(kind)
-    return f"{documented}; {known}" if documented else f"unknown policy kind {kind!r}; {known}"
+    if documented:
+        return f"{documented}; {known}"
+    meant = suggest.nearest(kind, sorted(KINDS))
+    hint = f" (did you mean `{meant}`?)" if meant is not None else ""
+    return f"unknown policy kind {kind!r}{hint}; {known}"
 
 
-def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Located) -> list[str]:
+def _describe(
+    exc: ValidationError, model: type[BaseModel], prefix: tuple[str, ...], doc: yamlpos.Located
+) -> list[str]:
+    """Each of pydantic's errors for `model` (validated at `prefix`) as `file:line: key: what
+    to write`."""
     out = []
     for err in exc.errors():
         loc = (*prefix, *err["loc"])
@@ -195,23 +203,25 @@ def _describe(exc: ValidationError, prefix: tuple[str, ...], doc: yamlpos.Locate
         if err["type"] == "value_error":
             msg = msg.removeprefix("Value error, ")
         elif err["type"] == "extra_forbidden":
-            msg = _unknown_key(loc)
+            msg = _unknown_key(loc) or suggest.unknown_key(model, loc[len(prefix) :]) or UNKNOWN
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif err["type"] == "literal_error":
-            msg = f"{err['input']!r} is not one of {_choices(err.get('ctx', {}))}"
+            msg = _not_one_of(err["input"], _choices(err.get("ctx", {})))
         elif err["type"] in SHAPES:
             msg = f"must be {SHAPES[err['type']]}, not {_yaml_kind(err['input'])}"
         out.append(_at(doc, loc, yamlpos.dotted(loc), msg))
     return out
 
 
-def _unknown_key(loc: tuple[Any, ...]) -> str:
+UNKNOWN = "unknown key (check its spelling and indentation)"
+
+
+def _unknown_key(loc: tuple[Any, ...]) -> str | None:
+    """The docs' word on a key they describe that is not offered here, or None."""
     if loc[:1] == ("policy",):
-        documented = not_offered.key_message(loc[1:])
-    else:
-        documented = not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
-    return documented or "unknown key (check its spelling and indentation)"
+        return not_offered.key_message(loc[1:])
+    return not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
 
 
 #: pydantic's shape errors, said in YAML terms with what to write
@@ -241,6 +251,12 @@ def _yaml_kind(value: Any) -> str:
 def _choices(ctx: dict[str, Any]) -> str:
     expected = str(ctx.get("expected", ""))
     return expected.replace("'", "").replace(" or ", "|").replace(", ", "|")
+
+
+def _not_one_of(value: Any, choices: str) -> str:
+    meant = suggest.nearest(value, choices.split("|")) if isinstance(value, str) else None
+    hint = f"; did you mean `{meant}`?" if meant is not None else ""
+    return f"{value!r} is not one of {choices}{hint}"
 
 
 def _at(doc: yamlpos.Located, loc: tuple[Any, ...], key: str, msg: str) -> str:
