@@ -3,9 +3,6 @@ takes, so a typo (or a key remembered from another product) is fixed from the me
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ from keeptrusts.config.load import ConfigError, load_texts
 from keeptrusts.config.model import Config
 from keeptrusts.config.suggest import keys_at
 from keeptrusts.policies.registry import KINDS
+from tests.fakes.kt import kt_policy
 
 HEAD = "pack: {name: t}\n"
 
@@ -89,14 +87,7 @@ def test_sections_list_their_keys() -> None:
 def test_lint_prints_the_hint(tmp_path: Path) -> None:
     path = tmp_path / "cfg.yaml"
     path.write_text(HEAD + "policies: {chain: [dlp-filter]}\npolicy:\n  dlp-filter: {terms: [x]}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEPTRUSTS_")}
-    done = subprocess.run(
-        [sys.executable, "-m", "keeptrusts", "policy", "lint", str(path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = kt_policy("lint", str(path))
     assert done.returncode == 1
     assert f"{path}:4: policy.dlp-filter.terms: unknown key: did you mean `blocked_terms`?" in (
         done.stderr
