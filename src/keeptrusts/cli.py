@@ -24,9 +24,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = rest[0] if rest else ""
     handler = COMMANDS.get((group, sub))
     if handler is None:
-        print(f"kt: unknown command {' '.join(args[:2])!r}\n\n{USAGE}", file=sys.stderr)
-        return 2
+        return _not_a_command(group, sub)
     return run_command(handler, rest[1:])
+
+
+def _not_a_command(group: str, sub: str) -> int:
+    """A group alone (`kt events`), its `--help`, or a mistyped command: what there is, and
+    the command probably meant. 0 for a help request, else 2 (a usage error)."""
+    from keeptrusts.config.suggest import nearest
+
+    subs = [s for g, s in COMMANDS if g == group]
+    if not subs:
+        meant = nearest(group, sorted({g for g, _ in COMMANDS}))
+        said = f"{meant} {sub}" if (meant, sub) in COMMANDS else meant
+        hint = f" (did you mean `kt {said}`?)" if meant else ""
+        print(f"kt: unknown command {group!r}{hint}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    lines = "\n".join(line for line in USAGE.splitlines() if line.startswith(f"  {group} "))
+    usage = f"usage: kt {group} <{'|'.join(subs)}> [options]\n\n{lines}\n\n{MORE}"
+    if sub in ("-h", "--help"):
+        print(usage)
+        return 0
+    if not sub:
+        problem = "a command is missing"
+    else:
+        meant = nearest(sub, subs)
+        problem = f"unknown command {sub!r}" + (f" (did you mean `{meant}`?)" if meant else "")
+    print(f"kt {group}: {problem}\n\n{usage}", file=sys.stderr)
+    return 2
 
 
 #: the exit status a shell reports for a process ended by SIGPIPE (128 + 13)
@@ -60,6 +85,7 @@ USAGE = """usage: kt <command> [options]
   config push      upload a config for a managed gateway
 
 Run `kt <command> --help` for a command's options."""
+MORE = USAGE.rsplit("\n", 1)[-1]
 
 
 def gateway_run(argv: list[str]) -> int:

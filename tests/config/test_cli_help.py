@@ -58,3 +58,28 @@ def test_client_defaults_are_the_real_ones(command: list[str]) -> None:
     text = " ".join(help_text(command).split())
     assert "http://127.0.0.1:8080" in text  # the API URL used when nothing is set
     assert "KEEPTRUSTS_GATEWAY_TOKEN" in text  # the last token source
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "words"),
+    [
+        (["events"], 2, "kt events: a command is missing"),
+        (["policy", "--help"], 0, "usage: kt policy <lint|test> [options]"),
+        (["events", "tial"], 2, "kt events: unknown command 'tial' (did you mean `tail`?)"),
+        (["polcy", "lint"], 2, "kt: unknown command 'polcy' (did you mean `kt policy lint`?)"),
+        (["evnts"], 2, "kt: unknown command 'evnts' (did you mean `kt events`?)"),
+        (["serve"], 2, "kt: unknown command 'serve'\n"),
+    ],
+    ids=["group alone", "group help", "sub typo", "group typo", "group typo alone", "no match"],
+)
+def test_a_group_or_a_typo_says_what_there_is(
+    argv: list[str], code: int, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from keeptrusts.cli import main
+
+    assert main(argv) == code
+    out = capsys.readouterr()
+    text = out.out if code == 0 else out.err
+    assert words in text
+    if argv[0] in ("events", "policy"):  # the group's commands, and only those
+        assert f"  {argv[0]} " in text and "gateway run" not in text
