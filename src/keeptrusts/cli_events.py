@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import math
 import sys
 import time
@@ -172,21 +173,26 @@ def newest_events(
 
 
 def export(client: Client, filters: dict[str, str], fmt: str, output: str | None) -> int:
+    """Write every matching event. The first page is fetched before anything is written, so a
+    refused token or a wrong URL leaves no CSV header behind and no `--output` file cut short."""
+    pages = iterate(client, filters)
+    first = next(pages, None)
+    events = pages if first is None else itertools.chain((first,), pages)
     if output is None:
-        return _export_to(client, filters, fmt, sys.stdout)
+        return _export_to(events, fmt, sys.stdout)
     try:
         with open(output, "w", newline="", encoding="utf-8") as out:
-            return _export_to(client, filters, fmt, out)
+            return _export_to(events, fmt, out)
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def _export_to(client: Client, filters: dict[str, str], fmt: str, out: IO[str]) -> int:
+def _export_to(events: Iterator[dict[str, Any]], fmt: str, out: IO[str]) -> int:
     writer = csv.writer(out) if fmt == "csv" else None
     if writer is not None:
         writer.writerow(CSV_FIELDS)
     n = 0
-    for event in iterate(client, filters):
+    for event in events:
         if writer is not None:
             writer.writerow([_csv_value(event.get(f)) for f in CSV_FIELDS])
         else:

@@ -115,6 +115,22 @@ def test_a_2xx_that_is_not_an_events_page(
     assert done.stdout == ""
 
 
+def test_a_refused_export_leaves_no_header_and_no_cut_file(
+    canned: CannedServer, tmp_path: Path
+) -> None:
+    """The first page is asked for before anything is written: a wrong URL (or token) leaves
+    stdout empty and an existing `--output` file as it was."""
+    canned.body = LOGIN_PAGE
+    done = kt(canned, "events", "export", "--format", "csv")
+    assert_one_line(done, "kt events export: GET http://127.0.0.1:")
+    assert done.stdout == ""
+    kept = tmp_path / "events.csv"
+    kept.write_text("id,timestamp\nlast-week,2026-11-23\n")
+    done = kt(canned, "events", "export", "--format", "csv", "-o", str(kept))
+    assert_one_line(done, "kt events export: GET http://127.0.0.1:")
+    assert kept.read_text() == "id,timestamp\nlast-week,2026-11-23\n"
+
+
 def test_config_push_to_a_login_page(canned: CannedServer, tmp_path: Path) -> None:
     config = tmp_path / "good.yaml"
     config.write_text("pack: {name: managed, version: 3.0.0}\npolicies: {chain: []}\n")
