@@ -200,3 +200,29 @@ def test_a_body_that_fails_to_inflate_is_one_log_line_not_a_traceback(gw: Gatewa
     assert r.status_code == 400
     time.sleep(0.5)  # aiohttp drains (and fails to inflate) the rest after the reply
     assert "Traceback" not in gw.logs() and "Unhandled exception" not in gw.logs()
+
+
+def test_a_base_url_one_step_off_gets_a_404_that_names_the_right_one(gw: Gateway) -> None:
+    """Before: a bare "POST /chat/completions: Not Found" (the OpenAI SDK given the gateway's
+    root), and the same for the Azure OpenAI SDK's deployment paths, a path prefix copied from
+    another gateway's URL, a trailing slash and an API the gateway does not serve."""
+    root = gw.url
+    sdk = openai.OpenAI(base_url=root, api_key="k", max_retries=0)
+    with pytest.raises(openai.NotFoundError) as err:
+        sdk.chat.completions.create(model="gpt-4o", messages=CHAT)  # type: ignore[arg-type]
+    assert f"set the OpenAI SDK's base URL to {root}/v1" in str(err.value)
+    azure = openai.AzureOpenAI(
+        azure_endpoint=root, api_key="k", api_version="2024-10-21", max_retries=0
+    )
+    with pytest.raises(openai.NotFoundError) as err:
+        azure.chat.completions.create(model="gpt-4o", messages=CHAT)  # type: ignore[arg-type]
+    assert f"use the OpenAI SDK (not AzureOpenAI) with base URL {root}/v1" in str(err.value)
+    said = {
+        path: httpx.post(root + path, json={}, timeout=15).json()["error"]["message"]
+        for path in ("/api/v1/chat/completions", "/v1/chat/completions/", "/v1/files")
+    }
+    assert f"set the OpenAI SDK's base URL to {root}/v1" in said["/api/v1/chat/completions"]
+    assert said["/v1/chat/completions/"].endswith("drop the trailing slash: /v1/chat/completions")
+    assert "governs POST /v1/chat/completions, /v1/completions" in said["/v1/files"]
+    unknown = httpx.post(root + "/healthz/x", json={}, timeout=15).json()["error"]["message"]
+    assert unknown == "POST /healthz/x: Not Found"

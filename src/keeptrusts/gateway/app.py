@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from keeptrusts.errors import GatewayError, ValidationFailed
-from keeptrusts.gateway import admin, admission, health
+from keeptrusts.gateway import admin, admission, health, not_found
 from keeptrusts.gateway.count_tokens import COUNT_TOKENS, CountTokensHandler
 from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.messages import MESSAGES
@@ -43,18 +43,12 @@ def envelope_middleware(state: GatewayState) -> Middleware:
     return middleware
 
 
-#: what a path under two `/v1` means: a base URL with `/v1` given to an SDK that adds its own
-DOUBLED_V1 = (
-    "; the client's base URL ends in /v1 and the SDK added another: give the Anthropic SDK "
-    "the gateway's root (http://HOST:41002), and the OpenAI SDK http://HOST:41002/v1"
-)
-
-
 def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
     path = request.path
     doubled = exc.status == 404 and path.startswith("/v1/v1/")
+    todo = not_found.hint(path, f"{request.scheme}://{request.host}") if exc.status == 404 else ""
     err: GatewayError = ValidationFailed(
-        f"{request.method} {path[:200]}: {exc.reason}" + (DOUBLED_V1 if doubled else ""),
+        f"{request.method} {path[:200]}: {exc.reason}{todo}",
         status=exc.status,
         code="not_found" if exc.status == 404 else "invalid_request",
     )
