@@ -24,6 +24,7 @@ from keeptrusts.gateway.listener import drain_deadline
 from keeptrusts.gateway.state import GatewayState
 from keeptrusts.gateway.stream_format import OPENAI, StreamFormat
 from keeptrusts.limits.estimate import choices
+from keeptrusts.pipeline.arguments import json_output
 from keeptrusts.pipeline.chain import blocked
 from keeptrusts.pipeline.chat import PROMPT_USAGE
 from keeptrusts.pipeline.context import Exchange
@@ -59,7 +60,7 @@ class Relay:
         self.wants_usage = wants_usage
         self.fmt = fmt
         self.guard = (
-            StreamGuard(rt.response_text, rt.holdback)
+            StreamGuard(rt.response_text, rt.holdback, json_output(ex.body))
             if rt.enabled and rt.response_text and rt.holdback > 0
             else None
         )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from keeptrusts.errors import GatewayError, PolicyViolation
+from keeptrusts.pipeline.arguments import json_output
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.joined import Reading, Slot
 from keeptrusts.pipeline.stage import Policy
@@ -67,7 +68,7 @@ def run_response(ex: Exchange, body: dict[str, Any]) -> bool:
     policies = ex.runtime.response_text
     if not policies:
         return False
-    slots = response_slots(body, joined=True)
+    slots = response_slots(body, joined=True, json_content=json_output(ex.body))
     changed = False
     traced = ex.trace is not None and ex.trace.recording
     for policy in policies:

@@ -181,7 +181,11 @@ def _value_strings(container: Any, key: Any, slots: list[Slot]) -> None:
             stack.extend((value, i) for i in range(len(value)))
 
 
-def response_slots(body: dict[str, Any], *, joined: bool = False) -> list[Slot]:
+def response_slots(
+    body: dict[str, Any], *, joined: bool = False, json_content: bool = False
+) -> list[Slot]:
+    """Every answer text. `json_content`: a message's text content is JSON (the request asked
+    for JSON output): the policies read it as JSON, as they read tool-call arguments."""
     slots: list[Slot] = []
     for choice in body.get("choices") or ():
         if not isinstance(choice, dict):
@@ -190,13 +194,17 @@ def response_slots(body: dict[str, Any], *, joined: bool = False) -> list[Slot]:
             slots.append((choice, "text"))
         msg = choice.get("message")
         if isinstance(msg, dict):
-            _message_slots(msg, slots, joined)
+            _message_slots(msg, slots, joined, json_content)
     return slots
 
 
-def _message_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
+def _message_slots(
+    msg: dict[str, Any], slots: list[Slot], joined: bool, json_content: bool = False
+) -> None:
     """A message's texts, its content's read as one (`_content_slots`) for the policies."""
-    if joined:
+    if joined and json_content and isinstance(msg.get("content"), str):
+        slots.append((ArgumentsText(msg, "content"), "content"))
+    elif joined:
         run = Run()
         _content_slots(msg, slots, run, False)
         run.emit(slots)

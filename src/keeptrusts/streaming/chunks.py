@@ -60,7 +60,8 @@ def _guard_delta(idx: int, delta: dict[str, Any], guard: StreamGuard) -> bool:
     for field in DELTA_TEXT_FIELDS:
         value = delta.get(field)
         if isinstance(value, str):
-            changed |= _swap(delta, field, (idx, field), guard)
+            json = guard.json_content and field == "content"
+            changed |= _swap(delta, field, (idx, field), guard, json)
         elif value is not None:
             raise _not_text(f"a {field} delta")
     calls = delta.get("tool_calls")
@@ -151,9 +152,12 @@ def _whole(container: dict[str, Any], field: str, key: Any, guard: StreamGuard) 
     return True
 
 
-def is_json(key: Any) -> bool:
-    """Whether a guarded field holds JSON text (tool-call and function-call arguments)."""
-    return isinstance(key, tuple) and len(key) > 1 and key[1] in ("tool", "function_call")
+def is_json(key: Any, guard: StreamGuard) -> bool:
+    """Whether a guarded field holds JSON text: tool-call and function-call arguments, and the
+    content when the request asked for JSON output."""
+    if not (isinstance(key, tuple) and len(key) > 1):
+        return False
+    return key[1] in ("tool", "function_call") or (guard.json_content and key[1] == "content")
 
 
 def unguardable(what: str) -> UpstreamError:
@@ -188,7 +192,7 @@ def _flush_choice(idx: Any, choice: dict[str, Any], guard: StreamGuard) -> bool:
     for key in guard.keys():  # noqa: SIM118 - a list copy: flush mutates
         if not (isinstance(key, tuple) and key[0] == idx):
             continue
-        rest = guard.flush(key, json=is_json(key))
+        rest = guard.flush(key, json=is_json(key, guard))
         if not rest:
             continue
         changed = True
@@ -228,7 +232,7 @@ def flush_all(template: dict[str, Any] | None, guard: StreamGuard) -> dict[str, 
     choices: dict[Any, dict[str, Any]] = {}
     completions = bool(template and template.get("object") == "text_completion")
     for key in keys:
-        rest = guard.flush(key, json=is_json(key))
+        rest = guard.flush(key, json=is_json(key, guard))
         if not rest or not isinstance(key, tuple):
             continue
         choice = choices.setdefault(key[0], {"index": key[0], "finish_reason": None})

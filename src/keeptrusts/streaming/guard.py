@@ -48,6 +48,9 @@ class StreamBlocked(Exception):
 class StreamGuard:
     policies: Sequence[Policy]
     holdback: int
+    #: the answer's content is JSON (the request asked for JSON output): read and redacted as
+    #: tool-call arguments are, so it stays valid JSON
+    json_content: bool = False
     hits: dict[str, PolicyHits] = field(default_factory=dict)
     #: choices whose finish_reason has passed (their text is complete and released)
     finished: set[Hashable] = field(default_factory=set)
