@@ -1,5 +1,6 @@
 """`/v1/messages` and thinking, with the official SDKs against one governed gateway (an `openai`
-target for `gpt-4o*`, an `anthropic` target for `claude*`): `thinking` and `top_k` reach an
+target for `gpt-4o*`, an `anthropic` target for `claude*`, an `openai-compatible` one for
+`vllm*`): `thinking` and `top_k` reach an
 Anthropic target as sent, reasoning comes back as thinking blocks (JSON and streams) after the
 response policies read it, and thinking blocks given back keep their signatures."""
 
@@ -29,7 +30,11 @@ def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iter
     targets = "".join(
         f"    - {{id: {tid}, provider: {kind}, base_url: {upstream.base_url}, "
         f'secret_key_ref: {{env: FAKE_PROVIDER_KEY}}, models: ["{glob}"]}}\n'
-        for tid, kind, glob in (("a", "openai", "gpt-4o*"), ("c", "anthropic", "claude*"))
+        for tid, kind, glob in (
+            ("a", "openai", "gpt-4o*"),
+            ("c", "anthropic", "claude*"),
+            ("v", "openai-compatible", "vllm*"),
+        )
     )
     config = (
         "pack: {name: test, version: 1.0.0}\nproviders:\n  targets:\n"
@@ -268,3 +273,41 @@ def test_streamed_thinking_blocks_carry_no_unguarded_text(gw: Gateway, fake: Fak
     chunks = list(oc.chat.completions.create(model="gpt-4o", messages=HI, stream=True))
     dumped = json.dumps([ch.model_dump() for ch in chunks])
     assert SECRET not in dumped and '"sig-9"' in dumped
+
+
+def test_top_k_reaches_an_openai_compatible_target(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `top_k` was dropped for every kind but `anthropic`, so a vLLM model sampled
+    from all tokens. Now an `openai-compatible` target gets it as a chat parameter (vLLM's);
+    a server that refuses it says so, with what to do."""
+    client(gw).messages.create(
+        model="vllm-qwen", max_tokens=50, messages=HI, extra_body={"top_k": 7}
+    )
+    assert sent(fake)["top_k"] == 7
+    fake.reset(status=400, error_message="Unrecognized request argument supplied: top_k")
+    with pytest.raises(anthropic.BadRequestError) as err:
+        client(gw).messages.create(
+            model="vllm-qwen", max_tokens=50, messages=HI, extra_body={"top_k": 7}
+        )
+    assert "leave it out" in err.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_count_tokens_takes_thinking(gw: Gateway, fake: FakeUpstream) -> None:
+    """`count_tokens` with `thinking`: an Anthropic target counts it as sent (it changes the
+    count), another kind is estimated; a bad `thinking` is the 400 `/v1/messages` gives."""
+    thinking: Any = {"type": "enabled", "budget_tokens": 2000}
+    count = client(gw).messages.count_tokens(model=CLAUDE, messages=HI, thinking=thinking)
+    assert count.input_tokens == fake.behaviour.prompt_tokens
+    assert fake.requests[0].path.endswith("/messages/count_tokens")
+    assert sent(fake)["thinking"] == thinking and "max_tokens" not in sent(fake)
+    fake.reset()
+    estimate = client(gw).messages.count_tokens(model="gpt-4o", messages=HI, thinking=thinking)
+    assert estimate.input_tokens > 0 and fake.requests == []
+    for bad in ({"budget_tokens": 9}, {"type": "enabled"}, "on"):
+        r = httpx.post(
+            gw.url + "/v1/messages/count_tokens",
+            json={"model": CLAUDE, "messages": HI, "thinking": bad},
+        )
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["type"] == "validation_error"
+        assert "'thinking" in r.json()["error"]["message"], bad
+    assert fake.requests == []

@@ -28,6 +28,16 @@ ADAPTIVE_DEFAULT = "high"
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
 
 
+def native_request(body: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
+    """The request's native settings (`native_settings`), read once per request: returned for
+    `ProviderCall.native`, and set on the chat request `chat` as its `reasoning_effort`."""
+    native = native_settings(body)
+    effort = reasoning_effort_of(native)
+    if effort is not None:
+        chat["reasoning_effort"] = effort
+    return native
+
+
 def native_settings(body: dict[str, Any]) -> dict[str, Any]:
     """The request's settings only an `anthropic` target can honour, checked, as sent."""
     out: dict[str, Any] = {}
