@@ -311,3 +311,94 @@ def test_count_tokens_takes_thinking(gw: Gateway, fake: FakeUpstream) -> None:
         assert r.json()["error"]["type"] == "validation_error"
         assert "'thinking" in r.json()["error"]["message"], bad
     assert fake.requests == []
+
+
+THOUGHT_A = "First I look the weather up for the city they named."
+THOUGHT_B = "The tool said sunny, so I answer that in one short line."
+#: interleaved thinking: two signed thinking blocks (and a redacted one) around a tool use
+INTERLEAVED: Any = [
+    {"type": "thinking", "thinking": THOUGHT_A, "signature": "sig-a"},
+    {"type": "redacted_thinking", "data": "opaque-r"},
+    {"type": "tool_use", "id": "toolu_7", "name": "get_weather", "input": {"city": "Oslo"}},
+    {"type": "thinking", "thinking": THOUGHT_B, "signature": "sig-b"},
+    {"type": "text", "text": "It is sunny in Oslo today."},
+]
+WEATHER: Any = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    return [b.model_dump(exclude_none=True, exclude={"citations"}) for b in content]
+
+
+def test_interleaved_thinking_keeps_each_block_and_the_provider_s_order(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: a stream joined both thinking blocks into one carrying the last signature, and
+    JSON and streams put thinking first, then text, then tool use, whatever the provider's
+    order. Now each block keeps its text and signature, in the provider's order (which
+    Anthropic requires back); the next turn gives them back in that order."""
+    fake.reset(blocks=INTERLEAVED)
+    msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER)
+    with client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER) as s:
+        final = s.get_final_message()
+    assert _blocks(msg.content) == INTERLEAVED
+    assert _blocks(final.content) == INTERLEAVED
+    fake.reset()
+    history: Any = [
+        *HI,
+        {"role": "assistant", "content": INTERLEAVED},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_7", "content": "sunny"}]},
+    ]  # fmt: skip
+    client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=history, tools=WEATHER)
+    assert sent(fake)["messages"][1]["content"] == INTERLEAVED
+
+
+def test_a_chat_stream_keeps_each_thinking_block_apart(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: the guard released the end of a thinking block after its signature went, so
+    the reasoning text between two `thinking_blocks` deltas was not that block's. Now each
+    signed block's whole text streams before its signature, as the JSON answer has them."""
+    fake.reset(blocks=INTERLEAVED)
+    oc = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    tool: Any = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    answer = oc.chat.completions.create(model=CLAUDE, messages=HI, tools=[tool])
+    expected = answer.choices[0].message.model_dump()["thinking_blocks"]
+    blocks: list[dict[str, Any]] = []
+    text = ""
+    for chunk in oc.chat.completions.create(model=CLAUDE, messages=HI, tools=[tool], stream=True):
+        delta = chunk.choices[0].delta.model_dump() if chunk.choices else {}
+        text += delta.get("reasoning_content") or ""
+        for block in delta.get("thinking_blocks") or ():
+            if block["type"] == "thinking":
+                block, text = {**block, "thinking": text}, ""
+            blocks.append(block)
+    assert [b["type"] for b in expected] == ["thinking", "redacted_thinking", "thinking"]
+    assert blocks == [{k: v for k, v in b.items() if k != "index"} for b in expected]
+
+
+def test_a_secret_split_across_thinking_blocks_is_still_caught(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """The guard reads a stream's thinking blocks as one text, as before they were kept
+    apart: an address split across two of them is redacted, a blocked term ends the stream."""
+    split: Any = [
+        {"type": "thinking", "thinking": "I will write to jane.d", "signature": "sig-a"},
+        {"type": "thinking", "thinking": "oe@example.com about it.", "signature": "sig-b"},
+        {"type": "text", "text": "Done."},
+    ]
+    fake.reset(blocks=split)
+    msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI)
+    with client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI) as s:
+        final: Any = s.get_final_message()
+    for answer in (msg, final):
+        assert [b.type for b in answer.content] == ["thinking", "thinking", "text"]
+        assert [b.signature for b in answer.content[:2]] == ["sig-a", "sig-b"]  # type: ignore[union-attr]
+        thought = answer.content[0].thinking + answer.content[1].thinking  # type: ignore[union-attr]
+        assert "jane" not in str(answer) and "[REDACTED:EMAIL]" in thought
+    split[0]["thinking"], split[1]["thinking"] = "It is Project ", "Atlas, secretly."
+    fake.reset(blocks=split)
+    stream = client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI)
+    with pytest.raises(anthropic.APIStatusError) as err, stream as s:
+        for _ in s:
+            pass
+    assert err.value.body["error"]["code"] == "output_blocked"  # type: ignore[index]

@@ -20,10 +20,10 @@ from typing import Any
 from keeptrusts.anthropic_api.thinking import given_back
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
+from keeptrusts.providers.thinking_blocks import INDEX, KINDS, interleaved
 
 #: copied as they are (same meaning in both APIs)
 SAME = ("temperature", "top_p", "max_tokens", "stream")
-THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 
 
@@ -208,14 +208,17 @@ def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []
-    for j, block in enumerate(content):
-        kind = _block_type(i, j, block)
+    kinds = [_block_type(i, j, block) for j, block in enumerate(content)]
+    placed = interleaved(kinds)  # (then each thinking block says where it stood)
+    for j, (kind, block) in enumerate(zip(kinds, content, strict=True)):
         if kind == "text":
             texts.append(_text(i, j, block))
         elif kind == "tool_use":
             calls.append(_tool_call(i, j, block))
-        elif kind in THINKING_BLOCKS:
-            thinking.append(given_back(i, j, block))
+        elif kind in KINDS:
+            thinking.append(
+                {**given_back(i, j, block), INDEX: j} if placed else given_back(i, j, block)
+            )
         else:
             raise _unsupported(i, j, kind, "assistant")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
