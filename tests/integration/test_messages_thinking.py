@@ -337,12 +337,16 @@ def test_interleaved_thinking_keeps_each_block_and_the_provider_s_order(
     JSON and streams put thinking first, then text, then tool use, whatever the provider's
     order. Now each block keeps its text and signature, in the provider's order (which
     Anthropic requires back); the next turn gives them back in that order."""
-    fake.reset(blocks=INTERLEAVED)
-    msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER)
-    with client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER) as s:
-        final = s.get_final_message()
-    assert _blocks(msg.content) == INTERLEAVED
-    assert _blocks(final.content) == INTERLEAVED
+    short_text_first = [INTERLEAVED[0], {"type": "text", "text": "One sec."}, INTERLEAVED[2]]
+    for blocks in (INTERLEAVED, short_text_first):  # (the guard holds all of a short text)
+        fake.reset(blocks=blocks)
+        msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER)
+        with client(gw).messages.stream(
+            model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER
+        ) as s:
+            final = s.get_final_message()
+        assert _blocks(msg.content) == blocks
+        assert _blocks(final.content) == blocks
     fake.reset()
     history: Any = [
         *HI,
