@@ -216,9 +216,9 @@ def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
         elif kind == "tool_use":
             calls.append(_tool_call(i, j, block))
         elif kind in KINDS:
-            thinking.append(
-                {**given_back(i, j, block), INDEX: j} if placed else given_back(i, j, block)
-            )
+            thinking.append(given_back(i, j, block))
+            if placed:
+                thinking[-1][INDEX] = j
         else:
             raise _unsupported(i, j, kind, "assistant")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
