@@ -57,7 +57,8 @@ class ThinkingMarks:
             del delta["thinking_blocks"]
             self.queue.append((self.fed, entries))
         elif not self.queue:
-            self._released(guard)
+            if self.fed != self.consumed:  # (a stream without reasoning costs two lookups)
+                self._released(guard)
             return None
         released = delta.get(FIELD)
         released = released if isinstance(released, str) else ""
