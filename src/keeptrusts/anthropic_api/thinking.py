@@ -3,8 +3,9 @@
 A Messages request's `thinking` (`enabled` with `budget_tokens`, `disabled`, `adaptive`),
 `top_k` and `output_config.effort` have no chat field that means the same: they travel beside
 the chat request (`ProviderCall.native`) and reach an `anthropic` target as they were sent.
-Other targets get the closest chat setting, `reasoning_effort` (`reasoning_effort_of`), and no
-`top_k` (OpenAI refuses it).
+Other targets get the closest chat setting, `reasoning_effort` (`reasoning_effort_of`);
+`openai-compatible` ones also `top_k` (vLLM samples with it), `openai` and `azure-openai` ones
+not (OpenAI refuses it: `providers/openai.py`). `native_request` reads them once per request.
 
 Thinking blocks travel on the chat path as a message's `thinking_blocks` (the field LiteLLM
 uses): `{type: thinking, thinking, signature}` and `{type: redacted_thinking, data}`. The
