@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes import anthropic_blocks
+
 
 def chat_sse(*chunks: tuple[dict[str, Any], str | None]) -> bytes:
     """An OpenAI chat stream of (delta, finish_reason) chunks, then `[DONE]` (for `raw_stream`)."""
@@ -78,6 +80,8 @@ class Behaviour:
     thinking: str | None = None
     #: Anthropic answers: a redacted thinking block with this data after the thinking
     redacted_thinking: str | None = None
+    #: Anthropic answers: exactly these content blocks, in this order (`anthropic_blocks`)
+    blocks: list[dict[str, Any]] | None = None
     #: failing requests: this error message instead of "fake failure <status>"
     error_message: str | None = None
     #: answer exactly this JSON object (non-stream requests, OpenAI and Anthropic)
@@ -418,10 +422,19 @@ class FakeUpstream:
             await send("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})  # fmt: skip
         await send("content_block_stop", {"type": "content_block_stop", "index": 0})
 
+    def _anthropic_message(self, body: dict[str, Any], blocks: list[Any]) -> dict[str, Any]:
+        b = self.behaviour
+        usage = {"input_tokens": b.prompt_tokens, "output_tokens": b.completion_tokens}
+        return {"id": "msg_fake", "type": "message", "role": "assistant",
+                "model": body.get("model"), "content": blocks, "stop_reason":
+                self._anthropic_stop(), "stop_sequence": None, "usage": usage}  # fmt: skip
+
     def _anthropic_stop(self) -> str:
         b = self.behaviour
         if b.stop_reason:
             return b.stop_reason
+        if b.blocks is not None:
+            return anthropic_blocks.stop_reason(b.blocks)
         if b.tool_call:
             return "tool_use"
         return "stop_sequence" if b.stop_sequence else "end_turn"
@@ -433,6 +446,8 @@ class FakeUpstream:
         b = self.behaviour
         if not body.get("stream") and b.raw_json is not None:
             return web.json_response(b.raw_json)
+        if not body.get("stream") and b.blocks is not None:
+            return web.json_response(self._anthropic_message(body, b.blocks))
         if not body.get("stream"):
             content: list[dict[str, Any]] = [{"type": "text", "text": b.reply}]
             if b.redacted_thinking is not None:
@@ -486,6 +501,8 @@ class FakeUpstream:
             },
         )
         index = 0
+        for name, data in anthropic_blocks.events(b.blocks or []):
+            await send(name, data)
         if b.thinking is not None:
             await self._anthropic_thinking(send, b.thinking)
             index = 1
@@ -494,7 +511,7 @@ class FakeUpstream:
             await send("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})  # fmt: skip
             await send("content_block_stop", {"type": "content_block_stop", "index": index})
             index += 1
-        if b.reply:  # (a tool call alone has no text block)
+        if b.reply and b.blocks is None:  # (a tool call alone has no text block)
             await send(
                 "content_block_start",
                 {

@@ -1,5 +1,6 @@
 """`/v1/messages` and thinking, with the official SDKs against one governed gateway (an `openai`
-target for `gpt-4o*`, an `anthropic` target for `claude*`): `thinking` and `top_k` reach an
+target for `gpt-4o*`, an `anthropic` target for `claude*`, an `openai-compatible` one for
+`vllm*`): `thinking` and `top_k` reach an
 Anthropic target as sent, reasoning comes back as thinking blocks (JSON and streams) after the
 response policies read it, and thinking blocks given back keep their signatures."""
 
@@ -29,7 +30,11 @@ def gw(tmp_path_factory: pytest.TempPathFactory, upstream: FakeUpstream) -> Iter
     targets = "".join(
         f"    - {{id: {tid}, provider: {kind}, base_url: {upstream.base_url}, "
         f'secret_key_ref: {{env: FAKE_PROVIDER_KEY}}, models: ["{glob}"]}}\n'
-        for tid, kind, glob in (("a", "openai", "gpt-4o*"), ("c", "anthropic", "claude*"))
+        for tid, kind, glob in (
+            ("a", "openai", "gpt-4o*"),
+            ("c", "anthropic", "claude*"),
+            ("v", "openai-compatible", "vllm*"),
+        )
     )
     config = (
         "pack: {name: test, version: 1.0.0}\nproviders:\n  targets:\n"
@@ -268,3 +273,136 @@ def test_streamed_thinking_blocks_carry_no_unguarded_text(gw: Gateway, fake: Fak
     chunks = list(oc.chat.completions.create(model="gpt-4o", messages=HI, stream=True))
     dumped = json.dumps([ch.model_dump() for ch in chunks])
     assert SECRET not in dumped and '"sig-9"' in dumped
+
+
+def test_top_k_reaches_an_openai_compatible_target(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: `top_k` was dropped for every kind but `anthropic`, so a vLLM model sampled
+    from all tokens. Now an `openai-compatible` target gets it as a chat parameter (vLLM's);
+    a server that refuses it says so, with what to do."""
+    client(gw).messages.create(
+        model="vllm-qwen", max_tokens=50, messages=HI, extra_body={"top_k": 7}
+    )
+    assert sent(fake)["top_k"] == 7
+    fake.reset(status=400, error_message="Unrecognized request argument supplied: top_k")
+    with pytest.raises(anthropic.BadRequestError) as err:
+        client(gw).messages.create(
+            model="vllm-qwen", max_tokens=50, messages=HI, extra_body={"top_k": 7}
+        )
+    assert "leave it out" in err.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_count_tokens_takes_thinking(gw: Gateway, fake: FakeUpstream) -> None:
+    """`count_tokens` with `thinking`: an Anthropic target counts it as sent (it changes the
+    count), another kind is estimated; a bad `thinking` is the 400 `/v1/messages` gives."""
+    thinking: Any = {"type": "enabled", "budget_tokens": 2000}
+    count = client(gw).messages.count_tokens(model=CLAUDE, messages=HI, thinking=thinking)
+    assert count.input_tokens == fake.behaviour.prompt_tokens
+    assert fake.requests[0].path.endswith("/messages/count_tokens")
+    assert sent(fake)["thinking"] == thinking and "max_tokens" not in sent(fake)
+    fake.reset()
+    estimate = client(gw).messages.count_tokens(model="gpt-4o", messages=HI, thinking=thinking)
+    assert estimate.input_tokens > 0 and fake.requests == []
+    for bad in ({"budget_tokens": 9}, {"type": "enabled"}, "on"):
+        r = httpx.post(
+            gw.url + "/v1/messages/count_tokens",
+            json={"model": CLAUDE, "messages": HI, "thinking": bad},
+        )
+        assert r.status_code == 400, bad
+        assert r.json()["error"]["type"] == "validation_error"
+        assert "'thinking" in r.json()["error"]["message"], bad
+    assert fake.requests == []
+
+
+THOUGHT_A = "First I look the weather up for the city they named."
+THOUGHT_B = "The tool said sunny, so I answer that in one short line."
+#: interleaved thinking: two signed thinking blocks (and a redacted one) around a tool use
+INTERLEAVED: Any = [
+    {"type": "thinking", "thinking": THOUGHT_A, "signature": "sig-a"},
+    {"type": "redacted_thinking", "data": "opaque-r"},
+    {"type": "tool_use", "id": "toolu_7", "name": "get_weather", "input": {"city": "Oslo"}},
+    {"type": "thinking", "thinking": THOUGHT_B, "signature": "sig-b"},
+    {"type": "text", "text": "It is sunny in Oslo today."},
+]
+WEATHER: Any = [{"name": "get_weather", "input_schema": {"type": "object"}}]
+
+
+def _blocks(content: Any) -> list[dict[str, Any]]:
+    return [b.model_dump(exclude_none=True, exclude={"citations"}) for b in content]
+
+
+def test_interleaved_thinking_keeps_each_block_and_the_provider_s_order(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: a stream joined both thinking blocks into one carrying the last signature, and
+    JSON and streams put thinking first, then text, then tool use, whatever the provider's
+    order. Now each block keeps its text and signature, in the provider's order (which
+    Anthropic requires back); the next turn gives them back in that order."""
+    short_text_first = [INTERLEAVED[0], {"type": "text", "text": "One sec."}, INTERLEAVED[2]]
+    for blocks in (INTERLEAVED, short_text_first):  # (the guard holds all of a short text)
+        fake.reset(blocks=blocks)
+        msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER)
+        with client(gw).messages.stream(
+            model=CLAUDE, max_tokens=900, messages=HI, tools=WEATHER
+        ) as s:
+            final = s.get_final_message()
+        assert _blocks(msg.content) == blocks
+        assert _blocks(final.content) == blocks
+    fake.reset()
+    history: Any = [
+        *HI,
+        {"role": "assistant", "content": INTERLEAVED},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_7", "content": "sunny"}]},
+    ]  # fmt: skip
+    client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=history, tools=WEATHER)
+    assert sent(fake)["messages"][1]["content"] == INTERLEAVED
+
+
+def test_a_chat_stream_keeps_each_thinking_block_apart(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: the guard released the end of a thinking block after its signature went, so
+    the reasoning text between two `thinking_blocks` deltas was not that block's. Now each
+    signed block's whole text streams before its signature, as the JSON answer has them."""
+    fake.reset(blocks=INTERLEAVED)
+    oc = openai.OpenAI(base_url=gw.base_url, api_key="k", max_retries=0)
+    tool: Any = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    answer = oc.chat.completions.create(model=CLAUDE, messages=HI, tools=[tool])
+    expected = answer.choices[0].message.model_dump()["thinking_blocks"]
+    blocks: list[dict[str, Any]] = []
+    text = ""
+    for chunk in oc.chat.completions.create(model=CLAUDE, messages=HI, tools=[tool], stream=True):
+        delta = chunk.choices[0].delta.model_dump() if chunk.choices else {}
+        text += delta.get("reasoning_content") or ""
+        for block in delta.get("thinking_blocks") or ():
+            if block["type"] == "thinking":
+                block, text = {**block, "thinking": text}, ""
+            blocks.append(block)
+    assert [b["type"] for b in expected] == ["thinking", "redacted_thinking", "thinking"]
+    assert blocks == [{k: v for k, v in b.items() if k != "index"} for b in expected]
+
+
+def test_a_secret_split_across_thinking_blocks_is_still_caught(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """The guard reads a stream's thinking blocks as one text, as before they were kept
+    apart: an address split across two of them is redacted, a blocked term ends the stream."""
+    split: Any = [
+        {"type": "thinking", "thinking": "I will write to jane.d", "signature": "sig-a"},
+        {"type": "thinking", "thinking": "oe@example.com about it.", "signature": "sig-b"},
+        {"type": "text", "text": "Done."},
+    ]
+    fake.reset(blocks=split)
+    msg = client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=HI)
+    with client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI) as s:
+        final: Any = s.get_final_message()
+    for answer in (msg, final):
+        assert [b.type for b in answer.content] == ["thinking", "thinking", "text"]
+        assert [b.signature for b in answer.content[:2]] == ["sig-a", "sig-b"]  # type: ignore[union-attr]
+        thought = answer.content[0].thinking + answer.content[1].thinking  # type: ignore[union-attr]
+        assert "jane" not in str(answer) and "[REDACTED:EMAIL]" in thought
+    split[0]["thinking"], split[1]["thinking"] = "It is Project ", "Atlas, secretly."
+    fake.reset(blocks=split)
+    stream = client(gw).messages.stream(model=CLAUDE, max_tokens=900, messages=HI)
+    with pytest.raises(anthropic.APIStatusError) as err, stream as s:
+        for _ in s:
+            pass
+    assert err.value.body["error"]["code"] == "output_blocked"  # type: ignore[index]

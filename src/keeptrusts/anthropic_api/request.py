@@ -4,8 +4,9 @@ What a chat request can say is carried: system prompt, text and image blocks, to
 tool results (each result becomes a `tool` message right after the assistant's call), tools and
 `tool_choice`, `stop_sequences`, `temperature`, `top_p`, `metadata.user_id`, structured outputs
 (`output_config.format` as `response_format`), `stream`, an assistant turn's thinking blocks
-(`thinking_blocks`), `thinking` as `reasoning_effort` (`thinking.py`: `thinking`, `top_k` and
-`output_config.effort` also reach an `anthropic` target as they are, beside the chat request).
+(`thinking_blocks`). `thinking`, `top_k` and `output_config.effort` are read once, after the
+translation, by `thinking.native_request`: they reach an `anthropic` target as they are, beside
+the chat request, and set its `reasoning_effort`.
 What it cannot is refused with a 400 naming the block (documents, server tools, `mcp_servers`)
 or left out when it only tunes the provider (`cache_control`, `service_tier`: see
 `docs/anthropic-api.md`). Every text the provider would see is in the chat request, so the
@@ -16,17 +17,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from keeptrusts.anthropic_api.thinking import (
-    given_back,
-    native_settings,
-    reasoning_effort_of,
-)
+from keeptrusts.anthropic_api.thinking import given_back
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
+from keeptrusts.providers.thinking_blocks import INDEX, KINDS, interleaved
 
 #: copied as they are (same meaning in both APIs)
 SAME = ("temperature", "top_p", "max_tokens", "stream")
-THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
 TOOL_CHOICE = {"auto": "auto", "any": "required", "none": "none"}
 
 
@@ -74,9 +71,6 @@ def count_request(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("tool_choice") is not None:
         _tool_choice(body["tool_choice"], chat)
     _output_format(body, chat)
-    effort = reasoning_effort_of(native_settings(body))
-    if effort is not None:
-        chat["reasoning_effort"] = effort
     return chat
 
 
@@ -214,14 +208,17 @@ def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []
-    for j, block in enumerate(content):
-        kind = _block_type(i, j, block)
+    kinds = [_block_type(i, j, block) for j, block in enumerate(content)]
+    placed = interleaved(kinds)  # (then each thinking block says where it stood)
+    for j, (kind, block) in enumerate(zip(kinds, content, strict=True)):
         if kind == "text":
             texts.append(_text(i, j, block))
         elif kind == "tool_use":
             calls.append(_tool_call(i, j, block))
-        elif kind in THINKING_BLOCKS:
+        elif kind in KINDS:
             thinking.append(given_back(i, j, block))
+            if placed:
+                thinking[-1][INDEX] = j
         else:
             raise _unsupported(i, j, kind, "assistant")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}

@@ -10,6 +10,7 @@ from keeptrusts.anthropic_api.thinking import answer_blocks
 from keeptrusts.errors import GatewayError, UpstreamFailed
 from keeptrusts.pipeline.chat import first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.providers.thinking_blocks import in_order
 
 #: OpenAI finish_reason -> Anthropic stop_reason
 STOP_REASONS = {
@@ -57,16 +58,17 @@ def usage_of(prompt: int, completion: int, cached: int, writes: int) -> dict[str
 def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a Message."""
     choice, msg = first_choice(body)
-    # thinking first, as Anthropic answers it (and requires it back)
-    content = answer_blocks(msg)
-    # content and refusal are separate texts to the policies: separate blocks here too
-    content.extend(
-        {"type": "text", "text": text}
-        for text in (message_text(msg), message_text(msg, "refusal"))
-        if text
-    )
-    content.extend(
-        _tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)
+    # thinking first, as Anthropic answers it (and requires it back), or where an Anthropic
+    # target's interleaved thinking stood; content and refusal are separate texts to the
+    # policies: separate blocks here too
+    content = in_order(
+        answer_blocks(msg),
+        [
+            {"type": "text", "text": text}
+            for text in (message_text(msg), message_text(msg, "refusal"))
+            if text
+        ],
+        [_tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)],
     )
     u = ex.usage
     reason, sequence = stop_of(choice, ex.body)

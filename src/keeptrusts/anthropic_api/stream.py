@@ -40,12 +40,28 @@ class MessagesStream:
         self.text_blocks: dict[str, int] = {}
         #: the chat tool call's index -> its block's index
         self.tool_blocks: dict[int, int] = {}
-        #: the thinking block (all the answer's reasoning: the stream guard may release the
-        #: last characters of one thinking block after the next began, as for texts)
-        self.thinking_block: int | None = None
+        #: thinking blocks begun whose text and signature may still come, oldest first: the
+        #: released reasoning is the first one's until its signature (`ThinkingMarks` sends
+        #: that after the block's last character, whatever the guard held back)
+        self.thinking: list[int] = []
+        #: the provider began a thinking block and has not ended it (signed it) yet
+        self.thinking_open = False
         self.blocks = 0
         self.stop: str | None = None
         self.stop_sequence: str | None = None
+
+    def begin(self, data: dict[str, Any]) -> bytes | None:
+        """The blocks a chunk begins, started as the provider began them (before the guard
+        released their text), so the Message keeps the provider's block order."""
+        out: list[bytes] = []
+        if not self.started:
+            out.append(self._start(data))
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if isinstance(delta, dict):
+                    self._begin(delta, out)
+        return b"".join(out) or None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
@@ -125,35 +141,54 @@ class MessagesStream:
         if choice.get("finish_reason"):
             self.stop, self.stop_sequence = stop_of(choice, self.ex.body)
 
-    def _reasoning(self, delta: dict[str, Any], out: list[bytes]) -> None:
-        """Reasoning (`reasoning_content`, else `reasoning`) as the thinking block's text; a
-        `thinking_blocks` delta's signature as its `signature_delta`, its redacted thinking as
-        a block of its own."""
-        text = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(text, str) and text:
-            out.append(self._thinking({"type": "thinking_delta", "thinking": text}))
-        blocks = delta.get("thinking_blocks")
-        for block in blocks if isinstance(blocks, list) else ():
-            kind = block.get("type") if isinstance(block, dict) else None
-            if (
-                kind == "thinking"
-                and isinstance(block.get("signature"), str)
-                and block["signature"]
-            ):
-                out.append(
-                    self._thinking({"type": "signature_delta", "signature": block["signature"]})
-                )
-            elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
-                start = {"type": "redacted_thinking", "data": block["data"]}
+    def _begin(self, delta: dict[str, Any], out: list[bytes]) -> None:
+        """Start the blocks a provider's delta begins: thinking (its first reasoning, or a
+        signature with none), a redacted thinking block (whole: no text to guard), the text
+        and refusal blocks, tool uses."""
+        if _reasoning_text(delta) and not self.thinking_open:
+            self._open_thinking(out)
+        for kind, value in _entries(delta):
+            if kind == "signature":
+                if not self.thinking_open:
+                    self._open_thinking(out)
+                self.thinking_open = False
+            else:
+                start = {"type": "redacted_thinking", "data": value}
                 out.append(self._began(self._next_block(), start))
+        for field in ("content", "refusal"):
+            text = delta.get(field)
+            if isinstance(text, str) and text and field not in self.text_blocks:
+                out.append(self._text(field, ""))
+        for call in delta.get("tool_calls") or ():
+            if isinstance(call, dict):
+                out.append(self._tool_block(call)[1])
 
-    def _thinking(self, delta: dict[str, Any]) -> bytes:
-        begin = b""
-        if self.thinking_block is None:
-            self.thinking_block = self._next_block()
-            start = {"type": "thinking", "thinking": "", "signature": ""}
-            begin = self._began(self.thinking_block, start)
-        return begin + self._delta(self.thinking_block, delta)
+    def _open_thinking(self, out: list[bytes]) -> None:
+        self.thinking_open = True
+        self.thinking.append(self._next_block())
+        start = {"type": "thinking", "thinking": "", "signature": ""}
+        out.append(self._began(self.thinking[-1], start))
+
+    def _reasoning(self, delta: dict[str, Any], out: list[bytes]) -> None:
+        """Released reasoning (`reasoning_content`, else `reasoning`) as the current thinking
+        block's text; a `thinking_blocks` signature as its `signature_delta`, which ends it
+        (redacted thinking began whole in `_begin`)."""
+        text = _reasoning_text(delta)
+        if text:
+            out.append(
+                self._delta(self._current(out), {"type": "thinking_delta", "thinking": text})
+            )
+        for kind, value in _entries(delta):
+            if kind == "signature":
+                signed = {"type": "signature_delta", "signature": value}
+                out.append(self._delta(self._current(out), signed))
+                self.thinking.pop(0)
+
+    def _current(self, out: list[bytes]) -> int:
+        if not self.thinking:  # (every reasoning text began one in `_begin`)
+            self._open_thinking(out)
+            self.thinking_open = False
+        return self.thinking[0]
 
     def _text(self, field: str, text: str) -> bytes:
         begin = b""
@@ -165,24 +200,24 @@ class MessagesStream:
             return begin
         return begin + self._delta(block, {"type": "text_delta", "text": text})
 
-    def _tool(self, call: dict[str, Any]) -> bytes:
+    def _tool_block(self, call: dict[str, Any]) -> tuple[int, bytes]:
+        """The call's block, and its start when this call begins it."""
         index = call.get("index", 0)
-        fn = obj(call.get("function"))
-        begin = b""
         # (the relay gave every call an index: ToolIndexes)
         block = self.tool_blocks.get(index) if isinstance(index, int) else None
-        if block is None:
-            block = self._next_block()
-            if isinstance(index, int):
-                self.tool_blocks[index] = block
-            start: dict[str, Any] = {
-                "type": "tool_use",
-                "id": call.get("id"),
-                "name": fn.get("name"),
-                "input": {},
-            }
-            begin = self._began(block, start)
-        args = fn.get("arguments")
+        if block is not None:
+            return block, b""
+        block = self._next_block()
+        if isinstance(index, int):
+            self.tool_blocks[index] = block
+        name = obj(call.get("function")).get("name")
+        start: dict[str, Any] = {"type": "tool_use", "id": call.get("id"), "name": name}
+        start["input"] = {}
+        return block, self._began(block, start)
+
+    def _tool(self, call: dict[str, Any]) -> bytes:
+        block, begin = self._tool_block(call)
+        args = obj(call.get("function")).get("arguments")
         if not isinstance(args, str) or not args:
             return begin
         return begin + self._delta(block, {"type": "input_json_delta", "partial_json": args})
@@ -201,3 +236,22 @@ class MessagesStream:
         return event(
             "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
         )
+
+
+def _reasoning_text(delta: dict[str, Any]) -> str:
+    text = delta.get("reasoning_content") or delta.get("reasoning")
+    return text if isinstance(text, str) else ""
+
+
+def _entries(delta: dict[str, Any]) -> list[tuple[str, str]]:
+    """A delta's `thinking_blocks` that end or are blocks: ("signature", a thinking block's
+    signature) and ("redacted", a redacted block's data); unsigned thinking is its text."""
+    out: list[tuple[str, str]] = []
+    blocks = delta.get("thinking_blocks")
+    for block in blocks if isinstance(blocks, list) else ():
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "thinking" and isinstance(block.get("signature"), str) and block["signature"]:
+            out.append(("signature", block["signature"]))
+        elif kind == "redacted_thinking" and isinstance(block.get("data"), str):
+            out.append(("redacted", block["data"]))
+    return out

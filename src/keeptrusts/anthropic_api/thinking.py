@@ -3,8 +3,9 @@
 A Messages request's `thinking` (`enabled` with `budget_tokens`, `disabled`, `adaptive`),
 `top_k` and `output_config.effort` have no chat field that means the same: they travel beside
 the chat request (`ProviderCall.native`) and reach an `anthropic` target as they were sent.
-Other targets get the closest chat setting, `reasoning_effort` (`reasoning_effort_of`), and no
-`top_k` (OpenAI refuses it).
+Other targets get the closest chat setting, `reasoning_effort` (`reasoning_effort_of`);
+`openai-compatible` ones also `top_k` (vLLM samples with it), `openai` and `azure-openai` ones
+not (OpenAI refuses it: `providers/openai.py`). `native_request` reads them once per request.
 
 Thinking blocks travel on the chat path as a message's `thinking_blocks` (the field LiteLLM
 uses): `{type: thinking, thinking, signature}` and `{type: redacted_thinking, data}`. The
@@ -26,6 +27,16 @@ EFFORT_BUDGETS = ((4096, "low"), (12288, "medium"))
 ADAPTIVE_DEFAULT = "high"
 #: Anthropic's efforts -> OpenAI's (`max` has no equal: the highest there is)
 EFFORTS = {"low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "xhigh"}
+
+
+def native_request(body: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
+    """The request's native settings (`native_settings`), read once per request: returned for
+    `ProviderCall.native`, and set on the chat request `chat` as its `reasoning_effort`."""
+    native = native_settings(body)
+    effort = reasoning_effort_of(native)
+    if effort is not None:
+        chat["reasoning_effort"] = effort
+    return native
 
 
 def native_settings(body: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from aiohttp import web
 from keeptrusts.anthropic_api.request import count_request
 from keeptrusts.anthropic_api.response import error_body, to_message
 from keeptrusts.anthropic_api.stream import MessagesStream
-from keeptrusts.anthropic_api.thinking import native_settings
+from keeptrusts.anthropic_api.thinking import native_request
 from keeptrusts.gateway import dispatch
 from keeptrusts.gateway.respond import raw_json_response
 from keeptrusts.gateway.state import GatewayState
@@ -36,7 +36,7 @@ COUNT_TOKENS = InboundApi(
     answer=to_message,  # (not used: the answer is a count)
     stream=MessagesStream,  # (not used: a count is never streamed)
     error_body=error_body,
-    native=native_settings,
+    native=native_request,
 )
 
 

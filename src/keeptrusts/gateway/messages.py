@@ -8,7 +8,7 @@ from __future__ import annotations
 from keeptrusts.anthropic_api.request import to_chat_request
 from keeptrusts.anthropic_api.response import error_body, to_message
 from keeptrusts.anthropic_api.stream import MessagesStream
-from keeptrusts.anthropic_api.thinking import native_settings
+from keeptrusts.anthropic_api.thinking import native_request
 from keeptrusts.gateway.translated import InboundApi
 
 MESSAGES = InboundApi(
@@ -18,5 +18,5 @@ MESSAGES = InboundApi(
     answer=to_message,
     stream=MessagesStream,
     error_body=error_body,
-    native=native_settings,
+    native=native_request,
 )

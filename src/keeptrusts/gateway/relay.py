@@ -33,6 +33,7 @@ from keeptrusts.pipeline.verdict import Evaluation, Stage
 from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
 from keeptrusts.streaming.chunks import ToolIndexes, flush_all, guard_chunk, is_empty
 from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
+from keeptrusts.streaming.thinking_marks import ThinkingMarks
 
 #: a delta's texts besides tool-call arguments
 TEXT_FIELDS = ("content", *EXTRA_TEXT_FIELDS)
@@ -70,31 +71,63 @@ class Relay:
         self.template: dict[str, Any] | None = None
         self.output_chars = 0
         self.tool_indexes = ToolIndexes()
+        #: each thinking block's end after its text, whatever the guard held back
+        self.marks = ThinkingMarks() if self.guard is not None else None
+        #: the stream format's starts of what the provider began, not written yet
+        self.begun = b""
 
     def encode(self, chunk: Chunk) -> bytes | None:
         data = chunk.data
         self.template = data
         if chunk.prompt_usage is not None:
             self.ex.scratch[PROMPT_USAGE] = chunk.prompt_usage
-        changed = False
         usage = data.get("usage")
         if usage:
             take_usage(self.ex, usage)
             if not self.wants_usage and not data.get("choices"):
                 return None
         self.tool_indexes.resolve(data)
-        if self.guard is not None:
-            changed = guard_chunk(data, self.guard, self.choices)
-            if changed and is_empty(data):
-                return None
-        self.output_chars += _text_len(data)
-        return self.fmt.chunk(data, None if changed else chunk.raw)
+        self.begun += self.fmt.begin(data) or b""  # (what the provider began, in its order)
+        if self.guard is None or self.marks is None:
+            self.output_chars += _text_len(data)
+            return self._with_begun([self.fmt.chunk(data, chunk.raw)])
+        self.marks.count(data)
+        changed = guard_chunk(data, self.guard, self.choices)
+        placed = self.marks.place(data, self.guard)
+        if placed is None:
+            placed = [data]
+        else:
+            changed = True
+        return self._with_begun(self._written(placed, changed, chunk.raw))
+
+    def _written(
+        self, chunks: list[dict[str, Any]], changed: bool, raw: bytes | None = None
+    ) -> list[bytes | None]:
+        out: list[bytes | None] = []
+        for data in chunks:
+            if changed and is_empty(data):  # (emptied by the guard)
+                continue
+            self.output_chars += _text_len(data)
+            out.append(self.fmt.chunk(data, None if changed else raw))
+        return out
+
+    def _with_begun(self, written: list[bytes | None]) -> bytes | None:
+        """The chunks written, after what the provider began before them. When the guard
+        emptied them all, that waits for the next: a block before anything was released
+        stays a JSON error (nothing written yet)."""
+        if not written:
+            return None
+        out = b"".join([self.begun, *(w for w in written if w)])
+        self.begun = b""
+        return out or None
 
     def tail(self) -> bytes | None:
-        if self.guard is None:
-            return None
-        data = flush_all(self.template, self.guard)
-        return self.fmt.chunk(data, None) if data else None
+        guard, marks = self.guard, self.marks
+        data = flush_all(self.template, guard) if guard is not None else None
+        if data is None or guard is None or marks is None:
+            out, self.begun = self.begun, b""
+            return out or None
+        return self._with_begun(self._written(marks.place(data, guard) or [data], True))
 
     def record(self) -> None:
         if self.guard is None:

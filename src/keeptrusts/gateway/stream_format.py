@@ -17,6 +17,12 @@ from keeptrusts.streaming import sse
 
 
 class StreamFormat(Protocol):
+    def begin(self, data: dict[str, Any]) -> bytes | None:
+        """SSE bytes for what a chunk begins, as the provider sent it (before the stream
+        guard held any of its text): an API whose answer has ordered parts starts them in
+        the provider's order."""
+        ...
+
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         """SSE bytes for one released chunk (`raw`: its bytes as received, when unchanged)."""
         ...
@@ -36,6 +42,9 @@ class OpenAIFormat:
     the contract's envelope, then `[DONE]`."""
 
     __slots__ = ()
+
+    def begin(self, data: dict[str, Any]) -> None:
+        return None  # (chunks are sent in the provider's order as they are)
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes:
         return sse.frame(raw if raw is not None else orjson.dumps(data))

@@ -38,9 +38,10 @@ class InboundApi:
     stream: Callable[[Exchange], StreamFormat]
     #: the API's rendering of the error envelope (None: the contract's, as it is)
     error_body: Callable[[GatewayError], bytes] | None = None
-    #: the API's request -> its settings a chat request has no field for, which a target
-    #: speaking this API is sent as they are (`ProviderCall.native`)
-    native: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: (the API's request, its chat request) -> its settings a chat request has no field for,
+    #: which a target speaking this API is sent as they are (`ProviderCall.native`); read once
+    #: per request, it may set the chat request's nearest fields (`reasoning_effort`)
+    native: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
 
 
 class TranslatingHandler(Handler):
@@ -56,12 +57,13 @@ class TranslatingHandler(Handler):
         model, stream = parse.check_model(body), parse.check_stream(body)
         parse.check_counts(body, self.api.counts)
         chat = self.api.to_chat(body)
+        native = self.api.native(body, chat) if self.api.native is not None else None
         self.check(chat)
         parse.check_user(chat)
         ex = self._new_exchange(request, runtime, request_id, trace, chat, raw, model, stream)
         ex.scratch[API_REQUEST] = body  # settings an answer repeats (Responses' instructions)
-        if self.api.native is not None:
-            ex.scratch[NATIVE] = self.api.native(body)
+        if native is not None:
+            ex.scratch[NATIVE] = native
         return ex
 
     def _reply(self, ex: Exchange, body: dict[str, Any], raw: bytes | None) -> web.Response:

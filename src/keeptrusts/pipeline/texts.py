@@ -248,10 +248,7 @@ def _other_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
     audio = msg.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         slots.append((audio, "transcript"))
-    blocks = msg.get("thinking_blocks")  # (Anthropic's signed thinking: `thinking_blocks.py`)
-    for block in blocks if isinstance(blocks, list) else ():
-        if isinstance(block, dict) and isinstance(block.get("thinking"), str):
-            slots.append((block, "thinking"))
+    _thinking_slots(msg.get("thinking_blocks"), slots, joined)
     calls = msg.get("tool_calls")
     for call in calls if isinstance(calls, list) else ():
         if isinstance(call, dict):
@@ -264,6 +261,22 @@ def _other_slots(msg: dict[str, Any], slots: list[Slot], joined: bool) -> None:
         cite = note.get("url_citation") if isinstance(note, dict) else None
         if isinstance(cite, dict) and isinstance(cite.get("title"), str):
             slots.append((cite, "title"))  # a cited page's title, shown beside the answer
+
+
+def _thinking_slots(blocks: Any, slots: list[Slot], joined: bool) -> None:
+    """The text of `thinking_blocks` (Anthropic's signed thinking: `thinking_blocks.py`). For
+    the policies, read as one text joined with nothing, as the stream guard reads the
+    reasoning of a stream whose blocks it keeps apart (`streaming/thinking_marks.py`): a
+    secret split across two blocks is found the same in JSON and streams."""
+    found = [
+        (block, "thinking")
+        for block in (blocks if isinstance(blocks, list) else ())
+        if isinstance(block, dict) and isinstance(block.get("thinking"), str)
+    ]
+    if joined and len(found) > 1:
+        slots.append((JoinedParts(found, [""] * (len(found) - 1)), "text"))
+    else:
+        slots.extend(found)
 
 
 def _call_slots(call: dict[str, Any], slots: list[Slot], joined: bool) -> None:

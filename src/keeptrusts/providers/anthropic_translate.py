@@ -8,7 +8,14 @@ from typing import Any
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_tools as tools
 from keeptrusts.providers.anthropic_thinking import thinking
-from keeptrusts.providers.thinking_blocks import signed_thinking, thinking_block
+from keeptrusts.providers.thinking_blocks import (
+    INDEX,
+    KINDS,
+    in_order,
+    interleaved,
+    signed_thinking,
+    thinking_block,
+)
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -180,13 +187,13 @@ def _image(url: str) -> dict[str, Any]:
 
 def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
     """Thinking blocks first (Anthropic requires a turn to begin with them), then the text,
-    then the tool calls."""
-    blocks = signed_thinking(msg.get("thinking_blocks"))
+    then the tool calls; thinking after a tool use (interleaved) where it stood (`in_order`)."""
     text = _text_of(msg.get("content"))
-    if text:
-        blocks.append({"type": "text", "text": text})
-    blocks.extend(tools.tool_use(call) for call in msg.get("tool_calls") or [])
-    return blocks
+    return in_order(
+        signed_thinking(msg.get("thinking_blocks")),
+        [{"type": "text", "text": text}] if text else [],
+        [tools.tool_use(call) for call in msg.get("tool_calls") or []],
+    )
 
 
 def _tool_result(msg: dict[str, Any]) -> dict[str, Any]:
@@ -205,11 +212,13 @@ def to_chat_completion(
     text: list[str] = []
     thinking: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
-    for block in msg.get("content") or []:
+    content = msg.get("content") or []
+    placed = interleaved([str(block.get("type")) for block in content])
+    for at, block in enumerate(content):
         if block.get("type") == "text":
             text.append(block.get("text", ""))
-        elif block.get("type") in ("thinking", "redacted_thinking"):
-            thinking.append(block)
+        elif block.get("type") in KINDS:
+            thinking.append({**block, INDEX: at} if placed else block)
         elif block.get("type") == "tool_use":
             calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}

@@ -70,7 +70,8 @@ class ProviderCall:
     response_raw: bytes | None = None
     #: settings of the caller's own API that a chat request has no field for (a
     #: `/v1/messages` request's `thinking`, `top_k`, `effort`: `anthropic_api/thinking.py`):
-    #: a target speaking that API sends them as they are, other kinds have no use for them
+    #: a target speaking that API sends them as they are; an `openai-compatible` one sends
+    #: `top_k` (`OpenAIProvider.native_fields`); other kinds have no use for them
     native: dict[str, Any] = field(default_factory=dict)
 
 

@@ -30,6 +30,9 @@ class OpenAIProvider(Provider):
     #: appended to a base_url with no path (`https://api.openai.com`, as the public docs
     #: write it: OpenAI serves its API under `/v1` only); other kinds take theirs as it is
     root_path = "/v1"
+    #: a caller's native settings (`ProviderCall.native`) this kind takes as chat request
+    #: fields: none for OpenAI and Azure, which refuse unknown ones (`top_k`)
+    native_fields: tuple[str, ...] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -47,6 +50,10 @@ class OpenAIProvider(Provider):
         body = without_thinking_blocks(call.body) if call.endpoint == "chat" else call.body
         if self.target.model is not None:
             body = {**body, "model": self.target.model}
+        if call.native and self.native_fields:
+            extra = {k: call.native[k] for k in self.native_fields if k in call.native}
+            if extra:
+                body = {**body, **extra}
         return request_json(body)
 
     async def _post(self, call: ProviderCall) -> aiohttp.ClientResponse:
@@ -64,6 +71,8 @@ class OpenAIProvider(Provider):
                     "'reasoning_effort' stands for the request's 'thinking' "
                     "(/v1/messages): this model does not take it, leave thinking off for it"
                 )
+            elif "top_k" in call.native and exc.status == 400 and "top_k" in exc.message:
+                exc.add_hint("this server does not take 'top_k': leave it out of the request")
             raise
 
     async def complete(self, call: ProviderCall) -> dict[str, Any]:
@@ -151,8 +160,11 @@ class _Ends:
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
-    """vLLM, Ollama, LM Studio, and anything else that speaks the OpenAI API."""
+    """vLLM, Ollama, LM Studio, and anything else that speaks the OpenAI API. A `/v1/messages`
+    caller's `top_k` is sent on: vLLM, SGLang, llama.cpp and LM Studio sample with it (an extra
+    chat parameter there), Ollama ignores it; a server that refuses it says so in its 400."""
 
     system = "openai_compatible"
     default_base = "http://127.0.0.1:8000/v1"
     root_path = ""
+    native_fields = ("top_k",)

@@ -61,6 +61,9 @@ class ResponsesStream:
         self.calls: dict[int, int] = {}
         self.finish_reason: Any = None
 
+    def begin(self, data: dict[str, Any]) -> None:
+        return None  # (items begin as their released text arrives)
+
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
         if self.response is None:

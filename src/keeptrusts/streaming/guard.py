@@ -79,6 +79,11 @@ class StreamGuard:
             text = stage.flush(key, text, json)
         return text
 
+    def held(self, key: Hashable) -> int:
+        """Characters of the field `key` held back (as each policy holds them: where one
+        redacted, its replacement counts)."""
+        return sum(len(stage.pending.get(key, "")) for stage in self.stages)
+
     def keys(self) -> list[Hashable]:
         """The fields with text still held."""
         return list(dict.fromkeys(k for stage in self.stages for k in stage.pending))
