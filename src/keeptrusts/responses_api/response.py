@@ -20,7 +20,8 @@ def new_id(prefix: str) -> str:
 
 def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[str, Any]:
     """The response object's fields that do not depend on the answer (the request's settings,
-    read back from the chat request)."""
+    read back from the chat request: as the policies left them, so a text they redacted for the
+    provider is not repeated in clear in the answer or in any stream event)."""
     chat = ex.body
     asked = obj(ex.scratch.get(API_REQUEST))
     return {
@@ -30,8 +31,8 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
         "model": model if isinstance(model, str) and model else ex.model,
         "error": None,
         "incomplete_details": None,
-        "instructions": asked.get("instructions"),
-        "text": asked.get("text") or {"format": {"type": "text"}},
+        "instructions": _instructions(asked, chat),
+        "text": _text(asked, chat),
         "reasoning": asked.get("reasoning"),
         "max_output_tokens": chat.get("max_completion_tokens"),
         "parallel_tool_calls": chat.get("parallel_tool_calls", True),
@@ -41,6 +42,25 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
         "tools": [_tool(t) for t in chat.get("tools") or () if isinstance(t, dict)],
         "metadata": {},
     }
+
+
+def _instructions(asked: dict[str, Any], chat: dict[str, Any]) -> Any:
+    """The caller's `instructions` as the provider got them: the chat request's first message
+    (`request.py` puts them there when they are a non-empty string)."""
+    instructions = asked.get("instructions")
+    messages = chat.get("messages")
+    if isinstance(instructions, str) and instructions and isinstance(messages, list) and messages:
+        return obj(messages[0]).get("content")
+    return instructions
+
+
+def _text(asked: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
+    """The caller's `text` settings, a JSON schema's as the provider got it (`response_format`)."""
+    text = obj(asked.get("text")) or {"format": {"type": "text"}}
+    spec = obj(chat.get("response_format")).get("json_schema")
+    if isinstance(spec, dict):
+        return {**text, "format": {"type": "json_schema", **spec}}
+    return text
 
 
 def _tool(tool: dict[str, Any]) -> dict[str, Any]:
