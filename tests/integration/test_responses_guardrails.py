@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import httpx
+import openai
+import pytest
 
 from tests.fakes.gateway import Gateway
 from tests.fakes.upstream import FakeUpstream
@@ -43,3 +45,19 @@ def test_redacted_settings_are_not_repeated_in_clear(gw: Gateway, fake: FakeUpst
     assert events[-1]["response"]["instructions"] == "Help [REDACTED:EMAIL]"
     for sent in fake.requests:
         assert SECRET not in json.dumps(sent.body)
+
+
+def test_token_id_prompts_are_refused_while_policies_read_requests(
+    gw: Gateway, fake: FakeUpstream
+) -> None:
+    """Before: `/v1/completions` `prompt` (and `/v1/embeddings` `input`) given as token ids went
+    to the provider unread, so token ids spelling "project atlas" passed the DLP block."""
+    for prompt in ([5894, 87637], [[5894], [87637]]):
+        with pytest.raises(openai.BadRequestError) as err:
+            client(gw).completions.create(model="gpt-4o", prompt=prompt)
+        assert "token ids" in err.value.message and "'prompt'" in err.value.message
+    r = httpx.post(gw.base_url + "/embeddings", json={"model": "gpt-4o", "input": [[1, 2]]})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+    assert fake.requests == []
+    client(gw).completions.create(model="gpt-4o", prompt=["hi", "there"])
+    assert fake.requests[0].body["prompt"] == ["hi", "there"]
