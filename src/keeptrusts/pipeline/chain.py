@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from keeptrusts.errors import GatewayError, PolicyViolation, ValidationFailed
+from keeptrusts.errors import GatewayError, PolicyViolation
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.joined import Reading, Slot
 from keeptrusts.pipeline.stage import Policy
@@ -69,14 +69,16 @@ TOKEN_FIELDS = {"completions": "prompt", "embeddings": "input"}
 
 def _refuse_token_ids(ex: Exchange, policy: Policy) -> None:
     """A prompt or input given as token ids is text the provider reads and no policy can (the
-    gateway has no tokenizer): refused while a policy reads request texts, or it would pass
-    unread (`[[...]]` spelling a blocked term)."""
+    gateway has no tokenizer): blocked by the first policy that reads request texts, or it would
+    pass unread (token ids spelling a blocked term)."""
     key = TOKEN_FIELDS.get(ex.endpoint)
     value = ex.body.get(key) if key else None
     if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-        raise ValidationFailed(
-            f"'{key}' given as token ids cannot be read by policy {policy.name!r} (the gateway "
-            "has no tokenizer); send it as a string or an array of strings"
+        ex.record(Evaluation(policy.name, Stage.REQUEST, Result.BLOCK, "request.token_ids", 0.0))
+        raise PolicyViolation(
+            f"request blocked by policy {policy.name!r}: '{key}' given as token ids cannot be "
+            "read (the gateway has no tokenizer); send it as a string or an array of strings",
+            policy=policy.name,
         )
 
 
