@@ -11,7 +11,7 @@ import openai
 import pytest
 
 from tests.fakes.gateway import Gateway
-from tests.fakes.upstream import FakeUpstream
+from tests.fakes.upstream import FakeUpstream, chat_sse
 from tests.integration.test_responses_api import client, gw
 
 __all__ = ["gw"]
@@ -53,11 +53,89 @@ def test_token_id_prompts_are_refused_while_policies_read_requests(
     """Before: `/v1/completions` `prompt` (and `/v1/embeddings` `input`) given as token ids went
     to the provider unread, so token ids spelling "project atlas" passed the DLP block."""
     for prompt in ([5894, 87637], [[5894], [87637]]):
-        with pytest.raises(openai.BadRequestError) as err:
+        with pytest.raises(openai.ConflictError) as err:
             client(gw).completions.create(model="gpt-4o", prompt=prompt)
         assert "token ids" in err.value.message and "'prompt'" in err.value.message
+        assert err.value.response.json()["error"]["policy"] == "prompt-injection"
     r = httpx.post(gw.base_url + "/embeddings", json={"model": "gpt-4o", "input": [[1, 2]]})
-    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+    assert r.status_code == 409 and r.json()["error"]["code"] == "input_blocked"
     assert fake.requests == []
     client(gw).completions.create(model="gpt-4o", prompt=["hi", "there"])
     assert fake.requests[0].body["prompt"] == ["hi", "there"]
+
+
+ATLAS = "about project atlas"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"tools": [{"type": "function", "name": "f", "parameters": {"type": "object",
+                    "properties": {"a": {"type": "string", "pattern": ATLAS}}}}]},
+        {"tools": [{"type": "function", "name": "f", "parameters": {"$comment": ATLAS}}]},
+        {"text": {"format": {"type": "json_schema", "name": "x",
+                             "schema": {"type": "object", "x-note": ATLAS}}}},
+        {"tools": [{"type": "custom", "name": "f", "format": {"type": "grammar",
+                    "syntax": "lark", "definition": f'start: "{ATLAS}"'}}]},
+    ],
+)  # fmt: skip
+def test_every_schema_and_grammar_text_is_read(
+    gw: Gateway, fake: FakeUpstream, extra: dict[str, Any]
+) -> None:
+    """Before: a schema's texts other than `description`, `title` and values (a `pattern`, a
+    `$comment`, an `x-` note) and a custom tool's grammar reached the provider unread."""
+    r = httpx.post(gw.base_url + "/responses", json={"model": "gpt-4o", "input": "hi", **extra})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "input_blocked"
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("parameters", ATLAS), ("description", [ATLAS]), ("strict", ATLAS)]
+)
+def test_tool_fields_the_policies_cannot_read_are_400(
+    gw: Gateway, fake: FakeUpstream, field: str, value: Any
+) -> None:
+    """Before: a function tool's `parameters` as a string, a `description` that is not a string
+    or a `strict` that is not a boolean went to the provider as they were, unread."""
+    tool = {"type": "function", "name": "f", field: value}
+    r = httpx.post(gw.base_url + "/responses", json={"model": "gpt-4o", "input": "hi", "tools": [tool]})  # fmt: skip
+    assert r.status_code == 400 and f".{field} must be" in r.json()["error"]["message"]
+    chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f", field: value}}]}  # fmt: skip
+    r = httpx.post(gw.base_url + "/chat/completions", json=chat)
+    assert r.status_code == 400 and f"tools[0].function.{field}" in r.json()["error"]["message"]
+    assert fake.requests == []
+
+
+def test_reasoning_is_a_governed_reasoning_item(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: the reasoning an OpenAI-compatible server streams (`reasoning_content`: vLLM,
+    DeepSeek) was left out of `/v1/responses` answers (`/v1/messages` shows it as thinking)."""
+    fake.reset(
+        raw_stream=chat_sse(
+            ({"role": "assistant", "reasoning_content": "Mail jane.d"}, None),
+            ({"reasoning_content": "oe@example.com, then answer."}, None),
+            ({"content": "Done."}, None),
+            ({}, "stop"),
+        )
+    )
+    body = {"model": "gpt-4o", "input": "hi"}
+    with client(gw).responses.stream(**body) as s:
+        deltas = "".join(e.delta for e in s if e.type == "response.reasoning_text.delta")
+        final = s.get_final_response()
+    assert [item.type for item in final.output] == ["reasoning", "message"]
+    thought = final.output[0]
+    assert thought.type == "reasoning" and thought.content is not None
+    assert thought.content[0].text == deltas == "Mail [REDACTED:EMAIL], then answer."
+    assert final.output_text == "Done."
+    events = stream_events(gw, body)
+    assert SECRET not in json.dumps(events)
+    done = next(e for e in events if e["type"] == "response.reasoning_text.done")
+    assert done["text"] == deltas and done["output_index"] == 0
+    fake.reset(raw_json={
+        "id": "c", "object": "chat.completion", "model": "gpt-4o",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "Done.", "reasoning_content": "for " + SECRET}}],
+    })  # fmt: skip
+    r = client(gw).responses.create(**body)
+    assert r.output[0].type == "reasoning" and r.output[0].content is not None
+    assert r.output[0].content[0].text == "for [REDACTED:EMAIL]" and r.output_text == "Done."

@@ -67,7 +67,11 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") == "custom":
         return custom_tools.api_tool(tool)
     fn = obj(tool.get("function"))
-    out = {"type": "function", "name": fn.get("name"), "parameters": fn.get("parameters")}
+    out = {
+        "type": "function",
+        "name": fn.get("name"),
+        "parameters": fn.get("parameters"),
+    }
     out["description"] = fn.get("description")
     out["strict"] = fn.get("strict")
     return out
@@ -114,6 +118,19 @@ def message_item(item_id: str, text: str, refusal: str, status: str) -> dict[str
     }
 
 
+def reasoning_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
+    """The answer's reasoning (a chat message's `reasoning_content`) as a `reasoning` item: its
+    text as a `reasoning_text` part (None: no part yet), no summary."""
+    content = [] if text is None else [{"type": "reasoning_text", "text": text}]
+    return {
+        "type": "reasoning",
+        "id": item_id,
+        "summary": [],
+        "content": content,
+        "status": status,
+    }
+
+
 def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -133,6 +150,9 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a completed (or incomplete) response."""
     choice, msg = first_choice(body)
     output: list[dict[str, Any]] = []
+    thought = message_text(msg, "reasoning_content") or message_text(msg, "reasoning")
+    if thought:
+        output.append(reasoning_item(new_id("rs"), thought, "completed"))
     text, refusal = message_text(msg), message_text(msg, "refusal")
     if text or refusal:
         output.append(message_item(new_id("msg"), text, refusal, "completed"))
@@ -143,7 +163,12 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
         elif isinstance(call, dict):
             args = obj(call.get("function")).get("arguments")
             output.append(
-                call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")
+                call_item(
+                    new_id("fc"),
+                    call,
+                    args if isinstance(args, str) else "",
+                    "completed",
+                )
             )
     response = envelope(ex, new_id("resp"), _created(body), body.get("model"))
     response["output"] = output
