@@ -162,9 +162,13 @@ def test_prompts_are_text_or_tokens(gw: Gateway, fake: FakeUpstream) -> None:
     for prompt in [[{"text": "hi"}], [["hi"]], [1, "a"], [], [[]], [True]]:
         r = httpx.post(gw.base_url + "/completions", json={"model": "gpt-4o", "prompt": prompt})
         assert r.status_code == 400, prompt
-    for prompt in ["hi", ["a", "b"], [1, 2], [[1, 2], [3]]]:
+        assert "'prompt' is required" in r.json()["error"]["message"]
+    for prompt in ["hi", ["a", "b"]]:
         r = httpx.post(gw.base_url + "/completions", json={"model": "gpt-4o", "prompt": prompt})
         assert r.status_code == 200, prompt
+    for prompt in [[1, 2], [[1, 2], [3]]]:  # well formed, but no policy could read them
+        r = httpx.post(gw.base_url + "/completions", json={"model": "gpt-4o", "prompt": prompt})
+        assert r.status_code == 409 and "token ids" in r.json()["error"]["message"], prompt
 
 
 def test_tool_descriptions_and_refusals_in_requests_are_governed(gw: Gateway, fake: FakeUpstream) -> None:  # fmt: skip

@@ -171,7 +171,22 @@ def check_chat(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if tools is not None and not _objects_with_function(tools):
         raise ValidationFailed("'tools' must be an array of objects whose 'function' is an object")
+    for k, tool in enumerate(tools or ()):
+        if isinstance(tool.get("function"), dict):
+            check_function(f"tools[{k}].function", tool["function"])
     _check_stop(body)
+
+
+def check_function(where: str, fn: dict[str, Any]) -> None:
+    """A function tool's fields the provider reads, in the shapes the policies read them: a
+    description that is not a string, or parameters that are not a schema object, would reach
+    the provider unread (a model server may render them into the prompt as they are)."""
+    if fn.get("description") is not None and not isinstance(fn["description"], str):
+        raise ValidationFailed(f"{where}.description must be a string")
+    if fn.get("parameters") is not None and not isinstance(fn["parameters"], dict):
+        raise ValidationFailed(f"{where}.parameters must be a JSON schema object")
+    if fn.get("strict") is not None and not isinstance(fn["strict"], bool):
+        raise ValidationFailed(f"{where}.strict must be true or false")
 
 
 def _check_stop(body: dict[str, Any]) -> None:

@@ -57,10 +57,31 @@ async def _request_stage(ex: Exchange, policy: Policy, texts: Texts | None) -> T
             )
     if policy.inspects_text and Stage.REQUEST in policy.stages:
         if texts is None:
+            _refuse_token_ids(ex, policy)
             texts = request_texts(ex.endpoint, ex.body)
         slots = texts[0] if policy.scans_operator_messages else texts[1]
         _scan_slots(ex, policy, slots, Stage.REQUEST)
     return texts
+
+
+#: the fields of non-chat requests that may hold token ids instead of text
+TOKEN_FIELDS = {"completions": "prompt", "embeddings": "input"}
+
+
+def _refuse_token_ids(ex: Exchange, policy: Policy) -> None:
+    """A prompt or input given as token ids is text the provider reads and no policy can (the
+    gateway has no tokenizer): blocked by the first policy that reads request texts, or it would
+    pass unread (token ids spelling a blocked term)."""
+    key = TOKEN_FIELDS.get(ex.endpoint)
+    value = ex.body.get(key) if key else None
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        ex.record(Evaluation(policy.name, Stage.REQUEST, Result.BLOCK, "request.token_ids", 0.0))
+        raise PolicyViolation(
+            f"request blocked by policy {policy.name!r}: '{key}' given as token ids cannot be "
+            "read (the gateway has no tokenizer); send it as a string or an array of strings "
+            "(LangChain's OpenAIEmbeddings: check_embedding_ctx_length=False)",
+            policy=policy.name,
+        )
 
 
 def run_response(ex: Exchange, body: dict[str, Any]) -> bool:

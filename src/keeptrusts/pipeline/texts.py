@@ -129,6 +129,11 @@ def _function_slots(fn: Any, slots: list[Slot]) -> None:
         if isinstance(fn.get("description"), str):
             slots.append((fn, "description"))
         _schema_texts(fn.get("parameters"), slots)
+        # a custom tool's grammar: the provider constrains the model's input with it
+        fmt = fn.get("format")
+        grammar = fmt.get("grammar") if isinstance(fmt, dict) else None
+        if isinstance(grammar, dict) and isinstance(grammar.get("definition"), str):
+            slots.append((grammar, "definition"))
 
 
 def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
@@ -141,16 +146,22 @@ def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
         _schema_texts(spec.get("schema"), slots)
 
 
-SCHEMA_TEXTS = frozenset({"description", "title"})
+#: schema keywords whose string values are structure, not text (rewriting one would break the
+#: schema): every other string value is read (`description`, `title`, `pattern`, `$comment`,
+#: `x-...` notes: the provider shows the model the schema)
+SCHEMA_STRUCTURE = frozenset(
+    {"type", "format", "$ref", "$schema", "$id", "$anchor", "$dynamicRef", "$dynamicAnchor"}
+)
 #: schema keywords whose values the model is shown (allowed or example values): every string
 #: in them is read, at any depth
 SCHEMA_VALUES = frozenset({"enum", "examples", "default", "const"})
 
 
 def _schema_texts(schema: Any, slots: list[Slot]) -> None:
-    """`description` and `title` strings, and the strings inside `enum`, `examples`, `default`
-    and `const`, anywhere in a JSON schema (walked without recursion: nesting is bounded only
-    by the body size)."""
+    """The string values of a JSON schema's keywords (but structural ones: `SCHEMA_STRUCTURE`),
+    and the strings inside `enum`, `examples`, `default` and `const`, at any depth (walked
+    without recursion: nesting is bounded only by the body size). Property names are
+    identifiers, not read."""
     stack = [schema]
     while stack:
         node = stack.pop()
@@ -159,7 +170,7 @@ def _schema_texts(schema: Any, slots: list[Slot]) -> None:
                 if key in SCHEMA_VALUES:
                     _value_strings(node, key, slots)
                 elif isinstance(value, str):
-                    if key in SCHEMA_TEXTS:
+                    if key not in SCHEMA_STRUCTURE:
                         slots.append((node, key))
                 elif isinstance(value, dict | list):
                     stack.append(value)

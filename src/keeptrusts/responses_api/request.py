@@ -15,9 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
 from keeptrusts.responses_api import custom_tools
 
@@ -248,9 +245,9 @@ def _text_format(text: Any, chat: dict[str, Any]) -> None:
         and isinstance(fmt.get("name"), str)
         and isinstance(fmt.get("schema"), dict)
     ):
-        schema = {k: fmt[k] for k in ("name", "strict", "description") if k in fmt}
-        # a copy: a redaction in the chat request must not change the `text` the answer repeats
-        schema["schema"] = orjson.loads(request_json(fmt["schema"]))
+        keys = ("name", "strict", "description", "schema")
+        # the answer repeats it from here, as the policies left it (`response.envelope`)
+        schema = {k: fmt[k] for k in keys if k in fmt}
         chat["response_format"] = {"type": "json_schema", "json_schema": schema}
         return
     raise ValidationFailed(

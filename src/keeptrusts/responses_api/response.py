@@ -20,7 +20,8 @@ def new_id(prefix: str) -> str:
 
 def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[str, Any]:
     """The response object's fields that do not depend on the answer (the request's settings,
-    read back from the chat request)."""
+    read back from the chat request: as the policies left them, so a text they redacted for the
+    provider is not repeated in clear in the answer or in any stream event)."""
     chat = ex.body
     asked = obj(ex.scratch.get(API_REQUEST))
     return {
@@ -30,8 +31,8 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
         "model": model if isinstance(model, str) and model else ex.model,
         "error": None,
         "incomplete_details": None,
-        "instructions": asked.get("instructions"),
-        "text": asked.get("text") or {"format": {"type": "text"}},
+        "instructions": _instructions(asked, chat),
+        "text": _text(asked, chat),
         "reasoning": asked.get("reasoning"),
         "max_output_tokens": chat.get("max_completion_tokens"),
         "parallel_tool_calls": chat.get("parallel_tool_calls", True),
@@ -43,11 +44,34 @@ def envelope(ex: Exchange, response_id: str, created: int, model: Any) -> dict[s
     }
 
 
+def _instructions(asked: dict[str, Any], chat: dict[str, Any]) -> Any:
+    """The caller's `instructions` as the provider got them: the chat request's first message
+    (`request.py` puts them there when they are a non-empty string)."""
+    instructions = asked.get("instructions")
+    messages = chat.get("messages")
+    if isinstance(instructions, str) and instructions and isinstance(messages, list) and messages:
+        return obj(messages[0]).get("content")
+    return instructions
+
+
+def _text(asked: dict[str, Any], chat: dict[str, Any]) -> dict[str, Any]:
+    """The caller's `text` settings, a JSON schema's as the provider got it (`response_format`)."""
+    text = obj(asked.get("text")) or {"format": {"type": "text"}}
+    spec = obj(chat.get("response_format")).get("json_schema")
+    if isinstance(spec, dict):
+        return {**text, "format": {"type": "json_schema", **spec}}
+    return text
+
+
 def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") == "custom":
         return custom_tools.api_tool(tool)
     fn = obj(tool.get("function"))
-    out = {"type": "function", "name": fn.get("name"), "parameters": fn.get("parameters")}
+    out = {
+        "type": "function",
+        "name": fn.get("name"),
+        "parameters": fn.get("parameters"),
+    }
     out["description"] = fn.get("description")
     out["strict"] = fn.get("strict")
     return out
@@ -94,6 +118,19 @@ def message_item(item_id: str, text: str, refusal: str, status: str) -> dict[str
     }
 
 
+def reasoning_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
+    """The answer's reasoning (a chat message's `reasoning_content`) as a `reasoning` item: its
+    text as a `reasoning_text` part (None: no part yet), no summary."""
+    content = [] if text is None else [{"type": "reasoning_text", "text": text}]
+    return {
+        "type": "reasoning",
+        "id": item_id,
+        "summary": [],
+        "content": content,
+        "status": status,
+    }
+
+
 def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -113,6 +150,9 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a completed (or incomplete) response."""
     choice, msg = first_choice(body)
     output: list[dict[str, Any]] = []
+    thought = message_text(msg, "reasoning_content") or message_text(msg, "reasoning")
+    if thought:
+        output.append(reasoning_item(new_id("rs"), thought, "completed"))
     text, refusal = message_text(msg), message_text(msg, "refusal")
     if text or refusal:
         output.append(message_item(new_id("msg"), text, refusal, "completed"))
@@ -123,7 +163,12 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
         elif isinstance(call, dict):
             args = obj(call.get("function")).get("arguments")
             output.append(
-                call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")
+                call_item(
+                    new_id("fc"),
+                    call,
+                    args if isinstance(args, str) else "",
+                    "completed",
+                )
             )
     response = envelope(ex, new_id("resp"), _created(body), body.get("model"))
     response["output"] = output

@@ -1,9 +1,10 @@
 """Governed chat chunks -> Responses API stream events, for `/v1/responses` callers.
 
     response.created, response.in_progress,
-    per output item: response.output_item.added (+ response.content_part.added for a message),
-        then response.output_text.delta, response.refusal.delta,
-        response.function_call_arguments.delta or response.custom_tool_call_input.delta events
+    per output item: response.output_item.added (+ response.content_part.added for a message
+        and for the reasoning), then response.reasoning_text.delta, response.output_text.delta,
+        response.refusal.delta, response.function_call_arguments.delta or
+        response.custom_tool_call_input.delta events
     at the end, per item in order: ... .done events, response.output_item.done,
     response.completed (or response.incomplete: the answer hit max_output_tokens, or was filtered)
 
@@ -32,6 +33,7 @@ from keeptrusts.responses_api.response import (
     finish,
     message_item,
     new_id,
+    reasoning_item,
     text_part,
 )
 
@@ -43,9 +45,10 @@ class _Item:
     parts: list[str] = field(default_factory=list)
     texts: dict[str, list[str]] = field(default_factory=dict)
     call: dict[str, Any] | None = None
-    #: a call's arguments (a custom tool's input) as they came
+    #: a call's arguments (a custom tool's input), or the reasoning's text, as they came
     args: list[str] = field(default_factory=list)
     custom: bool = False
+    reasoning: bool = False
 
 
 class ResponsesStream:
@@ -57,6 +60,7 @@ class ResponsesStream:
         self.response: dict[str, Any] | None = None
         self.items: list[_Item] = []
         self.message: int | None = None
+        self.reasoning: int | None = None
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
         self.finish_reason: Any = None
@@ -97,13 +101,22 @@ class ResponsesStream:
 
     def _start(self, data: dict[str, Any], out: list[bytes]) -> None:
         self.response = envelope(self.ex, new_id("resp"), int(time.time()), data.get("model"))
-        started = {**self.response, "status": "in_progress", "output": [], "usage": None}
+        started = {
+            **self.response,
+            "status": "in_progress",
+            "output": [],
+            "usage": None,
+        }
         out.append(self._event("response.created", {"response": started}))
         out.append(self._event("response.in_progress", {"response": started}))
 
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
+            # (as OpenAI-compatible servers send it: vLLM, DeepSeek, `reasoning_content`)
+            thought = delta.get("reasoning_content") or delta.get("reasoning")
+            if isinstance(thought, str) and thought:
+                self._reasoning(thought, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty
@@ -124,10 +137,14 @@ class ResponsesStream:
         if self.message is None:
             self.message = len(self.items)
             self.items.append(_Item(new_id("msg")))
-            item = {**message_item(self.items[-1].id, "", "", "in_progress"), "content": []}
+            item = {
+                **message_item(self.items[-1].id, "", "", "in_progress"),
+                "content": [],
+            }
             out.append(
                 self._event(
-                    "response.output_item.added", {"output_index": self.message, "item": item}
+                    "response.output_item.added",
+                    {"output_index": self.message, "item": item},
                 )
             )
         index, item_ = self.message, self.items[self.message]
@@ -135,26 +152,51 @@ class ResponsesStream:
             item_.parts.append(part)
             item_.texts[part] = []
             empty = text_part("") if part == "text" else {"type": "refusal", "refusal": ""}
-            where = {
-                "item_id": item_.id,
-                "output_index": index,
-                "content_index": len(item_.parts) - 1,
-            }
+            where = self._where(index, len(item_.parts) - 1)
             out.append(self._event("response.content_part.added", {**where, "part": empty}))
         if not text:
             return
         item_.texts[part].append(text)
-        where = {
-            "item_id": item_.id,
-            "output_index": index,
-            "content_index": item_.parts.index(part),
-        }
+        where = self._where(index, item_.parts.index(part))
         if part == "text":
             out.append(
-                self._event("response.output_text.delta", {**where, "delta": text, "logprobs": []})
+                self._event(
+                    "response.output_text.delta",
+                    {**where, "delta": text, "logprobs": []},
+                )
             )
         else:
             out.append(self._event("response.refusal.delta", {**where, "delta": text}))
+
+    def _reasoning(self, text: str, out: list[bytes]) -> None:
+        """The answer's reasoning: one `reasoning` item with one `reasoning_text` part."""
+        if self.reasoning is None:
+            self.reasoning = len(self.items)
+            self.items.append(_Item(new_id("rs"), reasoning=True))
+            added = reasoning_item(self.items[-1].id, None, "in_progress")
+            out.append(
+                self._event(
+                    "response.output_item.added",
+                    {"output_index": self.reasoning, "item": added},
+                )
+            )
+            part = {"type": "reasoning_text", "text": ""}
+            where = self._where(self.reasoning)
+            out.append(self._event("response.content_part.added", {**where, "part": part}))
+        self.items[self.reasoning].args.append(text)
+        out.append(
+            self._event(
+                "response.reasoning_text.delta",
+                {**self._where(self.reasoning), "delta": text},
+            )
+        )
+
+    def _where(self, index: int, content_index: int = 0) -> dict[str, Any]:
+        return {
+            "item_id": self.items[index].id,
+            "output_index": index,
+            "content_index": content_index,
+        }
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         chat_index = call.get("index", 0)  # (the relay gave every call one: ToolIndexes)
@@ -192,7 +234,9 @@ class ResponsesStream:
         return self._event("response.output_item.added", {"output_index": index, "item": added})
 
     def _finish_item(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
-        if item.call is not None and item.custom:
+        if item.reasoning:
+            done = self._finish_reasoning(index, item, out)
+        elif item.call is not None and item.custom:
             text = "".join(item.args)
             done = custom_tools.call_item(item.id, item.call, text)
             where = {"item_id": item.id, "output_index": index, "input": text}
@@ -208,25 +252,34 @@ class ResponsesStream:
                 )
             )
         else:
-            text = "".join(item.texts.get("text", ()))
-            refusal = "".join(item.texts.get("refusal", ()))
-            for content_index, part in enumerate(item.parts):
-                where = {"item_id": item.id, "output_index": index, "content_index": content_index}
-                if part == "text":
-                    out.append(
-                        self._event(
-                            "response.output_text.done", {**where, "text": text, "logprobs": []}
-                        )
-                    )
-                    full = text_part(text)
-                else:
-                    out.append(self._event("response.refusal.done", {**where, "refusal": refusal}))
-                    full = {"type": "refusal", "refusal": refusal}
-                out.append(self._event("response.content_part.done", {**where, "part": full}))
-            done = {**message_item(item.id, text, refusal, "completed")}
-            done["content"] = [
-                text_part(text) if part == "text" else {"type": "refusal", "refusal": refusal}
-                for part in item.parts
-            ]
+            done = self._finish_message(index, item, out)
         out.append(self._event("response.output_item.done", {"output_index": index, "item": done}))
         return done
+
+    def _finish_reasoning(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+        text = "".join(item.args)
+        where = self._where(index)
+        out.append(self._event("response.reasoning_text.done", {**where, "text": text}))
+        part = {"type": "reasoning_text", "text": text}
+        out.append(self._event("response.content_part.done", {**where, "part": part}))
+        return reasoning_item(item.id, text, "completed")
+
+    def _finish_message(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+        text = "".join(item.texts.get("text", ()))
+        refusal = "".join(item.texts.get("refusal", ()))
+        for content_index, part in enumerate(item.parts):
+            where = self._where(index, content_index)
+            if part == "text":
+                done = {**where, "text": text, "logprobs": []}
+                out.append(self._event("response.output_text.done", done))
+                full = text_part(text)
+            else:
+                out.append(self._event("response.refusal.done", {**where, "refusal": refusal}))
+                full = {"type": "refusal", "refusal": refusal}
+            out.append(self._event("response.content_part.done", {**where, "part": full}))
+        message = message_item(item.id, text, refusal, "completed")
+        message["content"] = [
+            text_part(text) if part == "text" else {"type": "refusal", "refusal": refusal}
+            for part in item.parts
+        ]
+        return message
