@@ -91,11 +91,22 @@ FRAGMENTS = [
     "info[at]",
     "(x)",
     "\u3002",
+    # groups split by wide gaps: two to four spaces, tabs, one line break (`detect/gaps.py`)
+    "4111  1111  1111  1111",
+    "4111\t1111\t1111\t1111",
+    "4111 1111\n1111 1111",
+    "4111\n1111\n1111\n1111",
+    "DE89  3704 0044 0532 0130 00",
+    "DE89\t3704\t0044\t0532\t0130\t00",
+    "+49  30  901820",
+    "0049\t30\t901820",
+    "020  7946  0958",
+    "4111\u2009\u20091111\u2009\u20091111\u2009\u20091111",
     # other scripts' digits
     "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
     "\U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf",
 ]
-SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
+SEPARATORS = [" ", "  ", ", ", ". ", "\n", "\t", ""]
 
 answers = st.lists(
     st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), min_size=1, max_size=10

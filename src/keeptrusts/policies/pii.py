@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from keeptrusts.detect import contact, holdpoint, invisible, lookalikes, numbers, secrets
+from keeptrusts.detect import contact, gaps, holdpoint, invisible, lookalikes, numbers, secrets
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.detect.findings import Finding
 from keeptrusts.detect.invisible import Visible
@@ -80,6 +80,7 @@ class PiiDetector(Policy):
         self._number_min_digits = 4 if self._numbers.ipv4 else numbers.MIN_WINDOW_DIGITS
         self._numbers_on = self._numbers.windows or self._numbers.ipv4
         self._tokens = TokenScanner(self.entities)
+        self._gapped = not gaps.WIDE_ENTITIES.isdisjoint(self.entities)
         self._custom: list[tuple[str, Pattern]] = [
             (pattern_name(p), compile_pattern(p.pattern)) for p in settings.detect_patterns
         ]
@@ -95,7 +96,18 @@ class PiiDetector(Policy):
     def _hold_from(self, text: str) -> int:
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
-        return holdpoint.pending_start(text, self.holdback)
+        at = holdpoint.pending_start(text, self.holdback)
+        wide = self._gaps(text, hold=True)
+        if wide is not None:  # groups split by wide gaps (see `gaps`), as the text reads closed up
+            gapped = wide.index(holdpoint.pending_start(wide.text, self.holdback))
+            at = min(at, max(gapped, len(text) - self.holdback))
+        return at
+
+    def _gaps(self, text: str, hold: bool = False) -> gaps.Gapped | None:
+        """`text` with its wide gaps closed (`gaps`), when it may have one next to a digit."""
+        if not (self._gapped and gaps.may_have(text) and _DIGIT.search(text)):
+            return None
+        return gaps.Gapped.of(text, hold)
 
     def read_back(self, released: str, held: str) -> str:
         # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
@@ -120,12 +132,20 @@ class PiiDetector(Policy):
         """Every entity found in `text`, in no particular order (spans may overlap). Look-alike
         separators and full-width characters are read as ASCII (`lookalikes`); a text with
         invisible characters, or marks and emoji on a number's digits, is also read as it shows
-        without them (`invisible`)."""
+        without them (`invisible`); one whose number groups are split by wide gaps (two spaces,
+        tabs, a line break) is also read with them closed up (`gaps`)."""
         folded = lookalikes.fold(text)
         out = self._scan(folded)
         seen = Visible.of(folded, numbers=True)
         if seen.changed:
             out += [Finding(*seen.span(f.start, f.end), f.entity) for f in self._scan(seen.text)]
+        wide = self._gaps(seen.text)
+        if wide is not None:
+            for f in self._scan(wide.text):
+                start, end = wide.span(f.start, f.end)
+                if wide.allowed(start, end, f.entity):
+                    out.append(Finding(*seen.span(start, end), f.entity))
+        if seen.changed or wide is not None:
             out = list(dict.fromkeys(out))
         return out
 
