@@ -17,12 +17,17 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
+def _bracketed(words: str) -> str:
+    """`(word)` or `[word]` in any case, a space allowed on either side."""
+    return rf" ?(?:\((?i:{words})\)|\[(?i:{words})\]) ?"
+
+
 #: `@`, or `(at)` / `[at]` as addresses are written against harvesters (`info(at)firma.de`,
-#: common on German and French sites); with spaces around it (`info [at] firma.de`), or as a
-#: bare word (`info at firma.de`), it is not read: a stream would release the words before it
-_AT = r"(?:@|\((?i:at)\)|\[(?i:at)\])"
+#: common on German and French sites), also with a space on either side (`info [at]
+#: firma.de`); a bare word (`info at firma dot de`) is `spelled`'s
+_AT = rf"(?:@|{_bracketed('at')})"
 #: a domain's dot written the same way (`info(at)firma(dot)de`, `(punkt)` in German)
-_DOT = r"(?:\.|\((?i:dot|punkt)\)|\[(?i:dot|punkt)\])"
+_DOT = rf"(?:\.|{_bracketed('dot|punkt')})"
 
 
 def _email_pattern(word: str, alpha: str, dots: str = "") -> str:

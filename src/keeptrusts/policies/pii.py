@@ -19,7 +19,16 @@ from __future__ import annotations
 
 import re
 
-from keeptrusts.detect import contact, gaps, holdpoint, invisible, lookalikes, numbers, secrets
+from keeptrusts.detect import (
+    contact,
+    gaps,
+    holdpoint,
+    invisible,
+    lookalikes,
+    numbers,
+    secrets,
+    spelled,
+)
 from keeptrusts.detect.engine import Encoded, Pattern, compile_pattern
 from keeptrusts.detect.findings import Finding
 from keeptrusts.detect.invisible import Visible
@@ -80,6 +89,7 @@ class PiiDetector(Policy):
         self._number_min_digits = 4 if self._numbers.ipv4 else numbers.MIN_WINDOW_DIGITS
         self._numbers_on = self._numbers.windows or self._numbers.ipv4
         self._tokens = TokenScanner(self.entities)
+        self._emails = "email" in self.entities
         self._gapped = not gaps.WIDE_ENTITIES.isdisjoint(self.entities)
         self._custom: list[tuple[str, Pattern]] = [
             (pattern_name(p), compile_pattern(p.pattern)) for p in settings.detect_patterns
@@ -97,6 +107,8 @@ class PiiDetector(Policy):
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
         at = holdpoint.pending_start(text, self.holdback)
+        if self._emails:  # an address written with spaces (`info [at] firma (dot) de`)
+            at = min(at, spelled.hold_start(text, max(0, len(text) - self.holdback)))
         wide = self._gaps(text, hold=True)
         if wide is not None:  # groups split by wide gaps (see `gaps`), as the text reads closed up
             gapped = wide.index(holdpoint.pending_start(wide.text, self.holdback))
@@ -152,8 +164,9 @@ class PiiDetector(Policy):
     def _scan(self, text: str) -> list[Finding]:
         enc = Encoded(text)
         out: list[Finding] = []
-        if "email" in self.entities:
+        if self._emails:
             contact.emails(enc, out)
+            spelled.emails(enc, out)
         data = enc.data
         digits = len(data) - len(data.translate(None, _DIGIT_BYTES))
         if self._numbers_on and digits >= self._number_min_digits:
