@@ -40,6 +40,10 @@ def redact(text: str, policy: PiiDetector = DEFAULT) -> str:
         # thin and no-break spaces, two of them (read as spaces: `lookalikes`)
         ("card 4111\u2009\u20091111\u2009\u20091111\u2009\u20091111 ok", "card [REDACTED:CREDIT_CARD] ok"),
         ("tel +49\u00a0\u00a030\u00a0\u00a0901820 ok", "tel [REDACTED:PHONE] ok"),
+        # dashes mixed with spaces, and spaced dashes (before: not read)
+        ("card 4111-1111 1111-1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
+        ("card 4111 - 1111 - 1111 - 1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
+        ("card 4111 1111-1111 1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
         # invisible characters in a gap
         ("card 4111 \u200b 1111  1111  1111 ok", "card [REDACTED:CREDIT_CARD] ok"),
         ("\u00e9t\u00e9 4111  1111  1111  1111 ok", "\u00e9t\u00e9 [REDACTED:CREDIT_CARD] ok"),
@@ -62,6 +66,7 @@ def test_groups_split_by_wide_gaps(text: str, expected: str) -> None:
         "020  7946  0958",
         "(415)  555  2671",
         "123  45  6789",
+        "years 2019 - 2024 - 2030 and 1990 - 2000 - 2010 - 2020",
         "size  4096  1200  3000  12",
         # a value over one line break that no check digit confirms
         "tel +49 30\n901820",

@@ -215,6 +215,8 @@ HARD = [
     ("IBAN GB82\tWEST\t1234\t5698\t7654\t32 ok", "WEST"),
     ("tel +49  30  901820 ok", "+49"),
     ("card 4111\u2009\u20091111\u2009\u20091111\u2009\u20091111 ok", "4111"),
+    ("card 4111 - 1111 - 1111 - 1111 ok", "4111"),
+    ("card 4111-1111 1111-1111 ok", "4111"),
     # addresses written out with spaces (`detect/spelled.py`): held from their first word
     ("Mail: info [at] firma [dot] de ok", "info"),
     ("Mail: info (at) firma.de ok", "info"),

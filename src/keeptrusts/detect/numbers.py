@@ -34,7 +34,7 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 # (group 2: an international number right after a slash, which ends a list of numbers when
 # it follows one: `030 901820/+49 30 901821`)
-_DIGITS_AFTER = r"\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
+_DIGITS_AFTER = r"\d(?:(?: [/\-] |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
     rf"((?:\(?\+|\+?\()?{_DIGITS_AFTER}"
@@ -260,13 +260,14 @@ def _ssn(window: str, parts: list[str]) -> bool:
 
 
 def _card_layout(window: str, parts: list[str]) -> bool:
-    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-',
+    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ', '-'
+    or ' - ', mixed (`4111-1111 1111-1111`, as forms print them),
     or by dots in groups of four (`4111.1111.1111.1111`, as some European forms print them;
     never a version or an address, whose parts are shorter)."""
     if len(parts) == 1:
         return True
     if "." in window:
         return window.count(".") == len(parts) - 1 and all(len(p) == 4 for p in parts)
-    if any(c in window for c in "()/") or ("-" in window and " " in window):
+    if any(c in window for c in "()/"):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3
