@@ -27,11 +27,18 @@ def redact(text: str) -> str:
         ("Mail: info (AT) firma [DOT] de", "Mail: [REDACTED:EMAIL]"),
         ("Mail: info [at] firma (punkt) de", "Mail: [REDACTED:EMAIL]"),
         ("Mail: jane@example (dot) com", "Mail: [REDACTED:EMAIL]"),
+        ("Mail: info [ at ] firma [ dot ] de", "Mail: [REDACTED:EMAIL]"),
+        ("Mail: info ( AT ) firma.de", "Mail: [REDACTED:EMAIL]"),
+        # full-width brackets and spaces read as ASCII ones (`lookalikes`)
+        ("Mail: info \uff08at\uff09 firma \uff08dot\uff09 de", "Mail: [REDACTED:EMAIL]"),
+        ("Mail: info\u00a0at\u00a0firma\u00a0dot\u00a0de", "Mail: [REDACTED:EMAIL]"),
         ("write to info at firma dot de today", "write to [REDACTED:EMAIL] today"),
         ("jane.doe at mail dot example dot co dot uk!", "[REDACTED:EMAIL]!"),
         ("JANE AT EXAMPLE DOT COM", "[REDACTED:EMAIL]"),
         ("jobs at firma punkt de", "[REDACTED:EMAIL]"),
         ("jürgen at beispiel dot de", "[REDACTED:EMAIL]"),
+        # a top-level domain glued to the next address: both are read (they overlap)
+        ("info [ at ] firma [ dot ] debob@acme.com ok", "[REDACTED:EMAIL] ok"),
     ],
 )
 def test_addresses_written_out_with_spaces(text: str, expected: str) -> None:
@@ -52,7 +59,8 @@ def test_addresses_written_out_with_spaces(text: str, expected: str) -> None:
         "the code is available at github.com",
         "see info at firma.de",
         "y = weights @ inputs.weights",
-        # brackets without a domain
+        # brackets without a domain, or with other words
+        "(at least) three of them, see [at most] example.com",
         "look(at)this and info [at] firma",
     ],
 )

@@ -30,9 +30,9 @@ _GAP = r"( {2,4}|\t{1,2}|[ \t]{0,4}\r?\n[ \t]{0,4})"
 #: a gap between two groups, a digit on one side at least (`GB82  WEST  1234`, `(415)  555`)
 _BETWEEN = rf"[0-9]{_GAP}[(+]?[0-9A-Za-z]|[A-Za-z)]{_GAP}[(+]?[0-9]"
 _SCAN = compile_pattern(_BETWEEN)
-#: (a stream's hold point) also a gap at the end of the text, after a group with a digit or
-#: before the next group arrives
-_HOLD = compile_pattern(rf"{_BETWEEN}|[0-9A-Za-z)]{_GAP}\z")
+#: (a stream's hold point) also a gap at the end of the text, before the next group arrives,
+#: or one still arriving (a `\r` before its `\n`)
+_HOLD = compile_pattern(rf"{_BETWEEN}|[0-9A-Za-z)](?:{_GAP}|([ \t]{{0,4}}\r))\z")
 
 CARD_OR_IBAN = frozenset(("credit_card", "iban"))
 PHONE = "phone"
@@ -42,7 +42,7 @@ WIDE_ENTITIES = CARD_OR_IBAN | {PHONE}
 
 def may_have(text: str) -> bool:
     """Whether `text` may have a gap (cheap: the caller tests it before `Gapped.of`)."""
-    return "\n" in text or "  " in text or "\t" in text
+    return "\n" in text or "  " in text or "\t" in text or "\r" in text
 
 
 class Gapped:

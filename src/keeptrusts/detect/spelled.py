@@ -15,7 +15,7 @@ a word and a space (`info ` may be followed by `[at]`), an `at` form or its begi
 
 from __future__ import annotations
 
-from keeptrusts.detect import holdpoint
+from keeptrusts.detect import contact, holdpoint
 from keeptrusts.detect.engine import Encoded, compile_pattern
 from keeptrusts.detect.findings import Finding, clear_after, clear_before
 from keeptrusts.detect.stopwords import PROSE, TLDS
@@ -76,29 +76,40 @@ def _address(
     return not any(label.lower() in PROSE for label in labels)
 
 
-def _prefixes(word: str) -> str:
-    """A pattern for every non-empty beginning of `word` (`(at)`: `(`, `(a`, `(at`, `(at)`)."""
+def _begun(atoms: list[str]) -> str:
+    """A pattern for every non-empty beginning of what `atoms` match in turn (`(at)`: `(`,
+    `(a`, `(at`, `(at)`)."""
     out = ""
-    for ch in reversed(word):
-        escaped = "\\" + ch if not ch.isalnum() else f"(?i:{ch})"
-        out = f"{escaped}(?:{out})?" if out else escaped
+    for atom in reversed(atoms):
+        out = f"{atom}(?:{out})?" if out else atom
     return out
 
 
-def _either(words: list[str], prefix: bool) -> str:
-    if prefix:
-        return "|".join(_prefixes(w) for w in words)
-    return "|".join("".join("\\" + c if not c.isalnum() else c for c in w) for w in words)
+def _bracketed_begun(words: list[str]) -> str:
+    """The beginnings of `(word)` and `[word]` (`contact.bracketed`), after an optional space."""
+    forms = [
+        _begun([o, " ?", *(f"(?i:{c})" for c in w), " ?", c])
+        for w in words
+        for o, c in ((r"\(", r"\)"), (r"\[", r"\]"))
+    ]
+    return " ?(?:" + "|".join(forms) + ")"
 
 
-_AT_BRACKETS = ["(at)", "[at]"]
-_DOT_BRACKETS = ["(dot)", "[dot]", "(punkt)", "[punkt]"]
-_AT_FULL = rf"@| ?(?i:{_either(_AT_BRACKETS, False)}) ?| (?:at|AT) "
-_DOT_FULL = rf"\.| ?(?i:{_either(_DOT_BRACKETS, False)}) ?| (?:dot|DOT|punkt|PUNKT) "
+def _word_begun(word: str) -> str:
+    return _begun(list(word))
+
+
+_AT_FULL = rf"@|{contact.bracketed('at')}| (?:at|AT) "
+_DOT_FULL = rf"\.|{contact.bracketed('dot|punkt')}| (?:dot|DOT|punkt|PUNKT) "
 #: what may still follow a local part (a space, an `at` form begun) or a domain's label
-_AT_BEGUN = rf" | ?(?:{_either(_AT_BRACKETS, True)})| (?:a|at|A|AT)"
-_DOT_BEGUN = rf" | ?(?:{_either(_DOT_BRACKETS, True)})| (?:{_prefixes('dot')}|{_prefixes('punkt')})"
-_ADDRESS_BEGUN = compile_pattern(
+_AT_BEGUN = rf" |{_bracketed_begun(['at'])}| (?:a|at|A|AT)"
+_DOT_BEGUN = (
+    rf" |{_bracketed_begun(['dot', 'punkt'])}"
+    + "| (?:"
+    + "|".join(_word_begun(w) for w in ("dot", "DOT", "punkt", "PUNKT"))
+    + ")"
+)
+_ADDRESS = compile_pattern(
     rf"[\pL\pN_%+'\-.]+(?:(?:{_AT_BEGUN})?|(?:{_AT_FULL})(?:{_LABEL}(?:{_DOT_FULL}))*"
     rf"(?:{_LABEL}(?:{_DOT_BEGUN})?)?)\z"
 )
@@ -109,7 +120,7 @@ def hold_start(text: str, floor: int) -> int:
     de`) that may still be arriving starts in `text` (`len(text)` if none; not before
     `floor`). A few substring tests unless the text holds a bracket or a bare `at`."""
     if "(" in text or "[" in text or " at " in text or " AT " in text:
-        return _begun(text, floor)
+        return _address_start(text, floor)
     # (no `at` form yet: only a local part and a space, or the start of a bare `at`)
     if text[-1:] in _LAST and text.endswith(_AT_ENDINGS):
         end = len(text.rstrip("atAT")) - 1
@@ -131,10 +142,10 @@ def _local_start(text: str, floor: int, end: int) -> int:
     return holdpoint.token_start(text, floor, end)
 
 
-def _begun(text: str, floor: int) -> int:
+def _address_start(text: str, floor: int) -> int:
     """The earliest start of a written-out address the end of `text` may be inside (RE2)."""
     tail = text[floor:] if floor else text
-    spans = _ADDRESS_BEGUN.search(Encoded(tail))
+    spans = _ADDRESS.search(Encoded(tail))
     if spans is None:
         return len(text)
     head = tail.encode("utf-8", "surrogatepass")[: spans[0][0]]
