@@ -42,7 +42,7 @@ WIDE_ENTITIES = CARD_OR_IBAN | {PHONE}
 
 def may_have(text: str) -> bool:
     """Whether `text` may have a gap (cheap: the caller tests it before `Gapped.of`)."""
-    return "\n" in text or "  " in text or "\t" in text or "\r" in text
+    return not text.isprintable() or "  " in text  # (line breaks and tabs are not printable)
 
 
 class Gapped:

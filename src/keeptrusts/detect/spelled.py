@@ -118,20 +118,34 @@ _ADDRESS = compile_pattern(
 def hold_start(text: str, floor: int) -> int:
     """Where an address written with spaces (`info [at] firma (dot) de`, `info at firma dot
     de`) that may still be arriving starts in `text` (`len(text)` if none; not before
-    `floor`). A few substring tests unless the text holds a bracket or a bare `at`."""
-    if "(" in text or "[" in text or " at " in text or " AT " in text:
+    `floor`). A few substring tests unless the text holds an `at` form (RE2)."""
+    if _at_form(text):
         return _address_start(text, floor)
     # (no `at` form yet: only a local part and a space, or the start of a bare `at`)
-    if text[-1:] in _LAST and text.endswith(_AT_ENDINGS):
+    if text[-1:] in LAST_CHARS and text.endswith(_AT_ENDINGS):
         end = len(text.rstrip("atAT")) - 1
         if text[end] == " ":
             return _local_start(text, floor, end)
     return len(text)
 
 
+def _at_form(text: str) -> bool:
+    """Whether `text` may hold an `at` form, whole or begun at its end (cheap tests: code
+    has brackets everywhere, `(a`, `[ a` far less often)."""
+    if " at " in text or " AT " in text:
+        return True
+    if "(" not in text and "[" not in text:
+        return False
+    if "@" in text:  # (a bracketed dot after an `@`: `jane@example (dot) com`)
+        return True
+    low = text.lower()
+    return "(a" in low or "[a" in low or "( a" in low or "[ a" in low or low.endswith(_OPENS)
+
+
+_OPENS = ("(", "[", "( ", "[ ")
 #: how a text may end after a local part before any `at` form is whole, and its last character
 _AT_ENDINGS = (" ", " a", " A", " at", " AT")
-_LAST = frozenset(" aAtT")
+LAST_CHARS = frozenset(" aAtT")
 
 
 def _local_start(text: str, floor: int, end: int) -> int:

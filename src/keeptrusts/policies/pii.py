@@ -107,19 +107,23 @@ class PiiDetector(Policy):
         if self._custom:  # custom patterns: shape unknown, hold the full bound
             return max(0, len(text) - self.holdback)
         at = holdpoint.pending_start(text, self.holdback)
-        if self._emails:  # an address written with spaces (`info [at] firma (dot) de`)
+        # (the cheap tests of `spelled.hold_start` and `gaps.may_have`, inline: this runs on
+        # every streamed delta)
+        if self._emails and (
+            "(" in text
+            or "[" in text
+            or " at " in text
+            or " AT " in text
+            or text[-1:] in spelled.LAST_CHARS
+        ):  # an address written with spaces (`info [at] firma (dot) de`)
             at = min(at, spelled.hold_start(text, max(0, len(text) - self.holdback)))
-        wide = self._gaps(text, hold=True)
+        wide = None
+        if self._gapped and (not text.isprintable() or "  " in text) and _DIGIT.search(text):
+            wide = gaps.Gapped.of(text, hold=True)
         if wide is not None:  # groups split by wide gaps (see `gaps`), as the text reads closed up
             gapped = wide.index(holdpoint.pending_start(wide.text, self.holdback))
             at = min(at, max(gapped, len(text) - self.holdback))
         return at
-
-    def _gaps(self, text: str, hold: bool = False) -> gaps.Gapped | None:
-        """`text` with its wide gaps closed (`gaps`), when it may have one next to a digit."""
-        if not (self._gapped and gaps.may_have(text) and _DIGIT.search(text)):
-            return None
-        return gaps.Gapped.of(text, hold)
 
     def read_back(self, released: str, held: str) -> str:
         # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
@@ -147,13 +151,19 @@ class PiiDetector(Policy):
         without them (`invisible`); one whose number groups are split by wide gaps (two spaces,
         tabs, a line break) is also read with them closed up (`gaps`)."""
         folded = lookalikes.fold(text)
-        out = self._scan(folded)
+        enc = Encoded(folded)
+        digits = len(enc.data) - len(enc.data.translate(None, _DIGIT_BYTES))
+        out = self._scan(enc, digits)
         seen = Visible.of(folded, numbers=True)
         if seen.changed:
-            out += [Finding(*seen.span(f.start, f.end), f.entity) for f in self._scan(seen.text)]
-        wide = self._gaps(seen.text)
+            again = self._scan(Encoded(seen.text), digits)
+            out += [Finding(*seen.span(f.start, f.end), f.entity) for f in again]
+        # (a value read across a gap has 7 digits at least: an IBAN has more)
+        wide = None
+        if self._gapped and digits >= numbers.MIN_WINDOW_DIGITS and gaps.may_have(seen.text):
+            wide = gaps.Gapped.of(seen.text)
         if wide is not None:
-            for f in self._scan(wide.text):
+            for f in self._scan(Encoded(wide.text), digits):
                 start, end = wide.span(f.start, f.end)
                 if wide.allowed(start, end, f.entity):
                     out.append(Finding(*seen.span(start, end), f.entity))
@@ -161,14 +171,13 @@ class PiiDetector(Policy):
             out = list(dict.fromkeys(out))
         return out
 
-    def _scan(self, text: str) -> list[Finding]:
-        enc = Encoded(text)
+    def _scan(self, enc: Encoded, digits: int) -> list[Finding]:
+        """What `enc` holds; `digits`: how many ASCII digits it has."""
         out: list[Finding] = []
         if self._emails:
             contact.emails(enc, out)
-            spelled.emails(enc, out)
-        data = enc.data
-        digits = len(data) - len(data.translate(None, _DIGIT_BYTES))
+            if " at " in enc.text or " AT " in enc.text:  # (written out in words: `spelled`)
+                spelled.emails(enc, out)
         if self._numbers_on and digits >= self._number_min_digits:
             self._numbers.scan(enc, out)
         self._tokens.scan(enc, out)
