@@ -68,6 +68,7 @@ __all__ = [
 HOLDBACK = 256
 
 _DIGIT_BYTES = b"0123456789"
+_LAST_CHARS = spelled.LAST_CHARS
 _DIGIT = re.compile(r"\d")  # a character class: linear (any script's digits, as `lookalikes`)
 
 
@@ -114,7 +115,7 @@ class PiiDetector(Policy):
             or "[" in text
             or " at " in text
             or " AT " in text
-            or text[-1:] in spelled.LAST_CHARS
+            or text[-1:] in _LAST_CHARS
         ):  # an address written with spaces (`info [at] firma (dot) de`)
             at = min(at, spelled.hold_start(text, max(0, len(text) - self.holdback)))
         wide = None
