@@ -65,7 +65,7 @@ def _reference(text: str, cap: int) -> int:
         while k > floor and not text[k - 1].isspace():
             k -= 1
         token = text[k:j]
-        slash = token == "/" and (right_digit or i == n)  # `030 / 901820`
+        slash = token in ("/", "-") and (right_digit or i == n)  # `030 / 901820`, `4111 - 1111`
         if slash or _grouped(token, right_digit) or _after_country(text, floor, k, token):
             i, right_digit = k, _digit(token)
             continue
@@ -92,6 +92,7 @@ ALPHABET = st.sampled_from(
     [
         *'0123456789+()-./ABCDxyz@:_"',
         " / ",
+        " - ",
         " ",
         "  ",
         "\n",

@@ -207,6 +207,23 @@ HARD = [
     ("card 4111\u200b1111\u200b1111\u200b1111 ok", "1111"),
     ("card 4\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1\u200d1 ok", "4\u200d1"),
     ("mail bob\u200b@exam\u00adple.com ok", "bob"),
+    # groups split by wide gaps (`detect/gaps.py`): held across the gap
+    ("card 4111  1111  1111  1111 ok", "4111"),
+    ("card 4111\t1111\t1111\t1111 ok", "4111"),
+    ("card 4111 1111\n1111 1111 ok", "4111"),
+    ("card 4111 1111\r\n1111 1111 ok", "4111"),
+    ("IBAN DE89  3704  0044  0532  0130  00 ok", "3704"),
+    ("IBAN GB82\tWEST\t1234\t5698\t7654\t32 ok", "WEST"),
+    ("tel +49  30  901820 ok", "+49"),
+    ("card 4111\u2009\u20091111\u2009\u20091111\u2009\u20091111 ok", "4111"),
+    ("card 4111 - 1111 - 1111 - 1111 ok", "4111"),
+    ("card 4111-1111 1111-1111 ok", "4111"),
+    # addresses written out with spaces (`detect/spelled.py`): held from their first word
+    ("Mail: info [at] firma [dot] de ok", "info"),
+    ("Mail: info (at) firma.de ok", "info"),
+    ("write to jane at example dot co dot uk ok", "jane"),
+    ("Mail: jane@example (dot) com ok", "jane"),
+    ("Mail: info ( at ) firma [ dot ] de ok", "info"),
 ]  # fmt: skip
 
 

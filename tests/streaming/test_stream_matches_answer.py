@@ -89,13 +89,47 @@ FRAGMENTS = [
     "info(at)firma.de",
     "info(at)firma(dot)de",
     "info[at]",
+    # written out with spaces, in brackets or in bare words (`detect/spelled.py`)
+    "info [at] firma [dot] de",
+    "info (at) firma (dot) de",
+    "info [AT] firma.de",
+    "INFO AT FIRMA DOT DE",
+    "jane.doe at mail dot example dot co dot uk",
+    "info at firma dot de",
+    "look at this dot com bubble",
+    "at",
+    "dot",
+    "[",
+    "(at)",
+    " (dot) de",
+    "jane@example (dot) com",
+    "info [ at ] firma [ dot ] de",
+    "( at ) x ( dot ) de",
     "(x)",
     "\u3002",
+    # groups split by wide gaps: two to four spaces, tabs, one line break (`detect/gaps.py`)
+    "4111  1111  1111  1111",
+    "4111\t1111\t1111\t1111",
+    "4111 1111\n1111 1111",
+    "4111 1111\r\n1111 1111",
+    "4111\n1111\n1111\n1111",
+    "DE89  3704 0044 0532 0130 00",
+    "DE89\t3704\t0044\t0532\t0130\t00",
+    "+49  30  901820",
+    "0049\t30\t901820",
+    "020  7946  0958",
+    "4111\u2009\u20091111\u2009\u20091111\u2009\u20091111",
+    # dashes mixed with spaces, and spaced dashes
+    "4111-1111 1111-1111",
+    "4111 - 1111 - 1111 - 1111",
+    "415 - 555 - 2671",
+    "2019 - 2024",
+    " - ",
     # other scripts' digits
     "\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661",
     "\U0001d7d2\U0001d7cf\U0001d7d3 \U0001d7d3\U0001d7d3\U0001d7d3 \U0001d7d0\U0001d7d4\U0001d7d5\U0001d7cf",
 ]
-SEPARATORS = [" ", "  ", ", ", ". ", "\n", ""]
+SEPARATORS = [" ", "  ", ", ", ". ", "\n", "\t", ""]
 
 answers = st.lists(
     st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), min_size=1, max_size=10
@@ -156,6 +190,14 @@ def test_choices_streamed_together_read_as_the_whole_answer(
             "(x)+33 6 12 34 56 78, DE89.3704.0044.0532.0130.00/+49 30 901821 ok",
         ),
         ("pii-then-dlp-block", "(x)DE89 3704 0044 0532 0130 00 or (x)DE 89 3704 0044 0532 0130 00"),
+        # written-out addresses longer than what a stream reads back, glued to the next one
+        ("dlp-redact-then-pii", "info [ at ] firma [ dot ] deinfo(at)firma.de +1 415 555 0132 ok"),
+        ("dlp-redact-then-pii", "info [ at ] firma [ dot ] debob@acme.com +1 415 555 0132 ok"),
+        (
+            "pii-then-dlp-block",
+            "write info at firma dot de, jane at mail dot example dot co dot uk",
+        ),
+        ("pii-then-dlp-block", "card 4111 1111\n1111 1111 and +49  30  901820 ok"),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

@@ -17,12 +17,22 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
+def bracketed(words: str) -> str:
+    """`(word)` or `[word]` in any case, a space allowed on either side and inside the
+    brackets (`[ at ]`)."""
+    return rf" ?(?:\( ?(?i:{words}) ?\)|\[ ?(?i:{words}) ?\]) ?"
+
+
 #: `@`, or `(at)` / `[at]` as addresses are written against harvesters (`info(at)firma.de`,
-#: common on German and French sites); with spaces around it (`info [at] firma.de`), or as a
-#: bare word (`info at firma.de`), it is not read: a stream would release the words before it
-_AT = r"(?:@|\((?i:at)\)|\[(?i:at)\])"
+#: common on German and French sites), also with a space on either side (`info [at]
+#: firma.de`); a bare word (`info at firma dot de`) is `spelled`'s
+_AT = rf"(?:@|{bracketed('at')})"
 #: a domain's dot written the same way (`info(at)firma(dot)de`, `(punkt)` in German)
-_DOT = r"(?:\.|\((?i:dot|punkt)\)|\[(?i:dot|punkt)\])"
+_DOT = rf"(?:\.|{bracketed('dot|punkt')})"
+
+
+#: how an `at` in brackets ends (`_written_at`)
+_AT_ENDS = ("t)", "t]", "T)", "T]", "t )", "t ]", "T )", "T ]")
 
 
 def _email_pattern(word: str, alpha: str, dots: str = "") -> str:
@@ -49,11 +59,11 @@ def _email_unicode() -> Pattern:
 
 
 def _written_at(text: str) -> bool:
-    """Whether `text` may hold an `(at)` or `[at]` (a cheap test before the pattern runs: most
-    texts have neither bracket)."""
+    """Whether `text` may hold an `(at)` or `[at]`, also `[ at ]` (a cheap test before the
+    pattern runs: most texts have neither bracket)."""
     if ")" not in text and "]" not in text:
         return False
-    return "t)" in text or "t]" in text or "T)" in text or "T]" in text
+    return any(end in text for end in _AT_ENDS)
 
 
 #: groups split by single spaces, dashes or dots (`DE89 3704 ...`, `DE89-3704-...`,
@@ -73,13 +83,33 @@ def emails(enc: Encoded, out: list[Finding]) -> None:
     text = enc.text
     if "@" not in text and not _written_at(text):
         return
-    for spans in (_EMAIL_ASCII if enc.ascii else _email_unicode()).iter(enc):
+    pattern = _EMAIL_ASCII if enc.ascii else _email_unicode()
+    pos = 0
+    while (spans := pattern.search(enc, pos)) is not None:
         start, end = enc.span(spans[0])
+        pos = spans[0][1]
+        if _at_next(text, end):
+            # `info [at] firma [dot] debob@acme.com`: what read as the top-level domain may be
+            # the local part of the next address; it is read from there too (overlapping), as
+            # a stream reading back from a later point reads it
+            tld = len(text[start:end].rstrip(_LETTERS))
+            pos = spans[0][0] + len(text[start : start + tld].encode("utf-8", "surrogatepass"))
         if not _remote_path(text, start, end):
             out.append(Finding(start, end, EMAIL))
 
 
+_AT_NEXT = compile_pattern(rf"\A(?:{_AT})")
+
+
+def _at_next(text: str, end: int) -> bool:
+    """Whether an `at` form (`@`, `(at)`, ` [ at ]`) follows `end`."""
+    if end >= len(text) or text[end] not in "@([ ":
+        return False
+    return _AT_NEXT.search(Encoded(text[end : end + 8])) is not None
+
+
 _PATH_START = frozenset("/~._-")
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def _remote_path(text: str, start: int, end: int) -> bool:

@@ -43,8 +43,9 @@ def pending_start(text: str, cap: int) -> int:
             break
         k = token_start(text, floor, j)
         token = text[k:j]
-        # a lone slash joins groups (`030 / 901820`) before a digit or before the end
-        slash = token == "/" and (digits or i == n)
+        # a lone slash or dash joins groups (`030 / 901820`, `4111 - 1111`) before a digit or
+        # before the end
+        slash = (token == "/" or token == "-") and (digits or i == n)
         if (
             slash
             or _grouped(token, digits)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from keeptrusts.detect import ipv4, labels
+from keeptrusts.detect import ipv4, labels, phone_layout
 from keeptrusts.detect.checksums import card_ok, ssn_ok
 from keeptrusts.detect.engine import Encoded, compile_pattern
 from keeptrusts.detect.findings import Finding, clear_after, clear_before
@@ -34,7 +34,7 @@ MAX_RUN_CHARS = 4096
 # their left (`a456-4266...` in a UUID, `INV-2024-0001`, `v1.2.3.4`) are never reported
 # (group 2: an international number right after a slash, which ends a list of numbers when
 # it follows one: `030 901820/+49 30 901821`)
-_DIGITS_AFTER = r"\d(?:(?: / |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
+_DIGITS_AFTER = r"\d(?:(?: [/\-] |[ .\-/]|\)[ .\-/]?|[ .\-]?\()?\d){6,}"
 _RUN = compile_pattern(
     r"(?:^|[^\w$.\-/+(]|(?:^|[^\w])[.\-/])"
     rf"((?:\(?\+|\+?\()?{_DIGITS_AFTER}"
@@ -194,7 +194,11 @@ class NumberScanner:
             and card_ok(joined)
         ):
             return CREDIT_CARD
-        if self.phones is not None and total <= 15 and _phone_separators(run, groups, i, j):
+        if (
+            self.phones is not None
+            and total <= 15
+            and phone_layout.separators_ok(run, groups, i, j)
+        ):
             a = 0 if i == 0 else groups[i][0]
             if i > 0 and run[a - 1] == "(":
                 a -= 1
@@ -202,8 +206,10 @@ class NumberScanner:
             lead = a + 1 if run[a] == "(" else a
             plus = run[lead] == "+" or run.startswith("00", lead)
             if (
-                _phone_groups(_without_extension(run, groups, digits, i, j), plus)
-                and _slashes_ok(run, groups, i, j, joined, plus)
+                phone_layout.groups_ok(
+                    phone_layout.without_extension(run, groups, digits, i, j), plus
+                )
+                and phone_layout.slashes_ok(run, groups, i, j, joined, plus)
                 and self.phones.ok(run[a : groups[j][1]], joined)
             ):
                 return PHONE
@@ -244,84 +250,6 @@ def _glued(run: str, groups: list[tuple[int, int]], k: int) -> bool:
     return groups[k][1] - groups[k][0] < 4 or groups[k + 1][1] - b < 3
 
 
-def _phone_separators(run: str, groups: list[tuple[int, int]], i: int, j: int) -> bool:
-    """Separators read as one number: spaces (or none) first, then one kind throughout.
-
-    Accepts `(415) 555-2671`, `+1 415 555-2671`, `+44 20 7946 0958`, `415.555.2671`,
-    `030/901820-0`, spaces after a slash (`0171 / 123 45 67`: `_slashes_ok` decides) and after
-    a dash that ends an area code of three or more digits written with its trunk `0` or after
-    a `+` (`0171-123 45 67`, `+49 171-123 45 67`, as in Germany); rejects `2024-01-15 15` (a
-    date followed by another number).
-    """
-    kind = ""
-    area = run[groups[i][0]] == "0" or "+" in run[: groups[i][0]]  # (a dash may end it)
-    for k in range(i, j):
-        sep = run[groups[k][1] : groups[k + 1][0]].strip("()") or " "
-        if len(sep) > 1:
-            sep = sep.strip()
-            if len(sep) > 1:
-                return False
-            sep = sep or " "
-        if kind:
-            if sep != kind and not _mixed_ok(kind, sep, k == j - 1, area):
-                return False
-        elif sep != " ":
-            kind = sep
-            area = area and sep == "-" and groups[k][1] - groups[k][0] >= 3
-    return True
-
-
-def _mixed_ok(kind: str, sep: str, last: bool, area: bool) -> bool:
-    """Another separator after the number's first one: spaces after a slash, a dash before an
-    extension after a slash (`030/901820-0`), spaces after a dash that ends an area code."""
-    if kind == "/":
-        return sep == " " or (sep == "-" and last)
-    return kind == "-" and sep == " " and area
-
-
-def _without_extension(
-    run: str, groups: list[tuple[int, int]], digits: list[str], i: int, j: int
-) -> list[str]:
-    """The groups of a window without a one-digit extension after a dash (`+49 30 901820-0`,
-    the switchboard of a German office line), which the grouping rule would read as a list."""
-    if j > i and len(digits[j]) == 1 and run[groups[j - 1][1] : groups[j][0]] == "-":
-        return digits[i:j]
-    return digits[i : j + 1]
-
-
-def _phone_groups(parts: list[str], plus: bool) -> bool:
-    """Digit groups a phone number is written in: one-digit groups only at its head.
-
-    A country code's or trunk prefix's group may have one digit (`1 800 555 0199`,
-    `+33 1 23 45 67 89`, `+44 (0)20 ...`, `0033 1 ...`); a run of small numbers
-    (`1 2 3 4 5 6 7 8 9 10`, `2 3 5 7 11 13 17`) is a list, not a phone number.
-    """
-    head, singles = (3, 2) if plus else (1, 1)
-    return all(len(p) > 1 for p in parts[head:]) and sum(len(p) == 1 for p in parts) <= singles
-
-
-def _slashes_ok(
-    run: str, groups: list[tuple[int, int]], i: int, j: int, joined: str, plus: bool
-) -> bool:
-    """Slashes split a number's prefix from the rest (`030/901820`, `+49/30/901820`,
-    `+49 (0)30 / 901820`, as in Germany): only after a `+` or a trunk `0`, and only among the
-    prefix's groups, so `030 901820 / 030 901821` is two numbers, never `030 901820 / 030`.
-    Other digits split by slashes are dates, ratios, fractions. The subscriber number after
-    the slash may be grouped by spaces (`0171 / 123 45 67`) when an area code of three or more
-    digits comes before it (`01/2024 12345` is a month and a number)."""
-    window = run[groups[i][0] : groups[j][1]]
-    if "/" not in window:
-        return True
-    if not (plus or joined.startswith("0")):
-        return False
-    prefix = 2 if plus else 1  # country code and area code, or the area code with its 0
-    if plus and "(0)" in run:
-        prefix += 1
-    if not plus and groups[i][1] - groups[i][0] < 3 and " " in window[window.index("/") :]:
-        return False
-    return all("/" not in run[groups[k][1] : groups[k + 1][0]] for k in range(i + prefix, j))
-
-
 def _ssn(window: str, parts: list[str]) -> bool:
     if [len(p) for p in parts] != [3, 2, 4]:
         return False
@@ -332,13 +260,14 @@ def _ssn(window: str, parts: list[str]) -> bool:
 
 
 def _card_layout(window: str, parts: list[str]) -> bool:
-    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ' or '-',
+    """Cards are written whole or in groups of 4+ (the last may be shorter) split by ' ', '-'
+    or ' - ', mixed (`4111-1111 1111-1111`, as forms print them),
     or by dots in groups of four (`4111.1111.1111.1111`, as some European forms print them;
     never a version or an address, whose parts are shorter)."""
     if len(parts) == 1:
         return True
     if "." in window:
         return window.count(".") == len(parts) - 1 and all(len(p) == 4 for p in parts)
-    if any(c in window for c in "()/") or ("-" in window and " " in window):
+    if any(c in window for c in "()/"):
         return False
     return all(len(p) >= 4 for p in parts[:-1]) and len(parts[-1]) >= 3
