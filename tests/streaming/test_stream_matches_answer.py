@@ -198,6 +198,13 @@ def test_choices_streamed_together_read_as_the_whole_answer(
             "write info at firma dot de, jane at mail dot example dot co dot uk",
         ),
         ("pii-then-dlp-block", "card 4111 1111\n1111 1111 and +49  30  901820 ok"),
+        # a value overlapping one released redacted (an IBAN running on from an address's
+        # `de`): one replacement, as the whole answer merges them (found by hypothesis)
+        (
+            "dlp-redact-then-pii",
+            "info(at)firma.de415\U0001f44d\U0001f3fd555 0132 4155552671 cents ",
+        ),
+        ("pii-then-dlp-block", "info(at)firma.de415\U0001f44d\U0001f3fd555 0132 4155552671 cents "),
     ],
 )
 def test_every_split_of_a_known_case_reads_as_the_whole_answer(chain: str, text: str) -> None:

@@ -220,9 +220,7 @@ class _Scan:
     def release(self, boundary: int, redactions: list[Match]) -> tuple[str, str]:
         shift = self.offset
         if shift:  # a match begun in the context covers the held text it reaches
-            redactions = [
-                m._replace(start=max(m.start - shift, 0), end=m.end - shift) for m in redactions
-            ]
+            redactions = [_held_part(m, shift) for m in redactions]
         at = self.starts
         cut = boundary - shift if at is None else at[boundary - shift]
         if at is not None:
@@ -247,6 +245,16 @@ def _context(text: str, end: int) -> str:
     head = text[floor:at].rsplit(None, 1)  # (str.rsplit splits where str.isspace() does)
     start = at - len(head[-1]) if len(head) == 2 or floor == 0 else floor
     return text[max(0, start - 1) : end]
+
+
+def _held_part(m: Match, shift: int) -> Match:
+    """A redaction in held-text positions. One begun in the context overlaps a value this
+    policy released redacted (it holds any value that could still grow): as in a whole answer,
+    where overlapping spans merge under the first one's replacement, it adds no replacement
+    of its own and only removes what it covers of the held text."""
+    if m.start >= shift:
+        return m._replace(start=m.start - shift, end=m.end - shift)
+    return m._replace(start=0, end=m.end - shift, replacement="")
 
 
 def _settle(boundary: int, matches: list[Match]) -> int:
