@@ -25,6 +25,7 @@ from typing import Any
 
 from keeptrusts.pipeline.arguments import ArgumentsText
 from keeptrusts.pipeline.joined import JoinedParts, Run, Slot
+from keeptrusts.pipeline.schema_texts import schema_texts
 
 __all__ = ["JoinedParts", "Slot", "request_slots", "request_texts", "response_slots"]
 
@@ -128,7 +129,7 @@ def _function_slots(fn: Any, slots: list[Slot]) -> None:
     if isinstance(fn, dict):
         if isinstance(fn.get("description"), str):
             slots.append((fn, "description"))
-        _schema_texts(fn.get("parameters"), slots)
+        schema_texts(fn.get("parameters"), slots)
         # a custom tool's grammar: the provider constrains the model's input with it
         fmt = fn.get("format")
         grammar = fmt.get("grammar") if isinstance(fmt, dict) else None
@@ -143,53 +144,7 @@ def _response_format_slots(fmt: Any, slots: list[Slot]) -> None:
     if isinstance(spec, dict):
         if isinstance(spec.get("description"), str):
             slots.append((spec, "description"))
-        _schema_texts(spec.get("schema"), slots)
-
-
-#: schema keywords whose string values are structure, not text (rewriting one would break the
-#: schema): every other string value is read (`description`, `title`, `pattern`, `$comment`,
-#: `x-...` notes: the provider shows the model the schema)
-SCHEMA_STRUCTURE = frozenset(
-    {"type", "format", "$ref", "$schema", "$id", "$anchor", "$dynamicRef", "$dynamicAnchor"}
-)
-#: schema keywords whose values the model is shown (allowed or example values): every string
-#: in them is read, at any depth
-SCHEMA_VALUES = frozenset({"enum", "examples", "default", "const"})
-
-
-def _schema_texts(schema: Any, slots: list[Slot]) -> None:
-    """The string values of a JSON schema's keywords (but structural ones: `SCHEMA_STRUCTURE`),
-    and the strings inside `enum`, `examples`, `default` and `const`, at any depth (walked
-    without recursion: nesting is bounded only by the body size). Property names are
-    identifiers, not read."""
-    stack = [schema]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in SCHEMA_VALUES:
-                    _value_strings(node, key, slots)
-                elif isinstance(value, str):
-                    if key not in SCHEMA_STRUCTURE:
-                        slots.append((node, key))
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-        elif isinstance(node, list):
-            stack.extend(item for item in node if isinstance(item, dict | list))
-
-
-def _value_strings(container: Any, key: Any, slots: list[Slot]) -> None:
-    """Every string in `container[key]`, at any depth (without recursion)."""
-    stack: list[Slot] = [(container, key)]
-    while stack:
-        c, k = stack.pop()
-        value = c[k]
-        if isinstance(value, str):
-            slots.append((c, k))
-        elif isinstance(value, dict):
-            stack.extend((value, name) for name in value)
-        elif isinstance(value, list):
-            stack.extend((value, i) for i in range(len(value)))
+        schema_texts(spec.get("schema"), slots)
 
 
 def response_slots(
