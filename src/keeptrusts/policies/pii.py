@@ -156,7 +156,8 @@ class PiiDetector(Policy):
         digits = len(enc.data) - len(enc.data.translate(None, _DIGIT_BYTES))
         out = self._scan(enc, digits)
         seen = Visible.of(folded, numbers=True)
-        if seen.changed:
+        changed = seen.changed
+        if changed:
             again = self._scan(Encoded(seen.text), digits)
             out += [Finding(*seen.span(f.start, f.end), f.entity) for f in again]
         # (a value read across a gap has 7 digits at least: an IBAN has more)
@@ -168,7 +169,7 @@ class PiiDetector(Policy):
                 start, end = wide.span(f.start, f.end)
                 if wide.allowed(start, end, f.entity):
                     out.append(Finding(*seen.span(start, end), f.entity))
-        if seen.changed or wide is not None:
+        if changed or wide is not None:
             out = list(dict.fromkeys(out))
         return out
 
