@@ -4,8 +4,11 @@ through the stream guard on OpenAI chunks (`streaming.chunks`, what the relay ru
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any, cast
+
+from hypothesis import strategies as st
 
 from keeptrusts.config.load import load_texts
 from keeptrusts.config.runtime import Runtime, compile_runtime
@@ -107,3 +110,13 @@ def arguments_streamed(rt: Runtime, pieces: list[str]) -> Any:
         for c in data["choices"][0].get("delta", {}).get("tool_calls", []):
             out += c.get("function", {}).get("arguments") or ""
     return json.loads(out)
+
+
+#: where a stream is cut: positions taken modulo the text's length (for `split_at`)
+cuts = st.lists(st.integers(min_value=0, max_value=10_000), max_size=24)
+
+
+def split_at(text: str, points: list[int]) -> list[str]:
+    """`text` cut at `points` (each modulo its length plus one) into the deltas of a stream."""
+    at = sorted({p % (len(text) + 1) for p in points})
+    return [text[a:b] for a, b in itertools.pairwise([0, *at, len(text)])]
