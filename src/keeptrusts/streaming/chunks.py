@@ -60,8 +60,8 @@ def _guard_delta(idx: int, delta: dict[str, Any], guard: StreamGuard) -> bool:
     for field in DELTA_TEXT_FIELDS:
         value = delta.get(field)
         if isinstance(value, str):
-            json = guard.json_content and field == "content"
-            changed |= _swap(delta, field, (idx, field), guard, json)
+            key = (idx, field)
+            changed |= _swap(delta, field, key, guard, is_json(key, guard))
         elif value is not None:
             raise _not_text(f"a {field} delta")
     calls = delta.get("tool_calls")
