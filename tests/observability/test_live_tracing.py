@@ -75,3 +75,16 @@ def test_b3_and_w3c_reach_provider_with_same_trace_id(
     assert seen["traceparent"].split("-")[1] == TRACE_ID and seen["tracestate"] == "a=b"
     chat(gw, {})
     assert len(fake.requests[-1].headers["traceparent"].split("-")[1]) == 32
+
+
+def test_export_off_never_loads_opentelemetry(gateways: GatewayFactory, fake: FakeUpstream) -> None:
+    """With export off the gateway propagates trace context without the OpenTelemetry API
+    (≈ 0.3 MiB of a 64 MiB idle budget): the interpreter's import log (`-X importtime`, on
+    stderr) names no `opentelemetry` module after a request went through the policy chain."""
+    env = {**ENV, "PYTHONPROFILEIMPORTTIME": "1"}
+    gw = gateways.start(openai_config(("a", fake.base_url), chain=CHAIN, policy=POLICY), env=env)
+    assert chat(gw, {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}).status_code == 200
+    assert fake.requests[-1].headers["traceparent"].split("-")[1] == TRACE_ID
+    logs = gw.logs()
+    assert "keeptrusts.telemetry.tracing" in logs  # the import log was written
+    assert "opentelemetry" not in logs

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from opentelemetry.trace import Span, Status, StatusCode
-from opentelemetry.util.types import AttributeValue
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+    from opentelemetry.util.types import AttributeValue
 
 
 def genai_attributes(
@@ -32,7 +33,10 @@ def genai_attributes(
 
 
 def finish(span: Span, exc: BaseException | None) -> None:
+    """End a span (only ever made with export on, so the API is loaded by then)."""
     if exc is not None:
+        from opentelemetry.trace import Status, StatusCode
+
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
     span.end()

@@ -6,28 +6,15 @@ With export off a `RequestTrace` is a few parsed ids: the provider gets the call
 headers back unchanged (or a fresh `traceparent` when the caller sent none), at a cost of a
 couple of microseconds. The SDK (OTLP over HTTP, batch processor, resource) is wired in
 `tracing_export.py` alone; the trace headers are read and written by `trace_headers.py`; the
-stage and provider spans are `spans.py`.
+stage and provider spans are `spans.py`. The API itself is loaded (`server_span.py`) only once
+export is on: with it off, the process never imports OpenTelemetry.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-
-from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.trace import (
-    NonRecordingSpan,
-    Span,
-    SpanContext,
-    SpanKind,
-    Status,
-    StatusCode,
-    TraceFlags,
-    Tracer,
-    TraceState,
-)
-from opentelemetry.util.types import AttributeValue
+from typing import TYPE_CHECKING
 
 from keeptrusts.telemetry.spans import NOOP_STAGE, ProviderSpan, StageSpan, genai_attributes
 from keeptrusts.telemetry.trace_headers import (
@@ -49,6 +36,11 @@ from keeptrusts.telemetry.trace_headers import (
     parse_traceparent,
     trim_tracestate,
 )
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.trace import Span, Tracer
+    from opentelemetry.util.types import AttributeValue
 
 log = logging.getLogger(__name__)
 
@@ -121,23 +113,11 @@ class RequestTrace:
         return rt
 
     def _start_server_span(self, tracer: Tracer, method: str, route: str) -> None:
-        ctx = Context()
-        p = self._parent
-        if p is not None:
-            state = self._raw.get("tracestate")
-            remote = SpanContext(
-                int(p.trace_id, 16),
-                int(p.span_id, 16),
-                is_remote=True,
-                trace_flags=TraceFlags(TraceFlags.SAMPLED if p.sampled else TraceFlags.DEFAULT),
-                trace_state=TraceState.from_header([state]) if state else None,
-            )
-            ctx = trace.set_span_in_context(NonRecordingSpan(remote), ctx)
-        attrs: dict[str, AttributeValue] = {"http.request.method": method, "http.route": route}
-        span = tracer.start_span(f"{method} {route}", ctx, SpanKind.SERVER, attrs)
-        self._span = span
-        self._ctx = trace.set_span_in_context(span, ctx)
-        self.trace_id = f"{span.get_span_context().trace_id:032x}"
+        from keeptrusts.telemetry.server_span import start_server_span
+
+        state = self._raw.get("tracestate")
+        self._span, self._ctx = start_server_span(tracer, self._parent, state, method, route)
+        self.trace_id = f"{self._span.get_span_context().trace_id:032x}"
 
     @property
     def recording(self) -> bool:
@@ -147,8 +127,10 @@ class RequestTrace:
     def stage_span(self, name: str) -> StageSpan:
         if self._tracer is None or self._ctx is None:
             return NOOP_STAGE
+        from keeptrusts.telemetry.server_span import start_child
+
         attrs: dict[str, AttributeValue] = {"keeptrusts.policy.stage": name}
-        return StageSpan(self._tracer.start_span(name, self._ctx, SpanKind.INTERNAL, attrs))
+        return StageSpan(start_child(self._tracer, self._ctx, name, attrs))
 
     def provider_span(
         self, target_id: str, system: str, model: str, operation: str = "chat"
@@ -158,7 +140,9 @@ class RequestTrace:
         attrs = genai_attributes(system, model)
         attrs["gen_ai.operation.name"] = operation
         attrs["keeptrusts.provider.target"] = target_id
-        span = self._tracer.start_span(f"{operation} {model}", self._ctx, SpanKind.CLIENT, attrs)
+        from keeptrusts.telemetry.server_span import start_client
+
+        span = start_client(self._tracer, self._ctx, f"{operation} {model}", attrs)
         return ProviderSpan(self._provider_headers, span)
 
     def _provider_headers(self, span: Span | None) -> dict[str, str]:
@@ -220,12 +204,10 @@ class RequestTrace:
     def end(self, status: int) -> None:
         """End the server span with the response status (5xx marks it as an error). Idempotent."""
         span, self._span = self._span, None
-        if span is None:
-            return
-        span.set_attribute("http.response.status_code", status)
-        if status >= 500:
-            span.set_status(Status(StatusCode.ERROR))
-        span.end()
+        if span is not None:
+            from keeptrusts.telemetry.server_span import end_span
+
+            end_span(span, status)
 
 
 def export_with(tracer: Tracer | None) -> None:

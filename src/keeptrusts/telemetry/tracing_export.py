@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from opentelemetry import trace
-
 from keeptrusts.telemetry.tracing import export_with, exporting_with
 
 if TYPE_CHECKING:
@@ -117,6 +115,8 @@ def setup_tracing(*, install_global: bool = True) -> TracingSetup | None:
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     tracer = provider.get_tracer(TRACER_NAME, __version__)
     if install_global:
+        from opentelemetry import trace
+
         trace.set_tracer_provider(provider)
     export_with(tracer)
     log.info("tracing: exporting spans to %s", endpoint)
