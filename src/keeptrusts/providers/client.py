@@ -3,7 +3,8 @@
 `pooled` keeps connections alive between requests (a TLS handshake saved per request);
 `fresh` opens a new connection for each request and closes it after: it serves the one resend
 of a request whose kept-alive connection the provider had closed as idle just as the request
-went out (`Provider.post`), which the pool could hand another such connection.
+went out (`Provider.post`), which the pool could hand another such connection. Host names are
+resolved in daemon threads (`resolver.py`): a lookup that hangs does not hold up exit.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aiohttp
+
+from keeptrusts.providers.resolver import DaemonThreadResolver
 
 #: seconds a pooled connection may stay idle before the gateway closes it: below the 60 s of
 #: common load balancers (AWS ALB, Azure) and nginx's 75 s, so the gateway closes first
@@ -33,8 +36,14 @@ class UpstreamClient:
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_SECONDS,
             ttl_dns_cache=DNS_CACHE_SECONDS,
+            resolver=DaemonThreadResolver(),
         )
-        fresh = aiohttp.TCPConnector(limit=0, force_close=True, ttl_dns_cache=DNS_CACHE_SECONDS)
+        fresh = aiohttp.TCPConnector(
+            limit=0,
+            force_close=True,
+            ttl_dns_cache=DNS_CACHE_SECONDS,
+            resolver=DaemonThreadResolver(),
+        )
         return cls(
             aiohttp.ClientSession(connector=pooled, auto_decompress=True),
             aiohttp.ClientSession(connector=fresh, auto_decompress=True),
