@@ -12,7 +12,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from keeptrusts.providers.base import UpstreamError
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.providers.http import ANSWER_BUDGET, AnswerRefused, read_json
 
 ANSWER = orjson.dumps({"object": "list", "data": [{"embedding": [0.125] * 50_000}]})

@@ -14,9 +14,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from keeptrusts.config.targets import Target
-from keeptrusts.providers.base import ProviderCall, UpstreamError
+from keeptrusts.providers.base import ProviderCall
 from keeptrusts.providers.client import UpstreamClient
 from keeptrusts.providers.factory import ADAPTERS
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.providers.http import MAX_ERROR_DETAIL, relayed_detail, sent_secrets
 from tests.fakes.gateway import GatewayFactory
 

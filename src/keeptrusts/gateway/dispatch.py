@@ -22,14 +22,8 @@ from keeptrusts.errors import (
 )
 from keeptrusts.limits.estimate import prompt_tokens
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.providers.base import (
-    OVERLOADED,
-    Chunk,
-    Provider,
-    ProviderCall,
-    UpstreamError,
-    UpstreamStream,
-)
+from keeptrusts.providers.base import OVERLOADED, Chunk, Provider, ProviderCall, UpstreamStream
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.providers.router import Router
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.spans import ProviderSpan

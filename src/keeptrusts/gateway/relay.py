@@ -30,7 +30,8 @@ from keeptrusts.pipeline.chat import PROMPT_USAGE
 from keeptrusts.pipeline.context import Exchange
 from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
 from keeptrusts.pipeline.verdict import Evaluation, Stage
-from keeptrusts.providers.base import Chunk, ProviderCall, UpstreamError
+from keeptrusts.providers.base import Chunk, ProviderCall
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.streaming.chunks import ToolIndexes, flush_all, guard_chunk, is_empty
 from keeptrusts.streaming.guard import StreamBlocked, StreamGuard
 from keeptrusts.streaming.thinking_marks import ThinkingMarks

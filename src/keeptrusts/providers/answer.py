@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
-from keeptrusts.providers.base import UpstreamError
+from keeptrusts.providers.failures import UpstreamError
 
 
 def check_answer(endpoint: str, body: dict[str, Any], target: str) -> None:

@@ -13,14 +13,8 @@ from keeptrusts.providers import anthropic_translate as tr
 from keeptrusts.providers import base
 from keeptrusts.providers.anthropic_stream import ChunkTranslator
 from keeptrusts.providers.anthropic_tools import custom_names, unserved_tool
-from keeptrusts.providers.base import (
-    Chunk,
-    Provider,
-    ProviderCall,
-    UpstreamError,
-    UpstreamStream,
-    api_root,
-)
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamStream, api_root
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.providers.http import stream_event
 from keeptrusts.streaming import sse
 

@@ -1,15 +1,15 @@
-"""What a provider adapter is, and the errors it raises at the boundary.
+"""What a provider adapter is: its call, its chunks, and how it posts and reads.
 
 An adapter speaks one upstream wire format. It receives the (governed) request in OpenAI
 shape and returns OpenAI-shaped JSON or OpenAI-shaped stream chunks, so policies and the
-handler only ever see one format. Failures become `UpstreamError` with a `kind` the fallback
-rules understand (connect_error, timeout, 5xx, 429) or a non-retryable one (4xx, protocol).
-A connection that drops mid-answer is a `connect_error`, as one reset before the headers.
+handler only ever see one format. Failures become `UpstreamError` (`failures.py`) with a `kind`
+the fallback rules understand (connect_error, timeout, 5xx, 429) or a non-retryable one (4xx,
+protocol). A connection that drops mid-answer is a `connect_error`, as one reset before the
+headers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -22,37 +22,13 @@ from keeptrusts import __version__
 from keeptrusts.config.targets import Target
 from keeptrusts.providers.client import UpstreamClient, closed_unanswered
 from keeptrusts.providers.egress import egress_proxy
+from keeptrusts.providers.failures import UpstreamError, transport_failure
 from keeptrusts.streaming.sse import SseError
 
 #: the status of an overloaded provider: Anthropic's 529 (`overloaded_error`), a 503 to clients
 OVERLOADED = 529
 #: sent to every provider unless a target sets its own `User-Agent` in `headers`
 USER_AGENT = f"keeptrusts-gateway/{__version__}"
-
-
-class UpstreamError(Exception):
-    """A provider attempt that failed. `kind` drives fallback; `status` is the upstream's."""
-
-    def __init__(
-        self,
-        kind: str,
-        message: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        target: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after
-        self.target = target
-
-    def add_hint(self, hint: str) -> None:
-        """Say after the provider's message what the caller can do about it."""
-        self.message += f"; {hint}"
-        self.args = (self.message,)
 
 
 @dataclass(slots=True)
@@ -247,48 +223,7 @@ class Provider:
 
     def fail(self, exc: BaseException) -> UpstreamError:
         """Map a transport exception to an UpstreamError naming this target."""
-        if isinstance(exc, UpstreamError):
-            return exc
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            return UpstreamError(
-                "timeout",
-                f"target {self.id!r} timed out connecting (timeouts.connect: "
-                f"{self.target.timeouts.connect:g} s, name resolution and TLS included)",
-                target=self.id,
-            )
-        if isinstance(exc, aiohttp.ServerTimeoutError):  # sock_read: `first_byte`
-            return UpstreamError(
-                "timeout",
-                f"target {self.id!r} sent nothing for {self.target.timeouts.first_byte:g} s "
-                "(timeouts.first_byte: the wait for an answer and between stream chunks; a "
-                "JSON answer arrives only once wholly generated, so long answers and reasoning "
-                "models need more)",
-                target=self.id,
-            )
-        if isinstance(exc, asyncio.TimeoutError):  # the whole call
-            return UpstreamError(
-                "timeout",
-                f"target {self.id!r} did not finish within {self.target.timeouts.total:g} s "
-                "(timeouts.total)",
-                target=self.id,
-            )
-        if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
-            return UpstreamError(
-                "connect_error", f"target {self.id!r} is unreachable ({exc})", target=self.id
-            )
-        if isinstance(exc, aiohttp.ClientPayloadError):
-            # the connection dropped mid-answer: a transport failure like a reset before
-            # the headers, so fallback may retry it while nothing has reached the client
-            return UpstreamError(
-                "connect_error",
-                f"target {self.id!r} dropped the connection mid-response",
-                target=self.id,
-            )
-        if isinstance(exc, aiohttp.ClientError):
-            return UpstreamError(
-                "connect_error", f"target {self.id!r} failed: {type(exc).__name__}", target=self.id
-            )
-        return UpstreamError("protocol", f"target {self.id!r} failed: {exc}", target=self.id)
+        return transport_failure(exc, self.target)
 
 
 def api_root(url: str, root_path: str) -> tuple[str, str]:

@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 
 from keeptrusts.errors import UpstreamFailed
-from keeptrusts.providers.base import UpstreamError
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.telemetry.logging import mask_secret
 
 MAX_ERROR_BODY = 64 * 1024

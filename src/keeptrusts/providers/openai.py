@@ -9,14 +9,8 @@ import aiohttp
 
 from keeptrusts.encode import request_json
 from keeptrusts.providers.answer import check_answer
-from keeptrusts.providers.base import (
-    Chunk,
-    Provider,
-    ProviderCall,
-    UpstreamError,
-    UpstreamStream,
-    api_root,
-)
+from keeptrusts.providers.base import Chunk, Provider, ProviderCall, UpstreamStream, api_root
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.providers.http import stream_event
 from keeptrusts.providers.thinking_blocks import without_thinking_blocks
 from keeptrusts.streaming import sse

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrusts.pipeline.texts import EXTRA_TEXT_FIELDS
-from keeptrusts.providers.base import UpstreamError
+from keeptrusts.providers.failures import UpstreamError
 from keeptrusts.streaming.guard import StreamGuard
 
 #: a delta's text fields, each guarded on its own
