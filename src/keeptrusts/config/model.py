@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from keeptrusts.config.cors import Cors
 from keeptrusts.config.fields import EnvName, Glob, OneLineUrl, Strict
 from keeptrusts.config.targets import Providers
 
@@ -175,3 +176,4 @@ class Config(Strict):
     events: Events = Events()
     server: Server = Server()
     logging: Logging = Logging()
+    cors: Cors | None = None

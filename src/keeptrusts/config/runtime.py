@@ -24,6 +24,7 @@ from keeptrusts.providers.factory import build_providers
 from keeptrusts.providers.router import Router
 
 if TYPE_CHECKING:
+    from keeptrusts.gateway.cors import CorsRules
     from keeptrusts.gateway.identity import TenantResolver
     from keeptrusts.limits.backend import LimitBackend
     from keeptrusts.telemetry.metrics import Metrics
@@ -51,6 +52,8 @@ class Runtime:
     model_labels: frozenset[str] = field(default_factory=frozenset)
     tenant_labels: frozenset[str] = field(default_factory=frozenset)
     provider_labels: frozenset[str] = field(default_factory=frozenset)
+    #: browser origins allowed to call the API; None: no CORS (`cors:` absent or disabled)
+    cors: CorsRules | None = None
 
     @cached_property
     def version(self) -> str:
@@ -76,6 +79,7 @@ def compile_runtime(
     limits: LimitBackend,
     metrics: Metrics | None = None,
 ) -> Runtime:
+    from keeptrusts.gateway.cors import CorsRules
     from keeptrusts.gateway.identity import TenantResolver
 
     config = loaded.config
@@ -105,6 +109,7 @@ def compile_runtime(
         model_labels=frozenset(models),
         tenant_labels=tenants,
         provider_labels=frozenset(p.id for p in providers),
+        cors=CorsRules.compile(config.cors) if config.cors is not None else None,
     )
 
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from keeptrusts.errors import GatewayError, ValidationFailed
-from keeptrusts.gateway import admin, admission, health, not_found
+from keeptrusts.gateway import admin, admission, cors, health, not_found
 from keeptrusts.gateway.count_tokens import COUNT_TOKENS, CountTokensHandler
 from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.messages import MESSAGES
@@ -27,6 +27,11 @@ def envelope_middleware(state: GatewayState) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler_) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and state.runtime is not None and request.path.startswith("/v1/"):
+            answered = cors.admit(state.runtime.cors, request, origin)
+            if answered is not None:
+                return answered
         try:
             resp = await handler(request)
         except web.HTTPException as exc:
@@ -52,6 +57,11 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
         status=exc.status,
         code="not_found" if exc.status == 404 else "invalid_request",
     )
+    if exc.status == 405 and cors.is_preflight(request):
+        err.message += (
+            "; a browser's preflight: cross-origin calls are off (allow the page's origin in "
+            "the config's cors section: docs/config.md, Browsers and CORS)"
+        )
     allow = exc.headers.get("Allow")
     # under /v1/messages (count_tokens, a GET...), errors in that API's rendering
     messages = (path[3:] if doubled else path).startswith(MESSAGES.route)
@@ -84,4 +94,5 @@ def build_app(
             *admin.routes(state, reload),
         ]
     )
+    app.on_response_prepare.append(cors.add_headers)
     return app
