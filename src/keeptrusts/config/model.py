@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from keeptrusts.config.cors import Cors
 from keeptrusts.config.fields import EnvName, Glob, OneLineUrl, Strict
+from keeptrusts.config.ip_allowlist import IpAllowlist
 from keeptrusts.config.targets import Providers
 
 
@@ -177,3 +178,4 @@ class Config(Strict):
     server: Server = Server()
     logging: Logging = Logging()
     cors: Cors | None = None
+    ip_allowlist: IpAllowlist | None = None

@@ -26,6 +26,7 @@ from keeptrusts.providers.router import Router
 if TYPE_CHECKING:
     from keeptrusts.gateway.cors import CorsRules
     from keeptrusts.gateway.identity import TenantResolver
+    from keeptrusts.gateway.ip_allowlist import IpRules
     from keeptrusts.limits.backend import LimitBackend
     from keeptrusts.telemetry.metrics import Metrics
 
@@ -54,6 +55,13 @@ class Runtime:
     provider_labels: frozenset[str] = field(default_factory=frozenset)
     #: browser origins allowed to call the API; None: no CORS (`cors:` absent or disabled)
     cors: CorsRules | None = None
+    #: client networks allowed to call the API; None: any (`ip_allowlist:` absent or disabled)
+    ip_rules: IpRules | None = None
+
+    @cached_property
+    def screens_api(self) -> bool:
+        """Whether calls to the API are screened before the handler (CORS, IP allowlist)."""
+        return self.cors is not None or self.ip_rules is not None
 
     @cached_property
     def version(self) -> str:
@@ -81,6 +89,7 @@ def compile_runtime(
 ) -> Runtime:
     from keeptrusts.gateway.cors import CorsRules
     from keeptrusts.gateway.identity import TenantResolver
+    from keeptrusts.gateway.ip_allowlist import IpRules
 
     config = loaded.config
     pricing = Pricing(config.pricing)
@@ -110,6 +119,7 @@ def compile_runtime(
         tenant_labels=tenants,
         provider_labels=frozenset(p.id for p in providers),
         cors=CorsRules.compile(config.cors) if config.cors is not None else None,
+        ip_rules=IpRules.compile(config.ip_allowlist) if config.ip_allowlist else None,
     )
 
 

@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from keeptrusts.config.runtime import Runtime
 from keeptrusts.errors import GatewayError, ValidationFailed
-from keeptrusts.gateway import admin, admission, cors, health, not_found
+from keeptrusts.gateway import admin, admission, cors, health, ip_allowlist, not_found
 from keeptrusts.gateway.count_tokens import COUNT_TOKENS, CountTokensHandler
 from keeptrusts.gateway.handler import Handler
 from keeptrusts.gateway.messages import MESSAGES
@@ -27,9 +28,9 @@ def envelope_middleware(state: GatewayState) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler_) -> web.StreamResponse:
-        origin = request.headers.get("Origin")
-        if origin is not None and state.runtime is not None and request.path.startswith("/v1/"):
-            answered = cors.admit(state.runtime.cors, request, origin)
+        runtime = state.runtime
+        if runtime is not None and runtime.screens_api and request.path.startswith("/v1/"):
+            answered = _screen(runtime, request)
             if answered is not None:
                 return answered
         try:
@@ -48,9 +49,30 @@ def envelope_middleware(state: GatewayState) -> Middleware:
     return middleware
 
 
+def _screen(runtime: Runtime, request: web.Request) -> web.StreamResponse | None:
+    """A call to the API refused for its client's network or its page's origin, or a CORS
+    preflight answered; None to serve it."""
+    if runtime.ip_rules is not None and (refused := ip_allowlist.screen(runtime.ip_rules, request)):
+        return _error(request, refused)
+    origin = request.headers.get("Origin")
+    if origin is None or runtime.cors is None:
+        return None
+    answered = cors.admit(runtime.cors, request, origin)
+    return _error(request, answered) if isinstance(answered, GatewayError) else answered
+
+
+def _error(
+    request: web.Request, err: GatewayError, headers: dict[str, str] | None = None
+) -> web.Response:
+    """`err` in the rendering of the API called (Anthropic's under /v1/messages)."""
+    path = request.path
+    messages = (path[3:] if path.startswith("/v1/v1/") else path).startswith(MESSAGES.route)
+    render = MESSAGES.error_body if messages else None
+    return error_response(err, headers, render(err) if render is not None else None)
+
+
 def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
     path = request.path
-    doubled = exc.status == 404 and path.startswith("/v1/v1/")
     todo = not_found.hint(path, f"{request.scheme}://{request.host}") if exc.status == 404 else ""
     err: GatewayError = ValidationFailed(
         f"{request.method} {path[:200]}: {exc.reason}{todo}",
@@ -64,10 +86,7 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
         )
     allow = exc.headers.get("Allow")
     # under /v1/messages (count_tokens, a GET...), errors in that API's rendering
-    messages = (path[3:] if doubled else path).startswith(MESSAGES.route)
-    render = MESSAGES.error_body if messages else None
-    body = render(err) if render is not None else None
-    return error_response(err, {"Allow": allow} if allow else None, body)
+    return _error(request, err, {"Allow": allow} if allow else None)
 
 
 def build_app(

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from keeptrusts.config.cors import Cors
 from keeptrusts.errors import GatewayError
-from keeptrusts.gateway.respond import error_response
 
 #: where a request keeps the headers its response gets (set only for allowed origins)
 HEADERS_KEY = "keeptrusts.cors"
@@ -89,7 +88,7 @@ class CorsRules:
             out["Access-Control-Expose-Headers"] = self.expose
         return out
 
-    def preflight(self, request: web.Request, origin: str) -> web.StreamResponse:
+    def preflight(self, request: web.Request, origin: str) -> web.StreamResponse | OriginRefused:
         method = request.headers.get("Access-Control-Request-Method", "")
         asked = request.headers.get("Access-Control-Request-Headers", "")
         names = [h.strip().lower() for h in asked.split(",") if h.strip()]
@@ -110,12 +109,10 @@ class CorsRules:
         return web.Response(status=204, headers=headers)
 
 
-def _refuse(why: str) -> web.Response:
-    return error_response(
-        OriginRefused(
-            f"cross-origin request refused: {why}; list the calling page's origin in the "
-            "config's cors section (docs/config.md, Browsers and CORS)"
-        )
+def _refuse(why: str) -> OriginRefused:
+    return OriginRefused(
+        f"cross-origin request refused: {why}; list the calling page's origin in the "
+        "config's cors section (docs/config.md, Browsers and CORS)"
     )
 
 
@@ -132,11 +129,11 @@ def cross_origin(request: web.Request, origin: str) -> bool:
     return origin.partition("://")[2].lower() != request.host.lower()
 
 
-def admit(rules: CorsRules | None, request: web.Request, origin: str) -> web.StreamResponse | None:
-    """A browser call to the API: the answer to a preflight or a refusal, or None to serve it
-    (with the headers its response gets kept on the request)."""
-    if rules is None:
-        return None
+def admit(
+    rules: CorsRules, request: web.Request, origin: str
+) -> web.StreamResponse | OriginRefused | None:
+    """A browser call to the API: the answer to a preflight or the refusal, or None to serve
+    it (with the headers its response gets kept on the request)."""
     if is_preflight(request):
         return rules.preflight(request, origin)
     if rules.allows(origin):
