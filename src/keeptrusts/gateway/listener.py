@@ -30,6 +30,7 @@ from aiohttp.web_protocol import RequestHandler, RequestPayloadError
 from aiohttp.web_request import BaseRequest
 
 from keeptrusts.errors import GatewayError, InternalError, UpstreamFailed, ValidationFailed
+from keeptrusts.gateway import http2_refusal
 
 log = logging.getLogger("keeptrusts.gateway")
 
@@ -104,6 +105,9 @@ class EnvelopeRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._request_count == 0 and data.startswith(http2_refusal.PREFACE):
+            self._refuse_http2()
+            return
         # the first byte after a request's body (blank lines aside) begins the next request
         if self._header_timer is None and data and self._between_requests() and not data.isspace():
             self._expect_headers()
@@ -114,6 +118,13 @@ class EnvelopeRequestHandler(RequestHandler):
             if self._header_timer is not None:
                 self._header_timer.cancel()
                 self._header_timer = None
+
+    def _refuse_http2(self) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(http2_refusal.refusal())
+            transport.close()
+        http2_refusal.note()
 
     def _between_requests(self) -> bool:
         payload = self._last_payload
