@@ -44,9 +44,9 @@ async def main():
     await p.start()
     # From here on the disk is full: neither the database nor its WAL can grow (a file-size
     # limit stands in for ENOSPC; the larger shared-memory file is only mapped), so every spool
-    # write fails.
+    # write fails. (A spool with nothing to replay has no file yet: it cannot even be made.)
     files = [f for f in os.listdir(spool_dir) if f.endswith((".db", ".db-wal"))]
-    largest = max(os.path.getsize(os.path.join(spool_dir, f)) for f in files)
+    largest = max((os.path.getsize(os.path.join(spool_dir, f)) for f in files), default=0)
     resource.setrlimit(resource.RLIMIT_FSIZE, (largest, resource.RLIM_INFINITY))
     events = [make_event(i) for i in range(200)]
     for e in events[:100]:  # a burst: past 2 x batch_size, the queue is handed to the spool

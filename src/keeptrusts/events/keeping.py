@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-import sqlite3
 import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -28,16 +27,17 @@ from keeptrusts.events.spool import Spool
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.throttle import LogThrottle
 
+if TYPE_CHECKING:
+    import sqlite3
+else:
+    from keeptrusts.events.lazy_sqlite import sqlite3
+
 log = logging.getLogger("keeptrusts.events")
 
 T = TypeVar("T")
 #: an event in memory: as enqueued, or already encoded (put back after a spool write failed)
 Item = tuple[int, dict[str, Any] | bytes]
 Row = tuple[int, bytes]
-
-#: a spool write that fails: SQLite's errors, and a damaged file that could not be set aside
-#: (OSError) or reopened (the spool then stays closed: RuntimeError)
-SPOOL_ERRORS = (sqlite3.Error, OSError, RuntimeError)
 
 
 class Keeping:
@@ -164,7 +164,7 @@ class Keeping:
             return False
         try:
             self.spool.append(rows)
-        except SPOOL_ERRORS as exc:
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
             self._spool_writable(False, exc)
             return False
         self._spool_writable(True)
@@ -207,7 +207,8 @@ class Keeping:
             return []
         try:
             self.spool.append(rows)
-        except SPOOL_ERRORS as exc:  # e.g. the disk is full; a damaged file not set aside
+        # e.g. the disk is full; a damaged file that could not be set aside or reopened
+        except (sqlite3.Error, OSError, RuntimeError) as exc:
             self._spool_writable(False, exc)
             if self._write_log.due():
                 log.error(

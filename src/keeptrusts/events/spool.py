@@ -13,6 +13,10 @@ from its single I/O thread.
 Each gateway process takes a slot `spool-<n>.db` under the spool directory, held by an exclusive
 `flock` on `spool-<n>.lock`, so `--workers N` processes never share one file, and a restarted
 process takes the lowest free slot again and replays what its predecessor left.
+
+A slot with no file is not opened until the first event is written to it, and a spool empty at
+close is removed: a gateway whose API takes every batch at once never loads SQLite
+(`lazy_sqlite.py`), and a file found at start is one holding events (or left by a crash).
 """
 
 from __future__ import annotations
@@ -20,12 +24,17 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from keeptrusts.telemetry.metrics import Metrics
 from keeptrusts.telemetry.throttle import LogThrottle
+
+if TYPE_CHECKING:
+    import sqlite3
+else:
+    from keeptrusts.events.lazy_sqlite import sqlite3
 
 log = logging.getLogger("keeptrusts.events")
 
@@ -64,6 +73,10 @@ class Spool:
         self.directory.mkdir(parents=True, exist_ok=True)
         slot = self._claim_slot()
         path = self.directory / f"spool-{slot}.db"
+        if not path.exists():  # nothing to replay: opened when the first event is written
+            self.path = path
+            self.metrics.events_spool_depth.set(0)
+            return
         try:
             try:
                 self._connect(path)
@@ -141,9 +154,12 @@ class Spool:
         raise OSError(f"event spool {self.directory}: all {MAX_SLOTS} slots are in use")
 
     def close(self) -> None:
+        """Close the file, and remove it when it holds nothing (while the slot is still ours)."""
         if self._db is not None:
             self._db.close()
             self._db = None
+            if self.count == 0 and self.path is not None:
+                _remove_empty(self.path)
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
@@ -233,7 +249,10 @@ class Spool:
 
     def _require(self) -> sqlite3.Connection:
         if self._db is None:
-            raise RuntimeError("event spool is not open")
+            if self.path is None or self._lock_fd is None:
+                raise RuntimeError("event spool is not open")
+            self._connect(self.path)  # the first write to a slot that had no file
+        assert self._db is not None
         return self._db
 
     def _drop(self, n: int) -> None:
@@ -259,6 +278,17 @@ CORRUPT_CODES = frozenset({11, 26})
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in CORRUPT_CODES
+
+
+def _remove_empty(path: Path) -> None:
+    """Remove an empty spool's file and its WAL and shared-memory files (best effort: one
+    left behind is only opened, found empty, at the next start)."""
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            file.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("event spool %s: empty, but not removed (%s)", file, exc)
+            return
 
 
 def _move_aside(path: Path) -> Path:
