@@ -14,7 +14,8 @@ from keeptrusts.gateway.app import build_app
 from tests.spec.spec import MARK, gateway_view, load_spec, operations
 
 SPEC = load_spec()
-V1_ERRORS = {"400", "404", "405", "408", "409", "413", "422", "429", "502", "503", "504"}
+#: "403": ip_allowlist and cors refusals (only where the config has those sections)
+V1_ERRORS = {"400", "403", "404", "405", "408", "409", "413", "422", "429", "502", "503", "504"}
 GATEWAY_HEADERS = {
     "x-request-id",
     "x-keeptrusts-decision",
