@@ -182,3 +182,10 @@ def test_any_origin_and_credentials(gateways: GatewayFactory, upstream: FakeUpst
     )
     assert narrowed.status_code == 403
     assert "x-stainless-os" in narrowed.json()["error"]["message"]
+
+
+def test_admin_endpoints_answer_no_preflight(gw: Gateway) -> None:
+    r = httpx.options(gw.url + "/keeptrusts/config", headers={"Origin": APP, **PREFLIGHT})
+    assert r.status_code == 405
+    assert "access-control-allow-origin" not in r.headers
+    assert "/v1/* only" in r.json()["error"]["message"]

@@ -83,6 +83,8 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
         err.message += (
             "; a browser's preflight: cross-origin calls are off (allow the page's origin in "
             "the config's cors section: docs/config.md, Browsers and CORS)"
+            if path.startswith("/v1/")
+            else "; a browser's preflight: cross-origin calls are served for the API (/v1/*) only"
         )
     allow = exc.headers.get("Allow")
     # under /v1/messages (count_tokens, a GET...), errors in that API's rendering
