@@ -188,4 +188,4 @@ def test_admin_endpoints_answer_no_preflight(gw: Gateway) -> None:
     r = httpx.options(gw.url + "/keeptrusts/config", headers={"Origin": APP, **PREFLIGHT})
     assert r.status_code == 405
     assert "access-control-allow-origin" not in r.headers
-    assert "/v1/* only" in r.json()["error"]["message"]
+    assert "served for the API (/v1/*) only" in r.json()["error"]["message"]
