@@ -198,3 +198,21 @@ def test_the_docs_rate_limit_sections_say_where_they_go(section: str, words: str
     message = _problems("pack: {name: t}\npolicies: {chain: []}\n" + section + "\n")
     key = section.split(":")[0]
     assert f"cfg.yaml:3: {key}: unknown key here: " in message and words in message, message
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "words"),
+    [
+        ("secret_key_ref: {store: openai-api-key}", "secret_key_ref.store", "no config-variable"),
+        ("api_key: sk-live-not-echoed-1234", "api_key", "never written in the config"),
+    ],
+)
+def test_the_docs_key_references_say_what_to_write(line: str, key: str, words: str) -> None:
+    """The docs' config-variable store and literal `api_key` are refused with the env form."""
+    message = _problems(
+        "pack: {name: t}\npolicies: {chain: []}\nproviders:\n  targets:\n"
+        f"    - {{id: a, provider: openai, models: ['*'], {line}}}\n"
+    )
+    assert f"providers.targets[0].{key}: unknown key: the Keeptrusts docs" in message, message
+    assert words in message and "secret_key_ref: {env: VARIABLE_NAME}" in message
+    assert "sk-live" not in message

@@ -221,7 +221,9 @@ def _unknown_key(loc: tuple[Any, ...]) -> str | None:
     """The docs' word on a key they describe that is not offered here, or None."""
     if loc[:1] == ("policy",):
         return not_offered.key_message(loc[1:])
-    return not_offered.top_message(str(loc[0])) if len(loc) == 1 else None
+    if len(loc) == 1:
+        return not_offered.top_message(str(loc[0]))
+    return not_offered.tail_message(loc)
 
 
 #: pydantic's shape errors, said in YAML terms with what to write

@@ -58,6 +58,18 @@ TOP: dict[str, str] = {
     ),
 }
 
+#: the end of a key path anywhere (list indexes left out) -> what to do instead
+TAILS: dict[tuple[str, ...], str] = {
+    ("targets", "secret_key_ref", "store"): (
+        "there is no config-variable store: put the key in an environment variable (from a "
+        "Kubernetes Secret) and write secret_key_ref: {env: VARIABLE_NAME}"
+    ),
+    ("targets", "api_key"): (
+        "a key is never written in the config: put it in an environment variable (from a "
+        "Kubernetes Secret) and write secret_key_ref: {env: VARIABLE_NAME}"
+    ),
+}
+
 #: policy kinds -> what to do instead
 KINDS: dict[str, str] = {
     "audit-logger": (
@@ -85,6 +97,15 @@ def kind_message(kind: str) -> str | None:
     return (
         f"policy kind {kind!r} is described in the Keeptrusts docs but not offered here: {reason}"
     )
+
+
+def tail_message(path: tuple[object, ...]) -> str | None:
+    """The message for an unknown key whose path ends as one the docs describe, if any."""
+    names = tuple(str(p) for p in path if not isinstance(p, int))
+    for tail, reason in TAILS.items():
+        if names[-len(tail) :] == tail:
+            return f"{_PREFIX}: {reason}"
+    return None
 
 
 def top_message(key: str) -> str | None:
