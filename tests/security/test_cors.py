@@ -189,3 +189,9 @@ def test_admin_endpoints_answer_no_preflight(gw: Gateway) -> None:
     assert r.status_code == 405
     assert "access-control-allow-origin" not in r.headers
     assert "served for the API (/v1/*) only" in r.json()["error"]["message"]
+
+
+def test_requested_headers_are_echoed_only_as_header_names(gw: Gateway) -> None:
+    headers = {**PREFLIGHT, "Origin": APP, "Access-Control-Request-Headers": "x-a, x b"}
+    r = httpx.options(gw.base_url + "/chat/completions", headers=headers)
+    assert r.status_code == 403 and "header names" in r.json()["error"]["message"]

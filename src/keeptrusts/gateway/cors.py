@@ -27,6 +27,8 @@ from keeptrusts.errors import GatewayError
 HEADERS_KEY = "keeptrusts.cors"
 #: `Sec-Fetch-Site` values that say the page calling is not the gateway's own
 _CROSS = frozenset(["cross-site", "same-site"])
+#: the characters of a header name (RFC 9110 token, as browsers send them)
+_TOKEN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_!#$%&'*+.^`|~")
 
 
 class OriginRefused(GatewayError):
@@ -94,6 +96,8 @@ class CorsRules:
         names = [h.strip().lower() for h in asked.split(",") if h.strip()]
         if not self.allows(origin):
             return _refuse(f"origin {origin[:200]!r} is not in cors.allow_origins")
+        if not all(_TOKEN.issuperset(h) for h in names):  # echoed back: header names only
+            return _refuse("Access-Control-Request-Headers is not a list of header names")
         if method not in self.methods:
             return _refuse(f"method {method[:20]!r} is not in cors.allow_methods")
         if self.headers is not None and (missing := [h for h in names if h not in self.headers]):
