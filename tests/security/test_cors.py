@@ -195,3 +195,10 @@ def test_requested_headers_are_echoed_only_as_header_names(gw: Gateway) -> None:
     headers = {**PREFLIGHT, "Origin": APP, "Access-Control-Request-Headers": "x-a, x b"}
     r = httpx.options(gw.base_url + "/chat/completions", headers=headers)
     assert r.status_code == 403 and "header names" in r.json()["error"]["message"]
+
+
+def test_preflights_and_refusals_carry_the_gateway_headers(gw: Gateway) -> None:
+    ok = httpx.options(gw.base_url + "/chat/completions", headers={"Origin": APP, **PREFLIGHT})
+    refused = post(gw, {"Origin": "https://evil.example", "x-request-id": "r-1"})
+    assert ok.headers["x-request-id"] and ok.headers["x-keeptrusts-config-version"]
+    assert refused.headers["x-request-id"] == "r-1"

@@ -90,3 +90,13 @@ def test_config_mistakes_are_named(section: str, expected: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_texts([("c.yaml", f"pack: {{name: t}}\npolicies: {{chain: []}}\n{section}\n")])
     assert expected in str(raised.value)
+
+
+def test_a_refusal_carries_the_gateway_headers(
+    gateways: GatewayFactory, upstream: FakeUpstream
+) -> None:
+    gw = start(gateways, upstream, 'ip_allowlist: {cidrs: ["10.0.0.0/8"]}')
+    r = post(gw, {"x-request-id": "req-from-the-caller"})
+    assert r.status_code == 403
+    assert r.headers["x-request-id"] == "req-from-the-caller"
+    assert r.headers["x-keeptrusts-config-version"]

@@ -29,16 +29,18 @@ def envelope_middleware(state: GatewayState) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler_) -> web.StreamResponse:
         runtime = state.runtime
+        screened = None
         if runtime is not None and runtime.screens_api and request.path.startswith("/v1/"):
-            answered = _screen(runtime, request)
-            if answered is not None:
-                return answered
-        try:
-            resp = await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            resp = _http_error(request, exc)
+            screened = _screen(runtime, request)  # a refusal, or a CORS preflight's answer
+        if screened is not None:
+            resp = screened
+        else:
+            try:
+                resp = await handler(request)
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                resp = _http_error(request, exc)
         if "x-request-id" not in resp.headers and not resp.prepared:
             resp.headers["x-request-id"] = make_request_id(request.headers.get("x-request-id"))
             runtime = state.runtime
