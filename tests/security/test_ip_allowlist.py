@@ -4,6 +4,8 @@ farthest one saw; probes and metrics stay reachable. Real gateways, plain HTTP a
 
 from __future__ import annotations
 
+import time
+
 import anthropic
 import httpx
 import openai
@@ -100,3 +102,11 @@ def test_a_refusal_carries_the_gateway_headers(
     assert r.status_code == 403
     assert r.headers["x-request-id"] == "req-from-the-caller"
     assert r.headers["x-keeptrusts-config-version"]
+    # accounted like any refusal: its access line (and decision event, metrics)
+    lines: list[str] = []
+    for _ in range(100):  # access lines are written in batches
+        lines = [x for x in gw.logs().splitlines() if "req-from-the-caller" in x]
+        if lines:
+            break
+        time.sleep(0.05)
+    assert lines and '"status":403' in lines[0] and '"logger":"keeptrusts.access"' in lines[0]

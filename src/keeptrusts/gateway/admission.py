@@ -30,13 +30,18 @@ from keeptrusts.providers.http import ANSWER_BUDGET, AnswerRefused
 
 #: the request's admitted body size, to release when it ends
 ADMITTED = "keeptrusts.admitted_body_bytes"
+#: the refusal of a request from a network or origin the config does not allow (`gateway/app`)
+REFUSED = "keeptrusts.refused"
 
 
 async def read_body(state: GatewayState, request: web.Request, server: Server) -> bytes:
     """The request's body, counted in flight until `release`: reserved from the declared length
     before it is read (so bodies waiting for the event loop count too), else from what was read;
     a body that inflated (gzip, deflate) counts its inflated size. A request that arrived while
-    the gateway drains is refused here (503 `shutting_down`), accounted like any refusal."""
+    the gateway drains is refused here (503 `shutting_down`), accounted like any refusal, as is
+    one the config's `ip_allowlist` or `cors` refused (403)."""
+    if (refused := request.get(REFUSED)) is not None:  # ip_allowlist, cors: before the body
+        raise refused
     if state.draining and request.get(CLOSING):  # arrived after the drain closed the gate
         raise shutting_down()
     budget = server.max_inflight_body_bytes

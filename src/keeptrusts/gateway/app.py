@@ -52,15 +52,25 @@ def envelope_middleware(state: GatewayState) -> Middleware:
 
 
 def _screen(runtime: Runtime, request: web.Request) -> web.StreamResponse | None:
-    """A call to the API refused for its client's network or its page's origin, or a CORS
-    preflight answered; None to serve it."""
-    if runtime.ip_rules is not None and (refused := ip_allowlist.screen(runtime.ip_rules, request)):
-        return _error(request, refused)
+    """A call to the API from a network or a page's origin the config does not allow, or a
+    CORS preflight: the answer, or None to serve it. A refused call to a governed endpoint is
+    handed to its handler (`admission.REFUSED`), which refuses it accounted like any other
+    refusal (decision event, metrics, access line); other calls are refused here."""
+    refused: GatewayError | None = None
+    if runtime.ip_rules is not None:
+        refused = ip_allowlist.screen(runtime.ip_rules, request)
     origin = request.headers.get("Origin")
-    if origin is None or runtime.cors is None:
+    if refused is None and origin is not None and runtime.cors is not None:
+        answered = cors.admit(runtime.cors, request, origin)
+        if not isinstance(answered, GatewayError):
+            return answered  # None, or a preflight's answer
+        refused = answered
+    if refused is None:
         return None
-    answered = cors.admit(runtime.cors, request, origin)
-    return _error(request, answered) if isinstance(answered, GatewayError) else answered
+    if request.method == "POST" and request.match_info.http_exception is None:
+        request[admission.REFUSED] = refused
+        return None
+    return _error(request, refused)
 
 
 def _error(
