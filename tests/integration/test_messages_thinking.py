@@ -356,6 +356,10 @@ def test_interleaved_thinking_keeps_each_block_and_the_provider_s_order(
     ]  # fmt: skip
     client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=history, tools=WEATHER)
     assert sent(fake)["messages"][1]["content"] == INTERLEAVED
+    fake.reset()  # (an OpenAI target is sent neither the blocks nor the text's place)
+    client(gw).messages.create(model="gpt-4o", max_tokens=90, messages=history, tools=WEATHER)
+    assert "thinking_blocks" not in sent(fake)["messages"][1]
+    assert "content_index" not in sent(fake)["messages"][1]
 
 
 def test_a_chat_stream_keeps_each_thinking_block_apart(gw: Gateway, fake: FakeUpstream) -> None:
