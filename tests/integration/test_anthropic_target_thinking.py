@@ -108,6 +108,20 @@ def test_interleaved_thinking_given_back_keeps_the_text_in_its_place(
     assert _given_back(gw, fake, streamed) == TURN
 
 
+def test_an_empty_text_keeps_its_place_from_the_tool_uses(gw: Gateway, fake: FakeUpstream) -> None:
+    """Anthropic may answer an empty text block; it is not given back (Anthropic refuses
+    empty text), and the tool uses do not move into its place before the second thinking."""
+    turn = [TURN[0], {"type": "text", "text": ""}, *TURN[2:]]
+    for stream in (False, True):
+        fake.reset(blocks=turn)
+        if stream:
+            message = _streamed(gw)
+        else:
+            answer = client(gw).chat.completions.create(model=MODEL, messages=HI, tools=TOOLS)
+            message = answer.choices[0].message.model_dump(exclude_none=True)
+        assert _given_back(gw, fake, message) == [TURN[0], *TURN[2:]], stream
+
+
 def test_a_turn_without_interleaved_thinking_is_answered_as_before(
     gw: Gateway, fake: FakeUpstream
 ) -> None:

@@ -56,14 +56,17 @@ def in_order(
     uses."""
     out = [_plain(b) for b in thinking if INDEX not in b]
     placed = [(b[INDEX], [_plain(b)]) for b in thinking if INDEX in b]
-    if text_at is not None and texts:
+    if text_at is not None:  # (a text emptied since keeps its place: no tool use takes it)
         placed.append((text_at, texts))
         texts = []
     others = list(tools)
+    taken = len(out)
     for at, blocks in sorted(placed, key=lambda p: p[0]):
-        while len(out) < at and others:  # (interleaved thinking: a tool use first)
+        while taken < at and others:  # (interleaved thinking: a tool use first)
             out.append(others.pop(0))
+            taken += 1
         out.extend(blocks)
+        taken += 1
     return out + texts + others
 
 
