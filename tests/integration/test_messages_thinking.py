@@ -356,6 +356,10 @@ def test_interleaved_thinking_keeps_each_block_and_the_provider_s_order(
     ]  # fmt: skip
     client(gw).messages.create(model=CLAUDE, max_tokens=900, messages=history, tools=WEATHER)
     assert sent(fake)["messages"][1]["content"] == INTERLEAVED
+    fake.reset()  # (an OpenAI target is sent neither the blocks nor the text's place)
+    client(gw).messages.create(model="gpt-4o", max_tokens=90, messages=history, tools=WEATHER)
+    assert "thinking_blocks" not in sent(fake)["messages"][1]
+    assert "content_index" not in sent(fake)["messages"][1]
 
 
 def test_a_chat_stream_keeps_each_thinking_block_apart(gw: Gateway, fake: FakeUpstream) -> None:
@@ -377,7 +381,7 @@ def test_a_chat_stream_keeps_each_thinking_block_apart(gw: Gateway, fake: FakeUp
                 block, text = {**block, "thinking": text}, ""
             blocks.append(block)
     assert [b["type"] for b in expected] == ["thinking", "redacted_thinking", "thinking"]
-    assert blocks == [{k: v for k, v in b.items() if k != "index"} for b in expected]
+    assert blocks == expected  # (the last block's `index` too: `test_anthropic_target_thinking`)
 
 
 def test_a_secret_split_across_thinking_blocks_is_still_caught(

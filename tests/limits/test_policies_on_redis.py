@@ -136,3 +136,18 @@ async def test_fail_mode_allow_keeps_the_reservations_that_were_made(
     finally:
         await backend.close()
         admin.acl_deluser("daily")
+
+
+async def test_a_token_count_takes_one_request_and_nothing_else(
+    make_redis: BackendFactory, redis_url: str
+) -> None:
+    backend = make_redis()
+    rules = "[{scope: tenant, requests_per_minute: 1, tokens_per_minute: 100, max_parallel: 1}]"
+    rate = build("rate-limit", f"rules: {rules}", backend)
+    assert (await rate.on_count(exchange())).result is Result.ALLOW
+    assert (await rate.on_count(exchange())).reason_code == "rate_limit.requests_per_minute"
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    window = r.hgetall("{kt:rl:tenant:team-a}:w")
+    assert [k for k in window if k.startswith("t:")] == []
+    assert sum(int(v) for k, v in window.items() if k.startswith("r:")) == 1
+    assert r.zcard("{kt:rl:tenant:team-a}:p") == 0

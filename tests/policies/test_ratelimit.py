@@ -116,3 +116,18 @@ async def test_a_request_over_the_whole_tokens_per_minute_says_it_can_never_fit(
     d = await ratelimit("[{scope: tenant, tokens_per_minute: 1000}]").on_request(exchange())
     assert d.result is Result.BLOCK and isinstance(d.error, RateLimited)
     assert "counts 1104 tokens" in d.error.message and "cannot run until" in d.error.message
+
+
+async def test_a_token_count_is_a_request_without_tokens_or_a_slot() -> None:
+    p = ratelimit(
+        "[{scope: tenant, requests_per_minute: 2, tokens_per_minute: 2000, max_parallel: 1}]"
+    )
+    assert (await p.on_request(exchange())).result is Result.ALLOW  # holds the one slot
+    assert (await p.on_count(exchange())).result is Result.ALLOW
+    d = await p.on_count(exchange())
+    assert d.reason_code == "rate_limit.requests_per_minute"
+    assert isinstance(d.error, RateLimited) and int(d.error.headers["Retry-After"]) >= 1
+    report = await limits_report([p], "team-a")
+    [entry] = report["limits"]  # type: ignore[misc]
+    assert (entry["requests_last_minute"], entry["tokens_last_minute"]) == (2, 1104)
+    assert entry["in_flight"] == 1

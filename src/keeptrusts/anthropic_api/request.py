@@ -20,7 +20,7 @@ from typing import Any
 from keeptrusts.anthropic_api.thinking import given_back
 from keeptrusts.encode import request_json
 from keeptrusts.errors import ValidationFailed
-from keeptrusts.providers.thinking_blocks import INDEX, KINDS, interleaved
+from keeptrusts.providers.thinking_blocks import CONTENT_INDEX, INDEX, KINDS, TurnPlaces
 
 #: copied as they are (same meaning in both APIs)
 SAME = ("temperature", "top_p", "max_tokens", "stream")
@@ -208,17 +208,18 @@ def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
     texts: list[str] = []
     calls: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []
-    kinds = [_block_type(i, j, block) for j, block in enumerate(content)]
-    placed = interleaved(kinds)  # (then each thinking block says where it stood)
-    for j, (kind, block) in enumerate(zip(kinds, content, strict=True)):
+    places = TurnPlaces()  # (interleaved thinking: each block and the text say where they stood)
+    for j, block in enumerate(content):
+        kind = _block_type(i, j, block)
+        at = places.add(kind)
         if kind == "text":
             texts.append(_text(i, j, block))
         elif kind == "tool_use":
             calls.append(_tool_call(i, j, block))
         elif kind in KINDS:
             thinking.append(given_back(i, j, block))
-            if placed:
-                thinking[-1][INDEX] = j
+            if at is not None:
+                thinking[-1][INDEX] = at
         else:
             raise _unsupported(i, j, kind, "assistant")
     out: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
@@ -226,6 +227,8 @@ def _assistant(i: int, content: list[Any]) -> dict[str, Any]:
         out["tool_calls"] = calls
     if thinking:  # (an `anthropic` target gets them back; other kinds do not take them)
         out["thinking_blocks"] = thinking
+    if (text_at := places.content_index()) is not None:
+        out[CONTENT_INDEX] = text_at
     return out
 
 

@@ -10,7 +10,7 @@ from keeptrusts.anthropic_api.thinking import answer_blocks
 from keeptrusts.errors import GatewayError, UpstreamFailed
 from keeptrusts.pipeline.chat import first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.providers.thinking_blocks import in_order
+from keeptrusts.providers.thinking_blocks import content_place, in_order
 
 #: OpenAI finish_reason -> Anthropic stop_reason
 STOP_REASONS = {
@@ -59,7 +59,7 @@ def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a Message."""
     choice, msg = first_choice(body)
     # thinking first, as Anthropic answers it (and requires it back), or where an Anthropic
-    # target's interleaved thinking stood; content and refusal are separate texts to the
+    # target's interleaved thinking and text stood; content and refusal are separate texts to the
     # policies: separate blocks here too
     content = in_order(
         answer_blocks(msg),
@@ -69,6 +69,7 @@ def to_message(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
             if text
         ],
         [_tool_use(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)],
+        content_place(msg),
     )
     u = ex.usage
     reason, sequence = stop_of(choice, ex.body)

@@ -3,8 +3,9 @@
 A count is governed as the message would be up to the provider: the request is translated to
 a chat request (`anthropic_api/request.py`), the caller's tenant resolved, and the request
 policies run on it, so a block is the 409 the message would get and a redaction changes what
-is counted (and what an Anthropic target sees). Rate limits and budgets do not run: a count
-generates nothing and costs nothing. The count is the first serving target's own (an Anthropic
+is counted (and what an Anthropic target sees). A count is a request that generates nothing: it
+counts in the rate limits' requests per minute (`Policy.on_count`), never in their tokens or
+parallel slots, nor in budgets. The count is the first serving target's own (an Anthropic
 target's `count_tokens`), else the gateway's estimate (`limits/estimate.py`). Accounted like any
 request (metrics, a decision event with no tokens, an access line).
 """

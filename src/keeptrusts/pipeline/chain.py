@@ -18,18 +18,22 @@ from keeptrusts.pipeline.joined import Reading, Slot
 from keeptrusts.pipeline.stage import Policy
 from keeptrusts.pipeline.texts import request_texts, response_slots
 from keeptrusts.pipeline.textscan import apply
-from keeptrusts.pipeline.verdict import SEVERITY, Evaluation, Result, Stage
+from keeptrusts.pipeline.verdict import SEVERITY, Decision, Evaluation, Result, Stage
 
 
 async def run_request(ex: Exchange, *, spends: bool = True) -> None:
     """Run the request stage; raises the block's GatewayError when a policy blocks.
-    `spends=False`: a request that generates nothing (a token count) skips the policies that
-    account for what requests spend (`completes`: rate limits, budgets)."""
+    `spends=False`: a request that generates nothing (a token count) meets the policies that
+    account for what requests spend (`completes`: rate limits, budgets) only in what it still
+    counts for (`on_count`: a rate limit's requests), and spends nothing."""
     rt = ex.runtime
     texts: Texts | None = None
     traced = ex.trace is not None and ex.trace.recording
     for policy in rt.policies:
         if not spends and policy.completes:
+            if policy.checks_count:
+                t0 = time.perf_counter()
+                _decided(ex, policy, await policy.on_count(ex), t0)
             continue
         if traced:
             assert ex.trace is not None
@@ -48,13 +52,7 @@ async def _request_stage(ex: Exchange, policy: Policy, texts: Texts | None) -> T
     a redaction rewrites a text in its place, so later policies see the redacted text)."""
     if policy.checks_request:
         t0 = time.perf_counter()
-        decision = await policy.on_request(ex)
-        ms = (time.perf_counter() - t0) * 1000
-        ex.record(Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms))
-        if decision.result is Result.BLOCK:
-            raise decision.error or PolicyViolation(
-                f"request blocked by policy {policy.name!r}", policy=policy.name
-            )
+        _decided(ex, policy, await policy.on_request(ex), t0)
     if policy.inspects_text and Stage.REQUEST in policy.stages:
         if texts is None:
             _refuse_token_ids(ex, policy)
@@ -62,6 +60,17 @@ async def _request_stage(ex: Exchange, policy: Policy, texts: Texts | None) -> T
         slots = texts[0] if policy.scans_operator_messages else texts[1]
         _scan_slots(ex, policy, slots, Stage.REQUEST)
     return texts
+
+
+def _decided(ex: Exchange, policy: Policy, decision: Decision, t0: float) -> None:
+    """A non-text check's decision (`on_request`, `on_count`, begun at `t0`), recorded; raises
+    its block's error."""
+    ms = (time.perf_counter() - t0) * 1000
+    ex.record(Evaluation(policy.name, Stage.REQUEST, decision.result, decision.reason_code, ms))
+    if decision.result is Result.BLOCK:
+        raise decision.error or PolicyViolation(
+            f"request blocked by policy {policy.name!r}", policy=policy.name
+        )
 
 
 #: the fields of non-chat requests that may hold token ids instead of text

@@ -6,6 +6,9 @@ A policy overrides the hooks it needs:
 - `find(text, stage)` text policies only: the spans it objects to in one text. The chain
   applies redactions, stops on a block and flags an escalation. The same hook serves whole
   requests, whole responses and the hold-back window of a stream.
+- `on_count(ex)`     instead of `on_request`, for a request that generates nothing (a token
+  count) to a policy that accounts for what requests spend (`completes`): what such a request
+  still counts for (a rate limit's requests); nothing to settle on completion.
 - `on_complete(ex)`  once per request after the response, the stream's end, a client
   disconnect or an upstream failure (settle budgets, release slots). Never raises.
 
@@ -35,6 +38,8 @@ class Policy:
     checks_request: ClassVar[bool] = False
     #: True when `on_complete` must run.
     completes: ClassVar[bool] = False
+    #: True when `on_count` does anything (a policy that `completes` skips token counts else).
+    checks_count: ClassVar[bool] = False
     #: False for policies that judge only caller-written text, not system/developer prompts
     #: (a class default; a policy's settings may change it per instance)
     scans_operator_messages: bool = True
@@ -45,6 +50,9 @@ class Policy:
         self.holdback = 0
 
     async def on_request(self, ex: Exchange) -> Decision:
+        return ALLOW
+
+    async def on_count(self, ex: Exchange) -> Decision:
         return ALLOW
 
     def find(self, text: str, stage: Stage) -> list[Match]:

@@ -15,6 +15,10 @@ counted at admission as the prompt estimate plus the request's own output cap
 corrected to the real usage when the request completes. A refusal is 429 `rate_limited`
 with `Retry-After`; an output cap no model honours is 400 `invalid_request`.
 
+A token count (`POST /v1/messages/count_tokens`) is a request but generates nothing: it counts
+in each rule's `requests_per_minute` (refused as any request is), never in `tokens_per_minute`
+or `max_parallel` (`on_count`).
+
 If the backend fails for some rules of a request: with `--fail-mode allow` the request goes
 on and stays counted where it was; otherwise its counts are undone. Either way a rule whose
 call failed gets its slot freed on completion (the call may have landed).
@@ -100,6 +104,7 @@ class RateLimit(Policy):
     kind = "rate-limit"
     checks_request = True
     completes = True
+    checks_count = True
 
     def __init__(
         self,
@@ -113,11 +118,17 @@ class RateLimit(Policy):
         self.backend = backend
         self.fold = fold
         self.fold_key = fold_key
+        #: the limits a token count meets: each rule's requests per minute alone
+        self.count_rules = [
+            r.model_copy(update={"tokens_per_minute": None, "max_parallel": None})
+            for r in settings.rules
+            if r.requests_per_minute
+        ]
 
-    def _keys(self, ex: Exchange) -> list[tuple[str, Rule]]:
+    def _keys(self, ex: Exchange, rules: list[Rule]) -> list[tuple[str, Rule]]:
         return [
             (f"{rule.scope}:{subject(rule.scope, ex, self.fold, self.fold_key)}", rule)
-            for rule in self.settings.rules
+            for rule in rules
         ]
 
     def tokens(self, ex: Exchange) -> int:
@@ -126,24 +137,34 @@ class RateLimit(Policy):
         return min(MAX_TOKENS, prompt + output_tokens(ex.endpoint, ex.body))
 
     async def on_request(self, ex: Exchange) -> Decision:
-        keys = self._keys(ex)
+        keys = self._keys(ex, self.settings.rules)
         if not keys:
             return ALLOW
         bad = check_caps(ex.body, self.name)
         if bad is not None:
             return Decision(Result.BLOCK, "rate_limit.invalid_max_tokens", bad)
-        tokens = self.tokens(ex)
-        lease, now = uuid.uuid4().hex, time.time()
-        held = Held(lease, tokens, [(k, None) for k, _ in keys])
+        held = Held(uuid.uuid4().hex, self.tokens(ex), [(k, None) for k, _ in keys])
         ex.scratch[self.name] = held  # a cancelled check still frees its slots on completion
+        return await self._acquire(keys, held)
+
+    async def on_count(self, ex: Exchange) -> Decision:
+        """A token count: one request in each rule's `requests_per_minute`, no tokens, no
+        parallel slot, so nothing to settle on completion."""
+        keys = self._keys(ex, self.count_rules)
+        if not keys:
+            return ALLOW
+        return await self._acquire(keys, Held(uuid.uuid4().hex, 0, []))
+
+    async def _acquire(self, keys: list[tuple[str, Rule]], held: Held) -> Decision:
+        """Check and count the request under every rule at once, then decide."""
+        lease, tokens, now = held.lease, held.tokens, time.time()
         results = await together(
             [self.backend.rate_acquire(k, r.limits(), tokens, lease, now) for k, r in keys]
         )
-        return await self._decide(ex, keys, results, held)
+        return await self._decide(keys, results, held)
 
     async def _decide(
         self,
-        ex: Exchange,
         keys: list[tuple[str, Rule]],
         results: list[RateResult | BaseException],
         held: Held,

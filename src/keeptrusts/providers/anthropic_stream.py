@@ -2,7 +2,9 @@
 
 A thinking block's text streams as `reasoning_content`, its signature (at the block's end) as
 `thinking_blocks: [{type: thinking, thinking: "", signature}]`, a redacted thinking block as
-`thinking_blocks: [{type: redacted_thinking, data}]`.
+`thinking_blocks: [{type: redacted_thinking, data}]`. In a turn with interleaved thinking (a
+thinking block after another kind), such an entry carries its block's `index` and the finishing
+chunk the text's `content_index`, as the JSON answer has them (`thinking_blocks.TurnPlaces`).
 
 A function tool's input streams as JSON pieces, which are its arguments' pieces. A custom tool's
 input (`{"input": text}`, `anthropic_tools`) is gathered until its block ends and sent as one
@@ -18,6 +20,7 @@ import orjson
 
 from keeptrusts.providers.anthropic_tools import custom_input
 from keeptrusts.providers.anthropic_translate import STOP_REASONS, matched_stop, usage_of
+from keeptrusts.providers.thinking_blocks import CONTENT_INDEX, INDEX, TurnPlaces
 
 
 class ChunkTranslator:
@@ -41,6 +44,9 @@ class ChunkTranslator:
         self.role_sent = False
         #: `message_start`'s usage (the prompt's count), until the first chunk carries it
         self.prompt_usage: dict[str, Any] | None = None
+        #: the blocks' places in the turn; the thinking blocks (Anthropic index) that need one
+        self.places = TurnPlaces()
+        self.thinking_at: dict[int, int] = {}
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self.role_sent:
@@ -73,7 +79,9 @@ class ChunkTranslator:
             self.usage.update(event.get("usage") or {})
             delta = event.get("delta") or {}
             self.finished = True
-            chunk = self._chunk({}, STOP_REASONS.get(str(delta.get("stop_reason")), "stop"))
+            text_at = self.places.content_index()
+            finish = STOP_REASONS.get(str(delta.get("stop_reason")), "stop")
+            chunk = self._chunk({} if text_at is None else {CONTENT_INDEX: text_at}, finish)
             matched_stop(delta, chunk["choices"][0])
             return [chunk]
         if kind == "message_stop":
@@ -82,12 +90,20 @@ class ChunkTranslator:
 
     def _block_start(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         block = event.get("content_block") or {}
+        at = self.places.add(str(block.get("type")))
+        if at is not None:
+            self.thinking_at[int(event.get("index", 0))] = at
         if block.get("type") == "thinking":  # (no text block begins: `content` stays null)
             return [
                 self._chunk({"content": None, "reasoning_content": block.get("thinking") or ""})
             ]
         if block.get("type") == "redacted_thinking":
-            redacted = {"type": "redacted_thinking", "data": block.get("data") or ""}
+            redacted: dict[str, Any] = {
+                "type": "redacted_thinking",
+                "data": block.get("data") or "",
+            }
+            if at is not None:
+                redacted[INDEX] = at
             return [self._chunk({"content": None, "thinking_blocks": [redacted]})]
         if block.get("type") != "tool_use":
             text = block.get("text") or ""
@@ -112,7 +128,14 @@ class ChunkTranslator:
         if delta.get("type") == "thinking_delta":
             return [self._chunk({"reasoning_content": delta.get("thinking", "")})]
         if delta.get("type") == "signature_delta":  # (the text came as reasoning_content)
-            signed = {"type": "thinking", "thinking": "", "signature": delta.get("signature", "")}
+            signed: dict[str, Any] = {
+                "type": "thinking",
+                "thinking": "",
+                "signature": delta.get("signature", ""),
+            }
+            at = self.thinking_at.get(int(event.get("index", 0)))
+            if at is not None:
+                signed[INDEX] = at
             return [self._chunk({"thinking_blocks": [signed]})]
         if delta.get("type") == "input_json_delta":
             block = int(event.get("index", 0))

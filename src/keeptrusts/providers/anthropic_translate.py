@@ -9,10 +9,12 @@ from keeptrusts.errors import ValidationFailed
 from keeptrusts.providers import anthropic_tools as tools
 from keeptrusts.providers.anthropic_thinking import thinking
 from keeptrusts.providers.thinking_blocks import (
+    CONTENT_INDEX,
     INDEX,
     KINDS,
+    TurnPlaces,
+    content_place,
     in_order,
-    interleaved,
     signed_thinking,
     thinking_block,
 )
@@ -187,12 +189,14 @@ def _image(url: str) -> dict[str, Any]:
 
 def _assistant_blocks(msg: dict[str, Any]) -> list[dict[str, Any]]:
     """Thinking blocks first (Anthropic requires a turn to begin with them), then the text,
-    then the tool calls; thinking after a tool use (interleaved) where it stood (`in_order`)."""
+    then the tool calls; thinking after another block (interleaved) where it stood, and the
+    text at its `content_index` (`in_order`)."""
     text = _text_of(msg.get("content"))
     return in_order(
         signed_thinking(msg.get("thinking_blocks")),
         [{"type": "text", "text": text}] if text else [],
         [tools.tool_use(call) for call in msg.get("tool_calls") or []],
+        content_place(msg),
     )
 
 
@@ -212,13 +216,13 @@ def to_chat_completion(
     text: list[str] = []
     thinking: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
-    content = msg.get("content") or []
-    placed = interleaved([str(block.get("type")) for block in content])
-    for at, block in enumerate(content):
+    places = TurnPlaces()
+    for block in msg.get("content") or []:
+        at = places.add(str(block.get("type")))
         if block.get("type") == "text":
             text.append(block.get("text", ""))
         elif block.get("type") in KINDS:
-            thinking.append({**block, INDEX: at} if placed else block)
+            thinking.append(block if at is None else {**block, INDEX: at})
         elif block.get("type") == "tool_use":
             calls.append(tools.tool_call(block, custom))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
@@ -226,6 +230,8 @@ def to_chat_completion(
         message["tool_calls"] = calls
     if thinking:
         _thinking_fields(thinking, message)
+    if (text_at := places.content_index()) is not None:
+        message[CONTENT_INDEX] = text_at
     choice: dict[str, Any] = {
         "index": 0,
         "message": message,
