@@ -6,9 +6,10 @@ import time
 import uuid
 from typing import Any
 
+from keeptrusts.anthropic_api.thinking import answer_blocks
 from keeptrusts.pipeline.chat import API_REQUEST, first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.responses_api import custom_tools
+from keeptrusts.responses_api import custom_tools, reasoning
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -118,19 +119,6 @@ def message_item(item_id: str, text: str, refusal: str, status: str) -> dict[str
     }
 
 
-def reasoning_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
-    """The answer's reasoning (a chat message's `reasoning_content`) as a `reasoning` item: its
-    text as a `reasoning_text` part (None: no part yet), no summary."""
-    content = [] if text is None else [{"type": "reasoning_text", "text": text}]
-    return {
-        "type": "reasoning",
-        "id": item_id,
-        "summary": [],
-        "content": content,
-        "status": status,
-    }
-
-
 def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -150,9 +138,13 @@ def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
     """The first choice of a chat completion as a completed (or incomplete) response."""
     choice, msg = first_choice(body)
     output: list[dict[str, Any]] = []
-    thought = message_text(msg, "reasoning_content") or message_text(msg, "reasoning")
-    if thought:
-        output.append(reasoning_item(new_id("rs"), thought, "completed"))
+    summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
+    for block in answer_blocks(msg):  # (per thinking block, else `reasoning_content`)
+        thought = block.get("thinking")
+        sealed = reasoning.sealed(block)
+        output.append(
+            reasoning.item(new_id("rs"), thought, "completed", summary=summary, encrypted=sealed)
+        )
     text, refusal = message_text(msg), message_text(msg, "refusal")
     if text or refusal:
         output.append(message_item(new_id("msg"), text, refusal, "completed"))

@@ -1,10 +1,10 @@
 """Governed chat chunks -> Responses API stream events, for `/v1/responses` callers.
 
     response.created, response.in_progress,
-    per output item: response.output_item.added (+ response.content_part.added for a message
-        and for the reasoning), then response.reasoning_text.delta, response.output_text.delta,
-        response.refusal.delta, response.function_call_arguments.delta or
-        response.custom_tool_call_input.delta events
+    per output item: response.output_item.added (+ response.content_part.added for a message,
+        and the reasoning's part: `reasoning_events.py`), then its text's delta events
+        (reasoning, response.output_text.delta, response.refusal.delta,
+        response.function_call_arguments.delta or response.custom_tool_call_input.delta)
     at the end, per item in order: ... .done events, response.output_item.done,
     response.completed (or response.incomplete: the answer hit max_output_tokens, or was filtered)
 
@@ -24,16 +24,16 @@ from typing import Any
 import orjson
 
 from keeptrusts.errors import GatewayError
-from keeptrusts.pipeline.chat import obj
+from keeptrusts.pipeline.chat import API_REQUEST, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.responses_api import custom_tools
+from keeptrusts.providers.thinking_blocks import thinking_block
+from keeptrusts.responses_api import custom_tools, reasoning, reasoning_events
 from keeptrusts.responses_api.response import (
     call_item,
     envelope,
     finish,
     message_item,
     new_id,
-    reasoning_item,
     text_part,
 )
 
@@ -49,6 +49,8 @@ class _Item:
     args: list[str] = field(default_factory=list)
     custom: bool = False
     reasoning: bool = False
+    #: reasoning: its thinking block's signature (or data), as `encrypted_content`
+    sealed: str | None = None
 
 
 class ResponsesStream:
@@ -60,7 +62,9 @@ class ResponsesStream:
         self.response: dict[str, Any] | None = None
         self.items: list[_Item] = []
         self.message: int | None = None
+        #: the reasoning item whose text is streaming (None: the next text begins one)
         self.reasoning: int | None = None
+        self.summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
         self.finish_reason: Any = None
@@ -117,6 +121,8 @@ class ResponsesStream:
             thought = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(thought, str) and thought:
                 self._reasoning(thought, out)
+            for block in delta.get("thinking_blocks") or ():  # (after its text: ThinkingMarks)
+                self._block_end(block, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty
@@ -169,27 +175,42 @@ class ResponsesStream:
             out.append(self._event("response.refusal.delta", {**where, "delta": text}))
 
     def _reasoning(self, text: str, out: list[bytes]) -> None:
-        """The answer's reasoning: one `reasoning` item with one `reasoning_text` part."""
+        """The answer's reasoning: a `reasoning` item's one part, until its block ends."""
         if self.reasoning is None:
-            self.reasoning = len(self.items)
-            self.items.append(_Item(new_id("rs"), reasoning=True))
-            added = reasoning_item(self.items[-1].id, None, "in_progress")
-            out.append(
-                self._event(
-                    "response.output_item.added",
-                    {"output_index": self.reasoning, "item": added},
-                )
-            )
-            part = {"type": "reasoning_text", "text": ""}
-            where = self._where(self.reasoning)
-            out.append(self._event("response.content_part.added", {**where, "part": part}))
+            self.reasoning = self._reasoning_item(out)
+            out.append(self._event(*reasoning_events.begun(self.summary, self._at(self.reasoning))))
         self.items[self.reasoning].args.append(text)
+        if text:
+            where = self._at(self.reasoning)
+            out.append(self._event(*reasoning_events.delta(self.summary, where, text)))
+
+    def _block_end(self, entry: Any, out: list[bytes]) -> None:
+        """A thinking block's end (its signature; a redacted block, whole): the item streaming
+        gets it (a redacted block is an item of its own); the next text begins a new item."""
+        block = thinking_block(entry)
+        sealed = reasoning.sealed(block) if block is not None else None
+        if sealed is None:
+            return
+        if block is not None and block["type"] == "thinking":
+            if self.reasoning is None:  # (a block without text)
+                self._reasoning("", out)
+            assert self.reasoning is not None
+            self.items[self.reasoning].sealed = sealed
+        else:
+            self.items[self._reasoning_item(out)].sealed = sealed
+        self.reasoning = None
+
+    def _reasoning_item(self, out: list[bytes]) -> int:
+        index = len(self.items)
+        self.items.append(_Item(new_id("rs"), reasoning=True))
+        added = reasoning.item(self.items[-1].id, None, "in_progress", summary=self.summary)
         out.append(
-            self._event(
-                "response.reasoning_text.delta",
-                {**self._where(self.reasoning), "delta": text},
-            )
+            self._event("response.output_item.added", {"output_index": index, "item": added})
         )
+        return index
+
+    def _at(self, index: int) -> dict[str, Any]:
+        return {"item_id": self.items[index].id, "output_index": index}
 
     def _where(self, index: int, content_index: int = 0) -> dict[str, Any]:
         return {
@@ -257,12 +278,14 @@ class ResponsesStream:
         return done
 
     def _finish_reasoning(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
-        text = "".join(item.args)
-        where = self._where(index)
-        out.append(self._event("response.reasoning_text.done", {**where, "text": text}))
-        part = {"type": "reasoning_text", "text": text}
-        out.append(self._event("response.content_part.done", {**where, "part": part}))
-        return reasoning_item(item.id, text, "completed")
+        """Its part's .done events (a redacted block has no part), then the item."""
+        text = "".join(item.args) if item.args else None
+        if text is not None:
+            events = reasoning_events.finished(self.summary, self._at(index), text)
+            out += [self._event(*e) for e in events]
+        return reasoning.item(
+            item.id, text, "completed", summary=self.summary, encrypted=item.sealed
+        )
 
     def _finish_message(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
         text = "".join(item.texts.get("text", ()))
