@@ -163,16 +163,11 @@ class ResponsesStream:
         if not text:
             return
         item_.texts[part].append(text)
-        where = self._where(index, item_.parts.index(part))
+        where = {**self._where(index, item_.parts.index(part)), "delta": text}
         if part == "text":
-            out.append(
-                self._event(
-                    "response.output_text.delta",
-                    {**where, "delta": text, "logprobs": []},
-                )
-            )
+            out.append(self._event("response.output_text.delta", {**where, "logprobs": []}))
         else:
-            out.append(self._event("response.refusal.delta", {**where, "delta": text}))
+            out.append(self._event("response.refusal.delta", where))
 
     def _reasoning(self, text: str, out: list[bytes]) -> None:
         """The answer's reasoning: a `reasoning` item's one part, until its block ends."""
@@ -213,11 +208,7 @@ class ResponsesStream:
         return {"item_id": self.items[index].id, "output_index": index}
 
     def _where(self, index: int, content_index: int = 0) -> dict[str, Any]:
-        return {
-            "item_id": self.items[index].id,
-            "output_index": index,
-            "content_index": content_index,
-        }
+        return {**self._at(index), "content_index": content_index}
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         chat_index = call.get("index", 0)  # (the relay gave every call one: ToolIndexes)
