@@ -66,6 +66,11 @@ def test_an_anthropic_answer_s_thinking_goes_back_signed(gw: Gateway, fake: Fake
         history = [{"role": "user", "content": x} if isinstance(x, str) else x for x in history]
         client(gw).responses.create(model=CLAUDE, input=history)
         assert sent(fake)["messages"][1] == {"role": "assistant", "content": SIGNED}
+    fake.reset()
+    signed = reasoning(f"Mail {SECRET}.", encrypted_content="keeptrusts.thinking:sig-c")
+    client(gw).responses.create(model=CLAUDE, input=[signed, {"role": "user", "content": "go"}])
+    thinking = {"type": "thinking", "thinking": "Mail [REDACTED:EMAIL].", "signature": "sig-c"}
+    assert sent(fake)["messages"][0] == {"role": "assistant", "content": [thinking]}
 
 
 def test_reasoning_given_back_is_governed_and_sent_in_the_target_s_form(
