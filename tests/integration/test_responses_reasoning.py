@@ -14,7 +14,7 @@ import pytest
 
 from tests.fakes.gateway import Gateway
 from tests.fakes.upstream import FakeUpstream, chat_sse
-from tests.integration.test_messages_thinking import CLAUDE, SECRET, gw
+from tests.integration.test_messages_thinking import CLAUDE, INTERLEAVED, SECRET, gw
 from tests.integration.test_responses_guardrails import reasoned, stream_events
 
 __all__ = ["gw"]
@@ -156,3 +156,25 @@ def test_reasoning_summaries_when_asked(gw: Gateway, fake: FakeUpstream) -> None
     assert r.output[0].summary[0].text == "for [REDACTED:EMAIL]"
     with pytest.raises(openai.BadRequestError, match=r"reasoning\.summary"):
         client(gw).responses.create(model="vllm-test", input="hi", reasoning={"summary": "all"})  # type: ignore[typeddict-item]
+
+
+def test_interleaved_thinking_keeps_the_provider_s_order(gw: Gateway, fake: FakeUpstream) -> None:
+    """Before: a stream began a redacted block's item, and JSON answers every reasoning item,
+    before the tool call they followed, so the turn given back was not the one Claude
+    answered (Anthropic requires it back as it was). Now items keep the provider's order,
+    and given back they make that turn again."""
+    tool: Any = [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}]
+    result = {"type": "function_call_output", "call_id": "toolu_7", "output": "sunny"}
+    for streamed in (False, True):
+        fake.reset(blocks=INTERLEAVED)
+        if streamed:
+            with client(gw).responses.stream(model=CLAUDE, input="hi", tools=tool) as s:
+                answer = s.get_final_response()
+        else:
+            answer = client(gw).responses.create(model=CLAUDE, input="hi", tools=tool)
+        kinds = [o.type for o in answer.output]
+        assert kinds == ["reasoning", "reasoning", "function_call", "reasoning", "message"]
+        fake.reset()
+        history: Any = [{"role": "user", "content": "hi"}, *answer.output, result]
+        client(gw).responses.create(model=CLAUDE, input=history, tools=tool)
+        assert sent(fake)["messages"][1] == {"role": "assistant", "content": INTERLEAVED}

@@ -9,6 +9,7 @@ from typing import Any
 from keeptrusts.anthropic_api.thinking import answer_blocks
 from keeptrusts.pipeline.chat import API_REQUEST, first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
+from keeptrusts.providers.thinking_blocks import INDEX, in_order
 from keeptrusts.responses_api import custom_tools, reasoning
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
@@ -135,36 +136,36 @@ def call_item(item_id: str, call: dict[str, Any], arguments: str, status: str) -
 
 
 def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
-    """The first choice of a chat completion as a completed (or incomplete) response."""
+    """The first choice of a chat completion as a completed (or incomplete) response: its
+    items in the provider's order (`in_order`: thinking after a tool call stays after it)."""
     choice, msg = first_choice(body)
-    output: list[dict[str, Any]] = []
-    summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
-    for block in answer_blocks(msg):  # (per thinking block, else `reasoning_content`)
-        thought = block.get("thinking")
-        sealed = reasoning.sealed(block)
-        output.append(
-            reasoning.item(new_id("rs"), thought, "completed", summary=summary, encrypted=sealed)
-        )
     text, refusal = message_text(msg), message_text(msg, "refusal")
-    if text or refusal:
-        output.append(message_item(new_id("msg"), text, refusal, "completed"))
-    for call in msg.get("tool_calls") or ():
-        if isinstance(call, dict) and custom_tools.is_custom(call):
-            text = custom_tools.call_input(call)
-            output.append(custom_tools.call_item(new_id("ctc"), call, text))
-        elif isinstance(call, dict):
-            args = obj(call.get("function")).get("arguments")
-            output.append(
-                call_item(
-                    new_id("fc"),
-                    call,
-                    args if isinstance(args, str) else "",
-                    "completed",
-                )
-            )
+    message = [message_item(new_id("msg"), text, refusal, "completed")] if text or refusal else []
+    calls = [_call(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)]
+    output = in_order(_reasoning(msg, ex), message, calls)
     response = envelope(ex, new_id("resp"), _created(body), body.get("model"))
     response["output"] = output
     return finish(response, choice.get("finish_reason"), ex)
+
+
+def _reasoning(msg: dict[str, Any], ex: Exchange) -> list[dict[str, Any]]:
+    """One item per thinking block (at its place in the turn, when it has one), else one for
+    the message's `reasoning_content`."""
+    summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
+    items = []
+    for block in answer_blocks(msg):
+        sealed = reasoning.sealed(block)
+        thought = block.get("thinking")
+        item = reasoning.item(new_id("rs"), thought, "completed", summary=summary, encrypted=sealed)
+        items.append({**item, INDEX: block[INDEX]} if INDEX in block else item)
+    return items
+
+
+def _call(call: dict[str, Any]) -> dict[str, Any]:
+    if custom_tools.is_custom(call):
+        return custom_tools.call_item(new_id("ctc"), call, custom_tools.call_input(call))
+    args = obj(call.get("function")).get("arguments")
+    return call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")
 
 
 def _created(body: dict[str, Any]) -> int:

@@ -18,7 +18,6 @@ the first byte ends the stream with an `error` event, which OpenAI's SDK raises 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -26,8 +25,7 @@ import orjson
 from keeptrusts.errors import GatewayError
 from keeptrusts.pipeline.chat import API_REQUEST, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.providers.thinking_blocks import thinking_block
-from keeptrusts.responses_api import custom_tools, reasoning, reasoning_events
+from keeptrusts.responses_api import custom_tools, reasoning
 from keeptrusts.responses_api.response import (
     call_item,
     envelope,
@@ -36,41 +34,37 @@ from keeptrusts.responses_api.response import (
     new_id,
     text_part,
 )
+from keeptrusts.responses_api.stream_reasoning import Item, ReasoningItems
 
 
-@dataclass
-class _Item:
-    id: str
-    #: message: "text"/"refusal" parts in the order they began; call: the chat tool call
-    parts: list[str] = field(default_factory=list)
-    texts: dict[str, list[str]] = field(default_factory=dict)
-    call: dict[str, Any] | None = None
-    #: a call's arguments (a custom tool's input), or the reasoning's text, as they came
-    args: list[str] = field(default_factory=list)
-    custom: bool = False
-    reasoning: bool = False
-    #: reasoning: its thinking block's signature (or data), as `encrypted_content`
-    sealed: str | None = None
-
-
-class ResponsesStream:
+class ResponsesStream(ReasoningItems):
     """One stream's writer (a `StreamFormat`)."""
 
     def __init__(self, ex: Exchange) -> None:
         self.ex = ex
         self.seq = 0
         self.response: dict[str, Any] | None = None
-        self.items: list[_Item] = []
+        self.items: list[Item] = []
         self.message: int | None = None
-        #: the reasoning item whose text is streaming (None: the next text begins one)
-        self.reasoning: int | None = None
         self.summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
+        self.thinking: list[int] = []
+        self.thinking_open = False
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
         self.finish_reason: Any = None
 
-    def begin(self, data: dict[str, Any]) -> None:
-        return None  # (items begin as their released text arrives)
+    def begin(self, data: dict[str, Any]) -> bytes | None:
+        """The reasoning items a chunk begins, as the provider began them (`stream_reasoning`);
+        other items begin as their released text arrives."""
+        out: list[bytes] = []
+        if self.response is None:
+            self._start(data, out)
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if isinstance(delta, dict):
+                    self._begin_reasoning(delta, out)
+        return b"".join(out) or None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
@@ -117,12 +111,7 @@ class ResponsesStream:
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            # (as OpenAI-compatible servers send it: vLLM, DeepSeek, `reasoning_content`)
-            thought = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(thought, str) and thought:
-                self._reasoning(thought, out)
-            for block in delta.get("thinking_blocks") or ():  # (after its text: ThinkingMarks)
-                self._block_end(block, out)
+            self._reasoning(delta, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty
@@ -142,7 +131,7 @@ class ResponsesStream:
     def _text(self, part: str, text: str, out: list[bytes]) -> None:
         if self.message is None:
             self.message = len(self.items)
-            self.items.append(_Item(new_id("msg")))
+            self.items.append(Item(new_id("msg")))
             item = {
                 **message_item(self.items[-1].id, "", "", "in_progress"),
                 "content": [],
@@ -168,44 +157,6 @@ class ResponsesStream:
             out.append(self._event("response.output_text.delta", {**where, "logprobs": []}))
         else:
             out.append(self._event("response.refusal.delta", where))
-
-    def _reasoning(self, text: str, out: list[bytes]) -> None:
-        """The answer's reasoning: a `reasoning` item's one part, until its block ends."""
-        if self.reasoning is None:
-            self.reasoning = self._reasoning_item(out)
-            out.append(self._event(*reasoning_events.begun(self.summary, self._at(self.reasoning))))
-        self.items[self.reasoning].args.append(text)
-        if text:
-            where = self._at(self.reasoning)
-            out.append(self._event(*reasoning_events.delta(self.summary, where, text)))
-
-    def _block_end(self, entry: Any, out: list[bytes]) -> None:
-        """A thinking block's end (its signature; a redacted block, whole): the item streaming
-        gets it (a redacted block is an item of its own); the next text begins a new item."""
-        block = thinking_block(entry)
-        sealed = reasoning.sealed(block) if block is not None else None
-        if sealed is None:
-            return
-        if block is not None and block["type"] == "thinking":
-            if self.reasoning is None:  # (a block without text)
-                self._reasoning("", out)
-            assert self.reasoning is not None
-            self.items[self.reasoning].sealed = sealed
-        else:
-            self.items[self._reasoning_item(out)].sealed = sealed
-        self.reasoning = None
-
-    def _reasoning_item(self, out: list[bytes]) -> int:
-        index = len(self.items)
-        self.items.append(_Item(new_id("rs"), reasoning=True))
-        added = reasoning.item(self.items[-1].id, None, "in_progress", summary=self.summary)
-        out.append(
-            self._event("response.output_item.added", {"output_index": index, "item": added})
-        )
-        return index
-
-    def _at(self, index: int) -> dict[str, Any]:
-        return {"item_id": self.items[index].id, "output_index": index}
 
     def _where(self, index: int, content_index: int = 0) -> dict[str, Any]:
         return {**self._at(index), "content_index": content_index}
@@ -237,15 +188,15 @@ class ResponsesStream:
     def _added(self, index: int, call: dict[str, Any]) -> bytes:
         """A new call item (a function's, or a custom tool's: its first delta says which)."""
         if custom_tools.is_custom(call):
-            item = _Item(new_id("ctc"), call=call, custom=True)
+            item = Item(new_id("ctc"), call=call, custom=True)
             added = custom_tools.call_item(item.id, call, "")
         else:
-            item = _Item(new_id("fc"), call=call)
+            item = Item(new_id("fc"), call=call)
             added = call_item(item.id, call, "", "in_progress")
         self.items.append(item)
         return self._event("response.output_item.added", {"output_index": index, "item": added})
 
-    def _finish_item(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+    def _finish_item(self, index: int, item: Item, out: list[bytes]) -> dict[str, Any]:
         if item.reasoning:
             done = self._finish_reasoning(index, item, out)
         elif item.call is not None and item.custom:
@@ -268,17 +219,7 @@ class ResponsesStream:
         out.append(self._event("response.output_item.done", {"output_index": index, "item": done}))
         return done
 
-    def _finish_reasoning(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
-        """Its part's .done events (a redacted block has no part), then the item."""
-        text = "".join(item.args) if item.args else None
-        if text is not None:
-            events = reasoning_events.finished(self.summary, self._at(index), text)
-            out += [self._event(*e) for e in events]
-        return reasoning.item(
-            item.id, text, "completed", summary=self.summary, encrypted=item.sealed
-        )
-
-    def _finish_message(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+    def _finish_message(self, index: int, item: Item, out: list[bytes]) -> dict[str, Any]:
         text = "".join(item.texts.get("text", ()))
         refusal = "".join(item.texts.get("refusal", ()))
         for content_index, part in enumerate(item.parts):
