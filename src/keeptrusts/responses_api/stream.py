@@ -34,7 +34,7 @@ from keeptrusts.responses_api.response import (
     new_id,
     text_part,
 )
-from keeptrusts.responses_api.stream_reasoning import Item, ReasoningItems
+from keeptrusts.responses_api.stream_reasoning import Item, ReasoningItems, has_reasoning
 
 
 class ResponsesStream(ReasoningItems):
@@ -62,9 +62,9 @@ class ResponsesStream(ReasoningItems):
         for choice in data.get("choices") or ():
             if isinstance(choice, dict) and choice.get("index", 0) == 0:
                 delta = choice.get("delta")
-                if isinstance(delta, dict):
+                if isinstance(delta, dict) and has_reasoning(delta):
                     self._begin_reasoning(delta, out)
-        return b"".join(out) or None
+        return b"".join(out) if out else None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
@@ -111,7 +111,8 @@ class ResponsesStream(ReasoningItems):
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            self._reasoning(delta, out)
+            if has_reasoning(delta):
+                self._reasoning(delta, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty

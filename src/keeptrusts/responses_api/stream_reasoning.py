@@ -113,6 +113,11 @@ class ReasoningItems:
         )
 
 
+def has_reasoning(delta: dict[str, Any]) -> bool:
+    """Whether a delta has reasoning or a thinking block's end (most have neither)."""
+    return "reasoning_content" in delta or "thinking_blocks" in delta or "reasoning" in delta
+
+
 def _thought(delta: dict[str, Any]) -> str:
     """A delta's reasoning (as OpenAI-compatible servers send it: vLLM, DeepSeek)."""
     text = delta.get("reasoning_content") or delta.get("reasoning")
@@ -122,5 +127,9 @@ def _thought(delta: dict[str, Any]) -> str:
 def _blocks(delta: dict[str, Any]) -> list[dict[str, Any]]:
     """A delta's `thinking_blocks` entries: a block's end (its signature), a redacted block."""
     listed = delta.get("thinking_blocks")
-    blocks = (thinking_block(x) for x in (listed if isinstance(listed, list) else ()))
-    return [b for b in blocks if b is not None]
+    if not listed or not isinstance(listed, list):
+        return NONE  # (most deltas: one lookup)
+    return [b for x in listed if (b := thinking_block(x)) is not None]
+
+
+NONE: list[dict[str, Any]] = []
