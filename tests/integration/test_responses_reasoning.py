@@ -68,9 +68,13 @@ def test_an_anthropic_answer_s_thinking_goes_back_signed(gw: Gateway, fake: Fake
         assert sent(fake)["messages"][1] == {"role": "assistant", "content": SIGNED}
     fake.reset()
     signed = reasoning(f"Mail {SECRET}.", encrypted_content="keeptrusts.thinking:sig-c")
-    client(gw).responses.create(model=CLAUDE, input=[signed, {"role": "user", "content": "go"}])
+    said = {"role": "assistant", "content": "Ok."}
+    client(gw).responses.create(
+        model=CLAUDE, input=[signed, said, {"role": "user", "content": "go"}]
+    )
     thinking = {"type": "thinking", "thinking": "Mail [REDACTED:EMAIL].", "signature": "sig-c"}
-    assert sent(fake)["messages"][0] == {"role": "assistant", "content": [thinking]}
+    blocks = [thinking, {"type": "text", "text": "Ok."}]
+    assert sent(fake)["messages"][0] == {"role": "assistant", "content": blocks}
 
 
 def test_reasoning_given_back_is_governed_and_sent_in_the_target_s_form(
@@ -105,8 +109,14 @@ def test_reasoning_given_back_is_governed_and_sent_in_the_target_s_form(
     assert sent(fake)["messages"][1] == {"role": "assistant",
                                          "content": [{"type": "text", "text": "Hi."}]}  # fmt: skip
     fake.reset()
+    cut = [turns[0], reasoning("Cut off while thinking"), {"role": "user", "content": "go on"}]
+    client(gw).responses.create(model="vllm-test", input=cut)  # (nothing followed it: left out)
+    assert sent(fake)["messages"] == [{"role": "user", "content": "hi"},
+                                      {"role": "user", "content": "go on"}]  # fmt: skip
+    fake.reset()
     with pytest.raises(openai.ConflictError):
-        client(gw).responses.create(model="vllm-test", input=[reasoning("about project atlas")])
+        atlas = [reasoning("about project atlas"), {"role": "assistant", "content": "ok"}]
+        client(gw).responses.create(model="vllm-test", input=atlas)
     assert fake.requests == []
     bad = {"type": "reasoning", "summary": [{"type": "text", "text": "x"}]}
     with pytest.raises(openai.BadRequestError, match=r"input\[0\].summary"):

@@ -88,7 +88,7 @@ def given_back(i: int, value: dict[str, Any], messages: list[dict[str, Any]]) ->
     if sealed_ is not None and not isinstance(sealed_, str):
         raise ValidationFailed(f"input[{i}].encrypted_content must be a string")
     last = messages[-1] if messages else None
-    if not (last and last["role"] == "assistant" and only_reasoning(last)):
+    if last is None or not only_reasoning(last):
         last = {"role": "assistant", "content": None}
         messages.append(last)
     block = _block(text, sealed_ or "")
@@ -100,8 +100,8 @@ def given_back(i: int, value: dict[str, Any], messages: list[dict[str, Any]]) ->
 
 
 def only_reasoning(msg: dict[str, Any]) -> bool:
-    """Whether an assistant chat message holds nothing but reasoning given back so far."""
-    return msg.get("content") is None and "tool_calls" not in msg
+    """Whether a chat message is an assistant's holding nothing but reasoning given back."""
+    return msg["role"] == "assistant" and msg.get("content") is None and "tool_calls" not in msg
 
 
 def _block(text: str, sealed_: str) -> dict[str, Any] | None:

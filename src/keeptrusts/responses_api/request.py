@@ -105,6 +105,9 @@ def _input(value: Any, messages: list[dict[str, Any]]) -> None:
                 "function_call_output, custom_tool_call, custom_tool_call_output; the gateway "
                 "keeps no state for item references)"
             )
+    # reasoning nothing followed (an answer cut off while it reasoned): no chat target takes an
+    # assistant turn of reasoning alone, so it is left out (and not read)
+    messages[before:] = [m for m in messages[before:] if not reasoning.only_reasoning(m)]
     if len(messages) == before:
         raise ValidationFailed("'input' has no message or function call to send")
 
@@ -112,12 +115,7 @@ def _input(value: Any, messages: list[dict[str, Any]]) -> None:
 def _join_message(msg: dict[str, Any], messages: list[dict[str, Any]]) -> None:
     """An assistant message joins the reasoning given back just before it, if any."""
     last = messages[-1] if messages else None
-    if (
-        msg["role"] == "assistant"
-        and last is not None
-        and last["role"] == "assistant"
-        and reasoning.only_reasoning(last)
-    ):
+    if msg["role"] == "assistant" and last is not None and reasoning.only_reasoning(last):
         last["content"] = msg["content"]
     else:
         messages.append(msg)
