@@ -29,7 +29,18 @@ def test_escapes_are_read_decoded_and_redacted_as_written() -> None:
     assert UrlText({"url": data})[0] == "data:image/png;name=a@b;base64"
 
 
-@given(st.text(alphabet="%4a0Fx+@/", max_size=30), st.data())
+def test_utf8_escapes_are_read_as_their_characters() -> None:
+    url = "https://x/m%C3%BCller%FF%e2%82%AC"
+    assert UrlText({"url": url})[0] == "https://x/müller\ufffd€"
+    start = len("https://x/m")
+    assert redacted(url, start, start + 1) == "https://x/m#ller%FF%e2%82%AC"
+    assert redacted(url, start + 5, start + 7) == "https://x/m%C3%BCller#"
+
+
+PIECES = ["%", "4", "a", "0", "F", "x", "+", "@", "/", "C3", "BC", "e2", "82", "%8"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=20).map("".join), st.data())
 def test_a_redaction_replaces_exactly_what_it_read(url: str, data: st.DataObject) -> None:
     """Whatever the URL, what is read after a redaction is what was read before with the
     span replaced: no escape is cut in two, none is made."""
