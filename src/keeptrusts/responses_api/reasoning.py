@@ -15,7 +15,8 @@ OpenAI-compatible server's `reasoning_content`. Its text is the item's `summary`
 `summary_text` part) when the request asked for summaries (`reasoning.summary`), else its
 `content` (one `reasoning_text` part, as OpenAI gives an open-weight model's raw reasoning).
 Given back, an item's text is its `content`'s, else its `summary`'s: the policies read it
-(`pipeline/texts.py`) where the chat message carries it. The `anthropic` adapter sends only
+(`pipeline/texts.py`) where the chat message carries it (reasoning nothing followed in its
+turn is left out: `request.py`). The `anthropic` adapter sends only
 signed thinking and other targets only `reasoning_content` (`docs/responses-api.md`).
 """
 
@@ -36,7 +37,7 @@ def wants_summary(asked: dict[str, Any]) -> bool:
     """Whether the caller's request asked for reasoning summaries (`reasoning.summary`, or the
     deprecated `reasoning.generate_summary`)."""
     reasoning = obj(asked.get("reasoning"))
-    return reasoning.get("summary", reasoning.get("generate_summary")) in SUMMARIES
+    return (reasoning.get("summary") or reasoning.get("generate_summary")) in SUMMARIES
 
 
 def check_summary(reasoning: dict[str, Any]) -> None:
