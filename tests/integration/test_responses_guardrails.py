@@ -26,6 +26,14 @@ def stream_events(gw: Gateway, body: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(x[6:]) for x in lines if x.startswith("data: ")]
 
 
+def reasoned(model: str, thought: str) -> dict[str, Any]:
+    """A chat completion answering "Done." after `thought` (an OpenAI-compatible server's
+    `reasoning_content`)."""
+    message = {"role": "assistant", "content": "Done.", "reasoning_content": thought}
+    choice = {"index": 0, "finish_reason": "stop", "message": message}
+    return {"id": "c", "object": "chat.completion", "model": model, "choices": [choice]}
+
+
 def test_redacted_settings_are_not_repeated_in_clear(gw: Gateway, fake: FakeUpstream) -> None:
     """Before: `instructions` and a `text.format` schema the policies redacted for the provider
     came back in clear in the answer, and in `response.created`, `response.in_progress` and
@@ -131,11 +139,7 @@ def test_reasoning_is_a_governed_reasoning_item(gw: Gateway, fake: FakeUpstream)
     assert SECRET not in json.dumps(events)
     done = next(e for e in events if e["type"] == "response.reasoning_text.done")
     assert done["text"] == deltas and done["output_index"] == 0
-    fake.reset(raw_json={
-        "id": "c", "object": "chat.completion", "model": "gpt-4o",
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-            "role": "assistant", "content": "Done.", "reasoning_content": "for " + SECRET}}],
-    })  # fmt: skip
+    fake.reset(raw_json=reasoned("gpt-4o", "for " + SECRET))
     r = client(gw).responses.create(**body)
     assert r.output[0].type == "reasoning" and r.output[0].content is not None
     assert r.output[0].content[0].text == "for [REDACTED:EMAIL]" and r.output_text == "Done."

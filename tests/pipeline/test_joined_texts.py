@@ -29,7 +29,7 @@ from keeptrusts.policies.pii import Settings as PiiSettings
 from keeptrusts.providers.anthropic_translate import to_messages_request
 from tests.policies.exchange import exchange
 
-IMAGE = {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}
+IMAGE: Any = {"type": "image_url", "image_url": {"url": "https://x.test/a.png"}}
 REFUSAL = {"type": "refusal", "refusal": "no"}
 
 
@@ -63,10 +63,12 @@ def test_the_text_parts_of_a_message_are_one_text_whatever_stands_between() -> N
 
 
 def test_a_user_messages_images_stay_between_its_texts() -> None:
-    """The adapter keeps a user message's images in place: read there as a line break."""
-    assert every([{"role": "user", "content": [text("a"), IMAGE, text("b")]}]) == ["a\nb"]
+    """The adapter keeps a user message's images in place: read there as a line break (their
+    URLs are read on their own)."""
+    url = IMAGE["image_url"]["url"]
+    assert every([{"role": "user", "content": [text("a"), IMAGE, text("b")]}]) == [url, "a\nb"]
     parts = [text("a"), REFUSAL, text("b"), IMAGE, text("c")]
-    assert every([{"role": "user", "content": parts}]) == ["no", "a\nb\nc", "ab\nc"]
+    assert every([{"role": "user", "content": parts}]) == ["no", url, "a\nb\nc", "ab\nc"]
 
 
 def test_consecutive_messages_of_one_turn_are_one_text() -> None:

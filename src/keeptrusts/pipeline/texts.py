@@ -1,10 +1,10 @@
 """Where the text is in OpenAI-shaped bodies: every string a provider or a client would see.
 
-Requests: message contents and text parts, tool-call arguments and custom-tool inputs, tool
-and function descriptions and their schema texts, structured-output schemas, predicted outputs,
-completion prompts and suffixes, embedding inputs, the `user` id; in both, thinking given back
-(`thinking_blocks`). Responses: message contents, refusals, reasoning, tool-call arguments and
-custom-tool inputs, citation titles, texts.
+Requests: message contents and text parts, image URLs (for the policies: `url_text.py`),
+tool-call arguments and custom-tool inputs, tool and function descriptions and their schema
+texts, structured-output schemas, predicted outputs, completion prompts and suffixes, embedding
+inputs, the `user` id; in both, thinking given back (`thinking_blocks`). Responses: message
+contents, refusals, reasoning, tool-call arguments and custom-tool inputs, citation titles, texts.
 
 A slot is `(container, key)` with `container[key]` a str, so a policy's rewrite is one
 assignment. For the policies (`joined=True`) the texts are read as a provider or a client will
@@ -26,6 +26,7 @@ from typing import Any
 from keeptrusts.pipeline.arguments import ArgumentsText
 from keeptrusts.pipeline.joined import JoinedParts, Run, Slot
 from keeptrusts.pipeline.schema_texts import schema_texts
+from keeptrusts.pipeline.url_text import url_slots
 
 __all__ = ["JoinedParts", "Slot", "request_slots", "request_texts", "response_slots"]
 
@@ -201,6 +202,8 @@ def _content_slots(msg: dict[str, Any], slots: list[Slot], run: Run | None, imag
                     run.add((part, "text"))
             elif images and run is not None and part.get("type") in ("image_url", "file"):
                 run.gap = "\n"
+            if run is not None:  # (an image's URL, on its own: `url_text.py`)
+                url_slots(part, slots)
             if isinstance(part.get("refusal"), str):
                 slots.append((part, "refusal"))
 

@@ -1,9 +1,10 @@
 """A Responses API request -> the OpenAI chat request the governed path runs on.
 
-Carried: `instructions`, `input` (a string, or messages, function and custom tool calls and
-their outputs), text and image parts, function and custom tools (`custom_tools.py`) and
-`tool_choice`, `text.format`, `reasoning.effort`, `max_output_tokens`, `temperature`, `top_p`,
-`user`, `parallel_tool_calls`, `stream`. The gateway keeps no conversation state:
+Carried: `instructions`, `input` (a string, or messages, reasoning given back (`reasoning.py`),
+function and custom tool calls and their outputs), text and image parts, function and custom
+tools (`custom_tools.py`) and `tool_choice`, `text.format`, `reasoning.effort` (and
+`reasoning.summary`, read by the answer), `max_output_tokens`, `temperature`, `top_p`, `user`,
+`parallel_tool_calls`, `stream`. The gateway keeps no conversation state:
 `previous_response_id`, `conversation`, item references and `background` are refused with a 400
 saying to send the whole conversation, as are stored prompt templates (`prompt`), built-in tools
 and file inputs. Storage and tuning hints (`store`, `metadata`, `include`, `truncation`,
@@ -16,14 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from keeptrusts.errors import ValidationFailed
-from keeptrusts.responses_api import custom_tools
+from keeptrusts.responses_api import custom_tools, reasoning
 
 SAME = ("temperature", "top_p", "user", "parallel_tool_calls", "stream")
 STATEFUL = ("previous_response_id", "conversation", "background")
 CHOICES = frozenset({"auto", "none", "required"})
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 DETAILS = ("auto", "low", "high")
-SKIPPED_ITEMS = frozenset({"reasoning"})
 
 
 def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
@@ -63,12 +63,13 @@ def to_chat_request(body: dict[str, Any]) -> dict[str, Any]:
     return chat
 
 
-def _reasoning(reasoning: Any, chat: dict[str, Any]) -> None:
-    if reasoning is None:
+def _reasoning(settings: Any, chat: dict[str, Any]) -> None:
+    if settings is None:
         return
-    if not isinstance(reasoning, dict):
+    if not isinstance(settings, dict):
         raise ValidationFailed("'reasoning' must be an object")
-    effort = reasoning.get("effort")
+    reasoning.check_summary(settings)
+    effort = settings.get("effort")
     if effort is None:
         return
     if effort not in EFFORTS:
@@ -88,22 +89,36 @@ def _input(value: Any, messages: list[dict[str, Any]]) -> None:
             raise ValidationFailed(f"input[{i}] must be an object")
         kind = item.get("type", "message")
         if kind == "message":
-            messages.append(_message(i, item))
+            _join_message(_message(i, item), messages)
+        elif kind == "reasoning":
+            reasoning.given_back(i, item, messages)
         elif kind == "function_call":
             _join_call(_function_call(i, item), messages)
         elif kind == "custom_tool_call":
             _join_call(custom_tools.chat_call(i, item), messages)
         elif kind in ("function_call_output", "custom_tool_call_output"):
             messages.append(_call_output(i, item, kind))
-        elif not (isinstance(kind, str) and kind in SKIPPED_ITEMS):
+        else:
             raise ValidationFailed(
                 f"input[{i}]: items of type {str(kind)[:40]!r} are not supported by the "
-                "gateway's /v1/responses (supported: message, function_call, "
+                "gateway's /v1/responses (supported: message, reasoning, function_call, "
                 "function_call_output, custom_tool_call, custom_tool_call_output; the gateway "
                 "keeps no state for item references)"
             )
+    # reasoning nothing followed (an answer cut off while it reasoned): no chat target takes an
+    # assistant turn of reasoning alone, so it is left out (and not read)
+    messages[before:] = [m for m in messages[before:] if not reasoning.only_reasoning(m)]
     if len(messages) == before:
         raise ValidationFailed("'input' has no message or function call to send")
+
+
+def _join_message(msg: dict[str, Any], messages: list[dict[str, Any]]) -> None:
+    """An assistant message joins the reasoning given back just before it, if any."""
+    last = messages[-1] if messages else None
+    if msg["role"] == "assistant" and last is not None and reasoning.only_reasoning(last):
+        last["content"] = msg["content"]
+    else:
+        messages.append(msg)
 
 
 def _message(i: int, item: dict[str, Any]) -> dict[str, Any]:

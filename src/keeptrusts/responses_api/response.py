@@ -6,9 +6,11 @@ import time
 import uuid
 from typing import Any
 
+from keeptrusts.anthropic_api.thinking import answer_blocks
 from keeptrusts.pipeline.chat import API_REQUEST, first_choice, message_text, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.responses_api import custom_tools
+from keeptrusts.providers.thinking_blocks import INDEX, in_order
+from keeptrusts.responses_api import custom_tools, reasoning
 
 #: chat finish_reason -> why a response is incomplete (others complete it)
 INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
@@ -118,19 +120,6 @@ def message_item(item_id: str, text: str, refusal: str, status: str) -> dict[str
     }
 
 
-def reasoning_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
-    """The answer's reasoning (a chat message's `reasoning_content`) as a `reasoning` item: its
-    text as a `reasoning_text` part (None: no part yet), no summary."""
-    content = [] if text is None else [{"type": "reasoning_text", "text": text}]
-    return {
-        "type": "reasoning",
-        "id": item_id,
-        "summary": [],
-        "content": content,
-        "status": status,
-    }
-
-
 def text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -147,32 +136,36 @@ def call_item(item_id: str, call: dict[str, Any], arguments: str, status: str) -
 
 
 def to_response(body: dict[str, Any], ex: Exchange) -> dict[str, Any]:
-    """The first choice of a chat completion as a completed (or incomplete) response."""
+    """The first choice of a chat completion as a completed (or incomplete) response: its
+    items in the provider's order (`in_order`: thinking after a tool call stays after it)."""
     choice, msg = first_choice(body)
-    output: list[dict[str, Any]] = []
-    thought = message_text(msg, "reasoning_content") or message_text(msg, "reasoning")
-    if thought:
-        output.append(reasoning_item(new_id("rs"), thought, "completed"))
     text, refusal = message_text(msg), message_text(msg, "refusal")
-    if text or refusal:
-        output.append(message_item(new_id("msg"), text, refusal, "completed"))
-    for call in msg.get("tool_calls") or ():
-        if isinstance(call, dict) and custom_tools.is_custom(call):
-            text = custom_tools.call_input(call)
-            output.append(custom_tools.call_item(new_id("ctc"), call, text))
-        elif isinstance(call, dict):
-            args = obj(call.get("function")).get("arguments")
-            output.append(
-                call_item(
-                    new_id("fc"),
-                    call,
-                    args if isinstance(args, str) else "",
-                    "completed",
-                )
-            )
+    message = [message_item(new_id("msg"), text, refusal, "completed")] if text or refusal else []
+    calls = [_call(call) for call in msg.get("tool_calls") or () if isinstance(call, dict)]
+    output = in_order(_reasoning(msg, ex), message, calls)
     response = envelope(ex, new_id("resp"), _created(body), body.get("model"))
     response["output"] = output
     return finish(response, choice.get("finish_reason"), ex)
+
+
+def _reasoning(msg: dict[str, Any], ex: Exchange) -> list[dict[str, Any]]:
+    """One item per thinking block (at its place in the turn, when it has one), else one for
+    the message's `reasoning_content`."""
+    summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
+    items = []
+    for block in answer_blocks(msg):
+        sealed = reasoning.sealed(block)
+        thought = block.get("thinking")
+        item = reasoning.item(new_id("rs"), thought, "completed", summary=summary, encrypted=sealed)
+        items.append({**item, INDEX: block[INDEX]} if INDEX in block else item)
+    return items
+
+
+def _call(call: dict[str, Any]) -> dict[str, Any]:
+    if custom_tools.is_custom(call):
+        return custom_tools.call_item(new_id("ctc"), call, custom_tools.call_input(call))
+    args = obj(call.get("function")).get("arguments")
+    return call_item(new_id("fc"), call, args if isinstance(args, str) else "", "completed")
 
 
 def _created(body: dict[str, Any]) -> int:

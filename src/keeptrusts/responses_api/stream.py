@@ -1,10 +1,10 @@
 """Governed chat chunks -> Responses API stream events, for `/v1/responses` callers.
 
     response.created, response.in_progress,
-    per output item: response.output_item.added (+ response.content_part.added for a message
-        and for the reasoning), then response.reasoning_text.delta, response.output_text.delta,
-        response.refusal.delta, response.function_call_arguments.delta or
-        response.custom_tool_call_input.delta events
+    per output item: response.output_item.added (+ response.content_part.added for a message,
+        and the reasoning's part: `reasoning_events.py`), then its text's delta events
+        (reasoning, response.output_text.delta, response.refusal.delta,
+        response.function_call_arguments.delta or response.custom_tool_call_input.delta)
     at the end, per item in order: ... .done events, response.output_item.done,
     response.completed (or response.incomplete: the answer hit max_output_tokens, or was filtered)
 
@@ -18,55 +18,53 @@ the first byte ends the stream with an `error` event, which OpenAI's SDK raises 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from keeptrusts.errors import GatewayError
-from keeptrusts.pipeline.chat import obj
+from keeptrusts.pipeline.chat import API_REQUEST, obj
 from keeptrusts.pipeline.context import Exchange
-from keeptrusts.responses_api import custom_tools
+from keeptrusts.responses_api import custom_tools, reasoning
 from keeptrusts.responses_api.response import (
     call_item,
     envelope,
     finish,
     message_item,
     new_id,
-    reasoning_item,
     text_part,
 )
+from keeptrusts.responses_api.stream_reasoning import Item, ReasoningItems, has_reasoning
 
 
-@dataclass
-class _Item:
-    id: str
-    #: message: "text"/"refusal" parts in the order they began; call: the chat tool call
-    parts: list[str] = field(default_factory=list)
-    texts: dict[str, list[str]] = field(default_factory=dict)
-    call: dict[str, Any] | None = None
-    #: a call's arguments (a custom tool's input), or the reasoning's text, as they came
-    args: list[str] = field(default_factory=list)
-    custom: bool = False
-    reasoning: bool = False
-
-
-class ResponsesStream:
+class ResponsesStream(ReasoningItems):
     """One stream's writer (a `StreamFormat`)."""
 
     def __init__(self, ex: Exchange) -> None:
         self.ex = ex
         self.seq = 0
         self.response: dict[str, Any] | None = None
-        self.items: list[_Item] = []
+        self.items: list[Item] = []
         self.message: int | None = None
-        self.reasoning: int | None = None
+        self.summary = reasoning.wants_summary(obj(ex.scratch.get(API_REQUEST)))
+        self.thinking: list[int] = []
+        self.thinking_open = False
         #: the chat tool call's index -> its output index
         self.calls: dict[int, int] = {}
         self.finish_reason: Any = None
 
-    def begin(self, data: dict[str, Any]) -> None:
-        return None  # (items begin as their released text arrives)
+    def begin(self, data: dict[str, Any]) -> bytes | None:
+        """The reasoning items a chunk begins, as the provider began them (`stream_reasoning`);
+        other items begin as their released text arrives."""
+        out: list[bytes] = []
+        if self.response is None:
+            self._start(data, out)
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                if isinstance(delta, dict) and has_reasoning(delta):
+                    self._begin_reasoning(delta, out)
+        return b"".join(out) if out else None
 
     def chunk(self, data: dict[str, Any], raw: bytes | None) -> bytes | None:
         out: list[bytes] = []
@@ -113,10 +111,8 @@ class ResponsesStream:
     def _choice(self, choice: dict[str, Any], out: list[bytes], changed: bool) -> None:
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            # (as OpenAI-compatible servers send it: vLLM, DeepSeek, `reasoning_content`)
-            thought = delta.get("reasoning_content") or delta.get("reasoning")
-            if isinstance(thought, str) and thought:
-                self._reasoning(thought, out)
+            if has_reasoning(delta):
+                self._reasoning(delta, out)
             text = delta.get("content")
             # `content: ""` the guard made (it holds the first text) or an adapter wrote: the
             # message begins here, so it stays first when a function call follows; an empty
@@ -136,7 +132,7 @@ class ResponsesStream:
     def _text(self, part: str, text: str, out: list[bytes]) -> None:
         if self.message is None:
             self.message = len(self.items)
-            self.items.append(_Item(new_id("msg")))
+            self.items.append(Item(new_id("msg")))
             item = {
                 **message_item(self.items[-1].id, "", "", "in_progress"),
                 "content": [],
@@ -157,46 +153,14 @@ class ResponsesStream:
         if not text:
             return
         item_.texts[part].append(text)
-        where = self._where(index, item_.parts.index(part))
+        where = {**self._where(index, item_.parts.index(part)), "delta": text}
         if part == "text":
-            out.append(
-                self._event(
-                    "response.output_text.delta",
-                    {**where, "delta": text, "logprobs": []},
-                )
-            )
+            out.append(self._event("response.output_text.delta", {**where, "logprobs": []}))
         else:
-            out.append(self._event("response.refusal.delta", {**where, "delta": text}))
-
-    def _reasoning(self, text: str, out: list[bytes]) -> None:
-        """The answer's reasoning: one `reasoning` item with one `reasoning_text` part."""
-        if self.reasoning is None:
-            self.reasoning = len(self.items)
-            self.items.append(_Item(new_id("rs"), reasoning=True))
-            added = reasoning_item(self.items[-1].id, None, "in_progress")
-            out.append(
-                self._event(
-                    "response.output_item.added",
-                    {"output_index": self.reasoning, "item": added},
-                )
-            )
-            part = {"type": "reasoning_text", "text": ""}
-            where = self._where(self.reasoning)
-            out.append(self._event("response.content_part.added", {**where, "part": part}))
-        self.items[self.reasoning].args.append(text)
-        out.append(
-            self._event(
-                "response.reasoning_text.delta",
-                {**self._where(self.reasoning), "delta": text},
-            )
-        )
+            out.append(self._event("response.refusal.delta", where))
 
     def _where(self, index: int, content_index: int = 0) -> dict[str, Any]:
-        return {
-            "item_id": self.items[index].id,
-            "output_index": index,
-            "content_index": content_index,
-        }
+        return {**self._at(index), "content_index": content_index}
 
     def _call(self, call: dict[str, Any], out: list[bytes]) -> None:
         chat_index = call.get("index", 0)  # (the relay gave every call one: ToolIndexes)
@@ -225,15 +189,15 @@ class ResponsesStream:
     def _added(self, index: int, call: dict[str, Any]) -> bytes:
         """A new call item (a function's, or a custom tool's: its first delta says which)."""
         if custom_tools.is_custom(call):
-            item = _Item(new_id("ctc"), call=call, custom=True)
+            item = Item(new_id("ctc"), call=call, custom=True)
             added = custom_tools.call_item(item.id, call, "")
         else:
-            item = _Item(new_id("fc"), call=call)
+            item = Item(new_id("fc"), call=call)
             added = call_item(item.id, call, "", "in_progress")
         self.items.append(item)
         return self._event("response.output_item.added", {"output_index": index, "item": added})
 
-    def _finish_item(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+    def _finish_item(self, index: int, item: Item, out: list[bytes]) -> dict[str, Any]:
         if item.reasoning:
             done = self._finish_reasoning(index, item, out)
         elif item.call is not None and item.custom:
@@ -256,15 +220,7 @@ class ResponsesStream:
         out.append(self._event("response.output_item.done", {"output_index": index, "item": done}))
         return done
 
-    def _finish_reasoning(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
-        text = "".join(item.args)
-        where = self._where(index)
-        out.append(self._event("response.reasoning_text.done", {**where, "text": text}))
-        part = {"type": "reasoning_text", "text": text}
-        out.append(self._event("response.content_part.done", {**where, "part": part}))
-        return reasoning_item(item.id, text, "completed")
-
-    def _finish_message(self, index: int, item: _Item, out: list[bytes]) -> dict[str, Any]:
+    def _finish_message(self, index: int, item: Item, out: list[bytes]) -> dict[str, Any]:
         text = "".join(item.texts.get("text", ()))
         refusal = "".join(item.texts.get("refusal", ()))
         for content_index, part in enumerate(item.parts):
