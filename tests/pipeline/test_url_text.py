@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from keeptrusts.pipeline.url_text import UrlText
+from keeptrusts.errors import ValidationFailed
+from keeptrusts.pipeline.joined import Slot
+from keeptrusts.pipeline.url_text import (
+    MAX_URL_CHARS,
+    UrlText,
+    _pieces,
+    _spaced,
+    decoded,
+    url_slots,
+)
 from keeptrusts.pipeline.verdict import Match, Result
 
 
@@ -49,3 +59,25 @@ def test_a_redaction_replaces_exactly_what_it_read(url: str, data: st.DataObject
     end = data.draw(st.integers(start, len(text)))
     after = redacted(url, start, end)
     assert UrlText({"url": after})[0] == text[:start] + "#" + text[end:]
+
+
+@given(
+    st.lists(
+        st.sampled_from([*PIECES, "%C3%BC", "%E2%82", "%F0%9F%98%80", "%%", "é"]), max_size=30
+    ).map("".join)
+)
+def test_the_read_text_is_what_the_redaction_positions_count(url: str) -> None:
+    """`decoded` (the fast read) and `_pieces` (the positions a redaction maps) read alike."""
+    spaced = _spaced(url)
+    assert decoded(url) == "".join(piece for piece, _ in _pieces(spaced))
+
+
+def test_an_overlong_url_is_refused_not_read_in_part() -> None:
+    slots: list[Slot] = []
+    long = "https://x/?" + "%41" * (MAX_URL_CHARS // 3 + 1)
+    with pytest.raises(ValidationFailed) as raised:
+        url_slots({"type": "image_url", "image_url": {"url": long}}, slots)
+    assert "data: URL" in raised.value.message and not slots
+    payload = "data:image/png;base64," + "A" * (MAX_URL_CHARS * 4)  # its payload is not read
+    url_slots({"type": "image_url", "image_url": {"url": payload}}, slots)
+    assert len(slots) == 1

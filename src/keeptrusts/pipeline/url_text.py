@@ -7,14 +7,18 @@ is `jane@acme.com`, `m%C3%BCller` is `müller`; an escaped byte that is not UTF-
 U+FFFD) and, after the `?`, `+` as a space. A redaction replaces the characters of the URL as
 written that the match covers (an escaped character whole). A `data:` URL is read up to its
 first comma, its media type and parameters: what follows is the image's bytes (base64), not
-text, and may be megabytes.
+text, and may be megabytes. A URL whose readable part is longer than `MAX_URL_CHARS` is refused
+(400): HTTP servers refuse request lines a fraction of that size, and reading it whole bounds
+what decoding its escapes costs (each costs Python work, unlike the policies' C engines).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from typing import Any
+from urllib.parse import unquote
 
+from keeptrusts.errors import ValidationFailed
 from keeptrusts.pipeline.joined import Reading, Slot
 from keeptrusts.pipeline.textscan import apply
 from keeptrusts.pipeline.verdict import Match
@@ -22,12 +26,21 @@ from keeptrusts.pipeline.verdict import Match
 #: an ASCII percent-escape's two hex digits (either case) -> its character
 ESCAPES = {f"{c:02{x}}": chr(c) for c in range(0x80) for x in "xX"}
 HEX_PAIRS = frozenset(a + b for a in "0123456789abcdefABCDEF" for b in "0123456789abcdefABCDEF")
+#: the longest readable part of an image URL (a `data:` URL's payload does not count)
+MAX_URL_CHARS = 32 * 1024
+#: the bytes that are not UTF-8, as `surrogateescape` decodes them -> U+FFFD
+_NOT_UTF8 = {c: "\ufffd" for c in range(0xDC80, 0xDD00)}
 
 
 def url_slots(part: dict[str, Any], slots: list[Slot]) -> None:
     """The URL of an `image_url` part, if it has one."""
     image = part.get("image_url") if part.get("type") == "image_url" else None
     if isinstance(image, dict) and isinstance(image.get("url"), str) and image["url"]:
+        if len(_readable(image["url"])) > MAX_URL_CHARS:
+            raise ValidationFailed(
+                f"an image_url.url is longer than {MAX_URL_CHARS} characters, more than the "
+                "policies read: send the image as a data: URL (base64), or a shorter link"
+            )
         slots.append((UrlText(image), "url"))
 
 
@@ -71,7 +84,8 @@ def decoded(text: str) -> str:
     text = _spaced(text)
     if "%" not in text:
         return text
-    return "".join(piece for piece, _ in _pieces(text))
+    # (as `_pieces` reads it, at a fraction of the cost: each byte that is not UTF-8 is U+FFFD)
+    return unquote(text, errors="surrogateescape").translate(_NOT_UTF8)
 
 
 def moves(text: str) -> list[tuple[int, int]]:
