@@ -224,6 +224,9 @@ HARD = [
     ("write to jane at example dot co dot uk ok", "jane"),
     ("Mail: jane@example (dot) com ok", "jane"),
     ("Mail: info ( at ) firma [ dot ] de ok", "info"),
+    ("Mail: info  at  firma  dot  de ok", "info"),
+    ("Mail: info [at]  firma [dot] de ok", "info"),
+    ("Mail: info    [at]    firma    [dot]    de ok", "info"),
 ]  # fmt: skip
 
 

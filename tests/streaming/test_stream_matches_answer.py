@@ -93,7 +93,10 @@ FRAGMENTS = [
     "INFO AT FIRMA DOT DE",
     "jane.doe at mail dot example dot co dot uk",
     "info at firma dot de",
+    "info  at  firma  dot  de",
+    "info [at]  firma [dot] de",
     "look at this dot com bubble",
+    "job hunting at acme dot com",
     "at",
     "dot",
     "[",
@@ -188,6 +191,9 @@ def test_choices_streamed_together_read_as_the_whole_answer(
             "pii-then-dlp-block",
             "write info at firma dot de, jane at mail dot example dot co dot uk",
         ),
+        ("pii-then-dlp-block", "write info  at  firma  dot  de or info [at]  firma [dot] de ok"),
+        # the word before an address in -ing is read back (prose after `job`, not after `to`)
+        ("dlp-redact-then-pii", "job hunting at acme dot com, write to billing at acme dot com"),
         ("pii-then-dlp-block", "card 4111 1111\n1111 1111 and +49  30  901820 ok"),
         # a value overlapping one released redacted (an IBAN running on from an address's
         # `de`): one replacement, as the whole answer merges them (found by hypothesis)

@@ -128,9 +128,12 @@ class PiiDetector(Policy):
 
     def read_back(self, released: str, held: str) -> str:
         # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
-        # and `detect_patterns` may look anywhere; every other reading looks at two
-        # characters before a value at most (`clear_before`)
-        return released if self._custom or _DIGIT.search(held) else released[-2:]
+        # the word before an address written out in bare words too (`job hunting at ...`:
+        # `spelled`), and `detect_patterns` may look anywhere; every other reading looks at
+        # two characters before a value at most (`clear_before`)
+        if self._custom or _DIGIT.search(held) or " at " in held or " AT " in held:
+            return released
+        return released[-2:]
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
