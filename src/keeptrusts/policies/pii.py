@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from keeptrusts.detect import (
+    cells,
     contact,
     gaps,
     holdpoint,
@@ -119,7 +120,11 @@ class PiiDetector(Policy):
         ):  # an address written with spaces (`info [at] firma (dot) de`)
             at = min(at, spelled.hold_start(text, max(0, len(text) - self.holdback)))
         wide = None
-        if self._gapped and (not text.isprintable() or "  " in text) and _DIGIT.search(text):
+        if (
+            self._gapped
+            and (not text.isprintable() or "  " in text or "|" in text)
+            and _DIGIT.search(text)
+        ):
             wide = gaps.Gapped.of(text, hold=True)
         if wide is not None:  # groups split by wide gaps (see `gaps`), as the text reads closed up
             gapped = wide.index(holdpoint.pending_start(wide.text, self.holdback))
@@ -170,8 +175,9 @@ class PiiDetector(Policy):
         if wide is not None:
             for f in self._scan(Encoded(wide.text), digits):
                 start, end = wide.span(f.start, f.end)
-                if wide.allowed(start, end, f.entity):
-                    out.append(Finding(*seen.span(start, end), f.entity))
+                if wide.allowed(start, end, f.entity):  # (one finding a table cell: `cells`)
+                    for a, b in cells.parts(wide.original, start, end):
+                        out.append(Finding(*seen.span(a, b), f.entity))
         if changed or wide is not None:
             out = list(dict.fromkeys(out))
         return out
