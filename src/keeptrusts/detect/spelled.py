@@ -140,7 +140,12 @@ def hold_start(text: str, floor: int) -> int:
     `floor`). A few substring tests unless the text holds an `at` form (RE2)."""
     if _at_form(text):
         return _address_start(text, floor)
-    # (no `at` form yet: only a local part and spaces, or the start of a bare `at`)
+    return local_start(text, floor)
+
+
+def local_start(text: str, floor: int) -> int:
+    """(`text` holds no `at` form) Where a local part followed by spaces, or by the start of a
+    bare `at`, starts at the end of `text` (`len(text)` if none: `info `, `info a`)."""
     if text[-1:] in LAST_CHARS and text.endswith(_AT_ENDINGS):
         spaced = len(text.rstrip("atAT"))
         low = max(floor, spaced - _MAX_SPACES)

@@ -27,6 +27,7 @@ from keeptrusts.detect import (
     invisible,
     lookalikes,
     numbers,
+    prose,
     secrets,
     spelled,
 )
@@ -103,6 +104,11 @@ class PiiDetector(Policy):
         self.holdback = HOLDBACK
 
     def hold_from(self, text: str) -> int:
+        if not self._custom and prose.plain(text):  # (most deltas: one pass, see `prose`)
+            at = holdpoint.pending_start(text, self.holdback)
+            if self._emails and text[-1:] in _LAST_CHARS:  # (`info `: an `at` may follow)
+                at = min(at, spelled.local_start(text, max(0, len(text) - self.holdback)))
+            return at
         return invisible.hold_from(lookalikes.fold(text), self._hold_from, numbers=True)
 
     def _hold_from(self, text: str) -> int:
@@ -110,7 +116,7 @@ class PiiDetector(Policy):
             return max(0, len(text) - self.holdback)
         at = holdpoint.pending_start(text, self.holdback)
         # (the cheap tests of `spelled.hold_start` and `gaps.may_have`, inline: this runs on
-        # every streamed delta)
+        # every streamed delta that is not plain prose)
         if self._emails and (
             "(" in text
             or "[" in text
@@ -136,9 +142,11 @@ class PiiDetector(Policy):
         # the word before an address written out in bare words too (`job hunting at ...`:
         # `spelled`), and `detect_patterns` may look anywhere; every other reading looks at
         # two characters before a value at most (`clear_before`)
-        if self._custom or _DIGIT.search(held) or " at " in held or " AT " in held:
+        if self._custom:
             return released
-        return released[-2:]
+        if prose.plain(held) or not (_DIGIT.search(held) or " at " in held or " AT " in held):
+            return released[-2:]
+        return released
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
@@ -159,6 +167,8 @@ class PiiDetector(Policy):
         invisible characters, or marks and emoji on a number's digits, is also read as it shows
         without them (`invisible`); one whose number groups are split by wide gaps (two spaces,
         tabs, a line break) is also read with them closed up (`gaps`)."""
+        if prose.plain(text):  # (no number, address, gap or hidden character: keys, tokens)
+            return self._scan(Encoded(text), 0, plain=True)
         folded = lookalikes.fold(text)
         enc = Encoded(folded)
         digits = len(enc.data) - len(enc.data.translate(None, _DIGIT_BYTES))
@@ -182,10 +192,11 @@ class PiiDetector(Policy):
             out = list(dict.fromkeys(out))
         return out
 
-    def _scan(self, enc: Encoded, digits: int) -> list[Finding]:
-        """What `enc` holds; `digits`: how many ASCII digits it has."""
+    def _scan(self, enc: Encoded, digits: int, plain: bool = False) -> list[Finding]:
+        """What `enc` holds; `digits`: how many ASCII digits it has; `plain`: it is plain
+        prose (`prose`), where no address can be."""
         out: list[Finding] = []
-        if self._emails:
+        if self._emails and not plain:
             contact.emails(enc, out)
             if " at " in enc.text or " AT " in enc.text:  # (written out in words: `spelled`)
                 spelled.emails(enc, out)
