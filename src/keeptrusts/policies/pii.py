@@ -6,7 +6,9 @@ default) or block the text (`action: block`).
 
 Cost: each detector is gated by something cheap to test first (an `@`, enough digits, two
 colons, a literal prefix such as `sk-`), so most texts pay a few substring checks, one
-UTF-8 encode and one RE2 pass for digit runs.
+UTF-8 encode and one RE2 pass for digit runs. Plain prose (`prose`: no digit, `@`, bracket,
+`|`, bare ` at ` or non-ASCII character; most of a streamed answer's deltas) is told apart in
+one pass and pays only the token scan, in a stream's hold point and read-back too.
 
 Streaming hold-back (`holdback`, HOLDBACK characters): the longest text that can still turn
 into a match when more arrives (an e-mail address is at most 254 characters; keys and
