@@ -1,11 +1,13 @@
 """Micro-benchmark of the stream guard: microseconds per content delta of a prose answer.
 
     python -m bench.guard_micro [--words N] [--deltas D] [--repeat R] [--chain default|pii]
+                                [--numbers]
 
 A chat-like English answer with no PII (built deterministically) is cut into deltas of
 `--words` words each (20 by default, as a model's chunks arrive in a busy relay) and fed
 through `StreamGuard` with the embedded default chain's response policies (`pii-detector`
-then `dlp-filter`), or `pii-detector` alone, then flushed, as `streaming.chunks` runs it.
+then `dlp-filter`), or `pii-detector` alone, then flushed, as `streaming.chunks` runs it. `--numbers`: every delta also holds a number
+(a year, a count: `in 2024`, `12 rows`), so no delta is plain prose (`detect/prose.py`).
 Reports the best of R rounds of process CPU time per delta (the least disturbed by other
 processes). To compare two trees, run it with each on `PYTHONPATH`, alternating.
 """
@@ -33,11 +35,14 @@ WORDS = _TEXT.split()
 PUNCT = ["", "", "", "", ",", "."]
 
 
-def deltas(words: int, count: int) -> list[str]:
+def deltas(words: int, count: int, numbers: bool = False) -> list[str]:
     rng = random.Random(7)
     out: list[str] = []
     for _ in range(count):
-        out.append("".join(rng.choice(WORDS) + rng.choice(PUNCT) + " " for _ in range(words)))
+        picked = [rng.choice(WORDS) + rng.choice(PUNCT) for _ in range(words)]
+        if numbers:
+            picked[rng.randrange(words)] = str(rng.choice([2024, 12, 350, 7]))
+        out.append("".join(w + " " for w in picked))
     return out
 
 
@@ -73,11 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deltas", type=int, default=40, help="deltas per stream (default 40)")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--chain", choices=["default", "pii"], default="default")
+    parser.add_argument("--numbers", action="store_true", help="a number in every delta")
     a = parser.parse_args(argv)
     policies = response_policies(a.chain)
-    us = best_us_per_delta(policies, deltas(a.words, a.deltas), a.repeat)
+    us = best_us_per_delta(policies, deltas(a.words, a.deltas, a.numbers), a.repeat)
     names = " then ".join(p.name for p in policies)
-    print(f"{us:.2f} µs per delta ({a.words} words, {names}, best of {a.repeat} rounds)")
+    kind = "with a number" if a.numbers else "prose"
+    print(f"{us:.2f} µs per delta ({a.words} words {kind}, {names}, best of {a.repeat} rounds)")
     return 0
 
 
