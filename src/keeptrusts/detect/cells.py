@@ -33,9 +33,7 @@ def card_across(text: str, start: int, end: int) -> bool:
     """Whether the card found at `start:end` of `text`, across cell borders, is read as one
     (see the module docstring)."""
     value = text[start:end]
-    if "\n" in value or "\r" in value:
-        return False
-    if _layout(value) not in LAYOUTS:
+    if any(c in value for c in _BREAKS) or _layout(value) not in LAYOUTS:
         return False
     before = text[max(0, start - _EDGE) : start][::-1]
     return _at_edge(before) and _at_edge(text[end : end + _EDGE])
