@@ -37,6 +37,18 @@ def redact(text: str) -> str:
         ("JANE AT EXAMPLE DOT COM", "[REDACTED:EMAIL]"),
         ("jobs at firma punkt de", "[REDACTED:EMAIL]"),
         ("jürgen at beispiel dot de", "[REDACTED:EMAIL]"),
+        # a mailbox in -ing after a word that names a recipient, or after none
+        ("write to marketing at acme dot com", "write to [REDACTED:EMAIL]"),
+        ("sales or marketing at acme dot com", "sales or [REDACTED:EMAIL]"),
+        ("Mail: billing at acme dot com", "Mail: [REDACTED:EMAIL]"),
+        ("booking at hotel dot de", "[REDACTED:EMAIL]"),
+        # up to four spaces around the words and brackets, as a form aligns them (before:
+        # let through)
+        ("Mail: info  at  firma  dot  de, Tel.", "Mail: [REDACTED:EMAIL], Tel."),
+        ("Mail: info [at]  firma [dot] de", "Mail: [REDACTED:EMAIL]"),
+        ("Mail: info  [at]  firma  [dot]  de", "Mail: [REDACTED:EMAIL]"),
+        ("Mail: info    (at)    firma.de", "Mail: [REDACTED:EMAIL]"),
+        ("JANE  AT  EXAMPLE  DOT  COM", "[REDACTED:EMAIL]"),
         # a top-level domain glued to the next address: both are read (they overlap)
         ("info [ at ] firma [ dot ] debob@acme.com ok", "[REDACTED:EMAIL] ok"),
     ],
@@ -62,6 +74,17 @@ def test_addresses_written_out_with_spaces(text: str, expected: str) -> None:
         # brackets without a domain, or with other words
         "(at least) three of them, see [at most] example.com",
         "look(at)this and info [at] firma",
+        # five spaces or a line break are no longer one address
+        "info     at firma dot de",
+        "info at\nfirma dot de",
+        "look  at  this  dot  com bubble",
+        # a verb in -ing after a word of prose (before: `job hunting at acme dot com` read
+        # as `hunting@acme.com`)
+        "job hunting at acme dot com",
+        "JOB HUNTING AT ACME DOT COM",
+        "we are hiring at acme dot com",
+        "we went shopping at amazon dot com",
+        "I'm camping at lake dot com",
     ],
 )
 def test_prose_that_reads_like_a_written_out_address(text: str) -> None:

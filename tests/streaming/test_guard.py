@@ -224,6 +224,12 @@ HARD = [
     ("write to jane at example dot co dot uk ok", "jane"),
     ("Mail: jane@example (dot) com ok", "jane"),
     ("Mail: info ( at ) firma [ dot ] de ok", "info"),
+    # a card split across a markdown table's cells (`detect/cells.py`)
+    ("| card | 4111 | 1111 | 1111 | 1111 | 12/27 |\n", "4111"),
+    ("| 4111 1111 | 1111 1111 |\n", "4111"),
+    ("Mail: info  at  firma  dot  de ok", "info"),
+    ("Mail: info [at]  firma [dot] de ok", "info"),
+    ("Mail: info    [at]    firma    [dot]    de ok", "info"),
 ]  # fmt: skip
 
 

@@ -17,14 +17,19 @@ IP_ADDRESS = "ip_address"
 EMAIL_MAX = 254
 
 
+#: the spaces a written-out address may have around its words and brackets (`info  [at]
+#: firma`, as a form aligns it): up to four, as a wide gap (`gaps`)
+SPACES = " {1,4}"
+
+
 def bracketed(words: str) -> str:
-    """`(word)` or `[word]` in any case, a space allowed on either side and inside the
-    brackets (`[ at ]`)."""
-    return rf" ?(?:\( ?(?i:{words}) ?\)|\[ ?(?i:{words}) ?\]) ?"
+    """`(word)` or `[word]` in any case, up to four spaces on either side (`info  [at]  firma`)
+    and one inside the brackets (`[ at ]`)."""
+    return rf" {{0,4}}(?:\( ?(?i:{words}) ?\)|\[ ?(?i:{words}) ?\]) {{0,4}}"
 
 
 #: `@`, or `(at)` / `[at]` as addresses are written against harvesters (`info(at)firma.de`,
-#: common on German and French sites), also with a space on either side (`info [at]
+#: common on German and French sites), also with spaces on either side (`info [at]
 #: firma.de`); a bare word (`info at firma dot de`) is `spelled`'s
 _AT = rf"(?:@|{bracketed('at')})"
 #: a domain's dot written the same way (`info(at)firma(dot)de`, `(punkt)` in German)
@@ -99,13 +104,15 @@ def emails(enc: Encoded, out: list[Finding]) -> None:
 
 
 _AT_NEXT = compile_pattern(rf"\A(?:{_AT})")
+#: the longest `at` form (`    [ at ]`: four spaces before the brackets, one inside)
+_AT_NEXT_CHARS = 12
 
 
 def _at_next(text: str, end: int) -> bool:
     """Whether an `at` form (`@`, `(at)`, ` [ at ]`) follows `end`."""
     if end >= len(text) or text[end] not in "@([ ":
         return False
-    return _AT_NEXT.search(Encoded(text[end : end + 8])) is not None
+    return _AT_NEXT.search(Encoded(text[end : end + _AT_NEXT_CHARS])) is not None
 
 
 _PATH_START = frozenset("/~._-")

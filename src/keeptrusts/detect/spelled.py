@@ -2,14 +2,17 @@
 
 `contact` reads the bracketed forms, glued or spaced (`info(at)firma.de`, `info [at] firma
 [dot] de`, `(punkt)`). Here are the bare words, `info at firma dot de` (in lower or upper case),
-which prose also writes (`look at this dot com bubble`, `worked at the dot com boom`); they
+with up to four spaces between them (`info  at  firma  dot  de`, as a form aligns it), which
+prose also writes (`look at this dot com bubble`, `worked at the dot com boom`); they
 count only when written out in full (`at` and at least one `dot`, or `punkt`, between
 host-like words: a bare `at` before a dotted domain is prose, `available at github.com`), when
-the last part is a known top-level domain, and when neither the part before `at` nor the
-domain's parts are common words of prose (`look`, `this`, `the`...; `stopwords`).
+the last part is a known top-level domain, when neither the part before `at` nor the
+domain's parts are common words of prose (`look`, `this`, `the`...; `stopwords`), and when the
+part before `at` is no verb in -ing after a word of prose (`job hunting at acme dot com`; a
+stream reads that word back: `pii.read_back`).
 
 A stream holds back the tail that could still become a written-out address (`hold_start`):
-a word and a space (`info ` may be followed by `[at]`), an `at` form or its beginning
+a word and up to four spaces (`info ` may be followed by `[at]`), an `at` form or its beginning
 (`info (a`), and the domain's parts and dots arriving after it.
 """
 
@@ -18,15 +21,17 @@ from __future__ import annotations
 from keeptrusts.detect import contact, holdpoint
 from keeptrusts.detect.engine import Encoded, compile_pattern
 from keeptrusts.detect.findings import Finding, clear_after, clear_before
-from keeptrusts.detect.stopwords import PROSE, TLDS
+from keeptrusts.detect.stopwords import BEFORE_GERUND, PROSE, TLDS
 
 EMAIL = "email"
 
 _WORD = r"[\pL\pN_%+'\-]+"
 _LOCAL = rf"{_WORD}(?:\.{_WORD})*"
 _LABEL = r"[\pL\pN](?:[\pL\pN\-]*[\pL\pN])?"
+_SP = contact.SPACES
 _BARE = compile_pattern(
-    rf"({_LOCAL}) (?:at|AT) ((?:{_LABEL} (?:dot|DOT|punkt|PUNKT) )+)([A-Za-z]{{2,24}})"
+    rf"({_LOCAL}){_SP}(?:at|AT){_SP}((?:{_LABEL}{_SP}(?:dot|DOT|punkt|PUNKT){_SP})+)"
+    r"([A-Za-z]{2,24})"
 )
 
 
@@ -70,10 +75,24 @@ def _address(
         return False
     if text[tld[0] : tld[1]].lower() not in TLDS:
         return False
-    if text[local[0] : local[1]].lower() in PROSE:
+    name = text[local[0] : local[1]].lower()
+    if name in PROSE or _gerund(text, start, name):
         return False
     labels = text[domain[0] : domain[1]].split()[::2]  # (every other word is `dot`)
     return not any(label.lower() in PROSE for label in labels)
+
+
+#: how far back the word before a local part is read (`_gerund`)
+_BEFORE_CHARS = 24
+
+
+def _gerund(text: str, start: int, name: str) -> bool:
+    """Whether the local part `name` (at `start`) is a verb in -ing after a word of prose
+    (`job hunting at acme dot com`, `are hiring at ...`; not `to marketing at ...`)."""
+    if len(name) < 5 or not name.endswith("ing") or "." in name:
+        return False
+    before = text[max(0, start - _BEFORE_CHARS) : start].rstrip(" ").rsplit(None, 1)
+    return bool(before) and before[-1].lower() in BEFORE_GERUND
 
 
 def _begun(atoms: list[str]) -> str:
@@ -92,20 +111,20 @@ def _bracketed_begun(words: list[str]) -> str:
         for w in words
         for o, c in ((r"\(", r"\)"), (r"\[", r"\]"))
     ]
-    return " ?(?:" + "|".join(forms) + ")"
+    return " {0,4}(?:" + "|".join(forms) + ")"
 
 
 def _word_begun(word: str) -> str:
     return _begun(list(word))
 
 
-_AT_FULL = rf"@|{contact.bracketed('at')}| (?:at|AT) "
-_DOT_FULL = rf"\.|{contact.bracketed('dot|punkt')}| (?:dot|DOT|punkt|PUNKT) "
-#: what may still follow a local part (a space, an `at` form begun) or a domain's label
-_AT_BEGUN = rf" |{_bracketed_begun(['at'])}| (?:a|at|A|AT)"
+_AT_FULL = rf"@|{contact.bracketed('at')}|{_SP}(?:at|AT){_SP}"
+_DOT_FULL = rf"\.|{contact.bracketed('dot|punkt')}|{_SP}(?:dot|DOT|punkt|PUNKT){_SP}"
+#: what may still follow a local part (spaces, an `at` form begun) or a domain's label
+_AT_BEGUN = rf"{_SP}|{_bracketed_begun(['at'])}|{_SP}(?:a|at|A|AT)"
 _DOT_BEGUN = (
-    rf" |{_bracketed_begun(['dot', 'punkt'])}"
-    + "| (?:"
+    rf"{_SP}|{_bracketed_begun(['dot', 'punkt'])}"
+    + f"|{_SP}(?:"
     + "|".join(_word_begun(w) for w in ("dot", "DOT", "punkt", "PUNKT"))
     + ")"
 )
@@ -121,10 +140,17 @@ def hold_start(text: str, floor: int) -> int:
     `floor`). A few substring tests unless the text holds an `at` form (RE2)."""
     if _at_form(text):
         return _address_start(text, floor)
-    # (no `at` form yet: only a local part and a space, or the start of a bare `at`)
+    return local_start(text, floor)
+
+
+def local_start(text: str, floor: int) -> int:
+    """(`text` holds no `at` form) Where a local part followed by spaces, or by the start of a
+    bare `at`, starts at the end of `text` (`len(text)` if none: `info `, `info a`)."""
     if text[-1:] in LAST_CHARS and text.endswith(_AT_ENDINGS):
-        end = len(text.rstrip("atAT")) - 1
-        if text[end] == " ":
+        spaced = len(text.rstrip("atAT"))
+        low = max(floor, spaced - _MAX_SPACES)
+        end = low + len(text[low:spaced].rstrip(" "))
+        if end < spaced:
             return _local_start(text, floor, end)
     return len(text)
 
@@ -146,6 +172,8 @@ _OPENS = ("(", "[", "( ", "[ ")
 #: how a text may end after a local part before any `at` form is whole, and its last character
 _AT_ENDINGS = (" ", " a", " A", " at", " AT")
 LAST_CHARS = frozenset(" aAtT")
+#: the most spaces between a local part and its `at`
+_MAX_SPACES = 4
 
 
 def _local_start(text: str, floor: int, end: int) -> int:

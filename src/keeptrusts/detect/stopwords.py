@@ -1,6 +1,7 @@
 """Words that tell prose from an e-mail address written out in words (`spelled`): common words
 of English prose that come before `at` or after it (`look at this dot com`, `worked at the dot
-com boom`), and the top-level domains such an address may end in."""
+com boom`), the words that make a word in -ing before `at` a verb (`job hunting at acme dot
+com`), and the top-level domains such an address may end in."""
 
 from __future__ import annotations
 
@@ -28,6 +29,22 @@ _PROSE = """
     nowhere
 """
 PROSE: frozenset[str] = frozenset(_PROSE.split())
+
+#: verbs and nouns of prose, besides `PROSE`, after which a word in -ing is a verb or a noun
+#: of the sentence (`went shopping at`, `house hunting at`, `I'm staying at`)
+_GERUND_LEADS = """
+    go goes gone went keep keeps kept stop stops stopped enjoy enjoys enjoyed love loves loved
+    like likes liked hate hates hated spend spends spent try tries tried busy quit finish
+    finished house window bargain im i'm you're we're they're he's she's it's
+"""
+#: words of prose that may name a mailbox after them (`write to billing at ...`, `sales or
+#: marketing at ...`)
+_ADDRESSING = "to for from or and with"
+#: the words after which a word in -ing before `at` is prose (`job hunting at acme dot com`,
+#: `we are hiring at ...`), not a mailbox (`marketing at acme dot com`)
+BEFORE_GERUND: frozenset[str] = (PROSE | frozenset(_GERUND_LEADS.split())) - frozenset(
+    _ADDRESSING.split()
+)
 
 #: generic top-level domains an address written out in words may end in; every country's
 #: code (the regions libphonenumber knows, and `uk`, `eu`) counts too

@@ -6,7 +6,9 @@ default) or block the text (`action: block`).
 
 Cost: each detector is gated by something cheap to test first (an `@`, enough digits, two
 colons, a literal prefix such as `sk-`), so most texts pay a few substring checks, one
-UTF-8 encode and one RE2 pass for digit runs.
+UTF-8 encode and one RE2 pass for digit runs. Plain prose (`prose`: no digit, `@`, bracket,
+`|`, bare ` at ` or non-ASCII character; most of a streamed answer's deltas) is told apart in
+one pass and pays only the token scan, in a stream's hold point and read-back too.
 
 Streaming hold-back (`holdback`, HOLDBACK characters): the longest text that can still turn
 into a match when more arrives (an e-mail address is at most 254 characters; keys and
@@ -20,12 +22,14 @@ from __future__ import annotations
 import re
 
 from keeptrusts.detect import (
+    cells,
     contact,
     gaps,
     holdpoint,
     invisible,
     lookalikes,
     numbers,
+    prose,
     secrets,
     spelled,
 )
@@ -102,6 +106,11 @@ class PiiDetector(Policy):
         self.holdback = HOLDBACK
 
     def hold_from(self, text: str) -> int:
+        if not self._custom and prose.plain(text):  # (most deltas: one pass, see `prose`)
+            at = holdpoint.pending_start(text, self.holdback)
+            if self._emails and text[-1:] in _LAST_CHARS:  # (`info `: an `at` may follow)
+                at = min(at, spelled.local_start(text, max(0, len(text) - self.holdback)))
+            return at
         return invisible.hold_from(lookalikes.fold(text), self._hold_from, numbers=True)
 
     def _hold_from(self, text: str) -> int:
@@ -109,7 +118,7 @@ class PiiDetector(Policy):
             return max(0, len(text) - self.holdback)
         at = holdpoint.pending_start(text, self.holdback)
         # (the cheap tests of `spelled.hold_start` and `gaps.may_have`, inline: this runs on
-        # every streamed delta)
+        # every streamed delta that is not plain prose)
         if self._emails and (
             "(" in text
             or "[" in text
@@ -119,7 +128,11 @@ class PiiDetector(Policy):
         ):  # an address written with spaces (`info [at] firma (dot) de`)
             at = min(at, spelled.hold_start(text, max(0, len(text) - self.holdback)))
         wide = None
-        if self._gapped and (not text.isprintable() or "  " in text) and _DIGIT.search(text):
+        if (
+            self._gapped
+            and (not text.isprintable() or "  " in text or "|" in text)
+            and _DIGIT.search(text)
+        ):
             wide = gaps.Gapped.of(text, hold=True)
         if wide is not None:  # groups split by wide gaps (see `gaps`), as the text reads closed up
             gapped = wide.index(holdpoint.pending_start(wide.text, self.holdback))
@@ -128,9 +141,14 @@ class PiiDetector(Policy):
 
     def read_back(self, released: str, held: str) -> str:
         # labels before a number (`order`, `version`, `phone`) are read 32 characters back,
-        # and `detect_patterns` may look anywhere; every other reading looks at two
-        # characters before a value at most (`clear_before`)
-        return released if self._custom or _DIGIT.search(held) else released[-2:]
+        # the word before an address written out in bare words too (`job hunting at ...`:
+        # `spelled`), and `detect_patterns` may look anywhere; every other reading looks at
+        # two characters before a value at most (`clear_before`)
+        if self._custom:
+            return released
+        if prose.plain(held) or not (_DIGIT.search(held) or " at " in held or " AT " in held):
+            return released[-2:]  # (plain prose: one pass, `\d` on all scripts costs more)
+        return released
 
     def find(self, text: str, stage: Stage) -> list[Match]:
         found = self.findings(text)
@@ -153,6 +171,8 @@ class PiiDetector(Policy):
         tabs, a line break) is also read with them closed up (`gaps`)."""
         folded = lookalikes.fold(text)
         enc = Encoded(folded)
+        if prose.plain(folded, enc.data):  # (no number, address, gap, hidden character)
+            return self._scan(enc, 0, plain=True)
         digits = len(enc.data) - len(enc.data.translate(None, _DIGIT_BYTES))
         out = self._scan(enc, digits)
         seen = Visible.of(folded, numbers=True)
@@ -167,16 +187,18 @@ class PiiDetector(Policy):
         if wide is not None:
             for f in self._scan(Encoded(wide.text), digits):
                 start, end = wide.span(f.start, f.end)
-                if wide.allowed(start, end, f.entity):
-                    out.append(Finding(*seen.span(start, end), f.entity))
+                if wide.allowed(start, end, f.entity):  # (one finding a table cell: `cells`)
+                    for a, b in cells.parts(wide.original, start, end):
+                        out.append(Finding(*seen.span(a, b), f.entity))
         if changed or wide is not None:
             out = list(dict.fromkeys(out))
         return out
 
-    def _scan(self, enc: Encoded, digits: int) -> list[Finding]:
-        """What `enc` holds; `digits`: how many ASCII digits it has."""
+    def _scan(self, enc: Encoded, digits: int, plain: bool = False) -> list[Finding]:
+        """What `enc` holds; `digits`: how many ASCII digits it has; `plain`: it is plain
+        prose (`prose`), where no address can be."""
         out: list[Finding] = []
-        if self._emails:
+        if self._emails and not plain:
             contact.emails(enc, out)
             if " at " in enc.text or " AT " in enc.text:  # (written out in words: `spelled`)
                 spelled.emails(enc, out)
