@@ -217,3 +217,25 @@ def test_a_refused_post_is_not_invited_to_upload_its_body(gw: Gateway) -> None:
         answer = s.recv(65536)
     assert answer.startswith(b"HTTP/1.1 403"), answer[:40]
     assert b'"origin_not_allowed"' in answer
+
+
+@pytest.mark.parametrize(
+    ("allowed", "origin"),
+    [
+        ("http://[::1]:3000", "http://[::1]:3000"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+        ("https://*.bücher.example", "https://app.xn--bcher-kva.example"),
+    ],
+)
+def test_ipv6_and_international_origins_match_as_browsers_send_them(
+    gateways: GatewayFactory, upstream: FakeUpstream, allowed: str, origin: str
+) -> None:
+    """Browsers send an IPv6 host in brackets and a non-ASCII one in its `xn--` form. Before:
+    the section kept `http://::1:3000` and `https://bücher.example`, which no browser sends,
+    so those pages were refused."""
+    extra = f'cors: {{allow_origins: ["{allowed}"]}}\n'
+    gw = gateways.start(openai_config(("a", upstream.base_url), extra=extra), env=ENV)
+    r = httpx.options(gw.base_url + "/chat/completions", headers={"Origin": origin, **PREFLIGHT})
+    assert r.status_code == 204, r.text
+    assert r.headers["access-control-allow-origin"] == origin
