@@ -13,6 +13,7 @@ from tests.controlplane.eventgen import make_event
 from tests.controlplane.fixtures import ApiFactory
 from tests.controlplane.servers import TOKEN
 from tests.events.test_pipeline import pipeline, wait_stored
+from tests.events.test_spool_faults import GARBAGE
 
 NO_SQLITE = """
 import asyncio, sys
@@ -99,3 +100,25 @@ async def test_a_spool_left_with_events_is_replayed_at_the_next_start(
     assert await second.wait_drained(10)
     await second.close(2.0)
     assert spool_files(spool) == []
+
+
+async def test_a_file_found_corrupt_at_the_first_write_is_moved_aside(
+    make_api: ApiFactory, tmp_path: Path
+) -> None:
+    """A slot with no file at start is opened by its first write. Before: a file that was not
+    a database by then (something wrote it meanwhile) failed every write, never set aside,
+    and the events were lost at exit."""
+    api = make_api()  # down: the events go to the spool
+    spool = tmp_path / "spool"
+    p = pipeline(api.url, spool)
+    await p.start()
+    (spool / "spool-0.db").write_bytes(GARBAGE)
+    for i in range(10):
+        p.enqueue(make_event(i))
+    await p.close(0.5)
+    assert [f.read_bytes() for f in spool.glob("spool-0.db.corrupt-*")] == [GARBAGE]
+    api.start()
+    second = pipeline(api.url, spool)
+    await second.start()
+    assert len(await wait_stored(api, 10)) == 10
+    await second.close(2.0)

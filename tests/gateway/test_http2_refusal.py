@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import time
 
 import httpx
 
@@ -45,3 +46,35 @@ def test_h2c_prior_knowledge_gets_goaway_http_1_1_required(
     assert "refused 1 HTTP/2 (h2c) connection(s)" in gw.logs()
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
     assert httpx.post(gw.base_url + "/chat/completions", json=body).status_code == 200
+
+
+def test_a_preface_split_across_segments_is_refused_too(
+    gateways: GatewayFactory, fake: FakeUpstream
+) -> None:
+    """Before: only a preface arriving in one segment was recognised; one split (a sidecar
+    writing it in pieces, a small MSS) got the HTTP/1.1 400 it could not read."""
+    gw = gateways.start(openai_config(("a", fake.base_url)), env=ENV)
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in (CLIENT_PREFACE[:1], CLIENT_PREFACE[1:7], CLIENT_PREFACE[7:]):
+            conn.sendall(piece)
+            time.sleep(0.1)
+        got = b""
+        while chunk := conn.recv(4096):
+            got += chunk
+    assert [kind for kind, _ in frames(got)] == [0x4, 0x7]
+    # a request whose first segment is a prefix of the preface ("P" of POST) is served
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as conn:
+        body = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}'
+        head = (
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(head[:1])
+        time.sleep(0.1)
+        conn.sendall(head[1:] + body)
+        got = b""
+        while chunk := conn.recv(4096):
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 200"), got[:60]

@@ -5,6 +5,7 @@ Plain HTTP with the headers browsers send (no browser runs here), and the offici
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -202,3 +203,39 @@ def test_preflights_and_refusals_carry_the_gateway_headers(gw: Gateway) -> None:
     refused = post(gw, {"Origin": "https://evil.example", "x-request-id": "r-1"})
     assert ok.headers["x-request-id"] and ok.headers["x-keeptrusts-config-version"]
     assert refused.headers["x-request-id"] == "r-1"
+
+
+def test_a_refused_post_is_not_invited_to_upload_its_body(gw: Gateway) -> None:
+    """Before: `Expect: 100-continue` was answered `100 Continue` ahead of the refusal, so the
+    client uploaded a body the gateway then refused without reading."""
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall(
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Origin: https://evil.example\r\nSec-Fetch-Site: cross-site\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 100\r\n\r\n"
+        )
+        answer = s.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:40]
+    assert b'"origin_not_allowed"' in answer
+
+
+@pytest.mark.parametrize(
+    ("allowed", "origin"),
+    [
+        ("http://[::1]:3000", "http://[::1]:3000"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+        ("https://*.bücher.example", "https://app.xn--bcher-kva.example"),
+    ],
+)
+def test_ipv6_and_international_origins_match_as_browsers_send_them(
+    gateways: GatewayFactory, upstream: FakeUpstream, allowed: str, origin: str
+) -> None:
+    """Browsers send an IPv6 host in brackets and a non-ASCII one in its `xn--` form. Before:
+    the section kept `http://::1:3000` and `https://bücher.example`, which no browser sends,
+    so those pages were refused."""
+    extra = f'cors: {{allow_origins: ["{allowed}"]}}\n'
+    gw = gateways.start(openai_config(("a", upstream.base_url), extra=extra), env=ENV)
+    r = httpx.options(gw.base_url + "/chat/completions", headers={"Origin": origin, **PREFLIGHT})
+    assert r.status_code == 204, r.text
+    assert r.headers["access-control-allow-origin"] == origin

@@ -62,12 +62,25 @@ def test_listed_network_and_disabled_section_pass(
     assert post(off).status_code == 200
 
 
+@pytest.mark.parametrize("cidr", ["::ffff:127.0.0.1", "::ffff:127.0.0.0/104"])
+def test_a_network_written_ipv4_mapped_counts_as_ipv4(
+    gateways: GatewayFactory, upstream: FakeUpstream, cidr: str
+) -> None:
+    """The docs say `::ffff:10.1.2.3` counts as `10.1.2.3`. Before: only for a client's address;
+    a network written that way (as a dual-stack listener logs its IPv4 peers) matched nobody."""
+    assert (
+        post(start(gateways, upstream, f'ip_allowlist: {{cidrs: ["{cidr}"]}}')).status_code == 200
+    )
+
+
 def test_behind_a_proxy_the_address_it_saw_decides(
     gateways: GatewayFactory, upstream: FakeUpstream
 ) -> None:
     gw = start(gateways, upstream, 'ip_allowlist: {cidrs: ["10.0.0.0/8"], trust_proxy_depth: 1}')
     assert post(gw, {"X-Forwarded-For": "10.1.2.3"}).status_code == 200
     assert post(gw, {"X-Forwarded-For": "10.1.2.3:51234"}).status_code == 200  # with a port
+    assert post(gw, {"X-Forwarded-For": "::ffff:10.1.2.3"}).status_code == 200  # IPv4-mapped
+    assert post(gw, {"X-Forwarded-For": "[::ffff:10.1.2.3]:443"}).status_code == 200
     # a client's own X-Forwarded-For entry is left of what the trusted proxy appended
     spoofed = post(gw, {"X-Forwarded-For": "10.1.2.3, 203.0.113.9"})
     assert spoofed.status_code == 403 and "203.0.113.9" in spoofed.json()["error"]["message"]

@@ -45,12 +45,19 @@ def origin_text(value: str) -> str:
         )
     if url.query_string or url.fragment or url.user is not None:
         raise ValueError("must be an origin: no path, query, fragment or user")
-    host = url.host.lower()
+    host = _host(url)
     if wildcard:
         host = "*" + host.removeprefix("wildcard")
     port = url.explicit_port
     default = port is None or port == _DEFAULT_PORTS[url.scheme]
     return f"{url.scheme}://{host}" + ("" if default else f":{port}")
+
+
+def _host(url: yarl.URL) -> str:
+    """The host as browsers write it in `Origin`: lower-case, a non-ASCII name in its `xn--`
+    form, an IPv6 address in brackets."""
+    host = (url.raw_host or "").lower()
+    return f"[{host}]" if ":" in host else host
 
 
 def _token(value: str) -> str:

@@ -168,8 +168,8 @@ class Spool:
 
     def append(self, rows: list[tuple[int, bytes]], *, retry: bool = True) -> int:
         """Store `rows` in one transaction; rows beyond the byte cap are dropped. Returns kept.
-        A spool found damaged is started afresh and the rows written there."""
-        db = self._require()
+        A spool found damaged (its file too, when this write is the one that opens it) is
+        started afresh and the rows written there."""
         kept: list[tuple[int, bytes]] = []
         size = self.bytes
         for seq, body in rows:
@@ -181,7 +181,7 @@ class Spool:
         if not kept:
             return 0
         try:
-            with db:
+            with (db := self._require()):
                 db.execute("BEGIN")
                 db.executemany("INSERT OR IGNORE INTO spool (seq, body) VALUES (?, ?)", kept)
         except sqlite3.DatabaseError as exc:

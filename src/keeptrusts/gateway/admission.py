@@ -59,12 +59,15 @@ async def read_body(state: GatewayState, request: web.Request, server: Server) -
 
 def expect_handler(state: GatewayState) -> Callable[[web.Request], Awaitable[None]]:
     """`Expect: 100-continue`: invite the body only when the gateway would read it. A declared
-    length over `server.max_body_bytes` gets no `100 Continue`: the handler answers its 413 at
-    once (accounted like any refusal), before the client uploads what would be refused."""
+    length over `server.max_body_bytes`, or a call the config's `ip_allowlist` or `cors` refused
+    (`gateway/app` screens it first), gets no `100 Continue`: the handler answers its 413 or 403
+    at once (accounted like any refusal), before the client uploads what would be refused."""
 
     async def expect(request: web.Request) -> None:
         runtime, declared = state.runtime, request.content_length
         if runtime is not None and (declared or 0) > runtime.loaded.config.server.max_body_bytes:
+            return
+        if request.get(REFUSED) is not None:  # ip_allowlist, cors: the handler answers 403
             return
         if request.version != HttpVersion11:
             return

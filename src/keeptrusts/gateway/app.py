@@ -73,6 +73,21 @@ def _screen(runtime: Runtime, request: web.Request) -> web.StreamResponse | None
     return _error(request, refused)
 
 
+def _screened_expect(
+    state: GatewayState, expect: Callable[[web.Request], Awaitable[None]]
+) -> Callable[[web.Request], Awaitable[None]]:
+    """`Expect: 100-continue` on a governed endpoint: screened first (aiohttp runs it before the
+    middleware), so a call the config refuses is not invited to upload its body."""
+
+    async def screened(request: web.Request) -> None:
+        runtime = state.runtime
+        if runtime is not None and runtime.screens_api:
+            _screen(runtime, request)  # a POST it refuses is marked `admission.REFUSED`
+        await expect(request)
+
+    return screened
+
+
 def _error(
     request: web.Request, err: GatewayError, headers: dict[str, str] | None = None
 ) -> web.Response:
@@ -107,7 +122,7 @@ def build_app(
     state: GatewayState, reload: Callable[[], Awaitable[tuple[bool, str]]]
 ) -> web.Application:
     app = web.Application(middlewares=[envelope_middleware(state)], client_max_size=1024**3)
-    expect = admission.expect_handler(state)
+    expect = _screened_expect(state, admission.expect_handler(state))
     app.add_routes(
         [
             # bound methods: aiohttp calls an async function directly (an object with an async

@@ -10,6 +10,7 @@ says what to change, and the gateway logs the same (at most once a minute).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from typing import Final
@@ -29,6 +30,14 @@ HINT: Final = (
 _throttle = LogThrottle(60.0)
 
 
+def sniff(data: bytes) -> bool | None:
+    """Whether a connection's first bytes are HTTP/2's preface: None while they are too few to
+    tell (its start, which a client may send in several segments; "P" also begins "POST")."""
+    if data.startswith(PREFACE):
+        return True
+    return None if PREFACE.startswith(data) else False
+
+
 def _frame(kind: int, payload: bytes) -> bytes:
     # length (24 bits), type, no flags, stream 0, then the payload
     return struct.pack(">I", len(payload))[1:] + bytes([kind, 0]) + b"\0\0\0\0" + payload
@@ -38,6 +47,14 @@ def refusal() -> bytes:
     """Our (empty) SETTINGS, then GOAWAY: no stream processed, HTTP_1_1_REQUIRED, the hint."""
     goaway = struct.pack(">II", 0, _HTTP_1_1_REQUIRED) + HINT.encode()
     return _frame(_SETTINGS, b"") + _frame(_GOAWAY, goaway)
+
+
+def refuse(transport: asyncio.Transport | None) -> None:
+    """Answer the preface with the refusal, close the connection, and log it."""
+    if transport is not None and not transport.is_closing():
+        transport.write(refusal())
+        transport.close()
+    note()
 
 
 def note() -> None:

@@ -38,7 +38,7 @@ class IpRules:
     def compile(cls, section: IpAllowlist) -> IpRules | None:
         if not section.enabled:
             return None
-        nets = tuple(ipaddress.ip_network(c) for c in section.cidrs)
+        nets = tuple(_unmapped(ipaddress.ip_network(c)) for c in section.cidrs)
         return cls(nets, section.trust_proxy_depth)
 
     def client(self, request: web.Request) -> str:
@@ -58,6 +58,15 @@ class IpRules:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped  # ::ffff:10.1.2.3 is 10.1.2.3
         return any(ip in net for net in self.networks)
+
+
+def _unmapped(net: Network) -> Network:
+    """An IPv4-mapped network (`::ffff:10.0.0.0/104`) as the IPv4 one it means: addresses are
+    compared unmapped (`allows`)."""
+    if not isinstance(net, ipaddress.IPv6Network) or net.prefixlen < 96:
+        return net
+    mapped = net.network_address.ipv4_mapped
+    return net if mapped is None else ipaddress.IPv4Network((mapped, net.prefixlen - 96))
 
 
 def _parse(text: str) -> Address | None:

@@ -97,6 +97,8 @@ class EnvelopeRequestHandler(RequestHandler):
         self._header_timer: asyncio.TimerHandle | None = None
         #: the body of the last request whose headers arrived (its end starts the next one)
         self._last_payload: StreamReader | None = None
+        #: the connection's first bytes while they may be HTTP/2's preface; None once told
+        self._opening: bytes | None = b""
         self._expect_headers()
 
     def connection_lost(self, exc: BaseException | None) -> None:
@@ -105,9 +107,14 @@ class EnvelopeRequestHandler(RequestHandler):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._request_count == 0 and data.startswith(http2_refusal.PREFACE):
-            self._refuse_http2()
-            return
+        if self._opening is not None:  # HTTP/2's preface, or perhaps its start?
+            data = self._opening + data
+            h2 = http2_refusal.sniff(data)
+            self._opening = data if h2 is None else None
+            if h2:
+                http2_refusal.refuse(self.transport)
+            if h2 is not False:  # refused, or kept until it can be told
+                return
         # the first byte after a request's body (blank lines aside) begins the next request
         if self._header_timer is None and data and self._between_requests() and not data.isspace():
             self._expect_headers()
@@ -118,13 +125,6 @@ class EnvelopeRequestHandler(RequestHandler):
             if self._header_timer is not None:
                 self._header_timer.cancel()
                 self._header_timer = None
-
-    def _refuse_http2(self) -> None:
-        transport = self.transport
-        if transport is not None and not transport.is_closing():
-            transport.write(http2_refusal.refusal())
-            transport.close()
-        http2_refusal.note()
 
     def _between_requests(self) -> bool:
         payload = self._last_payload
