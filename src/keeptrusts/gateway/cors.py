@@ -77,7 +77,7 @@ class CorsRules:
         return any(scheme == s and host.endswith(suffix) for s, suffix in self.suffixes)
 
     def _allow_origin(self, origin: str) -> dict[str, str]:
-        if self.any_origin and not self.credentials:
+        if self.any_origin:  # (never with credentials: the section refuses that pairing)
             return {"Access-Control-Allow-Origin": "*"}
         out = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
         if self.credentials:
@@ -95,7 +95,7 @@ class CorsRules:
         asked = request.headers.get("Access-Control-Request-Headers", "")
         names = [h.strip().lower() for h in asked.split(",") if h.strip()]
         if not self.allows(origin):
-            return _refuse(f"origin {origin[:200]!r} is not in cors.allow_origins")
+            return _origin_refused(origin)
         if not all(_TOKEN.issuperset(h) for h in names):  # echoed back: header names only
             return _refuse("Access-Control-Request-Headers is not a list of header names")
         if method not in self.methods:
@@ -111,6 +111,10 @@ class CorsRules:
         if request.headers.get("Access-Control-Request-Private-Network") == "true":
             headers["Access-Control-Allow-Private-Network"] = "true"
         return web.Response(status=204, headers=headers)
+
+
+def _origin_refused(origin: str) -> OriginRefused:
+    return _refuse(f"origin {origin[:200]!r} is not in cors.allow_origins")
 
 
 def _refuse(why: str) -> OriginRefused:
@@ -144,7 +148,7 @@ def admit(
         request[HEADERS_KEY] = rules.response_headers(origin)
         return None
     if cross_origin(request, origin):
-        return _refuse(f"origin {origin[:200]!r} is not in cors.allow_origins")
+        return _origin_refused(origin)
     return None
 
 
